@@ -1,0 +1,127 @@
+"""The backend contract: what every backend (process, docker, cf, slurm, gridengine, ...) implements.
+
+The core (``drmaa2cli.service``) owns the job store, ids, sessions and the exit-code contract; a backend only
+starts, observes and controls jobs on its platform. The submit protocol is two-phase so that a job that
+started always has a committed record, and a record never points at nothing for long:
+
+1. ``prepare(template)`` -- before a job id exists: validate the template for this platform, check that
+   the platform answers (raise ``BackendUnavailable``/``DeniedByDrms`` here, so no record is written), and
+   return a ``Launch``. No side effect that cannot be abandoned.
+2. ``Launch.bind(job)`` -- inside the store transaction, once the id is known: fill ``native_id``,
+   ``backend_data`` and output paths that can be derived without talking to the platform. Must be quick.
+3. ``Launch.start(job)`` -- after the record is committed: start the job. Return the updated ``JobInfo``
+   if the record must change (a native id only known now), else ``None``. A ``Drmaa2Error`` raised here
+   marks the committed job failed with the message as its annotation.
+   ``Launch.abort()`` is called instead of ``start`` when the record could not be committed.
+
+Observation is batch-oriented (``refresh`` takes every active job of this backend at once) and waiting is
+event-driven (``wait_any`` returns when one of the jobs may have ended). Optional operations raise
+``UnsupportedOperation`` by default so that the CLI says in one place what a backend cannot do.
+"""
+
+from __future__ import annotations
+
+import os
+from abc import ABC, abstractmethod
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ..errors import UnsupportedAttribute, UnsupportedOperation
+from ..models import JobInfo, JobTemplate
+
+
+@dataclass(frozen=True)
+class BackendContext:
+    """What a backend may know of its surroundings.
+
+    ``home`` is the drmaa2 home (store and default output live there); ``settings`` are this backend's
+    settings from the config file (``[backends.NAME]``); ``environ`` is the environment to read variables
+    such as ``DOCKER_HOST`` or ``CF_HOME`` from (tests inject their own).
+    """
+
+    home: Path
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @property
+    def output_dir(self) -> Path:
+        return self.home / "output"
+
+    def default_output(self, job_id: str, stream: str) -> str:
+        """The per-job file that receives ``stream`` ("out" or "err") when the user gave no path."""
+        return str(self.output_dir / f"{job_id}.{stream}")
+
+
+class Launch(ABC):
+    """One submission in progress (see the module docstring for the protocol)."""
+
+    def bind(self, job: JobInfo) -> None:  # noqa: B027 - optional hook, default does nothing
+        """Fill what can be derived from the job id alone; runs under the store lock."""
+
+    @abstractmethod
+    def start(self, job: JobInfo) -> JobInfo | None:
+        """Start the job whose record is committed. Raises ``Drmaa2Error`` if it cannot start."""
+
+    def abort(self) -> None:  # noqa: B027 - optional hook
+        """The record was not committed: abandon whatever ``prepare`` set up."""
+
+
+class Backend(ABC):
+    """Base class of every backend. Subclasses set ``name`` and implement the abstract methods."""
+
+    name: ClassVar[str]
+    #: Template fields this backend cannot honour; ``check_template`` refuses them by name.
+    unsupported_fields: ClassVar[tuple[str, ...]] = ()
+
+    def __init__(self, ctx: BackendContext) -> None:
+        self.ctx = ctx
+
+    # --- submission -------------------------------------------------------------------------------
+    @abstractmethod
+    def prepare(self, template: JobTemplate) -> Launch:
+        """Validate ``template`` and check the platform; raises InvalidArgument, BackendUnavailable,
+        DeniedByDrms. Nothing is written to the store before this returns."""
+
+    def check_template(self, template: JobTemplate) -> None:
+        """Refuse fields listed in ``unsupported_fields`` with one clear message."""
+        for name in self.unsupported_fields:
+            if getattr(template, name):
+                raise UnsupportedAttribute(
+                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}"
+                )
+
+    # --- observation ------------------------------------------------------------------------------
+    @abstractmethod
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """Ask the platform about these non-final jobs; return new ``JobInfo`` objects for those whose
+        info changed (never a final job moved to another state). Raises BackendUnavailable when the
+        platform cannot be asked; the caller then keeps the last known state."""
+
+    @abstractmethod
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        """Block until at least one of ``jobs`` may have reached a final state, or ``timeout`` seconds
+        (``None``: no limit) have passed. Woken by the platform's own events where it has them; returning
+        early is allowed because the caller refreshes and calls again."""
+
+    # --- control ----------------------------------------------------------------------------------
+    @abstractmethod
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        """End the job. ``signal`` None means the backend's graceful default (SIGTERM, then SIGKILL after a
+        grace period); a number sends exactly that signal. Raises InvalidState if it already ended."""
+
+    def suspend(self, job: JobInfo) -> None:
+        raise UnsupportedOperation(f"the {self.name} backend cannot suspend jobs")
+
+    def resume(self, job: JobInfo) -> None:
+        raise UnsupportedOperation(f"the {self.name} backend cannot resume jobs")
+
+    def hold(self, job: JobInfo) -> None:
+        raise UnsupportedOperation(f"the {self.name} backend cannot hold jobs")
+
+    def release(self, job: JobInfo) -> None:
+        raise UnsupportedOperation(f"the {self.name} backend cannot release jobs")
+
+    def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
+        """Remove what the platform keeps for a finished job whose record is being reaped."""

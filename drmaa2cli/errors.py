@@ -1,0 +1,108 @@
+"""One error hierarchy for the whole tool, and the exit codes it maps to.
+
+Backends convert their library's errors at their edge (``raise BackendUnavailable(...) from e``); the CLI
+maps a ``Drmaa2Error`` to its ``exit_status`` in one place (``cli.main``). The DRMAA2 error names
+(InvalidArgument, InvalidState, UnsupportedOperation, ...) are kept so that library users recognise them.
+"""
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitStatus(enum.IntEnum):
+    """Exit codes of ``drmaa2`` itself.
+
+    ``wait``, ``run`` and ``submit --wait`` exit with the job's own status (0-255, or 128+N when the job was
+    killed by signal N) when they could wait; drmaa2's own failures use 200-208, which no signal-killed job
+    produces (128+N stays below 193), plus 124 for an expired ``--timeout`` and 130 for Ctrl-C.
+    """
+
+    OK = 0
+    TIMEOUT = 124
+    INTERRUPTED = 130
+    INTERNAL = 200
+    USAGE = 201
+    NOT_FOUND = 202
+    BACKEND_UNAVAILABLE = 203
+    UNSUPPORTED = 204
+    INVALID_STATE = 205
+    STORE = 206
+    NO_EXIT_STATUS = 207
+    DENIED = 208
+
+
+class Drmaa2Error(Exception):
+    """Base of every error drmaa2 reports; ``str(err)`` is the one line the user sees.
+
+    ``transient`` marks errors that may succeed when tried again (an engine restarting, HTTP 5xx).
+    """
+
+    exit_status: ExitStatus = ExitStatus.INTERNAL
+    transient: bool = False
+
+    def __init__(self, message: str, *, transient: bool | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if transient is not None:
+            self.transient = transient
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class InvalidArgument(Drmaa2Error):
+    """A malformed option, a template a backend cannot run, a missing command."""
+
+    exit_status = ExitStatus.USAGE
+
+
+class UnsupportedAttribute(InvalidArgument):
+    """A job template field the chosen backend cannot honour (never dropped silently)."""
+
+
+class JobNotFound(Drmaa2Error):
+    """An unknown job id (or a job removed by ``rm``)."""
+
+    exit_status = ExitStatus.NOT_FOUND
+
+
+class SessionNotFound(JobNotFound):
+    """An unknown job session name."""
+
+
+class BackendUnavailable(Drmaa2Error):
+    """The engine, scheduler or API cannot be reached, or the backend's library is missing."""
+
+    exit_status = ExitStatus.BACKEND_UNAVAILABLE
+    transient = True
+
+
+class DeniedByDrms(Drmaa2Error):
+    """The backend refused us: socket permission, expired or bad credentials."""
+
+    exit_status = ExitStatus.DENIED
+
+
+class UnsupportedOperation(Drmaa2Error):
+    """The backend cannot do this at all (for example: Cloud Foundry tasks cannot be suspended)."""
+
+    exit_status = ExitStatus.UNSUPPORTED
+
+
+class InvalidState(Drmaa2Error):
+    """The operation is not valid in the job's (or session's) current state."""
+
+    exit_status = ExitStatus.INVALID_STATE
+
+
+class StoreError(Drmaa2Error):
+    """The job store cannot be read or written: corrupt file, foreign file, unwritable home."""
+
+    exit_status = ExitStatus.STORE
+
+
+class WaitTimeout(Drmaa2Error):
+    """``wait --timeout`` expired while a job was still active."""
+
+    exit_status = ExitStatus.TIMEOUT

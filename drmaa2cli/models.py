@@ -1,0 +1,197 @@
+"""The DRMAA2 data model: job states, job templates and job infos.
+
+Names follow the DRMAA2 standard in snake_case. ``JobInfo.to_dict`` is the stable JSON contract printed by
+``--json`` (schema_version 1) and the shape of a record in the store.
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from dataclasses import asdict, dataclass, field, fields, replace
+from datetime import UTC, datetime
+from typing import Any
+
+SCHEMA_VERSION = 1
+
+
+class JobState(enum.StrEnum):
+    """DRMAA2 job states. ``done`` means exit status 0; ``failed`` covers non-zero exits, signals and jobs
+    that never started. A job never leaves a final state."""
+
+    UNDETERMINED = "undetermined"
+    QUEUED = "queued"
+    QUEUED_HELD = "queued_held"
+    RUNNING = "running"
+    SUSPENDED = "suspended"
+    REQUEUED = "requeued"
+    REQUEUED_HELD = "requeued_held"
+    DONE = "done"
+    FAILED = "failed"
+
+    @property
+    def final(self) -> bool:
+        return self is JobState.DONE or self is JobState.FAILED
+
+    @property
+    def held(self) -> bool:
+        return self is JobState.QUEUED_HELD or self is JobState.REQUEUED_HELD
+
+
+ACTIVE_STATES = tuple(s for s in JobState if not s.final)
+
+
+@dataclass
+class JobTemplate:
+    """What to run and how (DRMAA2 JobTemplate). Only fields the user set are non-empty."""
+
+    remote_command: str = ""
+    args: list[str] = field(default_factory=list)
+    job_name: str | None = None
+    working_directory: str | None = None
+    job_environment: dict[str, str] = field(default_factory=dict)
+    input_path: str | None = None
+    output_path: str | None = None
+    error_path: str | None = None
+    join_files: bool = False
+    # The image (docker) or app (cf): DRMAA2 calls this the job category.
+    job_category: str | None = None
+    submit_as_hold: bool = False
+    # Seconds of run time after which the job is killed (DRMAA2 DeadlineTime, relative to the start).
+    timeout: float | None = None
+    queue_name: str | None = None
+    # DRMAA2 ResourceLimits: memory ("512m"), cpus ("1.5"), disk ("1g"), as the user wrote them.
+    resource_limits: dict[str, str] = field(default_factory=dict)
+    # DRMAA2 StageInFiles: host path -> job path (bind mounts on docker, ":ro" suffix allowed).
+    stage_in_files: dict[str, str] = field(default_factory=dict)
+    # Backend-specific settings (docker user, pull; native scheduler options, ...).
+    extension: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def argv(self) -> list[str]:
+        return [self.remote_command, *self.args]
+
+    def to_dict(self) -> dict[str, Any]:
+        # Drop unset fields: records stay small and a template reads as what the user asked for.
+        return {k: v for k, v in asdict(self).items() if v not in (None, False, [], {}, "")}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> JobTemplate:
+        known = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+@dataclass
+class JobInfo:
+    """What is known about one job (DRMAA2 JobInfo) plus where it lives (session, backend, native id).
+
+    ``id`` is a string: ``"12"`` for a job, ``"12.3"`` for task 3 of array job 12. Times are Unix epoch
+    seconds in the store and RFC 3339 in ``to_dict(public=True)``.
+    """
+
+    id: str
+    session: str
+    backend: str
+    state: JobState = JobState.UNDETERMINED
+    template: JobTemplate = field(default_factory=JobTemplate)
+    native_id: str | None = None
+    annotation: str | None = None
+    exit_status: int | None = None
+    signal: int | None = None
+    submission_time: float | None = None
+    dispatch_time: float | None = None
+    finish_time: float | None = None
+    cpu_time: float | None = None
+    max_rss: int | None = None  # KiB
+    machine: str | None = None
+    submission_machine: str | None = None
+    job_owner: str | None = None
+    output_path: str | None = None
+    error_path: str | None = None
+    # Private to the backend that runs the job (shepherd pid, container name, task guid ...).
+    backend_data: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str | None:
+        return self.template.job_name
+
+    @property
+    def number(self) -> int:
+        """The job number (the array id for an array task): what the store shards by."""
+        return int(self.id.split(".", 1)[0])
+
+    @property
+    def wallclock_time(self) -> float | None:
+        if self.dispatch_time is None:
+            return None
+        end = self.finish_time if self.finish_time is not None else time.time()
+        return max(0.0, end - self.dispatch_time)
+
+    def evolve(self, **changes: Any) -> JobInfo:
+        """A copy with changes; a final state is never left (the store relies on it)."""
+        if self.state.final and "state" in changes and changes["state"] != self.state:
+            changes.pop("state")
+        return replace(self, **changes)
+
+    def exit_code(self) -> int | None:
+        """The shell exit code this job stands for: its exit status, or 128+N if signal N killed it."""
+        if self.signal is not None:
+            return 128 + self.signal
+        return self.exit_status
+
+    def to_record(self) -> dict[str, Any]:
+        data = {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
+        data["state"] = self.state.value
+        data["template"] = self.template.to_dict()
+        return data
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> JobInfo:
+        data = dict(data)
+        data["state"] = JobState(data.get("state", "undetermined"))
+        data["template"] = JobTemplate.from_dict(data.get("template", {}))
+        known = _JOBINFO_FIELDS
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+    def to_public(self) -> dict[str, Any]:
+        """The JSON contract for scripts (schema_version 1); see README "JSON output"."""
+        t = self.template
+        return {
+            "id": self.id,
+            "name": t.job_name,
+            "session": self.session,
+            "backend": self.backend,
+            "native_id": self.native_id,
+            "state": self.state.value,
+            "annotation": self.annotation,
+            "exit_status": self.exit_status,
+            "signal": self.signal,
+            "exit_code": self.exit_code() if self.state.final else None,
+            "command": t.argv,
+            "category": t.job_category,
+            "working_directory": t.working_directory,
+            "output_path": self.output_path,
+            "error_path": self.error_path,
+            "submission_time": rfc3339(self.submission_time),
+            "dispatch_time": rfc3339(self.dispatch_time),
+            "finish_time": rfc3339(self.finish_time),
+            "wallclock_time": _round(self.wallclock_time),
+            "cpu_time": _round(self.cpu_time),
+            "max_rss": self.max_rss,
+            "machine": self.machine,
+            "submission_machine": self.submission_machine,
+            "job_owner": self.job_owner,
+        }
+
+
+_JOBINFO_FIELDS = frozenset(f.name for f in fields(JobInfo))
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 3)
+
+
+def rfc3339(epoch: float | None) -> str | None:
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
