@@ -60,8 +60,8 @@ class JobTemplate:
     # Seconds of run time after which the job is killed (DRMAA2 DeadlineTime, relative to the start).
     timeout: float | None = None
     queue_name: str | None = None
-    # DRMAA2 ResourceLimits: memory ("512m"), cpus ("1.5"), disk ("1g"), as the user wrote them.
-    resource_limits: dict[str, str] = field(default_factory=dict)
+    # DRMAA2 ResourceLimits, parsed by the core: {"memory_mb": int, "disk_mb": int, "cpus": float}.
+    resource_limits: dict[str, Any] = field(default_factory=dict)
     # DRMAA2 StageInFiles: host path -> job path (bind mounts on docker, ":ro" suffix allowed).
     stage_in_files: dict[str, str] = field(default_factory=dict)
     # Backend-specific settings (docker user, pull; native scheduler options, ...).

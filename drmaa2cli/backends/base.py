@@ -36,12 +36,14 @@ from ..models import JobInfo, JobTemplate
 class BackendContext:
     """What a backend may know of its surroundings.
 
-    ``home`` is the drmaa2 home (store and default output live there); ``settings`` are this backend's
-    settings from the config file (``[backends.NAME]``); ``environ`` is the environment to read variables
-    such as ``DOCKER_HOST`` or ``CF_HOME`` from (tests inject their own).
+    ``home`` is the drmaa2 home (store and default output live there); ``instance`` is a short random id
+    of that home, for names on shared platforms (container names, task names) that must not collide with
+    another home's; ``settings`` are this backend's settings from the config file (``[backends.NAME]``);
+    ``environ`` is the environment to read variables such as ``DOCKER_HOST`` or ``CF_HOME`` from.
     """
 
     home: Path
+    instance: str = "local"
     settings: Mapping[str, Any] = field(default_factory=dict)
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
 
