@@ -125,5 +125,11 @@ class Backend(ABC):
     def release(self, job: JobInfo) -> None:
         raise UnsupportedOperation(f"the {self.name} backend cannot release jobs")
 
+    def output(self, job: JobInfo, stream: str) -> bytes | None:
+        """The job's output so far on ``stream`` ("out" or "err") when the platform holds it (a running
+        container's log, a CF task's log-cache lines); ``None`` when it is in ``job.output_path`` /
+        ``job.error_path`` on this machine, which the core then reads itself."""
+        return None
+
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""
