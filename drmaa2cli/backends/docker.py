@@ -38,6 +38,8 @@ from .docker_spec import (
 
 #: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
 GRACE_SECONDS = 5
+#: How far back ``wait_any`` asks for events (see there).
+EVENT_REPLAY_SECONDS = 5.0
 
 
 class DockerLaunch(Launch):
@@ -132,7 +134,9 @@ class DockerBackend(Backend):
         except Missing as e:
             raise InvalidArgument(f"cannot pull image {image}: {e}") from e
         except Drmaa2Error as e:
-            raise type(e)(f"cannot pull image {image}: {e}") from e
+            # The registry's reason as the engine relays it, not "the engine failed": the engine is fine.
+            reason = str(getattr(e.__cause__, "explanation", None) or e).strip().splitlines()[0]
+            raise type(e)(f"cannot pull image {image}: {reason}") from e
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -194,10 +198,15 @@ class DockerBackend(Backend):
         names = {container_of(job) for job in group}
         events = engine.stream(
             "events",
-            since=f"{now:.6f}",
+            # From a few seconds back: the engine's container list (read below) may still say "running"
+            # after the "die" event; a replayed event of these jobs only means that they did end.
+            since=f"{now - EVENT_REPLAY_SECONDS:.6f}",
             until=None if until is None else f"{until:.6f}",
-            filters={"type": "container", "event": ["die", "destroy"],
-                     "label": [f"{LABEL}instance={self.ctx.instance}"]},
+            filters={
+                "type": "container",
+                "event": ["die", "destroy"],
+                "label": [f"{LABEL}instance={self.ctx.instance}"],
+            },
             decode=True,
         )
         with events:
@@ -237,8 +246,12 @@ class DockerBackend(Backend):
             with self.files.lock(job.id):
                 if self.files.result(job.id) is None:
                     self.files.write_result(
-                        job.id, {"state": "failed", "annotation": "terminated before it started",
-                                 "finish_time": time.time()}
+                        job.id,
+                        {
+                            "state": "failed",
+                            "annotation": "terminated before it started",
+                            "finish_time": time.time(),
+                        },
                     )
                 with contextlib.suppress(Missing, Drmaa2Error):
                     engine.call("remove_container", container_of(job), force=True)

@@ -87,8 +87,12 @@ class Finisher:
         with contextlib.suppress(Missing, Drmaa2Error):
             code = engine.call("inspect_container", container_of(job))["State"].get("ExitCode") or None
             engine.call("remove_container", container_of(job), force=True)
-        return {"state": "failed", "exit_status": code, "annotation": f"cannot start: {error}",
-                "finish_time": time.time()}
+        return {
+            "state": "failed",
+            "exit_status": code,
+            "annotation": f"cannot start: {error}",
+            "finish_time": time.time(),
+        }
 
     def _result(self, job: JobInfo, info: dict[str, Any]) -> dict[str, Any]:
         st = info["State"]
