@@ -59,6 +59,8 @@ def load_config_file(path: Path) -> dict[str, Any]:
             return tomllib.load(f)
     except FileNotFoundError:
         return {}
+    except NotADirectoryError:
+        raise StoreError(f"drmaa2 home {path.parent} is not a directory") from None
     except tomllib.TOMLDecodeError as e:
         raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
     except OSError as e:
