@@ -53,7 +53,8 @@ class RunnerLaunch:
                     (os.POSIX_SPAWN_DUP2, read_fd, 0),
                     (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
                     # Its errors (one line each) are kept for the user in HOME/runner.log.
-                    (os.POSIX_SPAWN_OPEN, 2, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
+                    (os.POSIX_SPAWN_OPEN, 2, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                     0o600),
                 ],
                 setsid=True,
             )
