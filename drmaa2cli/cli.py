@@ -12,7 +12,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 
 from . import __version__
-from .commands import control, kill, logs, rm, sessions, status, submit, wait
+from .commands import config, control, kill, logs, rm, sessions, status, submit, wait
 from .errors import Drmaa2Error, ExitStatus
 
 app = typer.Typer(
@@ -63,6 +63,7 @@ app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.r
 app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
 app.command("_runner", hidden=True)(_runner)
+app.command("config", help=config.HELP)(config.command)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 

@@ -74,6 +74,7 @@ def resolve(
     env = os.environ if environ is None else environ
     home = home_dir(env)
     settings = Settings(home=home)
+    settings.sources["home"] = f"env {ENV_HOME}" if env.get(ENV_HOME) else "default"
     config: dict[str, Any] | None = None
     for key, default in DEFAULTS.items():
         flag = (flags or {}).get(key)
@@ -85,7 +86,9 @@ def resolve(
             continue
         if config is None:
             config = load_config_file(home / CONFIG_FILE)
-        if isinstance(config.get(key), str) and config[key]:
+        if key in config and not isinstance(config[key], str):
+            raise InvalidArgument(f"config file {home / CONFIG_FILE}: {key} must be a string")
+        if config.get(key):
             settings.values[key], settings.sources[key] = config[key], "config file"
         else:
             settings.values[key], settings.sources[key] = default, "default"

@@ -292,13 +292,22 @@ class Service:
         return sorted(active + finished, key=_order), truncated
 
     # --- waiting --------------------------------------------------------------------------------------
-    def wait(self, ids: Sequence[str], timeout: float | None = None, any_job: bool = False) -> list[JobInfo]:
+    def wait(
+        self,
+        ids: Sequence[str],
+        timeout: float | None = None,
+        any_job: bool = False,
+        on_progress: Callable[[list[JobInfo]], None] | None = None,
+    ) -> list[JobInfo]:
         """Block until every job (or, with ``any_job``, one of them) has ended; returns their infos.
-        Raises WaitTimeout when ``timeout`` seconds pass first."""
+        ``on_progress`` sees the jobs each time they were looked at. Raises WaitTimeout when ``timeout``
+        seconds pass first."""
         jobs = self.resolve_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             jobs = self.refresh(jobs)
+            if on_progress is not None:
+                on_progress(jobs)
             pending = [j for j in jobs if not j.state.final]
             if not pending or (any_job and len(pending) < len(jobs)):
                 return jobs

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from .. import config
+from .. import completion, config
 from ..render import Output
 from ..service import Service
 
@@ -16,9 +16,18 @@ JsonOption = Annotated[
 SessionOption = Annotated[
     str | None,
     typer.Option("--session", "-s", help="Job session (default: $DRMAA2_SESSION, config file, 'default').",
-                 show_default=False),
+                 show_default=False, autocompletion=completion.sessions),
 ]
-JobIds = Annotated[list[str], typer.Argument(help="Job ids (12, or 12.3 for one array task).", show_default=False)]
+JobIds = Annotated[
+    list[str],
+    typer.Argument(help="Job ids (12, or 12.3 for one array task).", show_default=False,
+                   autocompletion=completion.job_ids),
+]
+BackendOption = Annotated[
+    str | None,
+    typer.Option("--backend", "-b", help="Backend (default: $DRMAA2_BACKEND, config file, 'process').",
+                 show_default=False, autocompletion=completion.backend_names),
+]
 
 
 def service(session: str | None = None, backend: str | None = None) -> Service:

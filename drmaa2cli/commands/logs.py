@@ -7,6 +7,7 @@ from typing import Annotated
 
 import typer
 
+from .. import completion
 from ..errors import InvalidArgument
 from ..service import exit_code_of
 from ._common import output, service
@@ -16,7 +17,7 @@ HELP = "Print a job's output; --follow streams it until the job ends, then exits
 
 
 def command(
-    job_id: Annotated[str, typer.Argument(help="Job id (12, or 12.3 for one array task).", show_default=False)],
+    job_id: Annotated[str, typer.Argument(help="Job id (12, or 12.3 for one array task).", show_default=False, autocompletion=completion.job_ids)],
     stderr: Annotated[bool, typer.Option("--stderr", "-e", help="The job's standard error instead.")] = False,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")] = False,
 ) -> int:

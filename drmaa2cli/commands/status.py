@@ -6,9 +6,9 @@ from typing import Annotated
 
 import typer
 
-from .. import render
+from .. import completion, render
 from ..errors import InvalidArgument
-from ..models import JobState
+from ..models import JobInfo, JobState
 from ..service import DEFAULT_LIMIT
 from ._common import JsonOption, SessionOption, output, service
 
@@ -16,12 +16,14 @@ HELP = "Show jobs: a table of the session's jobs, or every detail of one job."
 
 
 def command(
-    job_ids: Annotated[list[str] | None, typer.Argument(help="Jobs to show (default: the session's jobs).", show_default=False)] = None,
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Jobs to show (default: the session's jobs).", show_default=False, autocompletion=completion.job_ids)] = None,
     session: SessionOption = None,
     all_sessions: Annotated[bool, typer.Option("--all", "-a", help="Jobs of every session.")] = False,
     state: Annotated[list[str] | None, typer.Option("--state", help="Only jobs in this state (repeatable).")] = None,
     name: Annotated[str | None, typer.Option("--name", "-N", help="Only jobs with this name.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Finished jobs to show besides the active ones (0: all).")] = DEFAULT_LIMIT,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Keep showing the jobs until all of them have ended.")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between updates with --watch.", min=0.1)] = 1.0,
     json_out: JsonOption = False,
 ) -> int:
     """Show jobs."""
@@ -35,13 +37,18 @@ def command(
             ) from None
     svc = service(session)
     out = output()
-    if job_ids:
-        jobs = [j for j in svc.jobs(job_ids) if states is None or j.state in states]
-        truncated = False
-    else:
-        jobs, truncated = svc.list_jobs(
+
+    def fetch() -> tuple[list[JobInfo], bool]:
+        if job_ids:
+            return [j for j in svc.jobs(job_ids) if states is None or j.state in states], False
+        return svc.list_jobs(
             session=None if all_sessions else svc.settings.session, states=states, name=name, limit=max(0, limit)
         )
+
+    if watch and not json_out:
+        render.watch(out, lambda: fetch()[0], show_session=all_sessions, interval=interval)
+        return 0
+    jobs, truncated = fetch()
     for warning in svc.warnings:
         out.note(warning)
     if json_out:

@@ -10,12 +10,12 @@ from typing import Annotated, Any
 
 import typer
 
-from .. import parsing, render
+from .. import completion, parsing, render
 from ..errors import InvalidArgument
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
 from ..service import Service, exit_code_of
-from ._common import JsonOption, SessionOption, output, service
+from ._common import BackendOption, JsonOption, SessionOption, output, service
 
 HELP = "Submit a job: everything after `--` is the command and its arguments, passed byte for byte."
 
@@ -76,7 +76,7 @@ def command(
     command: Annotated[list[str] | None, typer.Argument(help="The command and its arguments.", show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", "-N", help="Job name.")] = None,
     session: SessionOption = None,
-    backend: Annotated[str | None, typer.Option("--backend", "-b", help="Backend (default: $DRMAA2_BACKEND, config file, 'process').", show_default=False)] = None,
+    backend: BackendOption = None,
     cwd: Annotated[str | None, typer.Option("--cwd", "-d", help="Working directory of the job.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-v", help="KEY=VALUE for the job's environment (repeatable; a bare KEY copies it).")] = None,
     input_path: Annotated[str | None, typer.Option("--input", "-i", help="File the job reads as standard input.")] = None,
@@ -85,8 +85,8 @@ def command(
     join: Annotated[bool, typer.Option("--join", "-j", help="Send standard error to the output file.")] = False,
     timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Kill the job after this run time (90s, 5m, 1h).")] = None,
     array: Annotated[str | None, typer.Option("--array", "-A", help="Job array FIRST-LAST[:STEP][%MAXPARALLEL]; tasks see DRMAA2_TASK_ID.")] = None,
-    after: Annotated[list[str] | None, typer.Option("--after", help="Start after these jobs are done; fail if one fails (ID[,ID...]).")] = None,
-    after_any: Annotated[list[str] | None, typer.Option("--after-any", help="Start after these jobs ended, whatever their result.")] = None,
+    after: Annotated[list[str] | None, typer.Option("--after", help="Start after these jobs are done; fail if one fails (ID[,ID...]).", autocompletion=completion.job_ids)] = None,
+    after_any: Annotated[list[str] | None, typer.Option("--after-any", help="Start after these jobs ended, whatever their result.", autocompletion=completion.job_ids)] = None,
     hold: Annotated[bool, typer.Option("--hold", "-H", help="Submit held (queued_held) until `drmaa2 release`.")] = False,
     image: Annotated[str | None, typer.Option("--image", help="Container image (docker backend).")] = None,
     app: Annotated[str | None, typer.Option("--app", help="Application name (cf backend).")] = None,

@@ -27,7 +27,8 @@ def command(
     seconds = parsing.duration(timeout) if timeout else None
     svc = service()
     out = output()
-    jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job)
+    with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
+        jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
     ended = [j for j in jobs if j.state.final]
     if any_job:
         jobs = ended[:1]
