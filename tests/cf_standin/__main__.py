@@ -7,6 +7,7 @@ With ``--cf-home`` it writes DIR/.cf/config.json logged in and targeting org "or
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import signal
@@ -36,10 +37,8 @@ def main() -> None:
     print(standin.url, flush=True)
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         stop.wait()
-    except KeyboardInterrupt:
-        pass
     standin.stop()
 
 

@@ -58,19 +58,23 @@ def dispatch(standin: StandIn, method: str, raw_path: str, headers: dict[str, st
 
 
 def root(url: str) -> dict[str, Any]:
-    return {"links": {
-        "self": {"href": url},
-        "cloud_controller_v2": None,
-        "cloud_controller_v3": {"href": f"{url}/v3", "meta": {"version": "3.150.0"}},
-        "network_policy_v0": None, "network_policy_v1": None,
-        "login": {"href": f"{url}/login"},
-        "uaa": {"href": f"{url}/uaa"},
-        "credhub": None, "routing": None,
-        "logging": None,
-        "log_cache": {"href": f"{url}/log-cache"},
-        "log_stream": None,
-        "app_ssh": None,
-    }}
+    return {
+        "links": {
+            "self": {"href": url},
+            "cloud_controller_v2": None,
+            "cloud_controller_v3": {"href": f"{url}/v3", "meta": {"version": "3.150.0"}},
+            "network_policy_v0": None,
+            "network_policy_v1": None,
+            "login": {"href": f"{url}/login"},
+            "uaa": {"href": f"{url}/uaa"},
+            "credhub": None,
+            "routing": None,
+            "logging": None,
+            "log_cache": {"href": f"{url}/log-cache"},
+            "log_stream": None,
+            "app_ssh": None,
+        }
+    }
 
 
 def token(standin: StandIn, headers: dict[str, str], body: bytes) -> Reply:
@@ -101,7 +105,9 @@ def token(standin: StandIn, headers: dict[str, str], body: bytes) -> Reply:
         reply = w.issue(subject, with_refresh=False)
         reply["refresh_token"] = form["refresh_token"]
         return _json(200, reply)
-    return _json(400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"})
+    return _json(
+        400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"}
+    )
 
 
 # --- Cloud Controller ---------------------------------------------------------------------------------
@@ -109,10 +115,15 @@ def _check_query(query: dict[str, list[str]], allowed: Iterable[str]) -> None:
     allowed = tuple(allowed)
     unknown = sorted(set(query) - set(allowed))
     if unknown:
-        raise ApiProblem(400, 10005, "CF-BadQueryParameter",
-                         "The query parameter is invalid: Unknown query parameter(s): "
-                         + ", ".join(f"'{k}'" for k in unknown) + ". Valid parameters are: "
-                         + ", ".join(f"'{k}'" for k in allowed))
+        raise ApiProblem(
+            400,
+            10005,
+            "CF-BadQueryParameter",
+            "The query parameter is invalid: Unknown query parameter(s): "
+            + ", ".join(f"'{k}'" for k in unknown)
+            + ". Valid parameters are: "
+            + ", ".join(f"'{k}'" for k in allowed),
+        )
 
 
 def _csv(query: dict[str, list[str]], key: str) -> list[str] | None:
@@ -126,11 +137,19 @@ def _paginate(standin: StandIn, path: str, query: dict[str, list[str]], items: l
         page = int(query.get("page", ["1"])[0])
         per_page = int(query.get("per_page", ["50"])[0])
     except ValueError:
-        raise ApiProblem(400, 10005, "CF-BadQueryParameter", "The query parameter is invalid: Page and "
-                         "per page must be integers") from None
+        raise ApiProblem(
+            400,
+            10005,
+            "CF-BadQueryParameter",
+            "The query parameter is invalid: Page and per page must be integers",
+        ) from None
     if page < 1 or not 1 <= per_page <= 5000:
-        raise ApiProblem(400, 10005, "CF-BadQueryParameter", "The query parameter is invalid: Per page "
-                         "must be between 1 and 5000")
+        raise ApiProblem(
+            400,
+            10005,
+            "CF-BadQueryParameter",
+            "The query parameter is invalid: Per page must be between 1 and 5000",
+        )
     pages = max(1, -(-len(items) // per_page))
 
     def link(n: int) -> dict[str, str]:
@@ -139,11 +158,14 @@ def _paginate(standin: StandIn, path: str, query: dict[str, list[str]], items: l
 
     doc = {
         "pagination": {
-            "total_results": len(items), "total_pages": pages, "first": link(1), "last": link(pages),
+            "total_results": len(items),
+            "total_pages": pages,
+            "first": link(1),
+            "last": link(pages),
             "next": link(page + 1) if page < pages else None,
             "previous": link(page - 1) if page > 1 else None,
         },
-        "resources": items[(page - 1) * per_page: page * per_page],
+        "resources": items[(page - 1) * per_page : page * per_page],
     }
     return _json(200, doc)
 
@@ -162,23 +184,33 @@ def organizations(standin: StandIn, query: dict[str, list[str]], body: bytes) ->
 def spaces(standin: StandIn, query: dict[str, list[str]], body: bytes) -> Reply:
     _check_query(query, ("names", "guids", "organization_guids", *PAGING))
     orgs = _csv(query, "organization_guids")
-    items = [{"guid": g, "name": n, "relationships": {"organization": {"data": {"guid": o}}}}
-             for g, (n, o) in standin.world.spaces.items() if _named(query, n) and (orgs is None or o in orgs)]
+    items = [
+        {"guid": g, "name": n, "relationships": {"organization": {"data": {"guid": o}}}}
+        for g, (n, o) in standin.world.spaces.items()
+        if _named(query, n) and (orgs is None or o in orgs)
+    ]
     return _paginate(standin, "/v3/spaces", query, items)
 
 
 def _app_doc(standin: StandIn, guid: str) -> dict[str, Any]:
     app = standin.world.apps[guid]
-    return {"guid": app.guid, "name": app.name, "state": "STARTED",
-            "relationships": {"space": {"data": {"guid": app.space_guid}}},
-            "links": {"self": {"href": f"{standin.url}/v3/apps/{app.guid}"}}}
+    return {
+        "guid": app.guid,
+        "name": app.name,
+        "state": "STARTED",
+        "relationships": {"space": {"data": {"guid": app.space_guid}}},
+        "links": {"self": {"href": f"{standin.url}/v3/apps/{app.guid}"}},
+    }
 
 
 def apps(standin: StandIn, query: dict[str, list[str]], body: bytes) -> Reply:
     _check_query(query, ("names", "guids", "space_guids", "organization_guids", "stacks", *PAGING))
     in_spaces = _csv(query, "space_guids")
-    items = [_app_doc(standin, a.guid) for a in standin.world.apps.values()
-             if _named(query, a.name) and (in_spaces is None or a.space_guid in in_spaces)]
+    items = [
+        _app_doc(standin, a.guid)
+        for a in standin.world.apps.values()
+        if _named(query, a.name) and (in_spaces is None or a.space_guid in in_spaces)
+    ]
     return _paginate(standin, "/v3/apps", query, items)
 
 
@@ -194,24 +226,39 @@ def current_droplet(standin: StandIn, query: dict[str, list[str]], body: bytes, 
         raise not_found("App")
     if found.droplet_guid is None:
         raise not_found("Droplet")
-    return _json(200, {"guid": found.droplet_guid, "state": "STAGED",
-                       "links": {"self": {"href": f"{standin.url}/v3/droplets/{found.droplet_guid}"}}})
+    return _json(
+        200,
+        {
+            "guid": found.droplet_guid,
+            "state": "STAGED",
+            "links": {"self": {"href": f"{standin.url}/v3/droplets/{found.droplet_guid}"}},
+        },
+    )
 
 
 def task_doc(standin: StandIn, task: Task) -> dict[str, Any]:
     url = standin.url
     return {
-        "guid": task.guid, "sequence_id": task.sequence_id, "name": task.name, "command": task.command,
-        "state": task.state, "memory_in_mb": task.memory_in_mb, "disk_in_mb": task.disk_in_mb,
-        "log_rate_limit_in_bytes_per_second": -1, "result": {"failure_reason": task.failure_reason},
+        "guid": task.guid,
+        "sequence_id": task.sequence_id,
+        "name": task.name,
+        "command": task.command,
+        "state": task.state,
+        "memory_in_mb": task.memory_in_mb,
+        "disk_in_mb": task.disk_in_mb,
+        "log_rate_limit_in_bytes_per_second": -1,
+        "result": {"failure_reason": task.failure_reason},
         "droplet_guid": task.app.droplet_guid,
         "relationships": {"app": {"data": {"guid": task.app.guid}}},
         "metadata": {"labels": dict(task.labels), "annotations": {}},
-        "created_at": timestamp(task.created), "updated_at": timestamp(task.updated),
-        "links": {"self": {"href": f"{url}/v3/tasks/{task.guid}"},
-                  "app": {"href": f"{url}/v3/apps/{task.app.guid}"},
-                  "cancel": {"href": f"{url}/v3/tasks/{task.guid}/actions/cancel", "method": "POST"},
-                  "droplet": {"href": f"{url}/v3/droplets/{task.app.droplet_guid}"}},
+        "created_at": timestamp(task.created),
+        "updated_at": timestamp(task.updated),
+        "links": {
+            "self": {"href": f"{url}/v3/tasks/{task.guid}"},
+            "app": {"href": f"{url}/v3/apps/{task.app.guid}"},
+            "cancel": {"href": f"{url}/v3/tasks/{task.guid}/actions/cancel", "method": "POST"},
+            "droplet": {"href": f"{url}/v3/droplets/{task.app.droplet_guid}"},
+        },
     }
 
 
@@ -232,18 +279,26 @@ def _selector(expr: str) -> Callable[[dict[str, str]], bool]:
         part = part.strip()
         if m := re.fullmatch(r"([\w./-]+)\s*(==|=|!=)\s*([\w.-]*)", part):
             k, op, v = m.groups()
-            tests.append((lambda lb, k=k, v=v: lb.get(k) == v) if op != "!=" else
-                         (lambda lb, k=k, v=v: lb.get(k) != v))
+            tests.append(
+                (lambda lb, k=k, v=v: lb.get(k) == v) if op != "!=" else (lambda lb, k=k, v=v: lb.get(k) != v)
+            )
         elif m := re.fullmatch(r"([\w./-]+)\s+(in|notin)\s+\(([^)]*)\)", part):
             k, op, vs = m.group(1), m.group(2), {v.strip() for v in m.group(3).split(",")}
-            tests.append((lambda lb, k=k, vs=vs: lb.get(k) in vs) if op == "in" else
-                         (lambda lb, k=k, vs=vs: lb.get(k) not in vs))
+            tests.append(
+                (lambda lb, k=k, vs=vs: lb.get(k) in vs)
+                if op == "in"
+                else (lambda lb, k=k, vs=vs: lb.get(k) not in vs)
+            )
         elif m := re.fullmatch(r"(!?)([\w./-]+)", part):
             neg, k = m.groups()
             tests.append(lambda lb, k=k, neg=neg: (k in lb) != bool(neg))
         else:
-            raise ApiProblem(400, 10005, "CF-BadQueryParameter",
-                             f"The query parameter is invalid: Invalid label_selector value: '{expr}'")
+            raise ApiProblem(
+                400,
+                10005,
+                "CF-BadQueryParameter",
+                f"The query parameter is invalid: Invalid label_selector value: '{expr}'",
+            )
     return lambda labels: all(t(labels) for t in tests)
 
 
@@ -318,6 +373,7 @@ ROUTES: list[tuple[str, str, Callable[..., Reply]]] = [
 def log_read(standin: StandIn, source_id: str, query: dict[str, list[str]]) -> Reply:
     """GET /api/v1/read/<source_id>: envelopes with start_time <= timestamp < end_time, oldest first unless
     descending, at most ``limit`` (<= 1000)."""
+
     def number(key: str, default: int) -> int:
         try:
             return int(query.get(key, [str(default)])[0])
@@ -331,8 +387,11 @@ def log_read(standin: StandIn, source_id: str, query: dict[str, list[str]]) -> R
     descending = query.get("descending", ["false"])[0].lower() == "true"
     w = standin.world
     with w.lock:
-        chosen = [e for e in w.envelopes
-                  if e.source_id == source_id and start <= e.timestamp < end and (not types or "LOG" in types)]
+        chosen = [
+            e
+            for e in w.envelopes
+            if e.source_id == source_id and start <= e.timestamp < end and (not types or "LOG" in types)
+        ]
     chosen = (chosen[::-1] if descending else chosen)[:limit]
     numeric = standin.envelope_style == "numeric"
     batch = []
@@ -342,8 +401,15 @@ def log_read(standin: StandIn, source_id: str, query: dict[str, list[str]]) -> R
             log["type"] = e.stream
         elif e.stream == "ERR":
             log["type"] = 1
-        batch.append({"timestamp": e.timestamp if numeric else str(e.timestamp), "source_id": e.source_id,
-                      "instance_id": "0", "tags": {"source_type": e.source_type}, "log": log})
+        batch.append(
+            {
+                "timestamp": e.timestamp if numeric else str(e.timestamp),
+                "source_id": e.source_id,
+                "instance_id": "0",
+                "tags": {"source_type": e.source_type},
+                "log": log,
+            }
+        )
     return _json(200, {"envelopes": {"batch": batch}})
 
 

@@ -67,7 +67,7 @@ class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: _Server
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - base class signature
+    def log_message(self, format: str, *args: Any) -> None:
         pass  # the request log is the record; stderr stays quiet under pytest
 
     def do_GET(self) -> None:
@@ -86,8 +86,9 @@ class Handler(BaseHTTPRequestHandler):
         standin = self.server.standin
         length = int(self.headers.get("Content-Length") or 0)
         body = self.rfile.read(length) if length else b""
-        record = Request(time.time(), self.command, self.path, dict(self.headers.items()),
-                         body.decode("utf-8", "replace"))
+        record = Request(
+            time.time(), self.command, self.path, dict(self.headers.items()), body.decode("utf-8", "replace")
+        )
         standin.record(record)
         fault = standin.take_fault(self.command, self.path)
         try:
@@ -107,7 +108,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         try:
-            return routes.dispatch(self.server.standin, self.command, self.path, dict(self.headers.items()), body)
+            return routes.dispatch(
+                self.server.standin, self.command, self.path, dict(self.headers.items()), body
+            )
         except ApiProblem as p:
             doc = {"errors": [{"code": p.code, "title": p.title, "detail": p.detail}]}
             return p.status, {}, json.dumps(doc).encode()
@@ -124,14 +127,20 @@ class Handler(BaseHTTPRequestHandler):
             self.close_connection = True
             raise _Reset
         status = int(fault.kind)
-        titles = {429: (10013, "CF-RateLimitExceeded", "Rate Limit Exceeded"),
-                  500: (10001, "CF-ServerError", "An unknown error occurred."),
-                  502: (10001, "CF-ServerError", "Bad gateway"),
-                  503: (10015, "CF-ServiceUnavailable", "Service unavailable")}
+        titles = {
+            429: (10013, "CF-RateLimitExceeded", "Rate Limit Exceeded"),
+            500: (10001, "CF-ServerError", "An unknown error occurred."),
+            502: (10001, "CF-ServerError", "Bad gateway"),
+            503: (10015, "CF-ServiceUnavailable", "Service unavailable"),
+        }
         code, title, detail = titles.get(status, (10001, "CF-ServerError", "fault"))
         headers = {"Retry-After": f"{fault.retry_after:g}"} if status == 429 else {}
         record.status = status
-        self._send(status, headers, json.dumps({"errors": [{"code": code, "title": title, "detail": detail}]}).encode())
+        self._send(
+            status,
+            headers,
+            json.dumps({"errors": [{"code": code, "title": title, "detail": detail}]}).encode(),
+        )
         raise _Reset  # the response is sent; skip the normal one
 
     def _send(self, status: int, headers: dict[str, str], payload: bytes) -> None:
@@ -178,7 +187,9 @@ class StandIn:
     def start(self) -> StandIn:
         self._server = _Server((self.host, self.port), Handler)
         self._server.standin = self
-        self._thread = threading.Thread(target=self._server.serve_forever, name="cf-standin", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.05,), name="cf-standin", daemon=True
+        )
         self._thread.start()
         return self
 
@@ -225,17 +236,34 @@ class StandIn:
         tokens = self.login(ttl=ttl)
         space_guid, org_guid = next((g, o) for g, (n, o) in self.world.spaces.items() if n == space)
         doc: dict[str, Any] = {
-            "ConfigVersion": 3, "Target": self.url, "APIVersion": "3.150.0",
-            "AuthorizationEndpoint": f"{self.url}/login", "DopplerEndPoint": "", "UaaEndpoint": f"{self.url}/uaa",
-            "RoutingAPIEndpoint": "", "LogCacheEndPoint": f"{self.url}/log-cache",
-            "AccessToken": f"bearer {tokens['access_token']}", "SSHOAuthClient": "ssh-proxy",
-            "UAAOAuthClient": "cf", "UAAOAuthClientSecret": "", "UAAGrantType": "",
+            "ConfigVersion": 3,
+            "Target": self.url,
+            "APIVersion": "3.150.0",
+            "AuthorizationEndpoint": f"{self.url}/login",
+            "DopplerEndPoint": "",
+            "UaaEndpoint": f"{self.url}/uaa",
+            "RoutingAPIEndpoint": "",
+            "LogCacheEndPoint": f"{self.url}/log-cache",
+            "AccessToken": f"bearer {tokens['access_token']}",
+            "SSHOAuthClient": "ssh-proxy",
+            "UAAOAuthClient": "cf",
+            "UAAOAuthClientSecret": "",
+            "UAAGrantType": "",
             "RefreshToken": tokens["refresh_token"],
-            "OrganizationFields": {"GUID": org_guid, "Name": self.world.orgs[org_guid], "QuotaDefinition": {}},
+            "OrganizationFields": {
+                "GUID": org_guid,
+                "Name": self.world.orgs[org_guid],
+                "QuotaDefinition": {},
+            },
             "SpaceFields": {"GUID": space_guid, "Name": space, "AllowSSH": True},
-            "SSLDisabled": False, "AsyncTimeout": 0, "Trace": "", "ColorEnabled": "", "Locale": "",
+            "SSLDisabled": False,
+            "AsyncTimeout": 0,
+            "Trace": "",
+            "ColorEnabled": "",
+            "Locale": "",
             "PluginRepos": [{"Name": "CF-Community", "URL": "https://plugins.cloudfoundry.org"}],
-            "MinCLIVersion": "7.0.0", "MinRecommendedCLIVersion": "7.0.0",
+            "MinCLIVersion": "7.0.0",
+            "MinRecommendedCLIVersion": "7.0.0",
         }
         doc.update(overrides)
         return doc

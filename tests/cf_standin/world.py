@@ -8,6 +8,7 @@ ids, log source types); everything is guarded by one lock because the HTTP serve
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -25,8 +26,17 @@ from datetime import UTC, datetime
 from typing import Any
 
 TASK_KEYS = frozenset(
-    {"name", "command", "disk_in_mb", "memory_in_mb", "log_rate_limit_in_bytes_per_second", "droplet_guid",
-     "template", "user", "metadata"}
+    {
+        "name",
+        "command",
+        "disk_in_mb",
+        "memory_in_mb",
+        "log_rate_limit_in_bytes_per_second",
+        "droplet_guid",
+        "template",
+        "user",
+        "metadata",
+    }
 )
 FINAL = ("SUCCEEDED", "FAILED")
 _LABEL = re.compile(r"^[A-Za-z0-9]([A-Za-z0-9_.-]{0,61}[A-Za-z0-9])?$")
@@ -149,18 +159,31 @@ class World:
         raise KeyError(name)
 
     # --- tokens -------------------------------------------------------------------------------------
-    def issue(self, subject: dict[str, Any], ttl: float | None = None, with_refresh: bool = True) -> dict[str, Any]:
+    def issue(
+        self, subject: dict[str, Any], ttl: float | None = None, with_refresh: bool = True
+    ) -> dict[str, Any]:
         """A UAA token response for ``subject`` ({"user_name": ...} or {"client_id": ...})."""
         now = time.time()
         ttl = self.token_ttl if ttl is None else ttl
-        claims = {"jti": uuid.uuid4().hex, "iat": int(now), "exp": int(now + ttl), "iss": "standin/uaa",
-                  "scope": ["cloud_controller.read", "cloud_controller.write", "openid"], **subject}
+        claims = {
+            "jti": uuid.uuid4().hex,
+            "iat": int(now),
+            "exp": int(now + ttl),
+            "iss": "standin/uaa",
+            "scope": ["cloud_controller.read", "cloud_controller.write", "openid"],
+            **subject,
+        }
         head = b64url(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
         body = b64url(json.dumps(claims).encode())
         sig = b64url(hmac.new(self.secret, f"{head}.{body}".encode(), hashlib.sha256).digest())
         token = f"{head}.{body}.{sig}"
-        reply: dict[str, Any] = {"access_token": token, "token_type": "bearer", "expires_in": int(ttl),
-                                 "scope": " ".join(claims["scope"]), "jti": claims["jti"]}
+        reply: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": int(ttl),
+            "scope": " ".join(claims["scope"]),
+            "jti": claims["jti"],
+        }
         with self.lock:
             self.issued.append(token)
             if with_refresh:
@@ -192,7 +215,9 @@ class World:
             for token in self.issued:
                 if token.count(".") == 2:
                     body = token.split(".")[1]
-                    self.revoked.add(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["jti"])
+                    self.revoked.add(
+                        json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["jti"]
+                    )
 
     # --- tasks --------------------------------------------------------------------------------------
     def create_task(self, app_guid: str, body: Any) -> Task:
@@ -223,9 +248,19 @@ class World:
             if app.droplet_guid is None:
                 raise unprocessable("Task must have a droplet. Assign a current droplet to the app.")
             now = time.time()
-            task = Task(str(uuid.uuid4()), app, app.next_sequence, name, command,
-                        body.get("memory_in_mb") or 1024, body.get("disk_in_mb") or 1024, body.get("user"),
-                        dict(labels), now, updated=now)
+            task = Task(
+                str(uuid.uuid4()),
+                app,
+                app.next_sequence,
+                name,
+                command,
+                body.get("memory_in_mb") or 1024,
+                body.get("disk_in_mb") or 1024,
+                body.get("user"),
+                dict(labels),
+                now,
+                updated=now,
+            )
             app.next_sequence += 1
             self.tasks[task.guid] = task
             self.log(app.guid, "CELL", "OUT", f"Cell standin-0 creating container for instance {task.guid}")
@@ -240,18 +275,30 @@ class World:
         with self.lock:
             if task.state in FINAL:
                 return
-            env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": self.workdir, "LANG": "C.UTF-8",
-                   "VCAP_APPLICATION": json.dumps({"application_id": task.app.guid,
-                                                   "application_name": task.app.name})}
+            env = {
+                "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+                "HOME": self.workdir,
+                "LANG": "C.UTF-8",
+                "VCAP_APPLICATION": json.dumps(
+                    {"application_id": task.app.guid, "application_name": task.app.name}
+                ),
+            }
             task.process = subprocess.Popen(
-                ["sh", "-c", task.command], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.PIPE, cwd=self.workdir, env=env, start_new_session=True,
+                ["sh", "-c", task.command],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE,
+                cwd=self.workdir,
+                env=env,
+                start_new_session=True,
             )
             task.state, task.updated = "RUNNING", time.time()
         source = f"APP/TASK/{task.name}"
         assert task.process.stdout is not None and task.process.stderr is not None
-        readers = [threading.Thread(target=self._pump, args=(task, pipe, source, kind), daemon=True)
-                   for pipe, kind in ((task.process.stdout, "OUT"), (task.process.stderr, "ERR"))]
+        readers = [
+            threading.Thread(target=self._pump, args=(task, pipe, source, kind), daemon=True)
+            for pipe, kind in ((task.process.stdout, "OUT"), (task.process.stderr, "ERR"))
+        ]
         for r in readers:
             r.start()
         threading.Thread(target=self._reap, args=(task, readers, source), daemon=True).start()
@@ -266,10 +313,8 @@ class World:
         assert task.process is not None
         code = task.process.wait()
         # The container goes away with its main process: stragglers holding the pipes die with it.
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(task.process.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
         for r in readers:
             r.join()
         status = code if code >= 0 else 128 - code
@@ -328,8 +373,6 @@ class World:
             procs = [t.process for t in self.tasks.values() if t.process is not None]
         for proc in procs:
             if proc.poll() is None:
-                try:
+                with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, signal.SIGKILL)
-                except ProcessLookupError:
-                    pass
                 proc.wait()
