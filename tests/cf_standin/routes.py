@@ -101,7 +101,9 @@ def token(standin: StandIn, headers: dict[str, str], body: bytes) -> Reply:
     if grant == "refresh_token":
         subject = w.refresh_tokens.get(form.get("refresh_token", ""))
         if subject is None:
-            return _json(401, {"error": "invalid_token", "error_description": "Invalid refresh token."})
+            # UAA quotes the refused token in its message: clients must not repeat it.
+            detail = f"Invalid refresh token (expired): {form.get('refresh_token', '')}"
+            return _json(401, {"error": "invalid_token", "error_description": detail})
         reply = w.issue(subject, with_refresh=False)
         reply["refresh_token"] = form["refresh_token"]
         return _json(200, reply)
