@@ -43,7 +43,7 @@ FINAL = ("SUCCEEDED", "FAILED")
 CANCELLED = "task was cancelled"
 UNBORN_GRACE = 60.0  # seconds a record may lack its task before the create is taken as never sent
 _EXITED = re.compile(r"Exited with status (-?\d+)")
-_EXIT_LINE = re.compile(rb"^Exit status -?\d+")
+_EXIT_LINE = re.compile(rb"Exit status (-?\d+)( \(.*\))?")
 LOG_PAGE = 1000
 
 
@@ -126,6 +126,13 @@ def decode_envelope(env: Mapping[str, Any]) -> tuple[int, str, str, bytes] | Non
         source = value.get("text") if isinstance(value, dict) else None
     kind = "ERR" if log.get("type") in ("ERR", 1, "1") else "OUT"
     return ts, str(source or ""), kind, payload
+
+
+def is_exit_line(payload: bytes, job: JobInfo) -> bool:
+    """Whether ``payload`` is the "Exit status N" line Cloud Foundry appends to a task's output (with the
+    job's own status when that is known, so a program printing such a line is less likely mistaken)."""
+    m = _EXIT_LINE.fullmatch(payload)
+    return m is not None and (job.exit_status is None or int(m.group(1)) == job.exit_status)
 
 
 @contextmanager
@@ -386,7 +393,7 @@ class CFBackend(Backend):
                     cursor = max(cursor, ts + 1)
                     if src != source:
                         continue
-                    if (end is not None and ts >= end) or (kind == "OUT" and _EXIT_LINE.match(payload)):
+                    if (end is not None and ts >= end) or (kind == "OUT" and is_exit_line(payload, job)):
                         return b"".join(line + b"\n" for line in lines)
                     if kind in wanted:
                         lines.append(payload)
