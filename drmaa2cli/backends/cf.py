@@ -20,6 +20,7 @@ from typing import Any
 
 from ..errors import (
     BackendUnavailable,
+    DeniedByDrms,
     Drmaa2Error,
     InvalidArgument,
     InvalidState,
@@ -277,10 +278,17 @@ class CFBackend(Backend):
         return found
 
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
-        """One batched task query for every job; raises BackendUnavailable, DeniedByDrms."""
+        """One batched task query for every job. Raises BackendUnavailable, also for a refused login:
+        a listing of every backend's jobs should then show these as last known, not fail as a whole."""
+        try:
+            return self._refresh(jobs)
+        except DeniedByDrms as e:
+            raise BackendUnavailable(str(e)) from e
+
+    def _refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
         self._check_target(jobs)
-        now = time.time()
         tasks = self._fetch([j.native_id for j in jobs if j.native_id])
+        now = time.time()
         changed: list[JobInfo] = []
         for job in jobs:
             if job.native_id is None:

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from drmaa2cli.errors import DeniedByDrms, InvalidArgument
+from drmaa2cli.errors import BackendUnavailable, DeniedByDrms, InvalidArgument
 from drmaa2cli.models import JobState, JobTemplate
 from tests.cf_standin import StandIn
 
@@ -166,3 +166,11 @@ def test_environment_without_credentials_or_space(
 
 def _template() -> JobTemplate:
     return JobTemplate(remote_command="true", job_category="worker")
+
+
+def test_refused_login_leaves_status_as_last_known(harness: Harness, standin: StandIn) -> None:
+    # `drmaa2 status` lists every backend's jobs: a lapsed cf login must not make it fail as a whole.
+    job = harness.submit("true")
+    standin.world.reject_all_tokens = True
+    with pytest.raises(BackendUnavailable, match="run `cf login` again"):
+        harness.backend.refresh([job])
