@@ -385,9 +385,10 @@ class CFBackend(Backend):
                     "this Cloud Foundry has no log-cache: the task's output cannot be read"
                 )
         source = f"APP/TASK/{data['task_name']}"
-        # created_at has whole seconds and cell clocks drift: start a little early, end at the exit line.
+        # created_at is rounded down to the second, so the task's first line cannot be earlier; starting any
+        # earlier would take in the end of a finished task of the same name. The exit line ends the task.
         begin = parse_time(data.get("created_at")) or job.submission_time or 0.0
-        cursor = max(0, int((begin - 2) * 1e9))
+        cursor = max(0, int(begin * 1e9))
         end = int((job.finish_time + 60) * 1e9) if job.finish_time else None
         lines: list[bytes] = []
         with edge("cannot read the task's output from log-cache"):
