@@ -1,0 +1,170 @@
+"""All output formatting: JSON documents, job tables, detail views. The only module that knows Rich, and it
+imports Rich only when writing to a terminal (pipes get plain text, which is also much faster)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from .models import SCHEMA_VERSION, JobInfo, JobState, rfc3339
+
+STATE_STYLE = {
+    JobState.DONE: "green",
+    JobState.FAILED: "red",
+    JobState.RUNNING: "cyan",
+    JobState.SUSPENDED: "yellow",
+    JobState.QUEUED_HELD: "yellow",
+    JobState.REQUEUED_HELD: "yellow",
+}
+
+
+@dataclass
+class Output:
+    """Where output goes and how it may look; decided once (tests pass their own streams)."""
+
+    out: TextIO
+    err: TextIO
+
+    @classmethod
+    def standard(cls) -> Output:
+        return cls(sys.stdout, sys.stderr)
+
+    @property
+    def rich(self) -> bool:
+        return self.out.isatty() and os.environ.get("TERM") != "dumb"
+
+    @property
+    def color(self) -> bool:
+        return self.rich and "NO_COLOR" not in os.environ
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """A message for the person, on stderr, so stdout stays clean for scripts."""
+        self.err.write(f"drmaa2: {text}\n")
+
+    def json(self, document: dict[str, Any]) -> None:
+        self.out.write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False) + "\n")
+
+
+def jobs_document(jobs: Iterable[JobInfo]) -> dict[str, Any]:
+    return {"jobs": [j.to_public() for j in jobs]}
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    fmt = "%H:%M:%S" if time.time() - epoch < 86400 else "%Y-%m-%d %H:%M"
+    return time.strftime(fmt, time.localtime(epoch))
+
+
+def _exit(job: JobInfo) -> str:
+    if job.signal is not None:
+        return f"sig{job.signal}"
+    return "-" if job.exit_status is None else str(job.exit_status)
+
+
+def _command(job: JobInfo, width: int = 40) -> str:
+    text = " ".join(job.template.argv)
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def job_rows(jobs: Sequence[JobInfo], show_session: bool) -> tuple[list[str], list[list[str]]]:
+    header = ["ID", "NAME", *(["SESSION"] if show_session else []), "BACKEND", "STATE", "EXIT", "SUBMITTED",
+              "WALLCLOCK", "COMMAND"]
+    rows = [
+        [
+            j.id,
+            j.template.job_name or "-",
+            *([j.session] if show_session else []),
+            j.backend,
+            j.state.value,
+            _exit(j),
+            _when(j.submission_time),
+            _duration(j.wallclock_time),
+            _command(j),
+        ]
+        for j in jobs
+    ]
+    return header, rows
+
+
+def table(
+    output: Output, header: list[str], rows: list[list[str]], styles: dict[int, str] | None = None
+) -> None:
+    if output.rich:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(file=output.out, no_color=not output.color, highlight=False)
+        t = Table(box=None, pad_edge=False, header_style="bold")
+        for col in header:
+            t.add_column(col, overflow="fold")
+        for i, row in enumerate(rows):
+            t.add_row(*row, style=(styles or {}).get(i))
+        console.print(t)
+        return
+    widths = [max(len(h), *(len(r[c]) for r in rows)) if rows else len(h) for c, h in enumerate(header)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *rows]]
+    output.out.write("\n".join(lines) + "\n")
+
+
+def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> None:
+    header, rows = job_rows(jobs, show_session)
+    styles = {i: STATE_STYLE.get(j.state, "") for i, j in enumerate(jobs)} if output.color else None
+    table(output, header, rows, styles)
+
+
+def job_detail(output: Output, job: JobInfo) -> None:
+    t = job.template
+    fields: list[tuple[str, Any]] = [
+        ("id", job.id),
+        ("name", t.job_name),
+        ("session", job.session),
+        ("backend", job.backend),
+        ("native id", job.native_id),
+        ("state", job.state.value),
+        ("annotation", job.annotation),
+        ("exit status", job.exit_status),
+        ("signal", job.signal),
+        ("command", " ".join(t.argv)),
+        ("category", t.job_category),
+        ("working dir", t.working_directory),
+        ("environment", " ".join(f"{k}={v}" for k, v in t.job_environment.items()) or None),
+        ("input", t.input_path),
+        ("output", job.output_path),
+        ("error", job.error_path if job.error_path != job.output_path else "(joined with output)"),
+        ("timeout", _duration(t.timeout) if t.timeout else None),
+        ("submitted", rfc3339(job.submission_time)),
+        ("started", rfc3339(job.dispatch_time)),
+        ("finished", rfc3339(job.finish_time)),
+        ("wallclock", _duration(job.wallclock_time) if job.dispatch_time else None),
+        ("cpu time", f"{job.cpu_time:.3f}s" if job.cpu_time is not None else None),
+        ("max rss", f"{job.max_rss} KiB" if job.max_rss is not None else None),
+        ("machine", job.machine),
+        ("submitted from", job.submission_machine),
+        ("owner", job.job_owner),
+    ]
+    shown = [(k, str(v)) for k, v in fields if v is not None and v != ""]
+    width = max(len(k) for k, _ in shown)
+    for key, value in shown:
+        output.line(f"{key.ljust(width)}  {value}")
