@@ -53,9 +53,7 @@ def test_expired_token_is_renewed_ahead_and_written_back(
     assert_no_token_in(json.dumps(job.to_record()), standin)
 
 
-def test_token_expiring_within_a_minute_is_renewed(
-    tmp_path: Path, standin: StandIn, drmaa2_home: Path
-) -> None:
+def test_token_expiring_within_a_minute_is_renewed(tmp_path: Path, standin: StandIn, drmaa2_home: Path) -> None:
     cf_home = tmp_path / "cf"
     write_cf_config(cf_home, standin.cf_config(ttl=30))
     Harness(make_backend(drmaa2_home, {"CF_HOME": str(cf_home)})).submit("true")
@@ -93,9 +91,7 @@ def test_refused_refresh_token_is_denied_without_quoting_it(
     assert json.loads((cf_home / ".cf" / "config.json").read_text()) == doc
 
 
-def test_token_renewed_by_another_process_is_adopted(
-    tmp_path: Path, standin: StandIn, drmaa2_home: Path
-) -> None:
+def test_token_renewed_by_another_process_is_adopted(tmp_path: Path, standin: StandIn, drmaa2_home: Path) -> None:
     cf_home = tmp_path / "cf"
     write_cf_config(cf_home, standin.cf_config(ttl=-5))
     backend = make_backend(drmaa2_home, {"CF_HOME": str(cf_home)})
@@ -152,9 +148,7 @@ def test_environment_wrong_secret_is_denied_without_quoting_it(
     assert "wrong-secret" not in str(err.value)
 
 
-def test_environment_without_credentials_or_space(
-    tmp_path: Path, standin: StandIn, drmaa2_home: Path
-) -> None:
+def test_environment_without_credentials_or_space(tmp_path: Path, standin: StandIn, drmaa2_home: Path) -> None:
     with pytest.raises(DeniedByDrms, match="CF_USERNAME and CF_PASSWORD"):
         make_backend(drmaa2_home, env_login(standin, tmp_path)).prepare(_template())
     environ = {"CF_API": standin.url, "CF_USERNAME": "user", "CF_PASSWORD": "pass"}

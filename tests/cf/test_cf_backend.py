@@ -140,9 +140,7 @@ def test_cancel_fails_the_job_as_cancelled(harness: Harness, cf_backend: CFBacke
         cf_backend.terminate(job, 9)
 
 
-def test_canceling_shows_as_running_annotated(
-    harness: Harness, cf_backend: CFBackend, standin: StandIn
-) -> None:
+def test_canceling_shows_as_running_annotated(harness: Harness, cf_backend: CFBackend, standin: StandIn) -> None:
     standin.world.cancel_delay = 5.0  # hold the task in CANCELING
     job = harness.submit("sleep", "30")
     cf_backend.terminate(job, 15)
@@ -224,8 +222,6 @@ def test_record_without_task_is_matched_by_label(harness: Harness, cf_backend: C
     unborn = job.evolve(native_id=None, state=JobState.QUEUED)
     (found,) = cf_backend.refresh([unborn])
     assert found.native_id == job.native_id
-    lost = unborn.evolve(
-        backend_data={**unborn.backend_data, "label": f"{INSTANCE}-999"}, submission_time=0.0
-    )
+    lost = unborn.evolve(backend_data={**unborn.backend_data, "label": f"{INSTANCE}-999"}, submission_time=0.0)
     (never,) = cf_backend.refresh([lost])
     assert never.state is JobState.FAILED and never.annotation == "the task was never created"

@@ -56,9 +56,7 @@ def test_reads_are_retried(harness: Harness, standin: StandIn, kind: str) -> Non
     assert len(faulted) == 2
 
 
-def test_slow_answer_beyond_the_timeout_is_retried(
-    drmaa2_home: Path, cf_home: Path, standin: StandIn
-) -> None:
+def test_slow_answer_beyond_the_timeout_is_retried(drmaa2_home: Path, cf_home: Path, standin: StandIn) -> None:
     harness = Harness(make_backend(drmaa2_home, {"CF_HOME": str(cf_home)}, request_timeout=0.3))
     job = harness.submit("true")
     standin.add_fault("GET", TASKS, "slow", delay=1.0)
@@ -137,9 +135,7 @@ def test_unreachable_api_fails_in_prepare(drmaa2_home: Path, tmp_path: Path, sta
         "CF_ORG": "org",
         "CF_SPACE": "dev",
     }
-    with pytest.raises(
-        BackendUnavailable, match=f"cannot reach the Cloud Foundry API at http://127.0.0.1:{port}"
-    ):
+    with pytest.raises(BackendUnavailable, match=f"cannot reach the Cloud Foundry API at http://127.0.0.1:{port}"):
         make_backend(drmaa2_home, environ).prepare(JobTemplate(remote_command="true", job_category="worker"))
 
 

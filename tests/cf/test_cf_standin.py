@@ -37,9 +37,7 @@ def test_root_links(standin: StandIn) -> None:
 
 def test_create_answers_running_with_per_app_sequence_ids(api: httpx.Client, standin: StandIn) -> None:
     first, second = create(api, standin), create(api, standin, name="n")
-    other = api.post(
-        f"/v3/apps/{standin.world.find_app('worker', 'prod').guid}/tasks", json={"command": "true"}
-    )
+    other = api.post(f"/v3/apps/{standin.world.find_app('worker', 'prod').guid}/tasks", json={"command": "true"})
     assert first.status_code == 202 and first.json()["state"] == "RUNNING"
     assert [r.json()["sequence_id"] for r in (first, second, other)] == [1, 2, 1]
     assert len(first.json()["name"]) == 8 and second.json()["name"] == "n"
@@ -107,9 +105,7 @@ def test_log_envelopes_end_with_exit_status(api: httpx.Client, standin: StandIn)
     guid = create(api, standin, command="echo hi; exit 4", name="logs").json()["guid"]
     while api.get(f"/v3/tasks/{guid}").json()["state"] == "RUNNING":
         time.sleep(0.05)
-    batch = api.get(f"/log-cache/api/v1/read/{app}", params={"envelope_types": "LOG"}).json()["envelopes"][
-        "batch"
-    ]
+    batch = api.get(f"/log-cache/api/v1/read/{app}", params={"envelope_types": "LOG"}).json()["envelopes"]["batch"]
     task_lines = [e for e in batch if e["tags"]["source_type"] == "APP/TASK/logs"]
     assert [e["log"]["payload"] for e in task_lines] == [
         "aGk=",
