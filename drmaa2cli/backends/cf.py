@@ -95,7 +95,8 @@ def task_changes(job: JobInfo, task: Mapping[str, Any], now: float) -> dict[str,
         dispatch = now if seen_pending or created is None else created
         if state.final and updated is not None:
             dispatch = min(dispatch, updated)
-        changes["dispatch_time"] = dispatch
+        # Cloud Foundry's times have whole seconds (and another clock): never before our own submission.
+        changes["dispatch_time"] = max(dispatch, job.submission_time or dispatch)
     if state.final:
         start = changes.get("dispatch_time", job.dispatch_time) or 0.0
         changes["finish_time"] = max(updated if updated is not None else now, start)

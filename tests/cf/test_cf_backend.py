@@ -23,8 +23,8 @@ def test_exit_zero_is_done(harness: Harness) -> None:
     assert job.native_id and job.state in (JobState.RUNNING, JobState.DONE)
     job = harness.wait(job)
     assert job.state is JobState.DONE and job.exit_status == 0 and job.signal is None
-    assert job.dispatch_time is not None and job.finish_time is not None
-    assert job.dispatch_time <= job.finish_time
+    assert job.submission_time is not None and job.dispatch_time is not None and job.finish_time is not None
+    assert job.submission_time <= job.dispatch_time <= job.finish_time
 
 
 def test_exit_three_is_failed_with_status_from_failure_reason(harness: Harness, standin: StandIn) -> None:
