@@ -3,8 +3,13 @@ the backend tests honest."""
 
 from __future__ import annotations
 
+import json
+import stat
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -112,3 +117,33 @@ def test_log_envelopes_end_with_exit_status(api: httpx.Client, standin: StandIn)
         "RXhpdCBzdGF0dXMgNA==",
     ]  # "hi", "Exit status 4"
     assert any(e["tags"]["source_type"] == "CELL" for e in batch)
+
+
+def test_faults_and_request_log_over_http(standin: StandIn) -> None:
+    assert httpx.post(standin.url + "/_standin/faults", json={"method": "GET", "path": "^/$", "kind": "503"})
+    assert httpx.get(standin.url + "/").status_code == 503
+    assert httpx.get(standin.url + "/").status_code == 200
+    log = httpx.get(standin.url + "/_standin/requests").json()["requests"]
+    assert [(r["path"], r["status"], r["fault"]) for r in log[1:3]] == [("/", 503, "503"), ("/", 200, None)]
+
+
+def test_runs_as_a_module_with_a_cf_login(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.cf_standin", "--cf-home", str(tmp_path)],
+        cwd=root,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        url = proc.stdout.readline().strip()
+        config = json.loads((tmp_path / ".cf" / "config.json").read_text())
+        assert config["Target"] == url and stat.S_IMODE((tmp_path / ".cf" / "config.json").stat().st_mode) == 0o600
+        resp = httpx.get(
+            url + "/v3/apps", params={"names": "worker"}, headers={"Authorization": config["AccessToken"]}
+        )
+        assert resp.json()["pagination"]["total_results"] == 2
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=10) == 0

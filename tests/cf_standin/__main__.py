@@ -21,7 +21,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m tests.cf_standin", description=__doc__)
     parser.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--cf-home", type=Path, help="write a logged-in cf config.json under DIR/.cf")
-    parser.add_argument("--token-ttl", type=float, default=300.0, help="access token lifetime in seconds")
+    parser.add_argument("--token-ttl", type=float, default=120.0, help="access token lifetime in seconds")
     parser.add_argument("--envelope-style", choices=("string", "numeric"), default="string")
     args = parser.parse_args()
     standin = StandIn(port=args.port, envelope_style=args.envelope_style)

@@ -109,7 +109,7 @@ class World:
     tests meet expiry); ``pending_seconds`` keeps new tasks PENDING that long before they run;
     ``cancel_delay``/``cancel_grace`` shape a cancel (CANCELING for a while, SIGTERM, then SIGKILL)."""
 
-    token_ttl: float = 300.0
+    token_ttl: float = 120.0
     pending_seconds: float = 0.0
     cancel_delay: float = 0.1
     cancel_grace: float = 2.0
