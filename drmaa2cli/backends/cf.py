@@ -9,7 +9,6 @@ read from ``result.failure_reason``; output is read back from log-cache.
 
 from __future__ import annotations
 
-import base64
 import re
 import shlex
 import time
@@ -43,9 +42,11 @@ STATES = {
 FINAL = ("SUCCEEDED", "FAILED")
 CANCELLED = "task was cancelled"
 UNBORN_GRACE = 60.0  # seconds a record may lack its task before the create is taken as never sent
+TASK_REUSE = 1.0  # a task read this recently is not read again by refresh (wait_any just read it)
+LOG_REUSE = 2.0  # an active task's output is read at most this often (the cf CLI's log poll period)
+OUTAGE_LIMIT = 300.0  # seconds of failed reads a wait sits out before giving up
+LOG_SETTLE = 3.0  # seconds to wait for a just-finished task's last lines to reach log-cache
 _EXITED = re.compile(r"Exited with status (-?\d+)")
-_EXIT_LINE = re.compile(rb"Exit status (-?\d+)( \(.*\))?")
-LOG_PAGE = 1000
 
 
 # --- pure mappings (tested without a server) ------------------------------------------------------------
@@ -109,34 +110,6 @@ def task_changes(job: JobInfo, task: Mapping[str, Any], now: float) -> dict[str,
     return changes
 
 
-def decode_envelope(env: Mapping[str, Any]) -> tuple[int, str, str, bytes] | None:
-    """(timestamp ns, source type, "OUT"/"ERR", payload) of a log envelope in either protojson shape
-    (timestamp as string or number; type as name or number, omitted for OUT); None if not a log line."""
-    log = env.get("log")
-    if not isinstance(log, dict):
-        return None
-    try:
-        ts = int(env.get("timestamp") or 0)
-        payload = base64.b64decode(log.get("payload") or "")
-    except (TypeError, ValueError):
-        return None
-    tags = env.get("tags")
-    source = tags.get("source_type") if isinstance(tags, dict) else None
-    if source is None:  # older envelopes keep tags as protobuf Values
-        old = env.get("deprecated_tags")
-        value = old.get("source_type") if isinstance(old, dict) else None
-        source = value.get("text") if isinstance(value, dict) else None
-    kind = "ERR" if log.get("type") in ("ERR", 1, "1") else "OUT"
-    return ts, str(source or ""), kind, payload
-
-
-def is_exit_line(payload: bytes, job: JobInfo) -> bool:
-    """Whether ``payload`` is the "Exit status N" line Cloud Foundry appends to a task's output (with the
-    job's own status when that is known, so a program printing such a line is less likely mistaken)."""
-    m = _EXIT_LINE.fullmatch(payload)
-    return m is not None and (job.exit_status is None or int(m.group(1)) == job.exit_status)
-
-
 @contextmanager
 def edge(context: str) -> Iterator[None]:
     """Convert the client's errors into drmaa2 errors, one line with ``context`` first."""
@@ -148,7 +121,7 @@ def edge(context: str) -> Iterator[None]:
 
 class CFBackend(Backend):
     """Jobs as Cloud Foundry v3 tasks. Settings (``[backends.cf]``): ``request_timeout`` (s, 30),
-    ``retries`` (4), ``poll_max`` (longest pause between polls while waiting, s, 2)."""
+    ``retries`` (4), ``poll_max`` (longest pause between polls while waiting, s, 5)."""
 
     name = "cf"
     unsupported_fields = (
@@ -169,6 +142,10 @@ class CFBackend(Backend):
         self._api: CFClient | None = None
         self._space_guid: str | None = None
         self._final: dict[str, dict[str, Any]] = {}  # a final task never changes: no need to ask twice
+        self._seen: dict[str, tuple[float, dict[str, Any]]] = {}  # guid -> (monotonic time read, task)
+        self._asked: dict[str, float] = {}  # guid -> monotonic time of the last read attempt
+        self._logs: dict[tuple[str, str], tuple[float, bytes]] = {}
+        self._poll: tuple[frozenset[str], float] = (frozenset(), 0.0)  # the jobs waited for, current pause
 
     def _setting(self, key: str, default: float) -> float:
         value = self.ctx.settings.get(key, default)
@@ -215,9 +192,7 @@ class CFBackend(Backend):
             with edge("cannot look up the org and space"):
                 org = api.find_one("/v3/organizations", {"names": target.org})
                 if org is None:
-                    raise InvalidArgument(
-                        f"no Cloud Foundry org named {target.org!r} is visible to this login"
-                    )
+                    raise InvalidArgument(f"no Cloud Foundry org named {target.org!r} is visible to this login")
                 space = api.find_one("/v3/spaces", {"names": target.space, "organization_guids": org["guid"]})
             if space is None:
                 raise InvalidArgument(f"no space named {target.space!r} in Cloud Foundry org {target.org!r}")
@@ -231,9 +206,7 @@ class CFBackend(Backend):
         self.check_template(template)
         for key in template.resource_limits:
             if key not in ("memory_mb", "disk_mb"):
-                raise UnsupportedAttribute(
-                    f"the cf backend cannot honour the {key.removesuffix('_mb')} limit"
-                )
+                raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit")
         for key in template.extension:
             if key != "user":
                 raise UnsupportedAttribute(f"the cf backend cannot honour --{key}")
@@ -251,9 +224,7 @@ class CFBackend(Backend):
                     f"no app named {name!r} in {where}" + (f" of org {target.org!r}" if target.org else "")
                 )
             if not api.has_droplet(app["guid"]):
-                raise InvalidArgument(
-                    f"app {name!r} has no droplet to run tasks with: stage it first (cf push)"
-                )
+                raise InvalidArgument(f"app {name!r} has no droplet to run tasks with: stage it first (cf push)")
         return CFLaunch(self, str(app["guid"]), str(app.get("name", name)))
 
     # --- observation ----------------------------------------------------------------------------------
@@ -267,15 +238,23 @@ class CFBackend(Backend):
                     f"job {job.id} ran on {api} but the Cloud Foundry login is for {self._target.api}"
                 )
 
-    def _fetch(self, guids: Sequence[str]) -> dict[str, dict[str, Any]]:
+    def _fetch(self, guids: Sequence[str], max_age: float = 0.0) -> dict[str, dict[str, Any]]:
+        """The tasks, read in one request unless final or read less than ``max_age`` seconds ago."""
+        now = time.monotonic()
         found = {g: self._final[g] for g in guids if g in self._final}
+        found.update({g: self._seen[g][1] for g in guids if g in self._seen and now - self._seen[g][0] <= max_age})
         missing = [g for g in guids if g not in found]
         if missing:
+            # A failed read counts as a read, so that waiting backs off from a struggling API too.
+            self._asked.update(dict.fromkeys(missing, now))
             with edge("cannot read the Cloud Foundry tasks"):
-                for task in self.client().tasks(missing):
-                    found[task["guid"]] = task
-                    if task.get("state") in FINAL:
-                        self._final[task["guid"]] = task
+                tasks = self.client().tasks(missing)
+            now = time.monotonic()
+            for task in tasks:
+                found[task["guid"]] = task
+                self._seen[task["guid"]] = (now, task)
+                if task.get("state") in FINAL:
+                    self._final[task["guid"]] = task
         return found
 
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -288,7 +267,7 @@ class CFBackend(Backend):
 
     def _refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
         self._check_target(jobs)
-        tasks = self._fetch([j.native_id for j in jobs if j.native_id])
+        tasks = self._fetch([j.native_id for j in jobs if j.native_id], TASK_REUSE)
         now = time.time()
         changed: list[JobInfo] = []
         for job in jobs:
@@ -320,40 +299,48 @@ class CFBackend(Backend):
         return job
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
-        """Poll (0.1 s, growing to ``poll_max``) until a task has ended; 429s are waited out per Retry-After
-        by the client, and a short outage is sat out. Raises DeniedByDrms, BackendUnavailable."""
+        """Poll until a task has ended: pauses start at 0.1 s and grow to ``poll_max``, also across calls
+        for the same jobs (a log follower calls with short timeouts); 429s are waited out per Retry-After
+        by the client and a short outage is sat out. Raises DeniedByDrms, BackendUnavailable."""
         guids = [j.native_id for j in jobs if j.native_id]
         if len(guids) < len(jobs) or not guids:
             return
         deadline = None if timeout is None else time.monotonic() + timeout
-        interval, cap = 0.1, max(0.1, self._setting("poll_max", 2.0))
+        cap = max(0.1, self._setting("poll_max", 5.0))
+        if self._poll[0] != frozenset(guids):
+            self._poll = (frozenset(guids), 0.1)
         failing_since: float | None = None
         while True:
+            # The next read is due one pause after the oldest read of these tasks (by refresh, too).
+            last = min((self._asked.get(g, float("-inf")) for g in guids), default=float("-inf"))
+            now = time.monotonic()
+            pause = last + self._poll[1] - now
+            if deadline is not None and deadline - now <= max(pause, 0.0):
+                time.sleep(max(0.0, deadline - now))
+                return
+            if pause > 0:
+                time.sleep(pause)
             try:
                 tasks = self._fetch(guids)
                 failing_since = None
-                if any(g not in tasks or tasks[g].get("state") in FINAL for g in guids):
-                    return
             except BackendUnavailable:
                 failing_since = failing_since or time.monotonic()
-                if time.monotonic() - failing_since > 300:
+                if time.monotonic() - failing_since > OUTAGE_LIMIT:
                     raise
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
+                tasks = {}
+            self._poll = (self._poll[0], min(self._poll[1] * 1.5, cap))
+            if tasks and any(g not in tasks or tasks[g].get("state") in FINAL for g in guids):
                 return
-            time.sleep(interval if remaining is None else min(interval, remaining))
-            interval = min(interval * 1.5, cap)
 
     # --- control --------------------------------------------------------------------------------------
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """Cancel the task (Cloud Foundry sends SIGTERM, then SIGKILL after 10 s). Raises
         UnsupportedOperation for other signals, InvalidState when the task already ended."""
         if signal not in (None, 9, 15):
-            raise UnsupportedOperation(
-                f"the cf backend cannot send signal {signal}: tasks can only be cancelled"
-            )
+            raise UnsupportedOperation(f"the cf backend cannot send signal {signal}: tasks can only be cancelled")
         if not job.native_id:
             raise InvalidState(f"job {job.id} has no Cloud Foundry task yet")
+        self._seen.pop(job.native_id, None)  # its state is about to change: read it afresh
         try:
             self.client().cancel(job.native_id)
         except ApiError as e:
@@ -376,39 +363,32 @@ class CFBackend(Backend):
         join = job.template.join_files
         if join and stream == "err":
             return b""
-        wanted = {"OUT", "ERR"} if join else {"OUT" if stream == "out" else "ERR"}
+        kinds = ("OUT", "ERR") if join else ("OUT" if stream == "out" else "ERR",)
+        key = (job.native_id, stream)
+        cached = self._logs.get(key)
+        if cached is not None and not job.state.final and time.monotonic() - cached[0] < LOG_REUSE:
+            return cached[1]
         api = self.client()
-        if api.log_cache is None:
-            with edge("cannot find log-cache"):
-                api.log_cache = ((api.root().get("links") or {}).get("log_cache") or {}).get("href")
-            if not api.log_cache:
-                raise BackendUnavailable(
-                    "this Cloud Foundry has no log-cache: the task's output cannot be read"
-                )
-        source = f"APP/TASK/{data['task_name']}"
         # created_at is rounded down to the second, so the task's first line cannot be earlier; starting any
         # earlier would take in the end of a finished task of the same name. The exit line ends the task.
         begin = parse_time(data.get("created_at")) or job.submission_time or 0.0
-        cursor = max(0, int(begin * 1e9))
-        end = int((job.finish_time + 60) * 1e9) if job.finish_time else None
-        lines: list[bytes] = []
+        end = job.finish_time + 60 if job.finish_time else None
+        settle = time.monotonic() + LOG_SETTLE
         with edge("cannot read the task's output from log-cache"):
+            if api.log_cache is None:
+                api.log_cache = ((api.root().get("links") or {}).get("log_cache") or {}).get("href")
             while True:
-                batch, limit = api.read_logs(data["app_guid"], cursor, LOG_PAGE)
-                for env in batch:
-                    decoded = decode_envelope(env)
-                    if decoded is None:
-                        continue
-                    ts, src, kind, payload = decoded
-                    cursor = max(cursor, ts + 1)
-                    if src != source:
-                        continue
-                    if (end is not None and ts >= end) or (kind == "OUT" and is_exit_line(payload, job)):
-                        return b"".join(line + b"\n" for line in lines)
-                    if kind in wanted:
-                        lines.append(payload)
-                if len(batch) < limit:
-                    return b"".join(line + b"\n" for line in lines)
+                lines, ended = api.task_log(
+                    data["app_guid"], f"APP/TASK/{data['task_name']}", begin, end, job.exit_status
+                )
+                # Log delivery lags the task's end: a just-finished task's last lines may still be coming.
+                recent = job.finish_time is not None and time.time() - job.finish_time < LOG_SETTLE * 10
+                if ended or not job.state.final or not recent or time.monotonic() > settle:
+                    break
+                time.sleep(0.25)
+        out = b"".join(payload + b"\n" for kind, payload in lines if kind in kinds)
+        self._logs[key] = (time.monotonic(), out)
+        return out
 
     def cleanup(self, job: JobInfo) -> None:
         # Cloud Foundry keeps tasks and expires their logs itself; nothing of ours remains.

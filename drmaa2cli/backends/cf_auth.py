@@ -311,9 +311,7 @@ def _from_environment(environ: Mapping[str, str]) -> tuple[Target, Credentials]:
             client_secret=environ[ENV_CLIENT_SECRET],
         )
     elif environ.get(ENV_USERNAME) and environ.get(ENV_PASSWORD):
-        creds = Credentials(
-            None, grant="password", username=environ[ENV_USERNAME], password=environ[ENV_PASSWORD]
-        )
+        creds = Credentials(None, grant="password", username=environ[ENV_USERNAME], password=environ[ENV_PASSWORD])
     else:
         raise DeniedByDrms(
             f"{ENV_API} is set but no credentials are: set {ENV_USERNAME} and {ENV_PASSWORD}, "

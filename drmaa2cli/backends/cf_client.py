@@ -9,7 +9,9 @@ imports this module, so httpx is loaded only when that backend is used.
 
 from __future__ import annotations
 
+import base64
 import random
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
@@ -22,6 +24,8 @@ from ..errors import BackendUnavailable, DeniedByDrms, Drmaa2Error, InvalidArgum
 
 GUID_BATCH = 50  # guids per GET /v3/tasks: keeps the URL far below common 8 KiB limits
 MAX_RETRY_AFTER = 30.0
+LOG_PAGE = 1000  # log-cache's largest page
+_EXIT_LINE = re.compile(rb"Exit status (-?\d+)( \(.*\))?")
 
 
 class ApiError(Exception):
@@ -48,9 +52,7 @@ class ApiError(Exception):
                     parts.append(f"{err.get('title', 'CF-Error')}: {err.get('detail', '')}".strip())
         elif isinstance(doc, dict) and ("error" in doc or "message" in doc):
             # UAA and log-cache answer {"error": ..., "error_description"/"message": ...}
-            parts.append(
-                ": ".join(str(doc[k]) for k in ("error", "error_description", "message") if doc.get(k))
-            )
+            parts.append(": ".join(str(doc[k]) for k in ("error", "error_description", "message") if doc.get(k)))
         summary = "; ".join(parts) or f"HTTP {resp.status_code} {resp.reason_phrase}".strip()
         summary = " ".join(summary.split())  # one line, whatever the server put in the detail
         if rid:
@@ -184,13 +186,9 @@ class CFClient:
     def call(self, method: str, url: str, *, idempotent: bool = True, **kwargs: Any) -> Any:
         if url.startswith("/"):
             url = self.api.rstrip("/") + url
-        elif origin(url) != origin(self.api) and (
-            self.log_cache is None or origin(url) != origin(self.log_cache)
-        ):
+        elif origin(url) != origin(self.api) and (self.log_cache is None or origin(url) != origin(self.log_cache)):
             # Pagination links are absolute; never send the token to a host we were not told about.
-            raise Unreachable(
-                f"refusing to follow a link to {origin(url)} (API is {origin(self.api)})", False
-            )
+            raise Unreachable(f"refusing to follow a link to {origin(url)} (API is {origin(self.api)})", False)
         header = self.tokens.header(self.http)
         try:
             resp = self.http.request(
@@ -241,9 +239,7 @@ class CFClient:
         return True
 
     def create_task(self, app_guid: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        task: dict[str, Any] = self.call(
-            "POST", f"/v3/apps/{app_guid}/tasks", idempotent=False, json=dict(body)
-        )
+        task: dict[str, Any] = self.call("POST", f"/v3/apps/{app_guid}/tasks", idempotent=False, json=dict(body))
         return task
 
     def tasks(self, guids: Sequence[str]) -> list[dict[str, Any]]:
@@ -262,11 +258,11 @@ class CFClient:
         task: dict[str, Any] = self.call("POST", f"/v3/tasks/{guid}/actions/cancel", idempotent=True)
         return task
 
-    def read_logs(self, source_id: str, start_ns: int, limit: int = 1000) -> tuple[list[dict[str, Any]], int]:
+    def read_logs(self, source_id: str, start_ns: int, limit: int = LOG_PAGE) -> tuple[list[dict[str, Any]], int]:
         """One page of log envelopes from ``start_ns`` on, oldest first, and the page size used: ``limit``
         is halved on a 429 as the cf CLI does (after the retries that already waited out Retry-After)."""
-        if self.log_cache is None:
-            raise Unreachable("no log-cache endpoint is known", maybe_processed=False)
+        if not self.log_cache:
+            raise Unreachable("this Cloud Foundry has no log-cache, which holds task output", False)
         url = f"{self.log_cache.rstrip('/')}/api/v1/read/{source_id}"
         while True:
             params = {
@@ -284,3 +280,57 @@ class CFClient:
                 raise
             batch = (doc.get("envelopes") or {}).get("batch") or []
             return [e for e in batch if isinstance(e, dict)], limit
+
+    def task_log(
+        self, app_guid: str, source: str, begin: float, end: float | None, exit_status: int | None
+    ) -> tuple[list[tuple[str, bytes]], bool]:
+        """The (``"OUT"``/``"ERR"``, line) pairs of log source type ``source`` from ``begin`` (epoch s) to
+        ``end`` or Cloud Foundry's "Exit status N" line, whichever comes first; and whether that line came."""
+        cursor = max(0, int(begin * 1e9))
+        stop = None if end is None else int(end * 1e9)
+        lines: list[tuple[str, bytes]] = []
+        while True:
+            batch, limit = self.read_logs(app_guid, cursor)
+            for env in batch:
+                decoded = decode_envelope(env)
+                if decoded is None:
+                    continue
+                ts, src, kind, payload = decoded
+                cursor = max(cursor, ts + 1)
+                if src != source:
+                    continue
+                if stop is not None and ts >= stop:
+                    return lines, False
+                if kind == "OUT" and is_exit_line(payload, exit_status):
+                    return lines, True
+                lines.append((kind, payload))
+            if len(batch) < limit:
+                return lines, False
+
+
+def decode_envelope(env: Mapping[str, Any]) -> tuple[int, str, str, bytes] | None:
+    """(timestamp ns, source type, "OUT"/"ERR", payload) of a log envelope in either protojson shape
+    (timestamp as string or number; type as name or number, omitted for OUT); None if not a log line."""
+    log = env.get("log")
+    if not isinstance(log, dict):
+        return None
+    try:
+        ts = int(env.get("timestamp") or 0)
+        payload = base64.b64decode(log.get("payload") or "")
+    except (TypeError, ValueError):
+        return None
+    tags = env.get("tags")
+    source = tags.get("source_type") if isinstance(tags, dict) else None
+    if source is None:  # older envelopes keep tags as protobuf Values
+        old = env.get("deprecated_tags")
+        value = old.get("source_type") if isinstance(old, dict) else None
+        source = value.get("text") if isinstance(value, dict) else None
+    kind = "ERR" if log.get("type") in ("ERR", 1, "1") else "OUT"
+    return ts, str(source or ""), kind, payload
+
+
+def is_exit_line(payload: bytes, exit_status: int | None) -> bool:
+    """Whether ``payload`` is the "Exit status N" line Cloud Foundry appends to a task's output (with the
+    task's own status when that is known, so that a program printing such a line is less likely mistaken)."""
+    m = _EXIT_LINE.fullmatch(payload)
+    return m is not None and (exit_status is None or int(m.group(1)) == exit_status)

@@ -225,3 +225,25 @@ def test_record_without_task_is_matched_by_label(harness: Harness, cf_backend: C
     lost = unborn.evolve(backend_data={**unborn.backend_data, "label": f"{INSTANCE}-999"}, submission_time=0.0)
     (never,) = cf_backend.refresh([lost])
     assert never.state is JobState.FAILED and never.annotation == "the task was never created"
+
+
+def test_output_of_a_just_finished_task_waits_for_its_last_lines(
+    harness: Harness, cf_backend: CFBackend, standin: StandIn
+) -> None:
+    standin.world.log_lag = 1.0  # lines reach log-cache a second after they were printed
+    job = harness.wait(harness.submit("sh", "-c", "echo first; echo last"))
+    assert cf_backend.output(job, "out") == b"first\nlast\n"
+
+
+def test_a_follower_does_not_poll_faster_than_the_backoff(
+    harness: Harness, cf_backend: CFBackend, standin: StandIn
+) -> None:
+    job = harness.submit("sleep", "30")
+    before = len(standin.requests_to("GET", "^/v3/tasks$"))
+    for _ in range(20):  # what a log follower does: short waits, output in between
+        cf_backend.wait_any([job], 0.05)
+        cf_backend.output(job, "out")
+    reads = len(standin.requests_to("GET", "^/v3/tasks$")) - before
+    assert 1 <= reads < 20
+    assert len(standin.requests_to("GET", "^/log-cache/")) < 20
+    cf_backend.terminate(job, None)

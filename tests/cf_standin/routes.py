@@ -107,9 +107,7 @@ def token(standin: StandIn, headers: dict[str, str], body: bytes) -> Reply:
         reply = w.issue(subject, with_refresh=False)
         reply["refresh_token"] = form["refresh_token"]
         return _json(200, reply)
-    return _json(
-        400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"}
-    )
+    return _json(400, {"error": "unsupported_grant_type", "error_description": f"Unsupported grant type: {grant}"})
 
 
 # --- Cloud Controller ---------------------------------------------------------------------------------
@@ -389,10 +387,14 @@ def log_read(standin: StandIn, source_id: str, query: dict[str, list[str]]) -> R
     descending = query.get("descending", ["false"])[0].lower() == "true"
     w = standin.world
     with w.lock:
+        now = time.time()
         chosen = [
             e
             for e in w.envelopes
-            if e.source_id == source_id and start <= e.timestamp < end and (not types or "LOG" in types)
+            if e.source_id == source_id
+            and start <= e.timestamp < end
+            and e.visible_at <= now
+            and (not types or "LOG" in types)
         ]
     chosen = (chosen[::-1] if descending else chosen)[:limit]
     numeric = standin.envelope_style == "numeric"

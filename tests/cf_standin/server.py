@@ -113,9 +113,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def _answer(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
         try:
-            return routes.dispatch(
-                self.server.standin, self.command, self.path, dict(self.headers.items()), body
-            )
+            return routes.dispatch(self.server.standin, self.command, self.path, dict(self.headers.items()), body)
         except ApiProblem as p:
             doc = {"errors": [{"code": p.code, "title": p.title, "detail": p.detail}]}
             return p.status, {}, json.dumps(doc).encode()

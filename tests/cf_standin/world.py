@@ -101,18 +101,21 @@ class Envelope:
     source_type: str
     stream: str  # OUT | ERR
     payload: bytes
+    visible_at: float = 0.0  # time.time() from which log-cache serves it (log delivery lags)
 
 
 @dataclass
 class World:
     """The state behind every endpoint. ``token_ttl`` is the lifetime of issued access tokens (short, so
     tests meet expiry); ``pending_seconds`` keeps new tasks PENDING that long before they run;
-    ``cancel_delay``/``cancel_grace`` shape a cancel (CANCELING for a while, SIGTERM, then SIGKILL)."""
+    ``cancel_delay``/``cancel_grace`` shape a cancel (CANCELING for a while, SIGTERM, then SIGKILL);
+    ``log_lag`` delays each log line's arrival in log-cache, as the real log pipeline does."""
 
     token_ttl: float = 120.0
     pending_seconds: float = 0.0
     cancel_delay: float = 0.1
     cancel_grace: float = 2.0
+    log_lag: float = 0.0
     lock: threading.RLock = field(default_factory=threading.RLock)
     secret: bytes = field(default_factory=lambda: secrets.token_bytes(32))
     users: dict[str, str] = field(default_factory=lambda: {"user": "pass"})
@@ -215,9 +218,7 @@ class World:
             for token in self.issued:
                 if token.count(".") == 2:
                     body = token.split(".")[1]
-                    self.revoked.add(
-                        json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["jti"]
-                    )
+                    self.revoked.add(json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))["jti"])
 
     # --- tasks --------------------------------------------------------------------------------------
     def create_task(self, app_guid: str, body: Any) -> Task:
@@ -365,7 +366,7 @@ class World:
             ts = time.time_ns()
             if self.envelopes and ts <= self.envelopes[-1].timestamp:
                 ts = self.envelopes[-1].timestamp + 1
-            self.envelopes.append(Envelope(ts, source_id, source_type, stream, data))
+            self.envelopes.append(Envelope(ts, source_id, source_type, stream, data, time.time() + self.log_lag))
 
     def shutdown(self) -> None:
         """Kill every task still running (the stand-in is going away)."""
