@@ -165,7 +165,7 @@ class CFBackend(Backend):
             )
             api = CFClient(http, target.api, creds, log_cache=target.log_cache)
             if creds.token_url is None:
-                with edge(f"cannot reach the Cloud Foundry API at {target.api}"):
+                with edge("cannot reach the Cloud Foundry API"):
                     links = api.root().get("links") or {}
                 href = (links.get("login") or links.get("uaa") or {}).get("href")
                 if not href:

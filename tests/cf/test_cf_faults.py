@@ -135,7 +135,9 @@ def test_unreachable_api_fails_in_prepare(drmaa2_home: Path, tmp_path: Path, sta
         "CF_ORG": "org",
         "CF_SPACE": "dev",
     }
-    with pytest.raises(BackendUnavailable, match=f"cannot reach the Cloud Foundry API at http://127.0.0.1:{port}"):
+    with pytest.raises(
+        BackendUnavailable, match=f"cannot reach the Cloud Foundry API: no answer from http://127.0.0.1:{port}"
+    ):
         make_backend(drmaa2_home, environ).prepare(JobTemplate(remote_command="true", job_category="worker"))
 
 
