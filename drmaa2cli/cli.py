@@ -12,7 +12,7 @@ import typer
 from typer._click import exceptions as click_exceptions
 
 from . import __version__
-from .commands import kill, sessions, status, submit, wait
+from .commands import control, kill, logs, rm, sessions, status, submit, wait
 from .errors import Drmaa2Error, ExitStatus
 
 app = typer.Typer(
@@ -40,12 +40,29 @@ def _root(
     """Submit and supervise jobs through one DRMAA2 interface."""
 
 
+def _runner() -> int:
+    """Start deferred jobs (spawned by submit; reads the job number on stdin)."""
+    from . import runner
+    from .commands._common import service
+
+    number = runner.read_number()
+    if number is not None:
+        runner.run(service(), number)
+    return 0
+
+
 # Options after the command belong to the job: `drmaa2 submit ls -l` passes -l to ls.
 _JOB_COMMAND = {"allow_interspersed_args": False}
 app.command("submit", help=submit.HELP, context_settings=_JOB_COMMAND)(submit.command)
 app.command("status", help=status.HELP)(status.command)
 app.command("wait", help=wait.HELP)(wait.command)
 app.command("kill", help=kill.HELP)(kill.command)
+for _action in ("hold", "release", "suspend", "resume"):
+    app.command(_action, help=control.HELP[_action])(control.make(_action))
+app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.run_command)
+app.command("logs", help=logs.HELP)(logs.command)
+app.command("rm", help=rm.HELP)(rm.command)
+app.command("_runner", hidden=True)(_runner)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 

@@ -9,6 +9,7 @@ import signal
 from collections.abc import Iterable, Mapping
 
 from .errors import InvalidArgument
+from .models import ArraySpec
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
 _DURATION_UNITS = {"ms": 0.001, "s": 1.0, None: 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -89,3 +90,27 @@ def mounts(items: Iterable[str]) -> dict[str, str]:
             raise InvalidArgument(f"--mount: expected SRC:DST[:ro] with an absolute DST, got {item!r}")
         result[os.path.abspath(src)] = dst + (":ro" if mode == "ro" else "")
     return result
+
+
+_ARRAY = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?(?:%(\d+))?$")
+
+
+def array(text: str) -> ArraySpec:
+    """``1-100[:STEP][%MAXPARALLEL]`` (or one index ``N``) as an ArraySpec."""
+    m = _ARRAY.match(text.strip())
+    if not m:
+        raise InvalidArgument(f"--array: expected FIRST-LAST[:STEP][%MAXPARALLEL], got {text!r}")
+    first = int(m.group(1))
+    last = int(m.group(2)) if m.group(2) else first
+    step = int(m.group(3) or 1)
+    limit = int(m.group(4)) if m.group(4) else None
+    if first < 1 or last < first or step < 1 or (limit is not None and limit < 1):
+        raise InvalidArgument(f"--array: {text!r}: indices start at 1, LAST >= FIRST, STEP and %N >= 1")
+    if len(range(first, last + 1, step)) > 100_000:
+        raise InvalidArgument(f"--array: {text!r} has more than 100000 tasks")
+    return ArraySpec(first, last, step, limit)
+
+
+def job_ids(items: Iterable[str]) -> list[str]:
+    """Ids given as repeated options or comma-separated lists: ``--after 3,4 --after 5``."""
+    return [part.strip() for item in items for part in item.split(",") if part.strip()]

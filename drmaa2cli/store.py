@@ -22,7 +22,7 @@ import json
 import os
 import secrets
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -318,6 +318,17 @@ class Transaction(_Reader):
             self.jobs.update(record, doc_ids=[doc_id])
         elif create:
             index[info.id] = self.jobs.insert(record)
+
+    def put_many(self, infos: Sequence[JobInfo]) -> None:
+        """Insert new records in one go (an array's tasks)."""
+        index = self._index()
+        new = [i for i in infos if i.id not in index]
+        for info in infos:
+            if info.id in index:
+                self.put(info)
+        if new:
+            for info, doc_id in zip(new, self.jobs.insert_multiple(i.to_record() for i in new), strict=True):
+                index[info.id] = doc_id
 
     def add_session(self, name: str) -> bool:
         if name in self.session_names():

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import InvalidArgument, InvalidState
-from ..models import JobInfo, JobState, JobTemplate
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..store import ensure_private_dir
 from .base import Backend, BackendContext, Launch
 
@@ -63,11 +63,15 @@ def _read_json(path: Path) -> dict[str, Any] | None:
 
 
 class ProcessLaunch(Launch):
-    """A shepherd already started (it boots while the record is committed), waiting for its spec."""
+    """A shepherd already started (it boots while the records are committed), waiting for its spec."""
 
-    def __init__(self, backend: ProcessBackend, template: JobTemplate) -> None:
+    def __init__(
+        self, backend: ProcessBackend, template: JobTemplate, array: ArraySpec | None, after: Dependencies | None
+    ) -> None:
         self.backend = backend
         self.template = template
+        self.array = array
+        self.after = after
         read_fd, self.pipe = os.pipe()
         try:
             self.pid = os.posix_spawn(
@@ -84,36 +88,65 @@ class ProcessLaunch(Launch):
         finally:
             os.close(read_fd)
         self.start_ticks = proc_start(self.pid)
-        self.spec: dict[str, Any] = {}
+        self.tasks: list[dict[str, Any]] = []
+        self.group = ""
 
     def bind(self, job: JobInfo) -> None:
         ctx = self.backend.ctx
-        t = self.template
+        t = job.template
         out = t.output_path or ctx.default_output(job.id, "out")
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
         job.machine = socket.gethostname()
-        job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks}
+        self.group = str(job.number)
+        job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks, "group": self.group}
+        env = {"DRMAA2_JOB_ID": self.group}
+        if "." in job.id:
+            env["DRMAA2_TASK_ID"] = job.id.split(".", 1)[1]
+        self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
+
+    def spec(self, session: str) -> dict[str, Any]:
+        t = self.template
         env = dict(t.job_environment)
-        env.update(DRMAA2_JOB_ID=job.id, DRMAA2_SESSION=job.session)
-        self.spec = {
-            "id": job.id,
+        env["DRMAA2_SESSION"] = session
+        after = None
+        if self.after is not None:
+            after = {
+                "mode": self.after.mode,
+                "jobs": [
+                    {
+                        "id": dep.id,
+                        "exit": str(self.backend.run_dir / f"{dep.id}.exit"),
+                        "pid": dep.backend_data.get("shepherd"),
+                        "ticks": dep.backend_data.get("shepherd_start"),
+                    }
+                    for dep in self.after.jobs
+                ],
+            }
+        return {
+            "id": self.group,
+            "tasks": self.tasks,
             "argv": t.argv,
             "env": env,
             "cwd": t.working_directory,
             "stdin": t.input_path,
-            "stdout": out,
-            "stderr": err,
             "timeout": t.timeout,
             "grace": GRACE_SECONDS,
             "run_dir": str(self.backend.run_dir),
+            "max_parallel": self.array.max_parallel if self.array else None,
+            "hold": t.submit_as_hold,
+            "after": after,
         }
 
-    def start(self, job: JobInfo) -> JobInfo | None:
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
         try:
-            os.write(self.pipe, json.dumps(self.spec).encode())
+            os.write(self.pipe, json.dumps(self.spec(jobs[0].session)).encode())
         finally:
             os.close(self.pipe)
+        return []
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        self.start_all([job])
         return None
 
     def abort(self) -> None:
@@ -124,13 +157,16 @@ class ProcessBackend(Backend):
     """Jobs as OS processes on this machine (the default backend)."""
 
     name = "process"
+    native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
 
-    def prepare(self, template: JobTemplate) -> Launch:
+    def prepare(
+        self, template: JobTemplate, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
         self.check_template(template)
         for key in ("user", "pull", "native"):
             if template.extension.get(key):
@@ -145,7 +181,7 @@ class ProcessBackend(Backend):
                 raise InvalidArgument(f"the directory for output file {path} does not exist")
         for d in (self.ctx.home, self.run_dir, self.ctx.output_dir):
             ensure_private_dir(d)
-        return ProcessLaunch(self, template)
+        return ProcessLaunch(self, template, array, after)
 
     # --- observation ----------------------------------------------------------------------------------
     def _files(self, job: JobInfo) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -175,8 +211,9 @@ class ProcessBackend(Backend):
             )
         elif started is not None:
             job_alive = alive(started["pid"], started.get("proc_start"))
-            if shepherd_alive and job_alive:
-                suspended = proc_state(started["pid"]) in ("T", "t")
+            if shepherd_alive:
+                # A task that just exited is still "running" until its shepherd writes the exit file.
+                suspended = job_alive and proc_state(started["pid"]) in ("T", "t")
                 changes.update(state=JobState.SUSPENDED if suspended else JobState.RUNNING)
             elif job_alive:
                 changes.update(
@@ -190,7 +227,8 @@ class ProcessBackend(Backend):
                     annotation="exit status unknown: the job's supervisor died",
                 )
         elif shepherd_alive:
-            changes.update(state=JobState.QUEUED)
+            held = job.state.held
+            changes.update(state=JobState.QUEUED_HELD if held else JobState.QUEUED)
         else:
             # The shepherd exists from before the record is committed, so a dead one with no start file
             # never started the job: the submitter died before handing it over.
@@ -209,22 +247,31 @@ class ProcessBackend(Backend):
                 changed.append(new)
         return changed
 
-    def _watch_pid(self, job: JobInfo) -> int | None:
+    def _watch(self, job: JobInfo) -> tuple[int | None, bool]:
+        """(pid whose exit may end ``job``, whether that pid may outlive the job)."""
         data = job.backend_data
-        if alive(data.get("shepherd"), data.get("shepherd_start")):
-            return int(data["shepherd"])
-        started, _ = self._files(job)
-        if started and alive(started["pid"], started.get("proc_start")):
-            return int(started["pid"])
-        return None
+        shepherd = int(data["shepherd"]) if alive(data.get("shepherd"), data.get("shepherd_start")) else None
+        started, ended = self._files(job)
+        if ended is not None:
+            return None, False
+        if started is not None:
+            if alive(started["pid"], started.get("proc_start")):
+                return int(started["pid"]), False
+            return None, False  # exited: its shepherd writes the exit file in a moment
+        # Not started yet: a single job's shepherd ends with it; an array task's shepherd ends with the array.
+        return shepherd, "." in job.id
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
         fds = []
+        limit = timeout
         try:
             for job in jobs:
-                pid = self._watch_pid(job)
+                pid, outlives = self._watch(job)
                 if pid is None:
-                    return  # already gone: the caller's refresh will see the end
+                    time.sleep(0.002)
+                    return  # already ended or about to be recorded: the caller's refresh sees it
+                if outlives:
+                    limit = 0.1 if limit is None else min(limit, 0.1)
                 try:
                     fds.append(os.pidfd_open(pid))
                 except ProcessLookupError:
@@ -232,36 +279,55 @@ class ProcessBackend(Backend):
             poller = select.poll()
             for fd in fds:
                 poller.register(fd, select.POLLIN)
-            poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+            poller.poll(None if limit is None else max(0, int(limit * 1000)))
         finally:
             for fd in fds:
                 os.close(fd)
 
     # --- control --------------------------------------------------------------------------------------
-    def _live_job(self, job: JobInfo) -> tuple[bool, int | None]:
-        """(shepherd alive, pid of the running job or None)."""
+    def _state(self, job: JobInfo) -> tuple[bool, int | None, bool]:
+        """(shepherd alive, pid of the job's running process or None, whether it started)."""
         data = job.backend_data
         started, ended = self._files(job)
         if ended is not None:
             raise InvalidState(f"job {job.id} has already ended")
         pid = started["pid"] if started and alive(started["pid"], started.get("proc_start")) else None
-        return alive(data.get("shepherd"), data.get("shepherd_start")), pid
+        return alive(data.get("shepherd"), data.get("shepherd_start")), pid, started is not None
+
+    def _request(self, job: JobInfo, **request: Any) -> None:
+        """Hand a control request to the job's shepherd (a file, then SIGUSR1)."""
+        group = job.backend_data.get("group", job.id)
+        name = f"{group}.ctl.{time.time_ns()}.{os.getpid()}"
+        tmp = self.run_dir / (name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"task": job.id, **request}, f)
+        os.replace(tmp, self.run_dir / name)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(job.backend_data["shepherd"]), signals.SIGUSR1)
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
-        shepherd_alive, pid = self._live_job(job)
+        shepherd_alive, pid, _ = self._state(job)
         if shepherd_alive:
-            request = self.run_dir / f"{job.id}.kill"
-            fd = os.open(request, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as f:
-                json.dump({"signal": signal}, f)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(int(job.backend_data["shepherd"]), signals.SIGUSR1)
+            self._request(job, op="kill", signal=signal)
         elif pid is not None:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal or signals.SIGKILL)
 
+    def hold(self, job: JobInfo) -> None:
+        shepherd_alive, _, started = self._state(job)
+        if started or not shepherd_alive:
+            raise InvalidState(f"job {job.id} has started; only queued jobs can be held")
+        self._request(job, op="hold")
+
+    def release(self, job: JobInfo) -> None:
+        shepherd_alive, _, started = self._state(job)
+        if started or not shepherd_alive:
+            raise InvalidState(f"job {job.id} is not held")
+        self._request(job, op="release")
+
     def _signal_group(self, job: JobInfo, sig: int) -> None:
-        _, pid = self._live_job(job)
+        _, pid, _ = self._state(job)
         if pid is None:
             raise InvalidState(f"job {job.id} is not running")
         with contextlib.suppress(ProcessLookupError):
@@ -274,6 +340,6 @@ class ProcessBackend(Backend):
         self._signal_group(job, signals.SIGCONT)
 
     def cleanup(self, job: JobInfo) -> None:
-        for suffix in (".start", ".exit", ".kill"):
+        for suffix in (".start", ".exit"):
             with contextlib.suppress(OSError):
                 (self.run_dir / f"{job.id}{suffix}").unlink()

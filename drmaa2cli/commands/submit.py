@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import inspect
 import os
 import shlex
-from typing import Annotated
+import sys
+from typing import Annotated, Any
 
 import typer
 
-from .. import parsing
+from .. import parsing, render
+from ..errors import InvalidArgument
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
 from ..service import Service, exit_code_of
@@ -69,12 +72,6 @@ def report_failure(out: Output, job: JobInfo) -> None:
         out.note(f"job {job.id} failed: {job.annotation}")
 
 
-def wait_and_exit_code(svc: Service, out: Output, job: JobInfo) -> int:
-    (job,) = svc.wait([job.id])
-    report_failure(out, job)
-    return exit_code_of([job])
-
-
 def command(
     command: Annotated[list[str] | None, typer.Argument(help="The command and its arguments.", show_default=False)] = None,
     name: Annotated[str | None, typer.Option("--name", "-N", help="Job name.")] = None,
@@ -83,10 +80,14 @@ def command(
     cwd: Annotated[str | None, typer.Option("--cwd", "-d", help="Working directory of the job.")] = None,
     env: Annotated[list[str] | None, typer.Option("--env", "-v", help="KEY=VALUE for the job's environment (repeatable; a bare KEY copies it).")] = None,
     input_path: Annotated[str | None, typer.Option("--input", "-i", help="File the job reads as standard input.")] = None,
-    output_path: Annotated[str | None, typer.Option("--output", "-o", help="File for the job's standard output.")] = None,
-    error_path: Annotated[str | None, typer.Option("--error", "-e", help="File for the job's standard error.")] = None,
+    output_path: Annotated[str | None, typer.Option("--output", "-o", help="File for the job's standard output (placeholders %A %a %j).")] = None,
+    error_path: Annotated[str | None, typer.Option("--error", "-e", help="File for the job's standard error (placeholders %A %a %j).")] = None,
     join: Annotated[bool, typer.Option("--join", "-j", help="Send standard error to the output file.")] = False,
     timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Kill the job after this run time (90s, 5m, 1h).")] = None,
+    array: Annotated[str | None, typer.Option("--array", "-A", help="Job array FIRST-LAST[:STEP][%MAXPARALLEL]; tasks see DRMAA2_TASK_ID.")] = None,
+    after: Annotated[list[str] | None, typer.Option("--after", help="Start after these jobs are done; fail if one fails (ID[,ID...]).")] = None,
+    after_any: Annotated[list[str] | None, typer.Option("--after-any", help="Start after these jobs ended, whatever their result.")] = None,
+    hold: Annotated[bool, typer.Option("--hold", "-H", help="Submit held (queued_held) until `drmaa2 release`.")] = False,
     image: Annotated[str | None, typer.Option("--image", help="Container image (docker backend).")] = None,
     app: Annotated[str | None, typer.Option("--app", help="Application name (cf backend).")] = None,
     category: Annotated[str | None, typer.Option("--category", help="DRMAA2 job category (what --image and --app set).")] = None,
@@ -98,30 +99,81 @@ def command(
     user: Annotated[str | None, typer.Option("--user", help="User to run as inside the container.")] = None,
     pull: Annotated[bool, typer.Option("--pull", help="Pull the image if it is not present (docker backend).")] = False,
     native: Annotated[str | None, typer.Option("--native", help="Extra options passed to the scheduler as they are.")] = None,
-    hold: Annotated[bool, typer.Option("--hold", "-H", help="Submit held (queued_held) until released.")] = False,
     wait: Annotated[bool, typer.Option("--wait", "-W", help="Wait for the job and exit with its exit code.")] = False,
     terse: Annotated[bool, typer.Option("--terse", help="Print only the job id.")] = False,
     json_out: JsonOption = False,
 ) -> int:
     """Submit a job."""
+    return submit_with(locals(), stream=False)
+
+
+def run_command(**options: Any) -> int:
+    """Submit, stream the output live, wait, and exit with the job's exit code."""
+    return submit_with(options, stream=True)
+
+
+# `run` takes exactly the options of `submit` (Typer reads both of these).
+run_command.__signature__ = inspect.signature(command, eval_str=True)  # type: ignore[attr-defined]
+run_command.__annotations__ = command.__annotations__
+RUN_HELP = "Run a job synchronously: submit it, stream its output live, exit with its exit code."
+
+
+def submit_with(o: dict[str, Any], stream: bool) -> int:
     template = build_template(
-        command or [], name=name, cwd=cwd, env=env, input_path=input_path, output_path=output_path,
-        error_path=error_path, join=join, hold=hold, timeout=timeout, category=category or image or app,
-        queue=queue, memory=memory, cpus=cpus, disk=disk, mount=mount, user=user, pull=pull, native=native,
+        o["command"] or [], name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
+        output_path=o["output_path"], error_path=o["error_path"], join=o["join"], hold=o["hold"],
+        timeout=o["timeout"], category=o["category"] or o["image"] or o["app"], queue=o["queue"],
+        memory=o["memory"], cpus=o["cpus"], disk=o["disk"], mount=o["mount"], user=o["user"], pull=o["pull"],
+        native=o["native"],
     )
-    svc = service(session, backend)
+    if o["after"] and o["after_any"]:
+        raise InvalidArgument("use --after or --after-any, not both")
+    svc = service(o["session"], o["backend"])
     out = output()
-    job = svc.submit(template)
-    if json_out and not wait:
-        out.json({"job": job.to_public()})
-    elif terse:
-        out.line(job.id)
-    elif not json_out:
-        out.line(f"Submitted job {job.id}")
+    jobs = svc.submit_jobs(
+        template,
+        array=parsing.array(o["array"]) if o["array"] else None,
+        after=parsing.job_ids(o["after"] or o["after_any"] or []),
+        after_mode="any" if o["after_any"] else "ok",
+    )
+    job_id = str(jobs[0].number) if o["array"] else jobs[0].id
+    if stream:
+        return stream_job(svc, out, job_id, jobs, o["json_out"])
+    if o["json_out"] and not o["wait"]:
+        out.json(render.jobs_document(jobs) if o["array"] else {"job": jobs[0].to_public()})
+    elif o["terse"]:
+        out.line(job_id)
+    elif not o["json_out"]:
+        out.line(f"Submitted job {job_id}" + (f" ({len(jobs)} tasks)" if o["array"] else ""))
     out.out.flush()
-    if not wait:
+    if not o["wait"]:
         return 0
-    code = wait_and_exit_code(svc, out, job)
+    done = svc.wait([job_id])
+    for job in done:
+        report_failure(out, job)
+    if o["json_out"]:
+        out.json(render.jobs_document(done))
+    return exit_code_of(done)
+
+
+def stream_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json_out: bool) -> int:
+    """Follow one job's output live (arrays: wait, then print each task's output in order)."""
+    if len(jobs) > 1:
+        done = svc.wait([job_id])
+        for job in done:
+            for stream in ("out", "err"):
+                write_stream(stream, svc.output(job, stream))
+    else:
+        joined = jobs[0].output_path == jobs[0].error_path
+        done = [svc.follow(job_id, ("out",) if joined else ("out", "err"), write_stream)]
+    for job in done:
+        report_failure(out, job)
     if json_out:
-        out.json({"job": svc.jobs([job.id])[0].to_public()})
-    return code
+        out.json(render.jobs_document(done))
+    return exit_code_of(done)
+
+
+def write_stream(stream: str, data: bytes) -> None:
+    target = sys.stdout.buffer if stream == "out" else sys.stderr.buffer
+    target.write(data)
+    target.flush()
