@@ -131,7 +131,6 @@ class CFBackend(Backend):
         "output_path",
         "error_path",
         "stage_in_files",
-        "submit_as_hold",
         "timeout",
         "queue_name",
     )
@@ -415,12 +414,12 @@ class CFLaunch(Launch):
 
     def bind(self, job: JobInfo) -> None:
         target = self.backend._target
-        job.backend_data = {
-            "api": target.api if target else None,
-            "app": self.app_name,
-            "app_guid": self.app_guid,
-            "label": f"{self.backend.ctx.instance}-{job.id}",
-        }
+        job.backend_data.update(
+            api=target.api if target else None,
+            app=self.app_name,
+            app_guid=self.app_guid,
+            label=f"{self.backend.ctx.instance}-{job.id}",
+        )
 
     def body(self, job: JobInfo) -> dict[str, Any]:
         t = job.template

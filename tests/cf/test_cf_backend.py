@@ -97,7 +97,6 @@ def test_body_sends_only_what_the_user_set(harness: Harness, standin: StandIn) -
         ({"output_path": "/tmp/o"}, "output path"),
         ({"error_path": "/tmp/e"}, "error path"),
         ({"stage_in_files": {"/tmp": "/data"}}, "stage in files"),
-        ({"submit_as_hold": True}, "submit as hold"),
         ({"timeout": 5.0}, "timeout"),
         ({"queue_name": "q"}, "queue name"),
         ({"resource_limits": {"cpus": 2.0}}, "cpus"),

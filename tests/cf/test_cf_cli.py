@@ -118,7 +118,6 @@ def test_kill_cancels_the_task(cf_cli: Cli) -> None:
         (["--env", "A=1"], "job environment"),
         (["--timeout", "5"], "timeout"),
         (["--cpus", "2"], "cpus"),
-        (["--hold"], "hold"),
     ],
 )
 def test_refused_options_write_no_record(cf_cli: Cli, option: list[str], word: str) -> None:
@@ -154,3 +153,18 @@ def test_expired_login_is_renewed_and_no_token_is_kept(
     assert stored  # the store was written
     for token in standin.world.issued:
         assert all(token not in text for text in stored + cf_cli.seen)
+
+
+def test_run_streams_the_output_and_exits_with_the_status(cf_cli: Cli) -> None:
+    r = cf_cli("run", *APP, "--", "sh", "-c", "echo one; sleep 0.5; echo two; exit 4")
+    assert (r.code, r.out) == (4, "one\ntwo\n"), r.err
+
+
+def test_hold_release_array_and_dependency_through_the_core(cf_cli: Cli, standin: StandIn) -> None:
+    held = cf_cli("submit", "--terse", "--hold", *APP, "--", "true").out.strip()
+    assert cf_cli.info(held)["state"] == "queued_held" and standin.world.tasks == {}
+    array = cf_cli("submit", "--terse", "--array", "1-3", "--after", held, *APP, "--", "true").out.strip()
+    assert cf_cli("release", held).code == 0
+    assert cf_cli("wait", held, array).code == 0, cf_cli.seen[-1]
+    labels = sorted(t.labels["drmaa2-job"].split("-", 1)[1] for t in standin.world.tasks.values())
+    assert labels == sorted([held, f"{array}.1", f"{array}.2", f"{array}.3"])
