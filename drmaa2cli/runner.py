@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,7 +32,10 @@ def proc_start(pid: int) -> int | None:
             stat = f.read()
     except OSError:
         return None
-    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited; only its parent has not reaped it yet
+    return int(fields[19])
 
 
 class RunnerLaunch:
@@ -48,7 +52,9 @@ class RunnerLaunch:
                 file_actions=[
                     (os.POSIX_SPAWN_DUP2, read_fd, 0),
                     (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                    # Its errors (one line each) are kept for the user in HOME/runner.log.
+                    (os.POSIX_SPAWN_OPEN, 2, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                     0o600),
                 ],
                 setsid=True,
             )
@@ -81,7 +87,8 @@ def start_one(svc: Service, job: JobInfo) -> None:
     """Start one deferred job unless it was killed or held meanwhile (checked under the store lock)."""
     be = svc.backend(job.backend)
     try:
-        launch = be.prepare(job.template)
+        # The runner has done the waiting: the job starts now, whatever the template asked for.
+        launch = be.prepare(replace(job.template, submit_as_hold=False))
     except Drmaa2Error as e:
         svc.fail([job], f"could not start: {e}")
         return

@@ -246,7 +246,7 @@ class Service:
             jobs = [snap.get(job_id)] if "." in job_id else snap.tasks(int(job_id))
             if not jobs:
                 raise JobNotFound(f"unknown job id {job_id}")
-            for job in jobs:
+            for job in sorted(jobs, key=_order):
                 found[job.id] = job
         return list(found.values())
 

@@ -50,7 +50,10 @@ def proc_start(pid: int) -> int | None:
             stat = f.read()
     except OSError:
         return None
-    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited; only its parent has not reaped it yet
+    return int(fields[19])
 
 
 def signame(num: int) -> str:
@@ -325,12 +328,13 @@ class Shepherd:
                 self.finish(task, annotation=failure)
             return
         while self.pending or self.running:
+            # Reap before spawning: a slot freed now must be used before we sleep.
+            self.reap_exited()
             nxt = self.next_task()
             while nxt is not None:
                 self.pending.remove(nxt)
                 self.spawn(nxt)
                 nxt = self.next_task()
-            self.reap_exited()
             if self.pending or self.running:
                 self.sleep_until_woken()  # SIGCHLD, a control request or a timer wakes us
 

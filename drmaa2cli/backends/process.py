@@ -37,7 +37,10 @@ def proc_start(pid: int) -> int | None:
             stat = f.read()
     except OSError:
         return None
-    return int(stat[stat.rindex(b")") + 2 :].split()[19])
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited; only its parent has not reaped it yet
+    return int(fields[19])
 
 
 def proc_state(pid: int) -> str | None:
