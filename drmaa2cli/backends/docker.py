@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedOperation
+from ..errors import Drmaa2Error, InvalidArgument, InvalidState
 from ..models import JobInfo, JobState, JobTemplate
 from .base import Backend, BackendContext, Launch
 from .docker_engine import Engine, Missing, redact
@@ -60,27 +60,27 @@ class DockerLaunch(Launch):
         self.name = container_name(ctx.instance, job.id)
         job.native_id = self.name
         job.machine = socket.gethostname() if self.engine.local else urlparse(self.engine.address).hostname
-        job.backend_data = {
-            "container": self.name,
-            "engine": redact(self.engine.address),
-            "hold": self.spec.hold,
-            "submitter": submitter(),
-        }
+        job.backend_data.update(container=self.name, engine=redact(self.engine.address), submitter=submitter())
 
     def start(self, job: JobInfo) -> JobInfo | None:
         for path in {job.output_path, job.error_path}:
             if path:
                 create_output(path)
         labels = labels_for(job, self.backend.ctx.instance)
-        if self.spec.hold:
-            labels[LABEL + "hold"] = "1"
         host_config = self.engine.api.create_host_config(**host_config_kwargs(self.spec))
         kwargs = create_kwargs(self.spec, job, self.name, labels)
-        self.engine.call("create_container", host_config=host_config, **kwargs)
-        if self.spec.hold:
-            return None
+        try:
+            self.engine.call("create_container", host_config=host_config, **kwargs)
+        except Missing:
+            raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
             self.engine.call("start", self.name)
+        except Missing:
+            # Terminated between create and start: terminate recorded why.
+            result = self.backend.files.result(job.id)
+            if result is None:
+                raise InvalidState(f"container {self.name} was removed before it started") from None
+            return apply_result(job, result)
         except Drmaa2Error as e:
             return apply_result(job, self.backend.finisher.start_failed(self.engine, job, e))
         return None
@@ -100,7 +100,8 @@ class DockerBackend(Backend):
 
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
-            self._engines[address] = Engine(self.ctx.environ, address)
+            configured = self.ctx.settings.get("host")
+            self._engines[address] = Engine(self.ctx.environ, address, str(configured) if configured else None)
         return self._engines[address]
 
     def _job_engine(self, job: JobInfo) -> Engine:
@@ -165,8 +166,6 @@ class DockerBackend(Backend):
             return self.finisher.vanished(job)
         status = summary.get("State")
         if status == "created":
-            if job.backend_data.get("hold"):
-                return job.evolve(state=JobState.QUEUED_HELD)
             if submitter_alive(job):
                 return job.evolve(state=JobState.QUEUED)
             return self.finisher.finalise(engine, job)  # its submitter died between create and start
@@ -219,7 +218,7 @@ class DockerBackend(Backend):
                     return
                 if status not in (*ACTIVE, "created"):
                     return
-                if status == "created" and not job.backend_data.get("hold") and not submitter_alive(job):
+                if status == "created" and not submitter_alive(job):
                     return
             for event in events:
                 if (event.get("Actor") or {}).get("Attributes", {}).get("name") in names:
@@ -280,22 +279,6 @@ class DockerBackend(Backend):
         if self._status(engine, job) != "paused":
             raise InvalidState(f"job {job.id} is not suspended")
         engine.call("unpause", container_of(job))
-
-    def hold(self, job: JobInfo) -> None:
-        raise UnsupportedOperation("the docker backend can hold a job only when it is submitted (--hold)")
-
-    def release(self, job: JobInfo) -> None:
-        """Start the container of a job submitted with --hold. Raises InvalidState if it is not held; if
-        the engine cannot start it, the job is recorded as failed and the engine's reason is raised."""
-        engine = self._job_engine(job)
-        if not job.state.held or self._status(engine, job) != "created":
-            raise InvalidState(f"job {job.id} is not held")
-        try:
-            engine.call("start", container_of(job))
-        except (InvalidArgument, InvalidState) as e:
-            with self.files.lock(job.id):
-                self.files.write_result(job.id, self.finisher.start_failed(engine, job, e))
-            raise
 
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         """The running container's log on ``stream``; None once the job's files hold it."""

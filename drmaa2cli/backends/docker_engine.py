@@ -30,8 +30,9 @@ TIMEOUT = 60
 _STATE_CONFLICT = re.compile(r"is (not|already) (running|paused)|is paused|is restarting|is not stopped")
 
 
-class Missing(Exception):
-    """The engine has no such container or image (not a user-facing error: callers decide what it means)."""
+class Missing(InvalidState):
+    """The engine has no such container or image. Callers decide what that means; one that does not still
+    reports a clean error (a container removed meanwhile is a job in no state to be acted on)."""
 
 
 def redact(address: str) -> str:
@@ -40,10 +41,13 @@ def redact(address: str) -> str:
 
 
 class Engine:
-    """One Docker engine, reached at ``DOCKER_HOST`` from ``environ`` (or ``address``, an engine recorded
-    with a job), else at the default socket. Creating one does not talk to the engine."""
+    """One Docker engine: ``address`` (the engine recorded with a job), else ``DOCKER_HOST`` from
+    ``environ``, else ``configured`` (the config file's ``host``), else the default socket. TLS settings
+    come from ``environ`` (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). Creating one does not talk to the engine."""
 
-    def __init__(self, environ: Mapping[str, str], address: str | None = None) -> None:
+    def __init__(
+        self, environ: Mapping[str, str], address: str | None = None, configured: str | None = None
+    ) -> None:
         try:
             import docker
         except ImportError as e:
@@ -54,6 +58,8 @@ class Engine:
             self._kwargs: dict[str, Any] = docker.utils.kwargs_from_env(environment=dict(environ))
         except docker.errors.DockerException as e:
             raise InvalidArgument(f"Docker settings in the environment: {_first_line(str(e))}") from e
+        if address is None and not self._from_env and configured:
+            address = configured
         if address is not None:
             self._kwargs["base_url"] = address
         self.address: str = self._kwargs.get("base_url") or DEFAULT_ADDRESS

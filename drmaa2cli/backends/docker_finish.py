@@ -21,8 +21,9 @@ from ..models import JobInfo, JobState
 from .docker_engine import Engine, Missing
 from .docker_files import JobFiles, fill_output
 
-#: Container states in which the job has not ended.
-ACTIVE = ("running", "paused", "restarting", "removing")
+#: Container states in which the job has not ended ("removing" has: drmaa2 removes a container only after
+#: recording its result, and a container removed by someone else is not coming back).
+ACTIVE = ("running", "paused", "restarting")
 #: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
 FOREIGN_SUBMITTER_SECONDS = 60.0
 
@@ -97,12 +98,15 @@ class Finisher:
     def _result(self, job: JobInfo, info: dict[str, Any]) -> dict[str, Any]:
         st = info["State"]
         code, error = st.get("ExitCode"), st.get("Error") or ""
+        started = epoch(st.get("StartedAt"))
+        finished = epoch(st.get("FinishedAt")) or time.time()
         result: dict[str, Any] = {
             "state": "failed",
             "exit_status": None,
             "signal": None,
-            "dispatch_time": epoch(st.get("StartedAt")),
-            "finish_time": epoch(st.get("FinishedAt")) or time.time(),
+            "dispatch_time": started,
+            # The engine stamps a very short container's start after its end (by a millisecond or so).
+            "finish_time": finished if started is None else max(started, finished),
         }
         killed = killed_by(self.files.kill_signal(job.id), code)
         if st["Status"] == "created":

@@ -3,8 +3,9 @@
 What the docker backend reads (see docs/docker.md): the image from ``job_category``; ``remote_command`` and
 ``args`` as the container's command, untouched (the image's entrypoint, if any, receives them, as with
 ``docker run``); ``job_name``; ``job_environment``; ``working_directory`` (a path inside the container);
-``resource_limits`` memory_mb and cpus; ``stage_in_files`` as bind mounts; ``submit_as_hold``;
-``extension`` user, pull and native (``network=``, ``entrypoint=``, ``init=``).
+``resource_limits`` memory_mb and cpus; ``stage_in_files`` as bind mounts; ``extension`` user, pull and
+native (``network=``, ``entrypoint=``, ``init=``). Holds, arrays and dependencies are the core's (its runner
+starts such jobs later through the plain protocol), so ``submit_as_hold`` is not read here.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import Any
 
 from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobInfo, JobTemplate
+from .base import job_variables
 
 LABEL = "drmaa2."
 EXTENSIONS = ("user", "pull", "native")
@@ -33,7 +35,6 @@ class ContainerSpec:
     user: str | None = None
     working_dir: str | None = None
     pull: bool = False
-    hold: bool = False
     init: bool = True
     network: str | None = None
     entrypoint: list[str] | None = None
@@ -60,7 +61,6 @@ def spec_from_template(t: JobTemplate, *, local_engine: bool) -> ContainerSpec:
         command=t.argv if t.remote_command else None,
         user=t.extension.get("user") or None,
         pull=bool(t.extension.get("pull")),
-        hold=t.submit_as_hold,
     )
     _apply_native(spec, t.extension.get("native") or [])
     if t.working_directory is not None:
@@ -146,8 +146,7 @@ def labels_for(job: JobInfo, instance: str) -> dict[str, str]:
 
 def create_kwargs(spec: ContainerSpec, job: JobInfo, name: str, labels: dict[str, str]) -> dict[str, Any]:
     """Arguments of ``APIClient.create_container`` except ``host_config``."""
-    env = dict(job.template.job_environment)
-    env.update(DRMAA2_JOB_ID=job.id, DRMAA2_SESSION=job.session)
+    env = {**job.template.job_environment, **job_variables(job)}
     return {
         "image": spec.image,
         "command": spec.command,

@@ -1,4 +1,4 @@
-"""Controlling running containers: signals, stop, pause, hold, logs while running, OOM, waiting."""
+"""Controlling running containers: signals, stop, pause, logs while running, OOM, waiting."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ import threading
 from pathlib import Path
 
 import pytest
-from conftest import Jobs
 
-from drmaa2cli.errors import InvalidState, UnsupportedOperation
+from drmaa2cli.errors import InvalidState
 from drmaa2cli.models import JobState
+from tests.docker.fixtures import Jobs
 
 
 def running(job_state: JobState) -> bool:
@@ -69,27 +69,6 @@ def test_kill_a_suspended_job(jobs: Jobs) -> None:
     jobs.backend().suspend(job)
     jobs.backend().terminate(job, signal.SIGKILL)
     assert jobs.finish(job).signal == signal.SIGKILL
-
-
-def test_hold_and_release(jobs: Jobs) -> None:
-    job = jobs.run("echo", "released", submit_as_hold=True)
-    job = jobs.refresh(job)
-    assert job.state is JobState.QUEUED_HELD
-    with pytest.raises(UnsupportedOperation):
-        jobs.backend().hold(job)
-    jobs.backend().release(job)
-    job = jobs.finish(job)
-    assert job.state is JobState.DONE
-    assert Path(str(job.output_path)).read_text() == "released\n"
-
-
-def test_terminate_a_held_job(jobs: Jobs) -> None:
-    job = jobs.refresh(jobs.run("echo", "never", submit_as_hold=True))
-    jobs.backend().terminate(job, None)
-    job = jobs.refresh(job)
-    assert job.state is JobState.FAILED and job.exit_code() is None
-    assert job.annotation == "terminated before it started"
-    assert jobs.containers() == []
 
 
 def test_out_of_memory(jobs: Jobs) -> None:

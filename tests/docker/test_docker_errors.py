@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import IMAGE, Jobs
 
 from drmaa2cli.errors import BackendUnavailable, DeniedByDrms, InvalidArgument, UnsupportedAttribute
 from drmaa2cli.models import JobInfo, JobState, JobTemplate
+from tests.docker.fixtures import IMAGE, Jobs
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,9 +27,7 @@ def test_missing_image_is_one_clear_line_and_nothing_is_created(jobs: Jobs) -> N
 
 def test_pull_failure_names_the_image(jobs: Jobs) -> None:
     # No registry is reachable here, so a pull can only fail; the message says which image and why.
-    template = JobTemplate(
-        remote_command="true", job_category="drmaa2-test/absent:1", extension={"pull": True}
-    )
+    template = JobTemplate(remote_command="true", job_category="drmaa2-test/absent:1", extension={"pull": True})
     with pytest.raises((BackendUnavailable, InvalidArgument)) as err:
         jobs.backend().prepare(template)
     assert str(err.value).startswith("cannot pull image drmaa2-test/absent:1: ")
@@ -183,7 +181,7 @@ def test_concurrent_refreshers_finalise_once(jobs: Jobs, tmp_path: Path) -> None
     ]
     results = [json.loads(p.communicate(timeout=60)[0]) for p in procs]
     assert tally.read_text() == "saved\n", "the output was copied by more than one process"
-    assert all(r == results[0] for r in results)
+    assert all(r == results[0] for r in results), results
     assert results[0]["exit_status"] == 5 and results[0]["state"] == "failed"
     assert Path(str(job.output_path)).read_text() == "out\n"
     assert Path(str(job.error_path)).read_text() == "err\n"

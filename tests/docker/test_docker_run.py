@@ -8,9 +8,9 @@ import stat
 from pathlib import Path
 
 import pytest
-from conftest import IMAGE, Jobs
 
 from drmaa2cli.models import JobState
+from tests.docker.fixtures import IMAGE, Jobs
 
 
 @pytest.mark.parametrize("code", [0, 3])
@@ -63,6 +63,13 @@ def test_environment_and_working_directory(jobs: Jobs) -> None:
     )
     job = jobs.finish(job)
     assert Path(str(job.output_path)).read_text() == f"hello world|{job.id}|tests|/tmp/work/here\n"
+
+
+def test_array_task_variables_and_container_name(jobs: Jobs) -> None:
+    job = jobs.submit(jobs.template("sh", "-c", 'echo "$DRMAA2_JOB_ID.$DRMAA2_TASK_ID"'), job_id="7.3")
+    assert job.native_id == f"drmaa2-{jobs.instance}-7.3"
+    job = jobs.finish(job)
+    assert Path(str(job.output_path)).read_text() == "7.3\n"
 
 
 def test_mounts_read_only_and_read_write(jobs: Jobs, tmp_path: Path) -> None:
