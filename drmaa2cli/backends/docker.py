@@ -26,15 +26,7 @@ from .base import Backend, BackendContext, Launch
 from .docker_engine import Engine, Missing, redact
 from .docker_files import JobFiles, create_output
 from .docker_finish import ACTIVE, Finisher, apply_result, container_of, epoch, submitter, submitter_alive
-from .docker_spec import (
-    LABEL,
-    ContainerSpec,
-    container_name,
-    create_kwargs,
-    host_config_kwargs,
-    labels_for,
-    spec_from_template,
-)
+from .docker_spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
 
 #: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
 GRACE_SECONDS = 5
@@ -67,14 +59,12 @@ class DockerLaunch(Launch):
             if path:
                 create_output(path)
         labels = labels_for(job, self.backend.ctx.instance)
-        host_config = self.engine.api.create_host_config(**host_config_kwargs(self.spec))
-        kwargs = create_kwargs(self.spec, job, self.name, labels)
         try:
-            self.engine.call("create_container", host_config=host_config, **kwargs)
+            self.engine.create(self.name, create_config(self.spec, job, labels))
         except Missing:
             raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
-            self.engine.call("start", self.name)
+            self.engine.start(self.name)
         except Missing:
             # Terminated between create and start: terminate recorded why.
             result = self.backend.files.result(job.id)
@@ -114,10 +104,10 @@ class DockerBackend(Backend):
         spec = spec_from_template(template, local_engine=engine.local)
         # The one round trip before the record exists: it checks the engine, permissions and the image.
         if spec.pull:
-            self._pull(engine, spec.image)
+            engine.pull(spec.image)
         else:
             try:
-                engine.call("inspect_image", spec.image)
+                engine.inspect_image(spec.image)
             except Missing:
                 raise InvalidArgument(
                     f"image {spec.image} is not present locally; pull it or use --pull"
@@ -125,19 +115,6 @@ class DockerBackend(Backend):
         self.files.ensure_dirs()
         self.ctx.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return DockerLaunch(self, engine, template, spec)
-
-    def _pull(self, engine: Engine, image: str) -> None:
-        try:
-            with engine.stream("pull", image, stream=True, decode=True) as progress:
-                for item in progress:
-                    if isinstance(item, dict) and item.get("error"):
-                        raise InvalidArgument(str(item["error"]).strip().splitlines()[0])
-        except Missing as e:
-            raise InvalidArgument(f"cannot pull image {image}: {e}") from e
-        except Drmaa2Error as e:
-            # The registry's reason as the engine relays it, not "the engine failed": the engine is fine.
-            reason = str(getattr(e.__cause__, "explanation", None) or e).strip().splitlines()[0]
-            raise type(e)(f"cannot pull image {image}: {reason}") from e
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -158,7 +135,7 @@ class DockerBackend(Backend):
 
     def _list(self, engine: Engine) -> dict[str, dict[str, Any]]:
         """This home's containers by name, in one call (the list is not inspected per container)."""
-        found = engine.call("containers", all=True, filters={"label": f"{LABEL}instance={self.ctx.instance}"})
+        found = engine.containers(f"{LABEL}instance={self.ctx.instance}")
         return {c["Names"][0].lstrip("/"): c for c in found if c.get("Names")}
 
     def _observe(self, engine: Engine, job: JobInfo, summary: dict[str, Any] | None) -> JobInfo:
@@ -174,7 +151,7 @@ class DockerBackend(Backend):
         changes: dict[str, Any] = {"state": JobState.SUSPENDED if status == "paused" else JobState.RUNNING}
         if job.dispatch_time is None:
             try:
-                info = engine.call("inspect_container", container_of(job))
+                info = engine.inspect(container_of(job))
                 changes["dispatch_time"] = epoch(info["State"]["StartedAt"])
             except Missing:
                 return self.finisher.vanished(job)
@@ -195,20 +172,15 @@ class DockerBackend(Backend):
             # Jobs on several engines (DOCKER_HOST changed between submissions): watch one, look again soon.
             until = min(until, now + 1.0) if until is not None else now + 1.0
         names = {container_of(job) for job in group}
-        events = engine.stream(
-            "events",
-            # From a few seconds back: the engine's container list (read below) may still say "running"
-            # after the "die" event; a replayed event of these jobs only means that they did end.
-            since=f"{now - EVENT_REPLAY_SECONDS:.6f}",
-            until=None if until is None else f"{until:.6f}",
-            filters={
-                "type": "container",
-                "event": ["die", "destroy"],
-                "label": [f"{LABEL}instance={self.ctx.instance}"],
-            },
-            decode=True,
-        )
-        with events:
+        # From a few seconds back: the engine's container list (read below) may still say "running"
+        # after the "die" event; a replayed event of these jobs only means that they did end.
+        since = now - EVENT_REPLAY_SECONDS
+        filters = {
+            "type": ["container"],
+            "event": ["die", "destroy"],
+            "label": [f"{LABEL}instance={self.ctx.instance}"],
+        }
+        with engine.events(since, until, filters) as events:
             # Subscribed first, then looked: an end between the caller's refresh and now is not missed.
             listed = self._list(engine)
             for job in group:
@@ -230,7 +202,7 @@ class DockerBackend(Backend):
         if self.files.result(job.id) is not None:
             raise InvalidState(f"job {job.id} has already ended")
         try:
-            status: str = engine.call("inspect_container", container_of(job))["State"]["Status"]
+            status: str = engine.inspect(container_of(job))["State"]["Status"]
         except Missing:
             raise InvalidState(f"job {job.id} has no container: it has ended or never started") from None
         if status in ("exited", "dead"):
@@ -253,15 +225,15 @@ class DockerBackend(Backend):
                         },
                     )
                 with contextlib.suppress(Missing, Drmaa2Error):
-                    engine.call("remove_container", container_of(job), force=True)
+                    engine.remove(container_of(job))
             return
         # Before the signal: the finaliser may run the moment the container dies.
         self.files.record_kill(job.id, "stop" if signal is None else signal)
         try:
             if signal is None:
-                engine.call("stop", container_of(job), timeout=GRACE_SECONDS)
+                engine.stop(container_of(job), GRACE_SECONDS)
             else:
-                engine.call("kill", container_of(job), signal=signal)
+                engine.kill(container_of(job), signal)
         except (Missing, InvalidState):
             self.files.record_kill(job.id, None)
             raise InvalidState(f"job {job.id} has already ended") from None
@@ -271,14 +243,14 @@ class DockerBackend(Backend):
         engine = self._job_engine(job)
         if self._status(engine, job) != "running":
             raise InvalidState(f"job {job.id} is not running")
-        engine.call("pause", container_of(job))
+        engine.pause(container_of(job))
 
     def resume(self, job: JobInfo) -> None:
         """Unpause the container. Raises InvalidState unless it is paused."""
         engine = self._job_engine(job)
         if self._status(engine, job) != "paused":
             raise InvalidState(f"job {job.id} is not suspended")
-        engine.call("unpause", container_of(job))
+        engine.unpause(container_of(job))
 
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         """The running container's log on ``stream``; None once the job's files hold it."""
@@ -288,15 +260,15 @@ class DockerBackend(Backend):
         if stream == "err" and joined:
             return b""
         try:
-            data: bytes = self._job_engine(job).call(
-                "logs", container_of(job), stdout=stream == "out", stderr=stream == "err" or joined
+            engine = self._job_engine(job)
+            return b"".join(
+                engine.logs(container_of(job), stdout=stream == "out", stderr=stream == "err" or joined)
             )
         except Missing:
             return None
-        return data
 
     def cleanup(self, job: JobInfo) -> None:
         """Remove the job's container if one is left (output not saved, or removal failed) and its files."""
         with contextlib.suppress(Missing):
-            self._job_engine(job).call("remove_container", container_of(job), v=True, force=True)
+            self._job_engine(job).remove(container_of(job))
         self.files.remove(job.id)

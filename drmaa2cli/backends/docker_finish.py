@@ -42,7 +42,7 @@ class Finisher:
             result = self.files.result(job.id)
             if result is None:
                 try:
-                    info = engine.call("inspect_container", name)
+                    info = engine.inspect(name)
                 except Missing:
                     return self.vanished(job)
                 if info["State"]["Status"] in ACTIVE:
@@ -57,7 +57,7 @@ class Finisher:
             if not result.get("kept"):
                 # A container left behind does no harm (the result is read first); cleanup removes it.
                 with contextlib.suppress(Missing, Drmaa2Error):
-                    engine.call("remove_container", name, v=True, force=True)
+                    engine.remove(name)
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
         return apply_result(job, result)
@@ -86,8 +86,8 @@ class Finisher:
         exit code (127, 126), as a shell would give it. The container is removed."""
         code = None
         with contextlib.suppress(Missing, Drmaa2Error):
-            code = engine.call("inspect_container", container_of(job))["State"].get("ExitCode") or None
-            engine.call("remove_container", container_of(job), force=True)
+            code = engine.inspect(container_of(job))["State"].get("ExitCode") or None
+            engine.remove(container_of(job))
         return {
             "state": "failed",
             "exit_status": code,
@@ -133,12 +133,12 @@ class Finisher:
         out, err, name = job.output_path, job.error_path, container_of(job)
         try:
             if out and out == err:
-                fill_output(out, engine.stream("logs", name, stdout=True, stderr=True, stream=True))
+                fill_output(out, engine.logs(name, stdout=True, stderr=True))
             else:
                 if out:
-                    fill_output(out, engine.stream("logs", name, stdout=True, stderr=False, stream=True))
+                    fill_output(out, engine.logs(name, stdout=True, stderr=False))
                 if err:
-                    fill_output(err, engine.stream("logs", name, stdout=False, stderr=True, stream=True))
+                    fill_output(err, engine.logs(name, stdout=False, stderr=True))
         except OSError as e:
             return f"output not saved ({e.filename}: {e.strerror}), container {name} kept"
         except (UnsupportedOperation, InvalidArgument, Missing) as e:

@@ -88,7 +88,7 @@ def _apply_native(spec: ContainerSpec, native: list[str]) -> None:
         if key == "network":
             spec.network = value or None
         elif key == "entrypoint":
-            # A list, so that the SDK does not split it; [""] clears the image's entrypoint.
+            # [""] clears the image's entrypoint, as `docker run --entrypoint ''` does.
             spec.entrypoint = [value]
         elif value.lower() in ("true", "yes", "1", "false", "no", "0"):
             spec.init = value.lower() in ("true", "yes", "1")
@@ -144,31 +144,34 @@ def labels_for(job: JobInfo, instance: str) -> dict[str, str]:
     return labels
 
 
-def create_kwargs(spec: ContainerSpec, job: JobInfo, name: str, labels: dict[str, str]) -> dict[str, Any]:
-    """Arguments of ``APIClient.create_container`` except ``host_config``."""
+def create_config(spec: ContainerSpec, job: JobInfo, labels: dict[str, str]) -> dict[str, Any]:
+    """The body of the engine's ``POST /containers/create``."""
     env = {**job.template.job_environment, **job_variables(job)}
-    return {
-        "image": spec.image,
-        "command": spec.command,
-        "name": name,
-        "environment": [f"{k}={v}" for k, v in env.items()],
-        "working_dir": spec.working_dir,
-        "user": spec.user,
-        "entrypoint": spec.entrypoint,
-        "labels": labels,
-        "detach": True,
+    config: dict[str, Any] = {
+        "Image": spec.image,
+        "Env": [f"{k}={v}" for k, v in env.items()],
+        "Labels": labels,
+        "HostConfig": host_config(spec),
     }
+    if spec.command is not None:
+        config["Cmd"] = spec.command
+    if spec.working_dir:
+        config["WorkingDir"] = spec.working_dir
+    if spec.user:
+        config["User"] = spec.user
+    if spec.entrypoint is not None:
+        config["Entrypoint"] = spec.entrypoint
+    return config
 
 
-def host_config_kwargs(spec: ContainerSpec) -> dict[str, Any]:
-    """Arguments of ``APIClient.create_host_config``."""
-    kwargs: dict[str, Any] = {"init": spec.init}
+def host_config(spec: ContainerSpec) -> dict[str, Any]:
+    host: dict[str, Any] = {"Init": spec.init}
     if spec.memory is not None:
-        kwargs.update(mem_limit=spec.memory, memswap_limit=spec.memory)
+        host.update(Memory=spec.memory, MemorySwap=spec.memory)
     if spec.nano_cpus is not None:
-        kwargs["nano_cpus"] = spec.nano_cpus
+        host["NanoCpus"] = spec.nano_cpus
     if spec.mounts:
-        kwargs["mounts"] = spec.mounts
+        host["Mounts"] = spec.mounts
     if spec.network:
-        kwargs["network_mode"] = spec.network
-    return kwargs
+        host["NetworkMode"] = spec.network
+    return host

@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 
+from drmaa2cli.backends import docker_engine as engine_module
 from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.docker import DockerBackend
 from drmaa2cli.backends.docker_engine import Engine
@@ -106,10 +107,7 @@ class Jobs:
         return job
 
     def containers(self) -> list[dict[str, Any]]:
-        found: list[dict[str, Any]] = self.engine.call(
-            "containers", all=True, filters={"label": f"drmaa2.instance={self.instance}"}
-        )
-        return found
+        return self.engine.containers(f"drmaa2.instance={self.instance}")
 
 
 @pytest.fixture
@@ -119,4 +117,10 @@ def jobs(docker_engine: str, tmp_path: Path) -> Iterator[Jobs]:
     helper = Jobs(home, uuid.uuid4().hex[:10])
     yield helper
     for container in helper.containers():
-        helper.engine.call("remove_container", container["Id"], force=True, v=True)
+        helper.engine.remove(container["Id"])
+
+
+@pytest.fixture
+def sdk(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reach the engine through the docker SDK, as for TLS and ssh:// engines (the socket is the same)."""
+    monkeypatch.setattr(engine_module, "needs_sdk", lambda address, environ: True)
