@@ -13,15 +13,19 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import signal as signals
 import socket
 import time
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
-from ..errors import Drmaa2Error, InvalidArgument, InvalidState
+from ..errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
+from ..procfs import DetachedLaunch
 from .base import Backend, BackendContext, Launch
 from .docker_engine import Engine, Missing, redact
 from .docker_files import JobFiles, create_output
@@ -32,6 +36,9 @@ from .docker_spec import LABEL, ContainerSpec, container_name, create_config, la
 GRACE_SECONDS = 5
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
+#: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
+WATCHDOG_SLACK_SECONDS = 10.0
+WATCHDOG = str(Path(__file__).resolve().parent / "docker_watchdog.py")
 
 
 class DockerLaunch(Launch):
@@ -73,14 +80,29 @@ class DockerLaunch(Launch):
             return apply_result(job, result)
         except Drmaa2Error as e:
             return apply_result(job, self.backend.finisher.start_failed(self.engine, job, e))
+        if self.template.timeout:
+            self._watch(job)
         return None
+
+    def _watch(self, job: JobInfo) -> None:
+        """Start the job's timeout watchdog (a detached process that outlives this command)."""
+        orders = {
+            "address": self.engine.address,
+            "version": self.engine.version,
+            "container": self.name,
+            "timeout": self.template.timeout,
+            "grace": GRACE_SECONDS,
+            "marker": str(self.backend.files.kill_path(job.id)),
+        }
+        log = str(self.backend.files.run_dir / "docker-watchdog.log")
+        DetachedLaunch(["-I", "-S", WATCHDOG], {}, stderr_path=log).send(json.dumps(orders).encode())
 
 
 class DockerBackend(Backend):
     """Jobs as containers on the Docker engine at ``DOCKER_HOST`` (default: the local socket)."""
 
     name = "docker"
-    unsupported_fields = ("input_path", "queue_name", "timeout")
+    unsupported_fields = ("input_path", "queue_name")
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
@@ -102,6 +124,10 @@ class DockerBackend(Backend):
         self.check_template(template)
         engine = self._engine()
         spec = spec_from_template(template, local_engine=engine.local)
+        if template.timeout and engine.via_sdk:
+            raise UnsupportedAttribute(
+                "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
+            )
         # The one round trip before the record exists: it checks the engine, permissions and the image.
         if spec.pull:
             engine.pull(spec.image)
@@ -155,7 +181,19 @@ class DockerBackend(Backend):
                 changes["dispatch_time"] = epoch(info["State"]["StartedAt"])
             except Missing:
                 return self.finisher.vanished(job)
+        self._enforce_timeout(engine, job.evolve(**changes))
         return job.evolve(**changes)
+
+    def _enforce_timeout(self, engine: Engine, job: JobInfo) -> None:
+        """Kill a job well past its timeout that nothing stopped (its watchdog died with the machine)."""
+        limit, started = job.template.timeout, job.dispatch_time
+        late = WATCHDOG_SLACK_SECONDS + GRACE_SECONDS
+        if not limit or started is None or time.time() < started + limit + late:
+            return
+        if self.files.kill_signal(job.id) is None:
+            self.files.record_kill(job.id, "timeout")
+        with contextlib.suppress(Drmaa2Error):
+            engine.kill(container_of(job), signals.SIGKILL)
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
         """Woken by the engine's 'die' (or 'destroy') event of one of the jobs' containers."""

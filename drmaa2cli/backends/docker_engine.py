@@ -61,6 +61,16 @@ class Engine:
         self._version = API_VERSION
 
     @property
+    def version(self) -> str:
+        """The API version the calls use (the engine's own once it refused ours)."""
+        return self._version
+
+    @property
+    def via_sdk(self) -> bool:
+        """Whether only the docker SDK reaches this engine (TLS, ssh://): no standard-library helper can."""
+        return needs_sdk(self.address, self.environ)
+
+    @property
     def local(self) -> bool:
         """True when the engine runs on this machine, so host paths (mounts) mean the same to it."""
         return urlparse(self.address).scheme in LOCAL_SCHEMES
@@ -148,7 +158,7 @@ class Engine:
     # --- HTTP ------------------------------------------------------------------------------------------
     def _transport_for(self) -> Transport:
         if self._transport is None:
-            if needs_sdk(self.address, self.environ):
+            if self.via_sdk:
                 self._transport = SdkTransport(self._sdk_kwargs(), TIMEOUT)
             else:
                 self._transport = SocketTransport(self.address)

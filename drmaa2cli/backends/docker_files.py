@@ -2,8 +2,9 @@
 
 - ``run/ID.docker.json``: the job's final result, written once (under the job's lock) before its container
   is removed, so the result outlives the container and a second finaliser finds it instead of the engine.
-- ``run/ID.docker-kill``: the signal ``terminate`` sent, because the engine shows only the exit code
-  (137 is both ``exit 137`` and SIGKILL) and ``terminate`` cannot change the job's record.
+- ``run/ID.docker-kill``: the signal ``terminate`` sent ("timeout" when the watchdog stopped the job),
+  because the engine shows only the exit code (137 is both ``exit 137`` and SIGKILL) and ``terminate``
+  cannot change the job's record.
 - ``locks/ID.lock``: flock'ed while a job is finalised, so that concurrent refreshers finalise it once.
 """
 
@@ -32,7 +33,8 @@ class JobFiles:
     def _result_path(self, job_id: str) -> Path:
         return self.run_dir / f"{job_id}.docker.json"
 
-    def _kill_path(self, job_id: str) -> Path:
+    def kill_path(self, job_id: str) -> Path:
+        """Where the signal drmaa2 sent is recorded (by ``record_kill``, or by the timeout watchdog)."""
         return self.run_dir / f"{job_id}.docker-kill"
 
     def result(self, job_id: str) -> dict[str, Any] | None:
@@ -43,15 +45,15 @@ class JobFiles:
 
     def kill_signal(self, job_id: str) -> int | str | None:
         """The signal ``terminate`` sent (a number, or "stop" for SIGTERM then SIGKILL), if any."""
-        data = _read_json(self._kill_path(job_id))
+        data = _read_json(self.kill_path(job_id))
         return None if data is None else data.get("signal")
 
     def record_kill(self, job_id: str, signal: int | str | None) -> None:
         if signal is None:
             with contextlib.suppress(FileNotFoundError):
-                self._kill_path(job_id).unlink()
+                self.kill_path(job_id).unlink()
         else:
-            _write_atomically(self._kill_path(job_id), json.dumps({"signal": signal}).encode())
+            _write_atomically(self.kill_path(job_id), json.dumps({"signal": signal}).encode())
 
     @contextlib.contextmanager
     def lock(self, job_id: str) -> Iterator[None]:
@@ -71,7 +73,7 @@ class JobFiles:
 
     def remove(self, job_id: str) -> None:
         """Forget the job (its record is being reaped)."""
-        for path in (self._result_path(job_id), self._kill_path(job_id), self.lock_dir / f"{job_id}.lock"):
+        for path in (self._result_path(job_id), self.kill_path(job_id), self.lock_dir / f"{job_id}.lock"):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
 

@@ -18,6 +18,7 @@ from typing import Any
 
 from ..errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
 from ..models import JobInfo, JobState
+from ..procfs import alive, proc_start
 from .docker_engine import Engine, Missing
 from .docker_files import JobFiles, fill_output
 
@@ -108,7 +109,8 @@ class Finisher:
             # The engine stamps a very short container's start after its end (by a millisecond or so).
             "finish_time": finished if started is None else max(started, finished),
         }
-        killed = killed_by(self.files.kill_signal(job.id), code)
+        sent = self.files.kill_signal(job.id)
+        killed = killed_by(sent, code)
         if st["Status"] == "created":
             why = error or "its submitter exited before starting it"
             result.update(annotation=f"never started: {why}", exit_status=code or None)
@@ -116,8 +118,13 @@ class Finisher:
             limit = (info.get("HostConfig") or {}).get("Memory") or 0
             detail = f" (memory limit {limit // 2**20} MiB)" if limit else ""
             result.update(signal=int(signals.SIGKILL), annotation=f"OOM killed{detail}")
+        elif sent == "timeout":
+            result.update(signal=killed, exit_status=None if killed else code)
+            result["annotation"] = f"timed out after {job.template.timeout or 0:g}s"
+            if killed is None and code == 0:
+                result["state"] = "done"  # it handled SIGTERM and chose success, as a process may
         elif killed is not None:
-            result.update(signal=killed, annotation=f"killed by signal {killed} ({signal_name(killed)})")
+            result.update(signal=killed, annotation=f"killed by drmaa2 kill ({signal_name(killed)})")
         elif st["Status"] == "dead":
             result.update(exit_status=code, annotation=f"the container died: {error or 'engine error'}")
         elif code == 0:
@@ -166,7 +173,7 @@ def killed_by(sent: int | str | None, code: int | None) -> int | None:
     if sent is None or code is None or code <= 128:
         return None
     got = code - 128
-    if sent == "stop":
+    if sent in ("stop", "timeout"):
         return got if got in (signals.SIGTERM, signals.SIGKILL) else None
     return got if sent == got else None
 
@@ -188,17 +195,6 @@ def epoch(stamp: str | None) -> float | None:
     return seconds + (int(digits) / 10 ** len(digits) if digits else 0.0)
 
 
-def proc_start(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot (None: no such process): a pid with its start
-    time names one process, even after the pid is reused."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return int(stat[stat.rindex(b")") + 2 :].split()[19])
-
-
 def submitter() -> dict[str, Any]:
     """This process, as the submitter of a job (recorded in ``backend_data``)."""
     return {"host": socket.gethostname(), "pid": os.getpid(), "start": proc_start(os.getpid())}
@@ -209,5 +205,4 @@ def submitter_alive(job: JobInfo) -> bool:
     who = job.backend_data.get("submitter") or {}
     if who.get("host") != socket.gethostname():
         return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
-    pid = who.get("pid")
-    return isinstance(pid, int) and who.get("start") is not None and proc_start(pid) == who["start"]
+    return alive(who.get("pid"), who.get("start"))

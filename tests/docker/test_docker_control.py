@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def test_kill_with_a_signal_records_the_signal(jobs: Jobs, sig: int) -> None:
     assert job.state is JobState.FAILED
     assert job.signal == sig and job.exit_status is None
     assert job.exit_code() == 128 + sig
-    assert job.annotation == f"killed by signal {sig} ({signal.Signals(sig).name})"
+    assert job.annotation == f"killed by drmaa2 kill ({signal.Signals(sig).name})"
 
 
 def test_terminate_without_a_signal_stops_gracefully(jobs: Jobs) -> None:
@@ -110,3 +111,27 @@ def test_wait_any_without_timeout_is_woken_by_the_engine(jobs: Jobs) -> None:
     waiter.join(60)  # a guard against hanging the suite, not a speed check: it returns within ~0.1 s
     assert not waiter.is_alive(), "wait_any was not woken by the container's end"
     assert jobs.finish(job).signal == signal.SIGTERM
+
+
+def test_timeout_stops_the_job_after_the_submitter_is_gone(jobs: Jobs) -> None:
+    job = jobs.run("sleep", "300", timeout=1.0)
+    job = jobs.finish(job)  # nothing but the job's watchdog is left to stop it
+    assert job.state is JobState.FAILED
+    assert job.annotation == "timed out after 1s"
+    assert job.signal == signal.SIGTERM and job.exit_code() == 143
+
+
+def test_a_job_that_ends_before_its_timeout(jobs: Jobs) -> None:
+    job = jobs.finish(jobs.run("sh", "-c", "exit 2", timeout=300.0))
+    assert job.exit_status == 2 and job.annotation == "exited with status 2"
+    assert not (jobs.home / "run" / f"{job.id}.docker-kill").exists()
+
+
+def test_refresh_enforces_a_timeout_its_watchdog_did_not(jobs: Jobs) -> None:
+    # The job's record says it should have been stopped long ago, and no watchdog was started for it
+    # (as after a reboot): the next refresh kills it.
+    job = jobs.until(jobs.run("sleep", "300"), lambda j: running(j.state))
+    overdue = job.evolve(template=replace(job.template, timeout=0.5), dispatch_time=job.dispatch_time - 100)
+    job = jobs.finish(jobs.refresh(overdue))
+    assert job.annotation == "timed out after 0.5s"
+    assert job.signal == signal.SIGKILL

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli.backends import docker_engine
-from drmaa2cli.errors import BackendUnavailable
+from drmaa2cli.errors import BackendUnavailable, UnsupportedAttribute
 from drmaa2cli.models import JobState
 from tests.docker.fixtures import Jobs
 
@@ -50,3 +50,10 @@ def test_an_engine_that_does_not_speak_our_api_version(jobs: Jobs, monkeypatch: 
     engine = backend._engine()
     engine.containers("drmaa2.instance=none")
     assert engine._version != "1.99"
+
+
+@pytest.mark.usefixtures("sdk")
+def test_no_timeout_where_only_the_sdk_reaches_the_engine(jobs: Jobs) -> None:
+    with pytest.raises(UnsupportedAttribute) as err:
+        jobs.backend().prepare(jobs.template("true", timeout=5.0))
+    assert "--timeout only for an engine at a unix socket or plain tcp://" in str(err.value)
