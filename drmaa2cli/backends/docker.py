@@ -129,15 +129,13 @@ class DockerBackend(Backend):
                 "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
             )
         # The one round trip before the record exists: it checks the engine, permissions and the image.
-        if spec.pull:
+        try:
+            engine.inspect_image(spec.image)
+        except Missing:
+            if not spec.pull:
+                missing = f"image {spec.image} is not present locally; pull it or use --pull"
+                raise InvalidArgument(missing) from None
             engine.pull(spec.image)
-        else:
-            try:
-                engine.inspect_image(spec.image)
-            except Missing:
-                raise InvalidArgument(
-                    f"image {spec.image} is not present locally; pull it or use --pull"
-                ) from None
         self.files.ensure_dirs()
         self.ctx.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         return DockerLaunch(self, engine, template, spec)

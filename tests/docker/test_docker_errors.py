@@ -199,3 +199,9 @@ def test_output_that_cannot_be_saved_keeps_the_container_until_cleanup(jobs: Job
     jobs.backend().cleanup(job)
     assert jobs.containers() == []
     assert not list((jobs.home / "run").iterdir())
+
+
+def test_pull_of_an_image_that_is_present_asks_no_registry(jobs: Jobs) -> None:
+    # No registry is reachable here: this can only pass if nothing was pulled.
+    job = jobs.finish(jobs.run("true", extension={"pull": True}))
+    assert job.state is JobState.DONE
