@@ -1,4 +1,4 @@
-"""Jobs as containers on a Docker engine (docker SDK for Python 7.x; engine API 1.41 or newer).
+"""Jobs as containers on a Docker engine (engine API 1.41 or newer; see docker_engine for how it is reached).
 
 - A job's container is named ``drmaa2-INSTANCE-ID`` (known in ``bind``, before it exists) and labelled with
   the home instance, session, job id and template, so a job can be recognised from the engine alone.
@@ -179,8 +179,9 @@ class DockerBackend(Backend):
                 changes["dispatch_time"] = epoch(info["State"]["StartedAt"])
             except Missing:
                 return self.finisher.vanished(job)
-        self._enforce_timeout(engine, job.evolve(**changes))
-        return job.evolve(**changes)
+        new = job.evolve(**changes)
+        self._enforce_timeout(engine, new)
+        return new
 
     def _enforce_timeout(self, engine: Engine, job: JobInfo) -> None:
         """Kill a job well past its timeout that nothing stopped (its watchdog died with the machine)."""
@@ -260,7 +261,7 @@ class DockerBackend(Backend):
                             "finish_time": time.time(),
                         },
                     )
-                with contextlib.suppress(Missing, Drmaa2Error):
+                with contextlib.suppress(Drmaa2Error):
                     engine.remove(container_of(job))
             return
         # Before the signal: the finaliser may run the moment the container dies.
@@ -270,7 +271,7 @@ class DockerBackend(Backend):
                 engine.stop(container_of(job), GRACE_SECONDS)
             else:
                 engine.kill(container_of(job), signal)
-        except (Missing, InvalidState):
+        except InvalidState:  # Missing too: the container is gone
             self.files.record_kill(job.id, None)
             raise InvalidState(f"job {job.id} has already ended") from None
 

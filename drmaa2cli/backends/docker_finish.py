@@ -57,7 +57,7 @@ class Finisher:
                 self.files.write_result(job.id, result)
             if not result.get("kept"):
                 # A container left behind does no harm (the result is read first); cleanup removes it.
-                with contextlib.suppress(Missing, Drmaa2Error):
+                with contextlib.suppress(Drmaa2Error):
                     engine.remove(name)
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
@@ -86,7 +86,7 @@ class Finisher:
         """The result of a container the engine could not start (a missing command without init): its
         exit code (127, 126), as a shell would give it. The container is removed."""
         code = None
-        with contextlib.suppress(Missing, Drmaa2Error):
+        with contextlib.suppress(Drmaa2Error):
             code = engine.inspect(container_of(job))["State"].get("ExitCode") or None
             engine.remove(container_of(job))
         return {
