@@ -91,10 +91,16 @@ until qconf -sh >/dev/null 2>&1; do
 done
 
 # Root may run jobs; accounting is written at once so that qacct sees a job as soon as it ends.
-qconf -sconf global | sed -e 's/^min_uid .*/min_uid                      0/' \
-    -e 's/^min_gid .*/min_gid                      0/' \
-    -e 's/flush_time=[0-9:]*\( accounting_flush_time=[0-9:]*\)*/flush_time=00:00:15 accounting_flush_time=00:00:00/' \
-    > "$STATE/global"
+qconf -sconf global | awk '
+    /^min_uid / { print "min_uid 0"; next }
+    /^min_gid / { print "min_gid 0"; next }
+    /^reporting_params / {
+        print "reporting_params accounting=true reporting=false flush_time=00:00:15 joblog=false " \
+              "sharelog=00:00:00 accounting_flush_time=00:00:00"
+        cont = /\\$/; next
+    }
+    cont { cont = /\\$/; next }
+    { print }' > "$STATE/global"
 qconf -Mconf "$STATE/global" >&2
 
 # Schedule every second instead of every 15 s, and right after a submit or a finish.
