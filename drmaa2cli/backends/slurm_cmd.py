@@ -354,10 +354,13 @@ def job_changes(rec: Record) -> dict[str, Any]:
 # --- control --------------------------------------------------------------------------------------------
 def build_cancel_command(native_id: str, signal: int | None) -> list[str]:
     """scancel: the graceful default (SIGTERM, SIGKILL after KillWait) or exactly ``signal`` to the batch
-    shell and every step (--full: a batch job's command runs in the batch step)."""
+    shell and every step (--full: a batch job's command runs in the batch step). Slurm turns
+    ``--full --signal=KILL`` into a plain cancel (SIGTERM first), so SIGKILL goes to the batch step only;
+    its steps end with it."""
     if signal is None:
         return ["scancel", native_id]
-    return ["scancel", "--full", f"--signal={signal}", native_id]
+    scope = "--batch" if signal == 9 else "--full"
+    return ["scancel", scope, f"--signal={signal}", native_id]
 
 
 def build_control_command(action: str, native_id: str) -> list[str]:
