@@ -15,12 +15,13 @@ import signal as signals
 import subprocess
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from ..errors import BackendUnavailable, InvalidArgument
-from ..models import JobInfo
+from ..models import JobInfo, JobTemplate
+from .base import BackendContext, Launch
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
 #: each scheduler's builder turns it into its own token (Slurm ``%a``, Grid Engine ``$TASK_ID``).
@@ -275,3 +276,91 @@ def time_limit_seconds(timeout: float | None) -> int | None:
     if timeout <= 0:
         raise InvalidArgument("the timeout must be positive")
     return int(-(-timeout // 1))
+
+
+def job_paths(ctx: BackendContext, template: JobTemplate, job_id: str, cwd: str) -> Paths:
+    """Absolute working directory and stream paths; defaults in the drmaa2 home's output directory."""
+    out, err, inp = template.output_path, template.error_path, template.input_path
+    return Paths(
+        working_dir=cwd,
+        output=absolute(out, cwd) if out else ctx.default_output(job_id, "out"),
+        error=None if template.join_files
+        else absolute(err, cwd) if err
+        else ctx.default_output(job_id, "err"),
+        input=absolute(inp, cwd) if inp else None,
+    )
+
+
+class Submitter(Protocol):
+    """What ``ScriptLaunch`` needs from a scheduler backend."""
+
+    ctx: BackendContext
+    #: The scheduler's task-index variable (SLURM_ARRAY_TASK_ID, SGE_TASK_ID).
+    task_var: str
+
+    def submit(
+        self, template: JobTemplate, paths: Paths, spec: JobSpec, array: ArrayLike | None, after: After | None
+    ) -> str: ...
+
+    def task_native_id(self, native_id: str, index: int) -> str: ...
+
+
+class ScriptLaunch(Launch):
+    """One submission of a generated job script: a single job, or every task of an array in one go."""
+
+    def __init__(
+        self, backend: Submitter, template: JobTemplate, array: ArrayLike | None, after: After | None
+    ) -> None:
+        self.backend = backend
+        self.template = template
+        self.array = array
+        self.after = after
+        self.cwd = os.path.abspath(template.working_directory or os.getcwd())
+
+    def paths(self, template: JobTemplate, job_id: str) -> Paths:
+        return job_paths(self.backend.ctx, template, job_id, self.cwd)
+
+    def task_template(self, number: str, index: str) -> JobTemplate:
+        """The raw template with its path placeholders filled for one array task (``index`` TASK_MARK: the
+        pattern the scheduler gets for every task)."""
+        raw = self.template
+
+        def fill(path: str | None) -> str | None:
+            return None if path is None else fill_placeholders(path, number, index, self.cwd)
+
+        return replace(
+            raw, output_path=fill(raw.output_path), error_path=fill(raw.error_path),
+            input_path=fill(raw.input_path),
+        )
+
+    def bind(self, job: JobInfo) -> None:
+        if self.array is not None:
+            number, _, index = job.id.partition(".")
+            paths = self.paths(self.task_template(number, index), job.id)
+        else:
+            paths = self.paths(job.template, job.id)
+        job.output_path = paths.output
+        job.error_path = paths.error or paths.output
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        spec = JobSpec(job.id, job.session, job.template.argv, job.template.job_environment)
+        native = self.backend.submit(job.template, self.paths(job.template, job.id), spec, None, self.after)
+        return job.evolve(native_id=native)
+
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        if self.array is None:
+            return [new for job in jobs if (new := self.start(job)) is not None]
+        if not jobs:
+            return []
+        number = jobs[0].id.split(".", 1)[0]
+        pattern = self.task_template(number, TASK_MARK)
+        paths = self.paths(pattern, f"{number}.{TASK_MARK}")
+        spec = JobSpec(number, jobs[0].session, pattern.argv, pattern.job_environment, self.backend.task_var)
+        native = self.backend.submit(pattern, paths, spec, self.array, self.after)
+        return [
+            job.evolve(
+                native_id=self.backend.task_native_id(native, int(job.id.split(".", 1)[1])),
+                backend_data={**job.backend_data, "array_job": native},
+            )
+            for job in jobs
+        ]

@@ -310,11 +310,11 @@ def _active_changes(rec: Record) -> dict[str, Any]:
         # The caller deletes such a job and reports it failed with qstat -j's error reason.
         return {"state": JobState.FAILED, "annotation": "could not start (error state)"}
     changes: dict[str, Any] = {}
-    if "r" in letters or "t" in letters:
-        if any(s in letters for s in "sST"):
-            changes["state"] = JobState.SUSPENDED
-        else:
-            changes["state"] = JobState.RUNNING
+    # A running job that is suspended shows "s" (by qmod -sj), "S" (its queue) or "T" (a threshold),
+    # without the "r".
+    suspended = "q" not in letters and any(c in letters for c in "sST")
+    if suspended or "r" in letters or "t" in letters:
+        changes["state"] = JobState.SUSPENDED if suspended else JobState.RUNNING
         changes["dispatch_time"] = rec.start
         changes["machine"] = rec.host or None
     elif "R" in letters:

@@ -12,7 +12,6 @@ import os
 import subprocess
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from typing import ClassVar
 
 from ..errors import (
@@ -27,7 +26,7 @@ from ..errors import (
 from ..models import JobInfo, JobState, JobTemplate
 from . import _sched
 from . import slurm_cmd as cmd
-from .base import Backend, BackendContext, Launch
+from .base import Backend, BackendContext
 
 # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
 _UNREACHABLE = ("unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
@@ -44,73 +43,6 @@ def _classify(what: str, message: str) -> Drmaa2Error:
     return InvalidArgument(f"slurm refused {what}: {message}")
 
 
-class SlurmLaunch(Launch):
-    """One sbatch submission (a job, or every task of an array at once)."""
-
-    def __init__(
-        self,
-        backend: SlurmBackend,
-        template: JobTemplate,
-        array: _sched.ArrayLike | None,
-        after: _sched.After | None,
-    ) -> None:
-        self.backend = backend
-        self.template = template
-        self.array = array
-        self.after = after
-        self.cwd = os.path.abspath(template.working_directory or os.getcwd())
-
-    def paths(self, template: JobTemplate, job_id: str) -> _sched.Paths:
-        return self.backend.paths(template, job_id, self.cwd)
-
-    def task_template(self, number: str, index: str) -> JobTemplate:
-        """The raw template with its path placeholders filled for one array task (``index`` may be
-        TASK_MARK: the pattern sbatch gets for every task)."""
-        raw = self.template
-
-        def fill(path: str | None) -> str | None:
-            return None if path is None else _sched.fill_placeholders(path, number, index, self.cwd)
-
-        return replace(
-            raw, output_path=fill(raw.output_path), error_path=fill(raw.error_path),
-            input_path=fill(raw.input_path),
-        )
-
-    def bind(self, job: JobInfo) -> None:
-        if self.array is not None:
-            number, _, index = job.id.partition(".")
-            paths = self.paths(self.task_template(number, index), job.id)
-        else:
-            paths = self.paths(job.template, job.id)
-        job.output_path = paths.output
-        job.error_path = paths.error or paths.output
-
-    def start(self, job: JobInfo) -> JobInfo | None:
-        spec = _sched.JobSpec(job.id, job.session, job.template.argv, job.template.job_environment)
-        native = self.backend.submit(job.template, self.paths(job.template, job.id), spec, None, self.after)
-        return job.evolve(native_id=native, backend_data={**job.backend_data, "job_id": native})
-
-    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
-        if self.array is None:
-            return [new for job in jobs if (new := self.start(job)) is not None]
-        if not jobs:
-            return []
-        first = jobs[0]
-        number = first.id.split(".", 1)[0]
-        pattern = self.task_template(number, _sched.TASK_MARK)
-        paths = self.paths(pattern, f"{number}.{_sched.TASK_MARK}")
-        spec = _sched.JobSpec(number, first.session, pattern.argv, pattern.job_environment,
-                              "SLURM_ARRAY_TASK_ID")
-        native = self.backend.submit(pattern, paths, spec, self.array, self.after)
-        return [
-            job.evolve(
-                native_id=cmd.task_native_id(native, int(job.id.split(".", 1)[1])),
-                backend_data={**job.backend_data, "array_job": native},
-            )
-            for job in jobs
-        ]
-
-
 class SlurmBackend(Backend):
     """Jobs on a Slurm cluster, submitted from this machine with sbatch.
 
@@ -119,6 +51,7 @@ class SlurmBackend(Backend):
     """
 
     name: ClassVar[str] = "slurm"
+    task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
 
@@ -132,18 +65,9 @@ class SlurmBackend(Backend):
     def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
         return _sched.run(argv, self.ctx.environ, stdin)
 
-    def paths(self, template: JobTemplate, job_id: str, cwd: str) -> _sched.Paths:
-        """Absolute working directory and stream paths; defaults in the drmaa2 home's output directory."""
-        out = template.output_path
-        err = template.error_path
-        return _sched.Paths(
-            working_dir=cwd,
-            output=_sched.absolute(out, cwd) if out else self.ctx.default_output(job_id, "out"),
-            error=None if template.join_files else (
-                _sched.absolute(err, cwd) if err else self.ctx.default_output(job_id, "err")
-            ),
-            input=_sched.absolute(template.input_path, cwd) if template.input_path else None,
-        )
+    @staticmethod
+    def task_native_id(native_id: str, index: int) -> str:
+        return cmd.task_native_id(native_id, index)
 
     def _check_extension(self, template: JobTemplate) -> None:
         ext = template.extension
@@ -159,7 +83,7 @@ class SlurmBackend(Backend):
         *,
         array: _sched.ArrayLike | None = None,
         after: _sched.AfterLike | None = None,
-    ) -> SlurmLaunch:
+    ) -> _sched.ScriptLaunch:
         """Validate the template with ``sbatch --test-only`` (which also shows that slurmctld answers).
 
         Raises InvalidArgument/UnsupportedAttribute for what Slurm cannot run, BackendUnavailable when it
@@ -173,7 +97,7 @@ class SlurmBackend(Backend):
             if missing:
                 raise InvalidArgument(f"job {missing[0]} has no slurm job id to depend on")
             deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
-        launch = SlurmLaunch(self, template, array, deps)
+        launch = _sched.ScriptLaunch(self, template, array, deps)
         paths = launch.paths(template, "0")
         argv = cmd.build_submit_command(
             template, paths, job_name=self.job_name(template), array=array, after=deps, test_only=True
