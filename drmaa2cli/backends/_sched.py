@@ -238,7 +238,7 @@ def local_time(text: str, fmt: str) -> float | None:
         return None
 
 
-def backoff(first: float = 0.05, factor: float = 1.5, ceiling: float = 1.0) -> Iterator[float]:
+def backoff(first: float = 0.05, factor: float = 1.3, ceiling: float = 1.0) -> Iterator[float]:
     """Poll intervals for schedulers without events: ~50 ms at first, growing to about a second."""
     delay = first
     while True:

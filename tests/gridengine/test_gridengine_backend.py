@@ -166,3 +166,9 @@ def test_unreachable_or_missing_scheduler(gridengine_env: dict[str, str], tmp_pa
     backend = GridEngineBackend(BackendContext(home=tmp_path, environ={**env, "PATH": str(tmp_path)}))
     with pytest.raises(BackendUnavailable, match="qstat not found"):
         backend.prepare(JobTemplate(remote_command="true"))
+
+
+def test_timeout_kills_the_job(gridengine: Driver) -> None:
+    (job,) = gridengine.wait([gridengine.run(["sleep", "60"], timeout=2)])
+    assert (job.state, job.signal) == (JobState.FAILED, 9)
+    assert job.annotation and "h_rt" in job.annotation
