@@ -15,4 +15,13 @@ from .models import JobInfo, JobState, JobTemplate
 
 __version__ = "0.1.0"
 
-__all__ = ["Drmaa2Error", "ExitStatus", "JobInfo", "JobState", "JobTemplate", "__version__"]
+__all__ = ["Drmaa2Error", "ExitStatus", "Job", "JobInfo", "JobSession", "JobState", "JobTemplate", "__version__"]
+
+
+def __getattr__(name: str) -> object:
+    # The session API pulls in the store and TinyDB: only load it when asked for.
+    if name in ("JobSession", "Job"):
+        from . import session
+
+        return getattr(session, name)
+    raise AttributeError(name)

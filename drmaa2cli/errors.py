@@ -106,3 +106,22 @@ class WaitTimeout(Drmaa2Error):
     """``wait --timeout`` expired while a job was still active."""
 
     exit_status = ExitStatus.TIMEOUT
+
+
+#: One line per exit code, for the man page and `--help` epilogs (the README's table says the same).
+EXIT_CODE_HELP: dict[str, str] = {
+    "0": "success; for wait, run and submit --wait: every job done",
+    "1-255": "wait, run, submit --wait, logs --follow: the job's own exit status, or 128+N if signal N killed it",
+    "124": "wait --timeout expired while a job was still active",
+    "127": "the job's command was not found (the job is failed, annotated)",
+    "130": "interrupted (Ctrl-C)",
+    "200": "internal error (a bug; --traceback shows the Python traceback)",
+    "201": "usage error: unknown option or command, malformed value, missing command, unknown backend",
+    "202": "unknown job id or session",
+    "203": "backend unavailable: engine, scheduler or API unreachable",
+    "204": "the backend cannot do this operation",
+    "205": "invalid state: kill a finished job, release a job that is not held, destroy a busy session",
+    "206": "store error: corrupt or foreign store file, home not a directory or not writable",
+    "207": "the job ended without an exit status (never started, or its supervisor died)",
+    "208": "denied by the backend: socket permission, credentials",
+}

@@ -184,6 +184,28 @@ class JobInfo:
         }
 
 
+@dataclass(frozen=True)
+class ArraySpec:
+    """A DRMAA2 bulk job: task indices first..last by step, at most ``max_parallel`` running at once."""
+
+    first: int
+    last: int
+    step: int = 1
+    max_parallel: int | None = None
+
+    @property
+    def indices(self) -> range:
+        return range(self.first, self.last + 1, self.step)
+
+
+@dataclass
+class Dependencies:
+    """Start only after ``jobs`` ended: all done (mode "ok", like afterok) or whatever the result ("any")."""
+
+    jobs: list[JobInfo]
+    mode: str = "ok"
+
+
 _JOBINFO_FIELDS = frozenset(f.name for f in fields(JobInfo))
 
 

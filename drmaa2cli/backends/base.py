@@ -14,6 +14,12 @@ started always has a committed record, and a record never points at nothing for 
    marks the committed job failed with the message as its annotation.
    ``Launch.abort()`` is called instead of ``start`` when the record could not be committed.
 
+Job arrays, dependencies and holds: a backend lists in ``native_features`` what its platform does itself
+("array", "after", "hold"); ``prepare`` then receives ``array=`` / ``after=`` keyword arguments, ``bind`` is
+called once per task record and ``start_all`` once for all of them. For anything a backend does not do
+natively, the core runs a small detached runner that starts the jobs later through the plain protocol
+(``drmaa2cli/runner.py``), so every backend gets the same job control.
+
 Observation is batch-oriented (``refresh`` takes every active job of this backend at once) and waiting is
 event-driven (``wait_any`` returns when one of the jobs may have ended). Optional operations raise
 ``UnsupportedOperation`` by default so that the CLI says in one place what a backend cannot do.
@@ -56,6 +62,16 @@ class BackendContext:
         return str(self.output_dir / f"{job_id}.{stream}")
 
 
+def job_variables(job: JobInfo) -> dict[str, str]:
+    """The variables every job sees, on every backend: DRMAA2_JOB_ID (the array id for a task),
+    DRMAA2_TASK_ID (array tasks only) and DRMAA2_SESSION."""
+    number, _, task = job.id.partition(".")
+    variables = {"DRMAA2_JOB_ID": number, "DRMAA2_SESSION": job.session}
+    if task:
+        variables["DRMAA2_TASK_ID"] = task
+    return variables
+
+
 class Launch(ABC):
     """One submission in progress (see the module docstring for the protocol)."""
 
@@ -66,6 +82,10 @@ class Launch(ABC):
     def start(self, job: JobInfo) -> JobInfo | None:
         """Start the job whose record is committed. Raises ``Drmaa2Error`` if it cannot start."""
 
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        """Start every bound job (the tasks of an array); returns the infos that changed."""
+        return [new for job in jobs if (new := self.start(job)) is not None]
+
     def abort(self) -> None:  # noqa: B027 - optional hook
         """The record was not committed: abandon whatever ``prepare`` set up."""
 
@@ -74,6 +94,8 @@ class Backend(ABC):
     """Base class of every backend. Subclasses set ``name`` and implement the abstract methods."""
 
     name: ClassVar[str]
+    #: Job control the platform does itself: any of "array", "after" (same-backend dependencies), "hold".
+    native_features: ClassVar[frozenset[str]] = frozenset()
     #: Template fields this backend cannot honour; ``check_template`` refuses them by name.
     unsupported_fields: ClassVar[tuple[str, ...]] = ()
 

@@ -1,0 +1,10 @@
+_drmaa2_completion() {
+    local IFS=$'
+'
+    COMPREPLY=( $( env COMP_WORDS="${COMP_WORDS[*]}" \
+                   COMP_CWORD=$COMP_CWORD \
+                   _DRMAA2_COMPLETE=complete_bash $1 ) )
+    return 0
+}
+
+complete -o default -F _drmaa2_completion drmaa2

@@ -1,0 +1,1 @@
+complete --command drmaa2 --no-files --arguments "(env _DRMAA2_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=get-args _TYPER_COMPLETE_ARGS=(commandline -cp) drmaa2)" --condition "env _DRMAA2_COMPLETE=complete_fish _TYPER_COMPLETE_FISH_ACTION=is-args _TYPER_COMPLETE_ARGS=(commandline -cp) drmaa2"

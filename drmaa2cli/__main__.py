@@ -1,0 +1,3 @@
+from drmaa2cli.cli import main
+
+main()

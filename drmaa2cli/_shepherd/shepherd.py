@@ -1,0 +1,362 @@
+"""Supervisor of one process-backend job or job array (Grid Engine's shepherd is the model).
+
+Runs as ``python -I -S`` with the standard library only (a few MB while it waits), detached in its own
+session so that neither the submitting CLI's exit nor its terminal closing touches it. Protocol:
+
+* stdin: the spec as JSON, sent by ``drmaa2 submit`` only after the job's records are committed. EOF without
+  a spec means the submitter died first: exit without starting anything.
+* Before starting anything it waits for its gate: dependencies (``after``) and a hold.
+* ``RUN/TASK.start`` once a task's process exists (pid, /proc start time, dispatch time); ``RUN/TASK.exit``
+  when it ended (exit status, signal, rusage, annotation). After the last task the shepherd exits, which is
+  what ``drmaa2 wait`` is woken by (a pidfd).
+* Control requests are files ``RUN/ID.ctl.*`` (JSON: op kill|hold|release, task, signal) followed by SIGUSR1.
+  SIGTERM terminates everything gracefully. A graceful terminate escalates to SIGKILL after ``grace`` s.
+"""
+
+import contextlib
+import json
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from typing import Any
+
+RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1)
+
+
+def write_json(path: str, data: dict[str, Any]) -> None:
+    # Atomic against a crash of this process; not fsynced: after a power loss no job is running anyway.
+    tmp = path + ".tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        os.write(fd, json.dumps(data).encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def read_json(path: str) -> Any:
+    try:
+        with open(path, "rb") as f:
+            return json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+
+
+def proc_start(pid: int) -> int | None:
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited; only its parent has not reaped it yet
+    return int(fields[19])
+
+
+def signame(num: int) -> str:
+    try:
+        return signal.Signals(num).name
+    except ValueError:
+        return "signal %d" % num
+
+
+def describe(result: dict[str, Any]) -> str:
+    if result.get("annotation"):
+        return str(result["annotation"])
+    if result.get("signal") is not None:
+        return "killed by signal %d" % result["signal"]
+    return "exited with status %s" % result.get("exit_status")
+
+
+class Task:
+    def __init__(self, spec: dict[str, Any], run_dir: str) -> None:
+        self.id: str = spec["id"]
+        self.spec = spec
+        base = os.path.join(run_dir, self.id)
+        self.start_path = base + ".start"
+        self.exit_path = base + ".exit"
+        self.pid: int | None = None
+        self.killed_with: int | None = None
+        self.timed_out = False
+
+
+class Shepherd:
+    def __init__(self, spec: dict[str, Any]) -> None:
+        self.spec = spec
+        self.run_dir: str = spec["run_dir"]
+        self.id: str = spec["id"]
+        self.tasks = [Task(t, self.run_dir) for t in spec["tasks"]]
+        self.pending = list(self.tasks)
+        self.running: dict[int, Task] = {}
+        self.max_parallel = int(spec.get("max_parallel") or len(self.tasks))
+        self.grace = float(spec.get("grace", 5.0))
+        self.timeout = spec.get("timeout")
+        self.timers: list[tuple[float, Callable[[], None]]] = []
+        self.held: set[str] = {t.id for t in self.tasks} if spec.get("hold") else set()
+        self.env: dict[str, str] = {}
+        self.cancelled: int | None = None  # the signal of a kill that came before tasks started
+        self.wake_r, self.wake_w = os.pipe()
+        os.set_blocking(self.wake_w, False)
+
+    # --- timers: one ITIMER_REAL for deadlines and SIGKILL escalations ---------------------------------
+    def schedule(self, delay: float, action: Callable[[], None]) -> None:
+        self.timers.append((time.monotonic() + delay, action))
+        self.timers.sort(key=lambda t: t[0])
+        self.arm()
+
+    def arm(self) -> None:
+        if self.timers:
+            signal.setitimer(signal.ITIMER_REAL, max(0.001, self.timers[0][0] - time.monotonic()))
+
+    def on_alarm(self, signum: int, frame: object) -> None:
+        now = time.monotonic()
+        while self.timers and self.timers[0][0] <= now + 0.0005:
+            _, action = self.timers.pop(0)
+            action()
+        self.arm()
+
+    # --- control ----------------------------------------------------------------------------------------
+    def signal_task(self, task: Task, sig: int, graceful: bool) -> None:
+        if task.pid is None or task.pid not in self.running:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(task.pid, sig)
+        if graceful and sig == signal.SIGTERM:
+            pid = task.pid
+            self.schedule(self.grace, lambda: self.escalate(pid))
+
+    def escalate(self, pid: int) -> None:
+        if pid in self.running:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal.SIGKILL)
+
+    def kill(self, task_id: str | None, sig: int) -> None:
+        targets = [t for t in self.tasks if task_id in (None, t.id)]
+        for task in targets:
+            if task in self.pending:
+                self.pending.remove(task)
+                self.finish(task, annotation="killed by drmaa2 kill before it started")
+            elif task.pid in self.running:
+                task.killed_with = sig
+                self.signal_task(task, sig, graceful=True)
+
+    def on_control(self, signum: int, frame: object) -> None:
+        prefix = self.id + ".ctl."
+        for name in sorted(os.listdir(self.run_dir)):
+            if not name.startswith(prefix) or name.endswith(".tmp"):
+                continue
+            path = os.path.join(self.run_dir, name)
+            request = read_json(path) or {}
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            op = request.get("op")
+            if op == "kill":
+                self.kill(request.get("task"), int(request.get("signal") or signal.SIGTERM))
+            elif op in ("hold", "release"):
+                targets = {t.id for t in self.tasks} if request.get("task") is None else {request["task"]}
+                if op == "hold":
+                    self.held |= targets
+                else:
+                    self.held -= targets
+        self.wake()
+
+    def on_term(self, signum: int, frame: object) -> None:
+        self.kill(None, signal.SIGTERM)
+        self.wake()
+
+    def next_task(self) -> Task | None:
+        if len(self.running) >= self.max_parallel:
+            return None
+        for task in self.pending:
+            if task.id not in self.held:
+                return task
+        return None
+
+    def wake(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.write(self.wake_w, b"x")
+
+    def sleep_until_woken(self, timeout: float | None = None) -> None:
+        select.select([self.wake_r], [], [], timeout)
+        with contextlib.suppress(BlockingIOError):
+            os.set_blocking(self.wake_r, False)
+            os.read(self.wake_r, 4096)
+
+    # --- the gate: dependencies and hold ---------------------------------------------------------------
+    def dependency_failure(self) -> str | None:
+        """Wait for every dependency to end; the reason this job must not run, or None."""
+        after = self.spec.get("after") or {}
+        for dep in after.get("jobs", []):
+            while True:
+                if not self.pending:
+                    return None  # everything was killed meanwhile
+                result = read_json(dep["exit"])
+                if result is not None:
+                    break
+                pid, ticks = dep.get("pid"), dep.get("ticks")
+                if pid is None or proc_start(pid) != ticks:
+                    result = read_json(dep["exit"]) or {"annotation": "its supervisor died"}
+                    break
+                try:
+                    fd = os.pidfd_open(pid)
+                except OSError:
+                    continue
+                try:
+                    select.select([fd, self.wake_r], [], [])
+                finally:
+                    os.close(fd)
+                self.sleep_until_woken(0)
+            ok = result.get("exit_status") == 0 and result.get("signal") is None
+            if not ok and after.get("mode") != "any":
+                return "dependency %s failed (%s)" % (dep["id"], describe(result))
+        return None
+
+    # --- tasks --------------------------------------------------------------------------------------------
+    def finish(self, task: Task, **result: Any) -> None:
+        result["finish_time"] = time.time()
+        write_json(task.exit_path, result)
+
+    def open_stdio(self, task: Task) -> list[int]:
+        spec = task.spec
+        fds = [os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY)]
+        flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
+        fds.append(os.open(spec["stdout"], flags, 0o600))
+        if spec["stderr"] != spec["stdout"]:
+            fds.append(os.open(spec["stderr"], flags, 0o600))
+        else:
+            fds.append(fds[1])
+        return fds
+
+    def create_outputs(self) -> None:
+        # Output files exist from submission on, so that `tail -f` works before the job starts.
+        for task in self.tasks:
+            for key in ("stdout", "stderr"):
+                with contextlib.suppress(OSError):
+                    os.close(os.open(task.spec[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+
+    def spawn(self, task: Task) -> None:
+        try:
+            fds = self.open_stdio(task)
+        except OSError as e:
+            return self.finish(task, annotation="cannot open %s: %s" % (e.filename, e.strerror))
+        env = dict(self.env)
+        env.update(task.spec.get("env", {}))
+        argv = self.spec["argv"]
+        try:
+            os.environ["PATH"] = env.get("PATH", os.defpath)  # posix_spawnp searches the job's own PATH
+            task.pid = os.posix_spawnp(
+                argv[0],
+                argv,
+                env,
+                file_actions=[(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(fds)],
+                setpgroup=0,
+                setsigdef=RESET_SIGNALS,
+            )
+        except OSError as e:
+            if e.errno == 2:
+                return self.finish(task, exit_status=127, annotation="command not found: %s" % argv[0])
+            return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], e.strerror))
+        finally:
+            for fd in set(fds):
+                os.close(fd)
+        self.running[task.pid] = task
+        write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
+                                     "dispatch_time": time.time()})
+        if self.timeout:
+            self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
+
+    def on_timeout(self, task: Task) -> None:
+        if task.pid in self.running:
+            task.timed_out = True
+            self.signal_task(task, signal.SIGTERM, graceful=True)
+
+    def reap_exited(self) -> None:
+        while self.running:
+            try:
+                pid, status, usage = os.wait4(-1, os.WNOHANG)
+            except ChildProcessError:
+                return
+            if pid == 0:
+                return
+            self.reap(pid, status, usage)
+
+    def reap(self, pid: int, status: int, usage: Any) -> None:
+        task = self.running.pop(pid, None)
+        if task is None:
+            return
+        result: dict[str, Any] = {
+            "exit_status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
+            "signal": os.WTERMSIG(status) if os.WIFSIGNALED(status) else None,
+            "cpu_time": usage.ru_utime + usage.ru_stime,
+            "max_rss": usage.ru_maxrss,
+        }
+        if task.timed_out:
+            result["annotation"] = "timed out after %gs" % float(self.timeout or 0)
+        elif task.killed_with is not None:
+            result["annotation"] = "killed by drmaa2 kill (%s)" % signame(task.killed_with)
+        elif result["signal"] is not None:
+            result["annotation"] = "killed by signal %d (%s)" % (result["signal"], signame(result["signal"]))
+        elif result["exit_status"]:
+            result["annotation"] = "exited with status %d" % result["exit_status"]
+        self.finish(task, **result)
+
+    def run(self) -> None:
+        signal.signal(signal.SIGUSR1, self.on_control)
+        signal.signal(signal.SIGTERM, self.on_term)
+        signal.signal(signal.SIGALRM, self.on_alarm)
+        signal.signal(signal.SIGCHLD, lambda signum, frame: self.wake())
+        signal.signal(signal.SIGHUP, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        self.create_outputs()
+        self.on_control(signal.SIGUSR1, None)  # requests that came before we listened
+        self.env = dict(os.environ)
+        self.env.update(self.spec.get("env", {}))
+        if self.spec.get("cwd"):
+            try:
+                os.chdir(self.spec["cwd"])
+            except OSError as e:
+                reason = "cannot enter working directory %s: %s" % (self.spec["cwd"], e.strerror)
+                for task in self.pending:
+                    self.finish(task, annotation=reason)
+                return
+        failure = self.dependency_failure()
+        if failure is not None:
+            for task in self.pending:
+                self.finish(task, annotation=failure)
+            return
+        while self.pending or self.running:
+            # Reap before spawning: a slot freed now must be used before we sleep.
+            self.reap_exited()
+            nxt = self.next_task()
+            while nxt is not None:
+                self.pending.remove(nxt)
+                self.spawn(nxt)
+                nxt = self.next_task()
+            if self.pending or self.running:
+                self.sleep_until_woken()  # SIGCHLD, a control request or a timer wakes us
+
+def main() -> None:
+    chunks = []
+    while True:
+        chunk = os.read(0, 65536)
+        if not chunk:
+            break
+        chunks.append(chunk)
+    if not chunks:
+        return  # the submitter exited before committing the job: nothing may start
+    spec = json.loads(b"".join(chunks))
+    shepherd = Shepherd(spec)
+    try:
+        shepherd.run()
+    except Exception as e:  # the exit files are the only place anyone will look
+        for task in shepherd.tasks:
+            if not os.path.exists(task.exit_path):
+                with contextlib.suppress(OSError):
+                    shepherd.finish(task, annotation="supervisor error: %s: %s" % (type(e).__name__, e))
+
+
+if __name__ == "__main__":
+    main()

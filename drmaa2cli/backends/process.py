@@ -1,0 +1,345 @@
+"""OS processes on this machine, each supervised by a small detached shepherd (``_shepherd/shepherd.py``).
+
+The shepherd, not the CLI, waits for the job and writes its exit status, signal and rusage to
+``HOME/run/ID.exit``; any later ``drmaa2`` reads it. Processes are identified by pid *and* their
+/proc start time, so a reused pid is never mistaken for the job or its shepherd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import select
+import signal as signals
+import socket
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidArgument, InvalidState
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..store import ensure_private_dir
+from .base import Backend, BackendContext, Launch, job_variables
+
+SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
+# -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
+BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
+GRACE_SECONDS = 5.0
+
+
+def proc_start(pid: int) -> int | None:
+    """The start time of ``pid`` in clock ticks since boot, or None if there is no such process."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited; only its parent has not reaped it yet
+    return int(fields[19])
+
+
+def proc_state(pid: int) -> str | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    return stat[stat.rindex(b")") + 2 :].split()[0].decode()
+
+
+def alive(pid: int | None, start: int | None) -> bool:
+    return pid is not None and start is not None and proc_start(pid) == start
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        with open(path, "rb") as f:
+            data = json.loads(f.read())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+class ProcessLaunch(Launch):
+    """A shepherd already started (it boots while the records are committed), waiting for its spec."""
+
+    def __init__(
+        self, backend: ProcessBackend, template: JobTemplate, array: ArraySpec | None, after: Dependencies | None
+    ) -> None:
+        self.backend = backend
+        self.template = template
+        self.array = array
+        self.after = after
+        read_fd, self.pipe = os.pipe()
+        try:
+            self.pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-I", "-S", "-c", BOOT],
+                os.environ,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, read_fd, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
+                ],
+                setsid=True,
+            )
+        finally:
+            os.close(read_fd)
+        self.start_ticks = proc_start(self.pid)
+        self.tasks: list[dict[str, Any]] = []
+        self.group = ""
+
+    def bind(self, job: JobInfo) -> None:
+        ctx = self.backend.ctx
+        t = job.template
+        out = t.output_path or ctx.default_output(job.id, "out")
+        err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
+        job.output_path, job.error_path = out, err
+        job.machine = socket.gethostname()
+        self.group = str(job.number)
+        job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks, "group": self.group}
+        env = job_variables(job)
+        self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
+
+    def spec(self, session: str) -> dict[str, Any]:
+        t = self.template
+        env = dict(t.job_environment)
+        after = None
+        if self.after is not None:
+            after = {
+                "mode": self.after.mode,
+                "jobs": [
+                    {
+                        "id": dep.id,
+                        "exit": str(self.backend.run_dir / f"{dep.id}.exit"),
+                        "pid": dep.backend_data.get("shepherd"),
+                        "ticks": dep.backend_data.get("shepherd_start"),
+                    }
+                    for dep in self.after.jobs
+                ],
+            }
+        return {
+            "id": self.group,
+            "tasks": self.tasks,
+            "argv": t.argv,
+            "env": env,
+            "cwd": t.working_directory,
+            "stdin": t.input_path,
+            "timeout": t.timeout,
+            "grace": GRACE_SECONDS,
+            "run_dir": str(self.backend.run_dir),
+            "max_parallel": self.array.max_parallel if self.array else None,
+            "hold": t.submit_as_hold,
+            "after": after,
+        }
+
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        try:
+            os.write(self.pipe, json.dumps(self.spec(jobs[0].session)).encode())
+        finally:
+            os.close(self.pipe)
+        return []
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        self.start_all([job])
+        return None
+
+    def abort(self) -> None:
+        os.close(self.pipe)  # EOF without a spec: the shepherd exits and starts nothing
+
+
+class ProcessBackend(Backend):
+    """Jobs as OS processes on this machine (the default backend)."""
+
+    name = "process"
+    native_features = frozenset({"array", "after", "hold"})
+    unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
+
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self.run_dir = ctx.home / "run"
+
+    def prepare(
+        self, template: JobTemplate, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
+        self.check_template(template)
+        for key in ("user", "pull", "native"):
+            if template.extension.get(key):
+                raise InvalidArgument(f"the process backend cannot honour --{key}")
+        cwd = template.working_directory
+        if cwd and not os.path.isdir(cwd):
+            raise InvalidArgument(f"working directory {cwd} does not exist")
+        if template.input_path and not os.path.isfile(template.input_path):
+            raise InvalidArgument(f"input file {template.input_path} does not exist")
+        for path in (template.output_path, template.error_path):
+            if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
+                raise InvalidArgument(f"the directory for output file {path} does not exist")
+        for d in (self.ctx.home, self.run_dir, self.ctx.output_dir):
+            ensure_private_dir(d)
+        return ProcessLaunch(self, template, array, after)
+
+    # --- observation ----------------------------------------------------------------------------------
+    def _files(self, job: JobInfo) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+        return _read_json(self.run_dir / f"{job.id}.start"), _read_json(self.run_dir / f"{job.id}.exit")
+
+    def _observe(self, job: JobInfo) -> JobInfo:
+        started, ended = self._files(job)
+        data = job.backend_data
+        shepherd_alive = alive(data.get("shepherd"), data.get("shepherd_start"))
+        if ended is None and not shepherd_alive:
+            # The shepherd may have written the exit file just before it died: look again.
+            started, ended = self._files(job)
+        changes: dict[str, Any] = {}
+        if started is not None:
+            changes.update(native_id=str(started["pid"]), dispatch_time=started.get("dispatch_time"))
+            changes["backend_data"] = {**data, "pid": started["pid"], "proc_start": started.get("proc_start")}
+        if ended is not None:
+            code, sig = ended.get("exit_status"), ended.get("signal")
+            changes.update(
+                state=JobState.DONE if code == 0 and sig is None else JobState.FAILED,
+                exit_status=code,
+                signal=sig,
+                annotation=ended.get("annotation"),
+                finish_time=ended.get("finish_time"),
+                cpu_time=ended.get("cpu_time"),
+                max_rss=ended.get("max_rss"),
+            )
+        elif started is not None:
+            job_alive = alive(started["pid"], started.get("proc_start"))
+            if shepherd_alive:
+                # A task that just exited is still "running" until its shepherd writes the exit file.
+                suspended = job_alive and proc_state(started["pid"]) in ("T", "t")
+                changes.update(state=JobState.SUSPENDED if suspended else JobState.RUNNING)
+            elif job_alive:
+                changes.update(
+                    state=JobState.RUNNING,
+                    annotation="supervisor lost: the exit status will not be known",
+                )
+            else:
+                changes.update(
+                    state=JobState.FAILED,
+                    finish_time=time.time(),
+                    annotation="exit status unknown: the job's supervisor died",
+                )
+        elif shepherd_alive:
+            held = job.state.held
+            changes.update(state=JobState.QUEUED_HELD if held else JobState.QUEUED)
+        else:
+            # The shepherd exists from before the record is committed, so a dead one with no start file
+            # never started the job: the submitter died before handing it over.
+            changes.update(
+                state=JobState.FAILED,
+                finish_time=time.time(),
+                annotation="never started: its supervisor exited before starting it",
+            )
+        return job.evolve(**changes)
+
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        changed = []
+        for job in jobs:
+            new = self._observe(job)
+            if new != job:
+                changed.append(new)
+        return changed
+
+    def _watch(self, job: JobInfo) -> tuple[int | None, bool]:
+        """(pid whose exit may end ``job``, whether that pid may outlive the job)."""
+        data = job.backend_data
+        shepherd = int(data["shepherd"]) if alive(data.get("shepherd"), data.get("shepherd_start")) else None
+        started, ended = self._files(job)
+        if ended is not None:
+            return None, False
+        if started is not None:
+            if alive(started["pid"], started.get("proc_start")):
+                return int(started["pid"]), False
+            return None, False  # exited: its shepherd writes the exit file in a moment
+        # Not started yet: a single job's shepherd ends with it; an array task's shepherd ends with the array.
+        return shepherd, "." in job.id
+
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        fds = []
+        limit = timeout
+        try:
+            for job in jobs:
+                pid, outlives = self._watch(job)
+                if pid is None:
+                    time.sleep(0.002)
+                    return  # already ended or about to be recorded: the caller's refresh sees it
+                if outlives:
+                    limit = 0.1 if limit is None else min(limit, 0.1)
+                try:
+                    fds.append(os.pidfd_open(pid))
+                except ProcessLookupError:
+                    return
+            poller = select.poll()
+            for fd in fds:
+                poller.register(fd, select.POLLIN)
+            poller.poll(None if limit is None else max(0, int(limit * 1000)))
+        finally:
+            for fd in fds:
+                os.close(fd)
+
+    # --- control --------------------------------------------------------------------------------------
+    def _state(self, job: JobInfo) -> tuple[bool, int | None, bool]:
+        """(shepherd alive, pid of the job's running process or None, whether it started)."""
+        data = job.backend_data
+        started, ended = self._files(job)
+        if ended is not None:
+            raise InvalidState(f"job {job.id} has already ended")
+        pid = started["pid"] if started and alive(started["pid"], started.get("proc_start")) else None
+        return alive(data.get("shepherd"), data.get("shepherd_start")), pid, started is not None
+
+    def _request(self, job: JobInfo, **request: Any) -> None:
+        """Hand a control request to the job's shepherd (a file, then SIGUSR1)."""
+        group = job.backend_data.get("group", job.id)
+        name = f"{group}.ctl.{time.time_ns()}.{os.getpid()}"
+        tmp = self.run_dir / (name + ".tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            json.dump({"task": job.id, **request}, f)
+        os.replace(tmp, self.run_dir / name)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(int(job.backend_data["shepherd"]), signals.SIGUSR1)
+
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        shepherd_alive, pid, _ = self._state(job)
+        if shepherd_alive:
+            self._request(job, op="kill", signal=signal)
+        elif pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(pid, signal or signals.SIGKILL)
+
+    def hold(self, job: JobInfo) -> None:
+        shepherd_alive, _, started = self._state(job)
+        if started or not shepherd_alive:
+            raise InvalidState(f"job {job.id} has started; only queued jobs can be held")
+        self._request(job, op="hold")
+
+    def release(self, job: JobInfo) -> None:
+        shepherd_alive, _, started = self._state(job)
+        if started or not shepherd_alive:
+            raise InvalidState(f"job {job.id} is not held")
+        self._request(job, op="release")
+
+    def _signal_group(self, job: JobInfo, sig: int) -> None:
+        _, pid, _ = self._state(job)
+        if pid is None:
+            raise InvalidState(f"job {job.id} is not running")
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+
+    def suspend(self, job: JobInfo) -> None:
+        self._signal_group(job, signals.SIGSTOP)
+
+    def resume(self, job: JobInfo) -> None:
+        self._signal_group(job, signals.SIGCONT)
+
+    def cleanup(self, job: JobInfo) -> None:
+        for suffix in (".start", ".exit"):
+            with contextlib.suppress(OSError):
+                (self.run_dir / f"{job.id}{suffix}").unlink()

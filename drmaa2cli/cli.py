@@ -1,0 +1,106 @@
+"""The Typer app. Commands are registered by hand; ``main`` is the one place that turns errors into exit
+codes (commands return an int and never exit themselves)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+from typing import Annotated
+
+import typer
+from typer._click import exceptions as click_exceptions
+
+from . import __version__
+from .commands import config, control, kill, logs, rm, sessions, status, submit, wait
+from .errors import Drmaa2Error, ExitStatus
+
+app = typer.Typer(
+    name="drmaa2",
+    help="Submit and supervise jobs (processes, containers, Cloud Foundry tasks, Slurm and Grid Engine jobs) "
+    "through one DRMAA2 interface.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+    context_settings={"help_option_names": ["--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"drmaa2 {__version__}\n")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")] = False,
+    traceback: Annotated[bool, typer.Option("--traceback", help="Show the Python traceback of an internal error.")] = False,
+) -> None:
+    """Submit and supervise jobs through one DRMAA2 interface."""
+
+
+def _runner() -> int:
+    """Start deferred jobs (spawned by submit; reads the job number on stdin)."""
+    from . import runner
+    from .commands._common import service
+
+    number = runner.read_number()
+    if number is not None:
+        runner.run(service(), number)
+    return 0
+
+
+# Options after the command belong to the job: `drmaa2 submit ls -l` passes -l to ls.
+_JOB_COMMAND = {"allow_interspersed_args": False}
+app.command("submit", help=submit.HELP, context_settings=_JOB_COMMAND)(submit.command)
+app.command("status", help=status.HELP)(status.command)
+app.command("wait", help=wait.HELP)(wait.command)
+app.command("kill", help=kill.HELP)(kill.command)
+for _action in ("hold", "release", "suspend", "resume"):
+    app.command(_action, help=control.HELP[_action])(control.make(_action))
+app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.run_command)
+app.command("logs", help=logs.HELP)(logs.command)
+app.command("rm", help=rm.HELP)(rm.command)
+app.command("_runner", hidden=True)(_runner)
+app.command("config", help=config.HELP)(config.command)
+app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``drmaa2`` command."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    show_traceback = "--traceback" in args or bool(os.environ.get("DRMAA2_TRACEBACK"))
+    code: int
+    try:
+        result = typer.main.get_command(app).main(args=args, prog_name="drmaa2", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
+    except Drmaa2Error as e:
+        if show_traceback:
+            raise
+        sys.stderr.write(f"drmaa2: {e}\n")
+        code = e.exit_status
+    except click_exceptions.NoArgsIsHelpError as e:
+        sys.stdout.write(e.format_message() + "\n")
+        code = ExitStatus.OK
+    except click_exceptions.UsageError as e:
+        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
+        sys.stderr.write(f"drmaa2: {e.format_message()}{hint}\n")
+        code = ExitStatus.USAGE
+    except click_exceptions.ClickException as e:
+        sys.stderr.write(f"drmaa2: {e.format_message()}\n")
+        code = ExitStatus.USAGE
+    except (KeyboardInterrupt, typer.Abort):
+        sys.stderr.write("\n")
+        code = ExitStatus.INTERRUPTED
+    except BrokenPipeError:
+        # The reader went away (`drmaa2 status | head`): not an error worth a message.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = ExitStatus.OK
+    except Exception as e:
+        if show_traceback:
+            raise
+        sys.stderr.write(f"drmaa2: internal error: {type(e).__name__}: {e} (run with --traceback for details)\n")
+        code = ExitStatus.INTERNAL
+    sys.stdout.flush()
+    sys.exit(int(code))

@@ -1,0 +1,30 @@
+"""drmaa2 config: the effective settings and where each came from."""
+
+from __future__ import annotations
+
+from .. import config, render
+from ._common import BackendOption, JsonOption, SessionOption, output
+
+HELP = "Show the effective settings and where each came from (flag > environment > config file > default)."
+
+
+def command(session: SessionOption = None, backend: BackendOption = None, json_out: JsonOption = False) -> int:
+    """Show the effective settings."""
+    settings = config.resolve({"session": session, "backend": backend})
+    out = output()
+    path = settings.home / config.CONFIG_FILE
+    values = {"home": str(settings.home), "session": settings.session, "backend": settings.backend}
+    if json_out:
+        out.json({
+            "settings": {k: {"value": v, "source": settings.sources[k]} for k, v in values.items()},
+            "config_file": {"path": str(path), "exists": path.exists()},
+            "backends": settings.backends,
+        })
+        return 0
+    rows = [[k, v, settings.sources[k]] for k, v in values.items()]
+    rows.append(["config file", str(path), "present" if path.exists() else "absent (optional)"])
+    for name, table in sorted(settings.backends.items()):
+        for key, value in sorted(table.items()):
+            rows.append([f"backends.{name}.{key}", str(value), "config file"])
+    render.table(out, ["SETTING", "VALUE", "SOURCE"], rows)
+    return 0

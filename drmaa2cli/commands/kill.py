@@ -1,0 +1,27 @@
+"""drmaa2 kill JOBID..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import parsing
+from ._common import JobIds, output, service
+
+HELP = "Terminate jobs: SIGTERM to the job, SIGKILL after a grace period; or exactly the --signal given."
+
+
+def command(
+    job_ids: JobIds,
+    signal: Annotated[str | None, typer.Option("--signal", "-S", help="Send this signal instead (TERM, KILL, INT, 9).")] = None,
+) -> int:
+    """Terminate jobs."""
+    number = parsing.signal_number(signal) if signal else None
+    svc = service()
+    try:
+        svc.kill(job_ids, number)
+    finally:
+        for warning in svc.warnings:
+            output().note(warning)
+    return 0

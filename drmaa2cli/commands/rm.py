@@ -1,0 +1,35 @@
+"""drmaa2 rm JOBID... | drmaa2 rm --finished [--older-than DURATION]"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import completion, parsing
+from ..errors import InvalidArgument
+from ._common import SessionOption, output, service
+
+HELP = "Remove finished jobs' records, output files and leftover containers (active jobs only with --force)."
+
+
+def command(
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Jobs to remove.", show_default=False, autocompletion=completion.job_ids)] = None,
+    finished: Annotated[bool, typer.Option("--finished", help="Every finished job of the session.")] = False,
+    older_than: Annotated[str | None, typer.Option("--older-than", help="With --finished: ended longer ago than this (1h, 7d).")] = None,
+    force: Annotated[bool, typer.Option("--force", "-f", help="Kill active jobs and remove them too.")] = False,
+    session: SessionOption = None,
+) -> int:
+    """Remove jobs."""
+    if bool(job_ids) == finished:
+        raise InvalidArgument("give job ids or --finished (not both)")
+    if older_than and not finished:
+        raise InvalidArgument("--older-than goes with --finished")
+    age = parsing.duration(older_than, "--older-than") if older_than else None
+    svc = service(session)
+    removed = svc.reap(job_ids or [], finished=finished, older_than=age, force=force)
+    out = output()
+    for warning in svc.warnings:
+        out.note(warning)
+    out.note(f"removed {removed} job record(s)")
+    return 0

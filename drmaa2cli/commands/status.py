@@ -1,0 +1,62 @@
+"""drmaa2 status [JOBID...]"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import completion, render
+from ..errors import InvalidArgument
+from ..models import JobInfo, JobState
+from ..service import DEFAULT_LIMIT
+from ._common import JsonOption, SessionOption, output, service
+
+HELP = "Show jobs: a table of the session's jobs, or every detail of one job."
+
+
+def command(
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Jobs to show (default: the session's jobs).", show_default=False, autocompletion=completion.job_ids)] = None,
+    session: SessionOption = None,
+    all_sessions: Annotated[bool, typer.Option("--all", "-a", help="Jobs of every session.")] = False,
+    state: Annotated[list[str] | None, typer.Option("--state", help="Only jobs in this state (repeatable).")] = None,
+    name: Annotated[str | None, typer.Option("--name", "-N", help="Only jobs with this name.")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Finished jobs to show besides the active ones (0: all).")] = DEFAULT_LIMIT,
+    watch: Annotated[bool, typer.Option("--watch", "-w", help="Keep showing the jobs until all of them have ended.")] = False,
+    interval: Annotated[float, typer.Option("--interval", help="Seconds between updates with --watch.", min=0.1)] = 1.0,
+    json_out: JsonOption = False,
+) -> int:
+    """Show jobs."""
+    states = None
+    if state:
+        try:
+            states = {JobState(s.lower()) for s in state}
+        except ValueError:
+            raise InvalidArgument(
+                f"--state: unknown state in {', '.join(state)} (states: {', '.join(s.value for s in JobState)})"
+            ) from None
+    svc = service(session)
+    out = output()
+
+    def fetch() -> tuple[list[JobInfo], bool]:
+        if job_ids:
+            return [j for j in svc.jobs(job_ids) if states is None or j.state in states], False
+        return svc.list_jobs(
+            session=None if all_sessions else svc.settings.session, states=states, name=name, limit=max(0, limit)
+        )
+
+    if watch and not json_out:
+        render.watch(out, lambda: fetch()[0], show_session=all_sessions, interval=interval)
+        return 0
+    jobs, truncated = fetch()
+    for warning in svc.warnings:
+        out.note(warning)
+    if json_out:
+        out.json(render.jobs_document(jobs))
+    elif job_ids and len(jobs) == 1:
+        render.job_detail(out, jobs[0])
+    else:
+        render.jobs_table(out, jobs, show_session=all_sessions)
+        if truncated:
+            out.note(f"older finished jobs are not shown (--limit {limit}; --limit 0 shows all)")
+    return 0

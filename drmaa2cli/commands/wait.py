@@ -1,0 +1,41 @@
+"""drmaa2 wait JOBID..."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from .. import parsing, render
+from ..service import exit_code_of
+from ._common import JobIds, JsonOption, output, service
+from .submit import report_failure
+
+HELP = (
+    "Wait for jobs to end; exit with the job's exit code (128+N if killed by signal N), or for several jobs "
+    "0 if all are done, else the highest code. 124 if --timeout expires."
+)
+
+
+def command(
+    job_ids: JobIds,
+    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Give up after this long (90, 90s, 5m); exit 124.")] = None,
+    any_job: Annotated[bool, typer.Option("--any", help="Return when the first job ends and print its id.")] = False,
+    json_out: JsonOption = False,
+) -> int:
+    """Wait for jobs."""
+    seconds = parsing.duration(timeout) if timeout else None
+    svc = service()
+    out = output()
+    with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
+        jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
+    ended = [j for j in jobs if j.state.final]
+    if any_job:
+        jobs = ended[:1]
+        if not json_out:
+            out.line(jobs[0].id)
+    for job in jobs:
+        report_failure(out, job)
+    if json_out:
+        out.json(render.jobs_document(jobs))
+    return exit_code_of(jobs)

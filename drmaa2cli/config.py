@@ -1,0 +1,100 @@
+"""Where drmaa2 keeps its state, and the settings resolved in one place: flag > environment > config file >
+built-in default. No config file is ever required."""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import InvalidArgument, StoreError
+
+ENV_HOME = "DRMAA2_HOME"
+ENV_SESSION = "DRMAA2_SESSION"
+ENV_BACKEND = "DRMAA2_BACKEND"
+CONFIG_FILE = "config.toml"
+
+DEFAULTS: dict[str, str] = {"session": "default", "backend": "process"}
+ENV_NAMES: dict[str, str] = {"session": ENV_SESSION, "backend": ENV_BACKEND}
+
+
+def home_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """``$DRMAA2_HOME``, else ``$XDG_CONFIG_HOME/drmaa2``, else ``~/.config/drmaa2`` (what Typer's
+    ``get_app_dir`` gives on Linux, computed here so the core does not import Typer)."""
+    env = os.environ if environ is None else environ
+    if env.get(ENV_HOME):
+        return Path(env[ENV_HOME]).expanduser()
+    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base) / "drmaa2"
+
+
+@dataclass
+class Settings:
+    """Effective settings, each with where it came from ("flag", "env DRMAA2_X", "config file", "default")."""
+
+    home: Path
+    values: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+    backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def session(self) -> str:
+        return self.values["session"]
+
+    @property
+    def backend(self) -> str:
+        return self.values["backend"]
+
+    def backend_settings(self, name: str) -> dict[str, Any]:
+        return self.backends.get(name, {})
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    """Parse the optional TOML config; a broken file is one error naming the file and line."""
+    try:
+        with open(path, "rb") as f:
+            return tomllib.load(f)
+    except FileNotFoundError:
+        return {}
+    except NotADirectoryError:
+        raise StoreError(f"drmaa2 home {path.parent} is not a directory") from None
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
+    except OSError as e:
+        raise StoreError(f"cannot read config file {path}: {e.strerror}") from None
+
+
+def resolve(
+    flags: Mapping[str, str | None] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Resolve every setting once: flag > environment > config file > default."""
+    env = os.environ if environ is None else environ
+    home = home_dir(env)
+    settings = Settings(home=home)
+    settings.sources["home"] = f"env {ENV_HOME}" if env.get(ENV_HOME) else "default"
+    config: dict[str, Any] | None = None
+    for key, default in DEFAULTS.items():
+        flag = (flags or {}).get(key)
+        if flag:
+            settings.values[key], settings.sources[key] = flag, "flag"
+            continue
+        if env.get(ENV_NAMES[key]):
+            settings.values[key], settings.sources[key] = env[ENV_NAMES[key]], f"env {ENV_NAMES[key]}"
+            continue
+        if config is None:
+            config = load_config_file(home / CONFIG_FILE)
+        if key in config and not isinstance(config[key], str):
+            raise InvalidArgument(f"config file {home / CONFIG_FILE}: {key} must be a string")
+        if config.get(key):
+            settings.values[key], settings.sources[key] = config[key], "config file"
+        else:
+            settings.values[key], settings.sources[key] = default, "default"
+    if config is None:
+        config = load_config_file(home / CONFIG_FILE)
+    backends = config.get("backends", {})
+    if isinstance(backends, dict):
+        settings.backends = {k: v for k, v in backends.items() if isinstance(v, dict)}
+    return settings

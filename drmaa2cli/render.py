@@ -1,0 +1,288 @@
+"""All output formatting: JSON documents, job tables, detail views. The only module that knows Rich, and it
+imports Rich only when writing to a terminal (pipes get plain text, which is also much faster)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, TextIO
+
+from .models import SCHEMA_VERSION, JobInfo, JobState, rfc3339
+
+STATE_STYLE = {
+    JobState.DONE: "green",
+    JobState.FAILED: "red",
+    JobState.RUNNING: "cyan",
+    JobState.SUSPENDED: "yellow",
+    JobState.QUEUED_HELD: "yellow",
+    JobState.REQUEUED_HELD: "yellow",
+}
+
+
+@dataclass
+class Output:
+    """Where output goes and how it may look; decided once (tests pass their own streams)."""
+
+    out: TextIO
+    err: TextIO
+
+    @classmethod
+    def standard(cls) -> Output:
+        return cls(sys.stdout, sys.stderr)
+
+    @property
+    def rich(self) -> bool:
+        return self.out.isatty() and os.environ.get("TERM") != "dumb"
+
+    @property
+    def color(self) -> bool:
+        return self.rich and "NO_COLOR" not in os.environ
+
+    def line(self, text: str = "") -> None:
+        self.out.write(text + "\n")
+
+    def note(self, text: str) -> None:
+        """A message for the person, on stderr, so stdout stays clean for scripts."""
+        self.err.write(f"drmaa2: {text}\n")
+
+    def json(self, document: dict[str, Any]) -> None:
+        self.out.write(json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=False) + "\n")
+
+
+@dataclass
+class ArraySummary:
+    """Counts per state of one job array, its failed task indices and the code `wait` gives for it."""
+
+    id: str
+    tasks: int
+    counts: dict[str, int]
+    failed: list[int]
+    exit_code: int | None
+
+    def to_public(self) -> dict[str, Any]:
+        return {"id": self.id, "tasks": self.tasks, "counts": self.counts, "failed_tasks": self.failed,
+                "exit_code": self.exit_code}
+
+    def line(self) -> str:
+        counts = ", ".join(f"{n} {state}" for state, n in self.counts.items())
+        text = f"array {self.id}: {self.tasks} tasks: {counts}"
+        if self.failed:
+            shown = ", ".join(map(str, self.failed[:20])) + (" …" if len(self.failed) > 20 else "")
+            text += f"; failed tasks: {shown}"
+        return text
+
+
+def array_summaries(jobs: Iterable[JobInfo]) -> list[ArraySummary]:
+    groups: dict[str, list[JobInfo]] = {}
+    for job in jobs:
+        if "." in job.id:
+            groups.setdefault(job.id.split(".", 1)[0], []).append(job)
+    summaries = []
+    for number, tasks in groups.items():
+        counts: dict[str, int] = {}
+        for t in tasks:
+            counts[t.state.value] = counts.get(t.state.value, 0) + 1
+        failed = sorted(int(t.id.split(".", 1)[1]) for t in tasks if t.state is JobState.FAILED)
+        final = all(t.state.final for t in tasks)
+        codes = [t.exit_code() for t in tasks]
+        code = None if not final else 0 if not failed else max(207 if c is None else c for c in codes)
+        summaries.append(ArraySummary(number, len(tasks), counts, failed, code))
+    return summaries
+
+
+def jobs_document(jobs: Iterable[JobInfo]) -> dict[str, Any]:
+    jobs = list(jobs)
+    doc: dict[str, Any] = {"jobs": [j.to_public() for j in jobs]}
+    arrays = array_summaries(jobs)
+    if arrays:
+        doc["arrays"] = [a.to_public() for a in arrays]
+    return doc
+
+
+def _duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    s = int(seconds)
+    if s < 60:
+        return f"{seconds:.1f}s" if seconds < 10 else f"{s}s"
+    if s < 3600:
+        return f"{s // 60}m{s % 60:02d}s"
+    return f"{s // 3600}h{s % 3600 // 60:02d}m"
+
+
+def _when(epoch: float | None) -> str:
+    if epoch is None:
+        return "-"
+    fmt = "%H:%M:%S" if time.time() - epoch < 86400 else "%Y-%m-%d %H:%M"
+    return time.strftime(fmt, time.localtime(epoch))
+
+
+def _exit(job: JobInfo) -> str:
+    if job.signal is not None:
+        return f"sig{job.signal}"
+    return "-" if job.exit_status is None else str(job.exit_status)
+
+
+def _command(job: JobInfo, width: int = 40) -> str:
+    text = " ".join(job.template.argv)
+    text = text.replace("\n", " ")
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def job_rows(jobs: Sequence[JobInfo], show_session: bool) -> tuple[list[str], list[list[str]]]:
+    header = ["ID", "NAME", *(["SESSION"] if show_session else []), "BACKEND", "STATE", "EXIT", "SUBMITTED",
+              "WALLCLOCK", "COMMAND"]
+    rows = [
+        [
+            j.id,
+            j.template.job_name or "-",
+            *([j.session] if show_session else []),
+            j.backend,
+            j.state.value,
+            _exit(j),
+            _when(j.submission_time),
+            _duration(j.wallclock_time),
+            _command(j),
+        ]
+        for j in jobs
+    ]
+    return header, rows
+
+
+def table(
+    output: Output, header: list[str], rows: list[list[str]], styles: dict[int, str] | None = None
+) -> None:
+    if output.rich:
+        from rich.console import Console
+        from rich.table import Table
+
+        console = Console(file=output.out, no_color=not output.color, highlight=False)
+        t = Table(box=None, pad_edge=False, header_style="bold")
+        for col in header:
+            t.add_column(col, overflow="fold")
+        for i, row in enumerate(rows):
+            t.add_row(*row, style=(styles or {}).get(i))
+        console.print(t)
+        return
+    widths = [max(len(h), *(len(r[c]) for r in rows)) if rows else len(h) for c, h in enumerate(header)]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+             for row in [header, *rows]]
+    output.out.write("\n".join(lines) + "\n")
+
+
+def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> None:
+    header, rows = job_rows(jobs, show_session)
+    styles = {i: STATE_STYLE.get(j.state, "") for i, j in enumerate(jobs)} if output.color else None
+    table(output, header, rows, styles)
+    for summary in array_summaries(jobs):
+        output.line(summary.line())
+
+
+def job_detail(output: Output, job: JobInfo) -> None:
+    t = job.template
+    fields: list[tuple[str, Any]] = [
+        ("id", job.id),
+        ("name", t.job_name),
+        ("session", job.session),
+        ("backend", job.backend),
+        ("native id", job.native_id),
+        ("state", job.state.value),
+        ("annotation", job.annotation),
+        ("exit status", job.exit_status),
+        ("signal", job.signal),
+        ("command", " ".join(t.argv)),
+        ("category", t.job_category),
+        ("working dir", t.working_directory),
+        ("environment", " ".join(f"{k}={v}" for k, v in t.job_environment.items()) or None),
+        ("input", t.input_path),
+        ("output", job.output_path),
+        ("error", "(joined with output)" if job.error_path and job.error_path == job.output_path
+         else job.error_path),
+        ("timeout", _duration(t.timeout) if t.timeout else None),
+        ("submitted", rfc3339(job.submission_time)),
+        ("started", rfc3339(job.dispatch_time)),
+        ("finished", rfc3339(job.finish_time)),
+        ("wallclock", _duration(job.wallclock_time) if job.dispatch_time else None),
+        ("cpu time", f"{job.cpu_time:.3f}s" if job.cpu_time is not None else None),
+        ("max rss", f"{job.max_rss} KiB" if job.max_rss is not None else None),
+        ("machine", job.machine),
+        ("submitted from", job.submission_machine),
+        ("owner", job.job_owner),
+    ]
+    shown = [(k, str(v)) for k, v in fields if v is not None and v != ""]
+    width = max(len(k) for k, _ in shown)
+    for key, value in shown:
+        output.line(f"{key.ljust(width)}  {value}")
+
+
+class WaitProgress:
+    """A progress bar of ended jobs on a terminal's stderr; does nothing when stderr is not a terminal."""
+
+    def __init__(self, output: Output, total: int) -> None:
+        self.progress: Any = None
+        if total < 2 or not (output.err.isatty() and os.environ.get("TERM") != "dumb"):
+            return
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        console = Console(file=output.err, no_color="NO_COLOR" in os.environ)
+        self.progress = Progress(TextColumn("waiting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                                 console=console, transient=True)
+        self.task = self.progress.add_task("wait", total=total)
+
+    def __enter__(self) -> WaitProgress:
+        if self.progress is not None:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+
+    def update(self, jobs: list[JobInfo]) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=sum(1 for j in jobs if j.state.final))
+
+
+def watch(output: Output, fetch: Callable[[], list[JobInfo]], show_session: bool, interval: float) -> None:
+    """Show the jobs until every one of them has ended: a live table on a terminal; on a pipe, the table again
+    whenever a state changed."""
+    jobs = fetch()
+    if output.rich:
+        from rich.console import Console
+        from rich.live import Live
+        from rich.table import Table
+
+        def build(jobs: list[JobInfo]) -> Table:
+            header, rows = job_rows(jobs, show_session)
+            t = Table(box=None, pad_edge=False, header_style="bold")
+            for col in header:
+                t.add_column(col, overflow="fold")
+            for job, row in zip(jobs, rows, strict=True):
+                t.add_row(*row, style=STATE_STYLE.get(job.state, "") if output.color else None)
+            return t
+
+        console = Console(file=output.out, no_color=not output.color, highlight=False)
+        with Live(build(jobs), console=console, auto_refresh=False) as live:
+            while not all(j.state.final for j in jobs):
+                time.sleep(interval)
+                jobs = fetch()
+                live.update(build(jobs), refresh=True)
+        return
+    last: list[tuple[str, str]] = []
+    while True:
+        states = [(j.id, j.state.value) for j in jobs]
+        if states != last:
+            if last:
+                output.line()
+            jobs_table(output, jobs, show_session)
+            output.out.flush()
+            last = states
+        if all(j.state.final for j in jobs):
+            return
+        time.sleep(interval)
+        jobs = fetch()

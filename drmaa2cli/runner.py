@@ -1,0 +1,144 @@
+"""Deferred starts for backends that lack a job-control feature natively (arrays with a throttle, dependencies
+across backends, holds): one detached ``drmaa2 _runner`` process per submission starts the jobs later through
+the plain backend protocol, so no daemon ever has to be started by the user.
+
+Like the process shepherd, the runner is spawned *before* the records are committed and receives the job
+number on stdin only after the commit: a submitter that dies in between leaves no runner behind. Kill, hold and
+release of a job the runner has not started yet only change its record; the runner reads the store before each
+start.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .errors import Drmaa2Error, JobNotFound
+from .models import JobInfo, JobState
+
+if TYPE_CHECKING:
+    from .service import Service
+
+POLL_SECONDS = 0.2
+
+
+def proc_start(pid: int) -> int | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            stat = f.read()
+    except OSError:
+        return None
+    fields = stat[stat.rindex(b")") + 2 :].split()
+    if fields[0] in (b"Z", b"X"):
+        return None  # exited; only its parent has not reaped it yet
+    return int(fields[19])
+
+
+class RunnerLaunch:
+    """A runner process started early, waiting for the job number."""
+
+    def __init__(self, home: Path) -> None:
+        read_fd, self.pipe = os.pipe()
+        env = dict(os.environ, DRMAA2_HOME=str(home))
+        try:
+            self.pid = os.posix_spawn(
+                sys.executable,
+                [sys.executable, "-m", "drmaa2cli", "_runner"],
+                env,
+                file_actions=[
+                    (os.POSIX_SPAWN_DUP2, read_fd, 0),
+                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                    # Its errors (one line each) are kept for the user in HOME/runner.log.
+                    (os.POSIX_SPAWN_OPEN, 2, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                     0o600),
+                ],
+                setsid=True,
+            )
+        finally:
+            os.close(read_fd)
+        self.ticks = proc_start(self.pid)
+
+    def start(self, number: int) -> None:
+        try:
+            os.write(self.pipe, str(number).encode())
+        finally:
+            os.close(self.pipe)
+
+    def abort(self) -> None:
+        os.close(self.pipe)
+
+
+def runner_alive(job: JobInfo) -> bool:
+    info = job.backend_data.get("deferred", {})
+    pid = info.get("runner")
+    return pid is not None and proc_start(int(pid)) == info.get("runner_start")
+
+
+def read_number() -> int | None:
+    data = sys.stdin.buffer.read().strip()
+    return int(data) if data.isdigit() else None
+
+
+def start_one(svc: Service, job: JobInfo) -> None:
+    """Start one deferred job unless it was killed or held meanwhile (checked under the store lock)."""
+    be = svc.backend(job.backend)
+    try:
+        # The runner has done the waiting: the job starts now, whatever the template asked for.
+        launch = be.prepare(replace(job.template, submit_as_hold=False))
+    except Drmaa2Error as e:
+        svc.fail([job], f"could not start: {e}")
+        return
+    data = {k: v for k, v in job.backend_data.items() if k != "deferred"}
+    bound = job.evolve(backend_data=data)
+    launch.bind(bound)
+    with svc.store.transaction() as txn:
+        current = txn.find(job.id)
+        if current is None or current.state is not JobState.QUEUED or "deferred" not in current.backend_data:
+            launch.abort()
+            return
+        txn.put(bound)
+    try:
+        updated = launch.start(bound)
+    except Drmaa2Error as e:
+        svc.fail([bound], f"could not start: {e}")
+        return
+    if updated is not None:
+        svc.persist([updated])
+
+
+def run(svc: Service, number: int) -> None:
+    """Wait for the dependencies of job ``number``, then start its jobs (at most max_parallel at once)."""
+    jobs = svc.resolve_ids([str(number)])
+    info = jobs[0].backend_data.get("deferred", {})
+    if info.get("after"):
+        try:
+            deps = svc.wait(info["after"])
+        except JobNotFound as e:
+            svc.fail(jobs, f"dependency gone: {e}")
+            return
+        failed = next((d for d in deps if d.state is not JobState.DONE), None)
+        if failed is not None and info.get("mode") != "any":
+            svc.fail(jobs, f"dependency {failed.id} failed ({failed.annotation or failed.state.value})")
+            return
+    max_parallel = info.get("max_parallel") or len(jobs)
+    be = svc.backend(jobs[0].backend)
+    while True:
+        jobs = svc.refresh(svc.resolve_ids([str(number)]))
+        waiting = [j for j in jobs if "deferred" in j.backend_data and not j.state.final]
+        running = [j for j in jobs if "deferred" not in j.backend_data and not j.state.final]
+        if not waiting:
+            return
+        room = max_parallel - len(running)
+        startable = [j for j in waiting if j.state is JobState.QUEUED][: max(0, room)]
+        for job in startable:
+            start_one(svc, job)
+        if startable and room > len(startable):
+            continue
+        if running and room <= len(startable):
+            be.wait_any(running, 1.0)
+        else:
+            time.sleep(POLL_SECONDS)  # held jobs: a release changes the record

@@ -1,0 +1,394 @@
+"""The job store: TinyDB JSON files under the drmaa2 home, safe for many concurrent drmaa2 processes.
+
+Layout (dir 0700, files 0600)::
+
+    jobs.json            live store: meta (schema_version, next job number, instance id), sessions, and the
+                         records of active jobs plus finished ones not yet archived. Every submit rewrites it,
+                         so it is kept small.
+    archive/NNNNNN.json  finished records, job numbers N*1000 .. N*1000+999 (TinyDB files too)
+    lock                 flock: writers exclusive; readers take no lock
+
+Writers hold the lock for one read-modify-write, and every file is replaced atomically (temp file, fsync,
+rename), so a process killed at any moment leaves either the old or the new file. Archive shards are written
+before the live file, and readers read the live file before the shards: a job being archived is then seen
+twice (deduplicated) but never missed.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import secrets
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+from tinydb.table import Table
+
+from .errors import JobNotFound, StoreError
+from .models import SCHEMA_VERSION, JobInfo, JobState
+
+LIVE_FILE = "jobs.json"
+ARCHIVE_DIR = "archive"
+LOCK_FILE = "lock"
+SHARD_SIZE = 1000
+# Finished records leave the live file in batches, so that most submits rewrite only a few kB.
+ARCHIVE_BATCH = 32
+
+
+def ensure_private_dir(path: Path) -> None:
+    """Create ``path`` 0700 if missing (its parents as usual); refuse a path that is not a directory."""
+    if path.is_dir():
+        return
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.mkdir(mode=0o700)
+        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
+    except FileExistsError:
+        if not path.is_dir():
+            raise StoreError(f"{path} exists and is not a directory") from None
+    except OSError as e:
+        raise StoreError(f"cannot create {path}: {e.strerror}") from None
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data``: temp file 0600 in the same dir, fsync, rename."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise StoreError(f"cannot write {path}: {e.strerror}") from None
+
+
+def read_json_file(path: Path) -> dict[str, Any] | None:
+    """The parsed file, None if it does not exist; a broken or foreign file raises StoreError, naming it,
+    and is never overwritten."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError(f"cannot read job store {path}: {e.strerror}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        raise StoreError(
+            f"job store {path} is not valid JSON ({e}); it was left untouched: move it aside to start afresh"
+        ) from None
+    meta = data.get("_meta", {}).get("1") if isinstance(data, dict) else None
+    if not isinstance(meta, dict) or "schema_version" not in meta:
+        raise StoreError(f"{path} is not a drmaa2 job store; it was left untouched")
+    if meta["schema_version"] > SCHEMA_VERSION:
+        raise StoreError(
+            f"job store {path} has schema version {meta['schema_version']}, newer than this drmaa2 "
+            f"understands ({SCHEMA_VERSION})"
+        )
+    return data  # type: ignore[no-any-return]
+
+
+class FileStorage(Storage):
+    """TinyDB storage for one of our files: read once per transaction, written once on ``flush``."""
+
+    def __init__(self, path: str, initial: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self._data: dict[str, Any] | None = initial
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        if self._data is None:
+            self._data = read_json_file(self.path)
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty and self._data is not None:
+            atomic_write(self.path, json.dumps(self._data, separators=(",", ":")).encode())
+            self.dirty = False
+
+
+def _open_db(path: Path, initial: dict[str, Any] | None = None) -> tuple[TinyDB, FileStorage]:
+    db = TinyDB(str(path), storage=FileStorage, initial=initial)
+    storage = db.storage
+    assert isinstance(storage, FileStorage)
+    return db, storage
+
+
+def _new_file(instance: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    if instance is not None:
+        meta.update(next_job=1, instance=instance, archived={}, created=time.time())
+    return {"_meta": {"1": meta}}
+
+
+def shard_of(number: int) -> int:
+    return number // SHARD_SIZE
+
+
+class Store:
+    """The job store of one drmaa2 home. Use ``transaction()`` to change it and ``snapshot()`` to read."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.live_path = home / LIVE_FILE
+        self.archive_dir = home / ARCHIVE_DIR
+
+    def shard_path(self, shard: int) -> Path:
+        return self.archive_dir / f"{shard:06d}.json"
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[Transaction]:
+        """Exclusive read-modify-write of the store; nothing is written if the body raises."""
+        ensure_private_dir(self.home)
+        try:
+            lock_fd = os.open(self.home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as e:
+            raise StoreError(f"cannot open {self.home / LOCK_FILE}: {e.strerror}") from None
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            txn = Transaction(self)
+            yield txn
+            txn.commit()
+        finally:
+            os.close(lock_fd)  # closing releases the flock
+
+    def snapshot(self) -> Snapshot:
+        """A lock-free, consistent view (files are only ever replaced whole)."""
+        return Snapshot(self)
+
+    def instance(self) -> str:
+        """The random id of this home, created with the store."""
+        data = read_json_file(self.live_path)
+        if data is None:
+            with self.transaction() as txn:
+                return str(txn.meta_doc()["instance"])
+        return data["_meta"]["1"]["instance"]  # type: ignore[no-any-return]
+
+
+class _Reader:
+    """What transactions and snapshots share: reading live records and archive shards."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self._shards: dict[int, tuple[TinyDB, FileStorage]] = {}
+
+    def _live_data(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def shard(self, number: int) -> Table:
+        key = shard_of(number)
+        if key not in self._shards:
+            path = self.store.shard_path(key)
+            self._shards[key] = _open_db(path, read_json_file(path) or _new_file())
+        return self._shards[key][0].table("jobs")
+
+    def shard_numbers(self) -> list[int]:
+        try:
+            names = os.listdir(self.store.archive_dir)
+        except FileNotFoundError:
+            return []
+        return sorted(int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
+
+    def live_records(self) -> Iterable[dict[str, Any]]:
+        return self._live_data().get("jobs", {}).values()  # type: ignore[no-any-return]
+
+    def meta_doc(self) -> dict[str, Any]:
+        return self._live_data()["_meta"]["1"]  # type: ignore[no-any-return]
+
+    def session_names(self) -> list[str]:
+        names = {doc["name"] for doc in self._live_data().get("sessions", {}).values()}
+        return sorted(names | {"default"})
+
+    def find(self, job_id: str) -> JobInfo | None:
+        """The record of ``job_id`` (live first, then its archive shard), or None."""
+        for rec in self.live_records():
+            if rec["id"] == job_id:
+                return JobInfo.from_record(rec)
+        try:
+            number = int(job_id.split(".", 1)[0])
+        except ValueError:
+            return None
+        if shard_of(number) not in self.shard_numbers():
+            return None
+        for doc in self.shard(number).all():
+            if doc["id"] == job_id:
+                return JobInfo.from_record(doc)
+        return None
+
+    def get(self, job_id: str) -> JobInfo:
+        info = self.find(job_id)
+        if info is None:
+            raise JobNotFound(f"unknown job id {job_id}")
+        return info
+
+    def tasks(self, number: int) -> list[JobInfo]:
+        """Every record whose job number is ``number`` (one job, or an array's tasks)."""
+        prefix = f"{number}."
+        found = {
+            r["id"]: r for r in self.live_records() if r["id"] == str(number) or r["id"].startswith(prefix)
+        }
+        if shard_of(number) in self.shard_numbers():
+            for doc in self.shard(number).all():
+                if doc["id"] == str(number) or doc["id"].startswith(prefix):
+                    found.setdefault(doc["id"], doc)
+        return [JobInfo.from_record(r) for r in found.values()]
+
+    def archived_records(self, newest_first: bool = True) -> Iterator[dict[str, Any]]:
+        """Archived records shard by shard, newest shard first by default."""
+        numbers = self.shard_numbers()
+        for key in reversed(numbers) if newest_first else numbers:
+            path = self.store.shard_path(key)
+            data = read_json_file(path) or {}
+            records = list(data.get("jobs", {}).values())
+            if newest_first:
+                records.reverse()
+            yield from records
+
+
+class Snapshot(_Reader):
+    """Read-only view taken without the lock."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self._live = read_json_file(store.live_path) or _new_file("?")
+
+    def _live_data(self) -> dict[str, Any]:
+        return self._live
+
+
+class Transaction(_Reader):
+    """One locked read-modify-write. Records are JobInfo objects; ids are allocated here only."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        data = read_json_file(store.live_path)
+        self.db, self.storage = _open_db(store.live_path, data or _new_file(secrets.token_hex(4)))
+        if data is None:
+            self.storage.dirty = True
+        self.jobs = self.db.table("jobs")
+        self._doc_ids: dict[str, int] | None = None
+
+    def _live_data(self) -> dict[str, Any]:
+        data = self.storage.read()
+        assert data is not None
+        return data
+
+    def _set_meta(self, **changes: Any) -> None:
+        self.db.table("_meta").update(changes, doc_ids=[1])
+
+    def allocate(self) -> int:
+        """A new job number, never given before in this home."""
+        number = int(self.meta_doc()["next_job"])
+        self._set_meta(next_job=number + 1)
+        return number
+
+    def _index(self) -> dict[str, int]:
+        if self._doc_ids is None:
+            self._doc_ids = {doc["id"]: doc.doc_id for doc in self.jobs.all()}
+        return self._doc_ids
+
+    def put(self, info: JobInfo, create: bool = True) -> None:
+        """Insert or update a live record. A record already final in the store is never changed, and with
+        ``create=False`` a record that is gone (archived or removed meanwhile) is not brought back."""
+        index = self._index()
+        record = info.to_record()
+        if info.id in index:
+            doc_id = index[info.id]
+            current = self.jobs.get(doc_id=doc_id)
+            if isinstance(current, dict) and JobState(current["state"]).final:
+                return
+            self.jobs.update(record, doc_ids=[doc_id])
+        elif create:
+            index[info.id] = self.jobs.insert(record)
+
+    def put_many(self, infos: Sequence[JobInfo]) -> None:
+        """Insert new records in one go (an array's tasks)."""
+        index = self._index()
+        new = [i for i in infos if i.id not in index]
+        for info in infos:
+            if info.id in index:
+                self.put(info)
+        if new:
+            for info, doc_id in zip(new, self.jobs.insert_multiple(i.to_record() for i in new), strict=True):
+                index[info.id] = doc_id
+
+    def add_session(self, name: str) -> bool:
+        if name in self.session_names():
+            return False
+        self.db.table("sessions").insert({"name": name, "created": time.time()})
+        return True
+
+    def remove_session(self, name: str) -> None:
+        from tinydb import where
+
+        self.db.table("sessions").remove(where("name") == name)
+
+    def remove(self, job_ids: Iterable[str]) -> int:
+        """Delete records (live or archived); returns how many were removed."""
+        wanted = set(job_ids)
+        index = self._index()
+        live = [index.pop(i) for i in list(wanted) if i in index]
+        removed = len(live)
+        if live:
+            self.jobs.remove(doc_ids=live)
+        rest = wanted - set(self._index())
+        by_shard: dict[int, list[str]] = {}
+        for job_id in rest:
+            with contextlib.suppress(ValueError):
+                by_shard.setdefault(shard_of(int(job_id.split(".", 1)[0])), []).append(job_id)
+        archived = self.meta_doc().setdefault("archived", {})
+        for key, ids in by_shard.items():
+            if key not in self.shard_numbers():
+                continue
+            table = self.shard(key * SHARD_SIZE)
+            docs = [d for d in table.all() if d["id"] in ids]
+            for doc in docs:
+                counts = archived.get(doc["session"], {})
+                counts[doc["state"]] = max(0, counts.get(doc["state"], 0) - 1)
+            if docs:
+                table.remove(doc_ids=[d.doc_id for d in docs])
+                removed += len(docs)
+        if by_shard:
+            self._set_meta(archived=archived)
+        return removed
+
+    def _archive_finished(self) -> None:
+        finished = [d for d in self.jobs.all() if JobState(d["state"]).final]
+        if len(finished) < ARCHIVE_BATCH:
+            return
+        archived = self.meta_doc().setdefault("archived", {})
+        for doc in finished:
+            table = self.shard(int(doc["id"].split(".", 1)[0]))
+            table.insert(dict(doc))
+            counts = archived.setdefault(doc["session"], {})
+            counts[doc["state"]] = counts.get(doc["state"], 0) + 1
+        self.jobs.remove(doc_ids=[d.doc_id for d in finished])
+        self._doc_ids = None
+        self._set_meta(archived=archived)
+
+    def commit(self) -> None:
+        self._archive_finished()
+        if any(storage.dirty for _, storage in self._shards.values()):
+            ensure_private_dir(self.store.archive_dir)
+        # Shards first: a reader that sees the new live file must find the moved records in the archive.
+        for _, storage in self._shards.values():
+            storage.flush()
+        self.storage.flush()

@@ -1,0 +1,186 @@
+"""Arrays, dependencies, hold/release, suspend/resume, logs, run, rm on the process backend."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from drmaa2cli import config
+from drmaa2cli.backends.process import ProcessBackend
+from drmaa2cli.models import ArraySpec, JobState, JobTemplate
+from drmaa2cli.service import Service
+
+from .conftest import Cli
+
+
+def overlap(jobs: list[dict[str, object]]) -> int:
+    """The most tasks that ran at the same moment (from their dispatch and finish times)."""
+    events = []
+    for j in jobs:
+        events += [(j["dispatch_time"], 1), (j["finish_time"], -1)]
+    current = peak = 0
+    for _, step in sorted(events, key=lambda e: (e[0], e[1])):
+        current += step
+        peak = max(peak, current)
+    return peak
+
+
+def test_array_with_throttle_and_failed_tasks(cli: Cli) -> None:
+    r = cli("submit", "--terse", "--array", "1-60%4", "--", "sh", "-c",
+            "sleep 0.05; echo task $DRMAA2_TASK_ID of $DRMAA2_JOB_ID; exit $((DRMAA2_TASK_ID % 7 == 0))")
+    array = r.out.strip()
+    assert cli("wait", array).code == 1  # the highest exit code of its tasks
+    doc = cli("status", "--json", array).json()
+    tasks = doc["jobs"]
+    assert [t["id"] for t in tasks] == [f"{array}.{i}" for i in range(1, 61)]
+    assert doc["arrays"] == [{"id": array, "tasks": 60, "counts": {"done": 52, "failed": 8},
+                              "failed_tasks": [7, 14, 21, 28, 35, 42, 49, 56], "exit_code": 1}]
+    assert overlap(tasks) <= 4
+    assert Path(tasks[9]["output_path"]).read_text() == f"task 10 of {array}\n"
+    assert "failed tasks: 7, 14, 21" in cli("status", array).out
+
+
+def test_array_step_and_output_placeholders(cli: Cli, tmp_path: Path) -> None:
+    pattern = str(tmp_path / "out-%A-%a.txt")
+    array = cli.submit("sh", "-c", "echo $DRMAA2_TASK_ID", options=["--array", "2-8:3", "--output", pattern])
+    assert cli("wait", array).code == 0
+    for index in (2, 5, 8):
+        assert (tmp_path / f"out-{array}-{index}.txt").read_text() == f"{index}\n"
+    assert cli("status", f"{array}.3").code == 202
+
+
+def test_failed_dependency_fails_the_dependent(cli: Cli) -> None:
+    first = cli.submit("sh", "-c", "sleep 0.3; exit 3")
+    waiting = cli.submit("echo", "must not run", options=["--after", first])
+    assert cli("wait", waiting).code == 207
+    info = cli.info(waiting)
+    assert info["state"] == "failed" and info["annotation"] == f"dependency {first} failed (exited with status 3)"
+    assert Path(info["output_path"]).read_text() == ""
+    # submitted after the failure: failed at once, not pending forever
+    late = cli.submit("true", options=["--after", first])
+    assert cli.info(late)["state"] == "failed"
+
+
+def test_dependencies_ok_and_any(cli: Cli, tmp_path: Path) -> None:
+    marker = tmp_path / "order"
+    a = cli.submit("sh", "-c", f"sleep 0.3; echo a >> {marker}")
+    b = cli.submit("sh", "-c", f"echo b >> {marker}", options=["--after", a])
+    bad = cli.submit("false")
+    c = cli.submit("sh", "-c", f"echo c >> {marker}", options=["--after-any", f"{b},{bad}"])
+    assert cli("wait", c).code == 0
+    assert marker.read_text() == "a\nb\nc\n"
+    assert cli("submit", "--after", "999", "--", "true").code == 202
+
+
+def test_hold_released_from_another_shell(cli: Cli, tmp_path: Path) -> None:
+    job = cli.submit("echo", "released", options=["--hold"])
+    assert cli.info(job)["state"] == "queued_held"
+    time.sleep(0.3)
+    assert cli.info(job)["state"] == "queued_held"
+    # another shell, another process
+    subprocess.run([sys.executable, "-m", "drmaa2cli", "release", job], env=cli.env, check=True)
+    assert cli("wait", "--timeout", "10", job).code == 0
+    assert cli("logs", job).out == "released\n"
+    assert cli("release", job).code == 205
+
+
+def test_hold_a_queued_array_task_and_kill_the_rest(cli: Cli) -> None:
+    array = cli.submit("sleep", "0.2", options=["--array", "1-4%1"])
+    assert cli("hold", f"{array}.4").code == 0
+    assert cli("wait", f"{array}.3").code == 0
+    assert cli.info(f"{array}.4")["state"] == "queued_held"
+    assert cli("kill", array).code == 0  # finished tasks are skipped
+    assert cli("wait", array).code == 207
+    assert "before it started" in cli.info(f"{array}.4")["annotation"]
+
+
+def test_suspend_and_resume(cli: Cli) -> None:
+    job = cli.submit("sleep", "2")
+    time.sleep(0.2)
+    assert cli("suspend", job).code == 0
+    assert cli.info(job)["state"] == "suspended"
+    assert cli("resume", job).code == 0
+    assert cli.info(job)["state"] == "running"
+    assert cli("wait", job).code == 0
+    assert cli("suspend", job).code == 205
+
+
+def test_logs_follow_and_run(cli: Cli, tmp_path: Path) -> None:
+    job = cli.submit("sh", "-c", "echo one; sleep 0.5; echo two; echo bad >&2; exit 4")
+    r = cli("logs", "--follow", job)
+    assert r.code == 4 and r.out == "one\ntwo\n"
+    assert cli("logs", "--stderr", job).out == "bad\n"
+    r = cli("run", "--", "sh", "-c", "echo hi; echo oops >&2; exit 5")
+    assert (r.code, r.out, r.err) == (5, "hi\n", "oops\n")
+    r = cli("run", "--array", "1-3", "--", "sh", "-c", "echo $DRMAA2_TASK_ID")
+    assert (r.code, r.out) == (0, "1\n2\n3\n")
+
+
+def test_output_file_exists_before_the_job_starts(cli: Cli) -> None:
+    job = cli.submit("echo", "later", options=["--hold"])
+    time.sleep(0.3)
+    path = Path(cli.info(job)["output_path"])
+    assert path.exists() and path.read_text() == ""
+    cli("kill", job)
+
+
+def test_rm(cli: Cli) -> None:
+    done = cli.submit("true")
+    active = cli.submit("sleep", "30")
+    cli("wait", done)
+    out = Path(cli.info(done)["output_path"])
+    assert cli("rm", active).code == 205
+    assert cli("rm", done).code == 0
+    assert cli("status", done).code == 202 and not out.exists()
+    assert cli("rm", "--force", active).code == 0
+    assert cli("status", active).code == 202
+    old = cli.submit("true")
+    cli("wait", old)
+    assert cli("rm", "--finished", "--older-than", "1h").code == 0
+    assert cli("status", old).code == 0
+    assert cli("rm", "--finished").code == 0
+    assert cli("status", old).code == 202
+    assert cli("rm").code == 201
+
+
+@pytest.fixture
+def no_native(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the process backend look like one without native job control, so the runner does it."""
+    monkeypatch.setattr(ProcessBackend, "native_features", frozenset())
+
+
+def test_runner_starts_arrays_holds_and_dependencies(no_native: None, home: Path) -> None:
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    first = svc.submit(JobTemplate(remote_command="sleep", args=["0.3"]))
+    tasks = svc.submit_jobs(
+        JobTemplate(remote_command="sh", args=["-c", "exit $((DRMAA2_TASK_ID == 3))"]),
+        array=ArraySpec(1, 6, 1, 2),
+        after=[first.id],
+    )
+    assert all("deferred" in t.backend_data for t in tasks)
+    done = svc.wait([str(tasks[0].number)], timeout=30)
+    assert [j.state for j in done] == [JobState.DONE] * 2 + [JobState.FAILED] + [JobState.DONE] * 3
+    assert all(j.dispatch_time and first.id and j.dispatch_time >= svc.jobs([first.id])[0].finish_time  # type: ignore[operator]
+               for j in done)
+    held = svc.submit(JobTemplate(remote_command="true", submit_as_hold=True))
+    time.sleep(0.5)
+    assert svc.jobs([held.id])[0].state is JobState.QUEUED_HELD
+    svc.release([held.id])
+    assert svc.wait([held.id], timeout=30)[0].state is JobState.DONE
+    failing = svc.submit(JobTemplate(remote_command="false"))
+    blocked = svc.submit_jobs(JobTemplate(remote_command="true"), after=[failing.id])
+    (result,) = svc.wait([blocked[0].id], timeout=30)
+    assert result.state is JobState.FAILED and "dependency" in (result.annotation or "")
+
+
+def test_runner_killed_before_start_resolves(no_native: None, home: Path) -> None:
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    job = svc.submit(JobTemplate(remote_command="true", submit_as_hold=True))
+    os.kill(job.backend_data["deferred"]["runner"], 9)
+    (result,) = svc.wait([job.id], timeout=10)
+    assert result.state is JobState.FAILED and "runner" in (result.annotation or "")

@@ -1,0 +1,62 @@
+"""The Python API without the CLI, and the store's compatibility and safety."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from drmaa2cli import JobSession, JobState, JobTemplate
+from drmaa2cli.errors import WaitTimeout
+
+from .conftest import Cli
+
+FIXTURE = Path(__file__).parent / "fixtures" / "store-v1"
+
+
+def test_store_of_schema_version_1_still_loads(cli: Cli) -> None:
+    shutil.copytree(FIXTURE, cli.home)
+    jobs = cli("status", "--all", "--limit", "0", "--json").json()["jobs"]
+    assert len(jobs) == 38
+    assert jobs[0]["name"] == "fixture-1" and jobs[0]["state"] == "failed" and jobs[0]["exit_status"] == 1
+    assert [j["id"] for j in jobs if j["session"] == "other"] == ["35.1", "35.2", "35.3"]
+    assert cli("wait", "3").code == 0
+    new = cli.submit("true")
+    assert int(new) == 37  # ids continue, never reused
+    sessions = {s["name"]: sum(s["counts"].values()) for s in cli("sessions", "--json").json()["sessions"]}
+    assert sessions == {"default": 36, "other": 3}
+
+
+def test_session_api(home: Path) -> None:
+    session = JobSession.open("api", environ={"DRMAA2_HOME": str(home)})
+    job = session.run_job(JobTemplate(remote_command="sh", args=["-c", "exit 3"]))
+    info = job.wait_terminated(timeout=30)
+    assert info.state is JobState.FAILED and info.exit_status == 3 and info.session == "api"
+    tasks = session.run_bulk_jobs(JobTemplate(remote_command="true"), 1, 4, max_parallel=2)
+    assert [t.id for t in tasks] == [f"{tasks[0].id.split('.')[0]}.{i}" for i in range(1, 5)]
+    assert all(i.state is JobState.DONE for i in session.wait_all_terminated(tasks, timeout=30))
+    slow = session.run_job(JobTemplate(remote_command="sleep", args=["30"]))
+    with pytest.raises(WaitTimeout):
+        slow.wait_terminated(timeout=0.2)
+    fast = session.run_job(JobTemplate(remote_command="true"))
+    assert session.wait_any_terminated([slow, fast], timeout=30).id == fast.id
+    slow.terminate()
+    assert slow.wait_terminated(timeout=30).signal == 15
+    assert {j.id for j in session.get_jobs()} >= {job.id, slow.id, fast.id}
+
+
+def test_import_does_not_load_the_cli() -> None:
+    code = "import sys, drmaa2cli.session; print('typer' in sys.modules, 'rich' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["False", "False"]
+
+
+def test_store_files_are_replaced_whole(cli: Cli) -> None:
+    cli.submit("true")
+    data = json.loads((cli.home / "jobs.json").read_text())
+    assert data["_meta"]["1"]["schema_version"] == 1
+    assert not list(cli.home.glob(".*.tmp"))
