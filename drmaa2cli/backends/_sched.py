@@ -20,7 +20,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ..errors import BackendUnavailable, InvalidArgument
-from ..models import JobInfo, JobTemplate
+from ..models import ArraySpec, JobInfo, JobTemplate
 from .base import BackendContext, Launch
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
@@ -35,42 +35,6 @@ _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _PLACEHOLDERS = re.compile(r"%[Aaj%]|\$DRMAA2_(?:INDEX|HOME_DIR|WORKING_DIR)\$")
 
 
-class ArrayLike(Protocol):
-    """A bulk job: task indices first..last by step, at most ``max_parallel`` running at once."""
-
-    @property
-    def first(self) -> int: ...
-    @property
-    def last(self) -> int: ...
-    @property
-    def step(self) -> int: ...
-    @property
-    def max_parallel(self) -> int | None: ...
-
-
-class AfterLike(Protocol):
-    """Dependencies: start after ``jobs`` ended, all done (``mode`` "ok") or whatever their result ("any")."""
-
-    @property
-    def jobs(self) -> Sequence[JobInfo]: ...
-    @property
-    def mode(self) -> str: ...
-
-
-@dataclass(frozen=True)
-class Array:
-    """A concrete ``ArrayLike`` (the core passes its own ``ArraySpec``, which has the same fields)."""
-
-    first: int
-    last: int
-    step: int = 1
-    max_parallel: int | None = None
-
-    @property
-    def indices(self) -> range:
-        return range(self.first, self.last + 1, self.step)
-
-
 @dataclass(frozen=True)
 class After:
     """Dependencies by native id, for the build functions: ``mode`` is "ok" or "any"."""
@@ -83,8 +47,8 @@ class After:
 class JobSpec:
     """What the wrapper script needs: our job id, the session, the command and the extra environment.
 
-    ``task_var`` names the scheduler's task-index variable for an array (SLURM_ARRAY_TASK_ID, SGE_TASK_ID);
-    the script then exports it as DRMAA2_TASK_ID and sets DRMAA2_JOB_ID to ``job_id.<index>``.
+    ``job_id`` is our job number; ``task_var`` names the scheduler's task-index variable for an array
+    (SLURM_ARRAY_TASK_ID, SGE_TASK_ID), which the script exports as DRMAA2_TASK_ID.
     """
 
     job_id: str
@@ -105,7 +69,7 @@ class Paths:
     input: str | None = None
 
 
-def check_array(array: ArrayLike) -> None:
+def check_array(array: ArraySpec) -> None:
     """Raises InvalidArgument for an empty or malformed index range."""
     if array.first < 0 or array.last < array.first or array.step < 1:
         raise InvalidArgument(
@@ -133,11 +97,10 @@ def job_script(spec: JobSpec) -> bytes:
         if not _ENV_NAME.match(name):
             raise InvalidArgument(f"environment variable name {name!r} is not valid for a batch job")
         lines.append(f"export {name}={shlex.quote(value)}")
+    # The same variables as base.job_variables gives every backend's jobs.
+    lines.append(f"export DRMAA2_JOB_ID={shlex.quote(spec.job_id)}")
     if spec.task_var is not None:
         lines.append(f'DRMAA2_TASK_ID="${spec.task_var}"; export DRMAA2_TASK_ID')
-        lines.append(f'DRMAA2_JOB_ID={shlex.quote(spec.job_id)}."$DRMAA2_TASK_ID"; export DRMAA2_JOB_ID')
-    else:
-        lines.append(f"export DRMAA2_JOB_ID={shlex.quote(spec.job_id)}")
     lines.append(f"export DRMAA2_SESSION={shlex.quote(spec.session)}")
     lines.append("exec " + " ".join(shlex.quote(a) for a in spec.argv))
     # surrogateescape: arguments that came in as undecodable bytes leave as the same bytes.
@@ -299,7 +262,7 @@ class Submitter(Protocol):
     task_var: str
 
     def submit(
-        self, template: JobTemplate, paths: Paths, spec: JobSpec, array: ArrayLike | None, after: After | None
+        self, template: JobTemplate, paths: Paths, spec: JobSpec, array: ArraySpec | None, after: After | None
     ) -> str: ...
 
     def task_native_id(self, native_id: str, index: int) -> str: ...
@@ -309,7 +272,7 @@ class ScriptLaunch(Launch):
     """One submission of a generated job script: a single job, or every task of an array in one go."""
 
     def __init__(
-        self, backend: Submitter, template: JobTemplate, array: ArrayLike | None, after: After | None
+        self, backend: Submitter, template: JobTemplate, array: ArraySpec | None, after: After | None
     ) -> None:
         self.backend = backend
         self.template = template

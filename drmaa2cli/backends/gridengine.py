@@ -25,7 +25,7 @@ from ..errors import (
     UnsupportedAttribute,
     UnsupportedOperation,
 )
-from ..models import JobInfo, JobState, JobTemplate
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from . import _sched
 from . import gridengine_cmd as cmd
 from .base import Backend, BackendContext
@@ -90,8 +90,8 @@ class GridEngineBackend(Backend):
         self,
         template: JobTemplate,
         *,
-        array: _sched.ArrayLike | None = None,
-        after: _sched.AfterLike | None = None,
+        array: ArraySpec | None = None,
+        after: Dependencies | None = None,
     ) -> _sched.ScriptLaunch:
         """Check the template and that sge_qmaster answers (one quick qstat).
 
@@ -120,7 +120,7 @@ class GridEngineBackend(Backend):
         template: JobTemplate,
         paths: _sched.Paths,
         spec: _sched.JobSpec,
-        array: _sched.ArrayLike | None,
+        array: ArraySpec | None,
         after: _sched.After | None,
     ) -> str:
         """Run qsub; returns the job id. Raises BackendUnavailable, DeniedByDrms, InvalidArgument."""

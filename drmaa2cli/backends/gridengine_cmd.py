@@ -15,11 +15,10 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..models import JobState, JobTemplate
+from ..models import ArraySpec, JobState, JobTemplate
 from ._sched import (
     TASK_MARK,
     After,
-    ArrayLike,
     Paths,
     check_after,
     check_array,
@@ -86,7 +85,7 @@ def build_submit_command(
     paths: Paths,
     *,
     job_name: str,
-    array: ArrayLike | None = None,
+    array: ArraySpec | None = None,
     after: After | None = None,
     parallel_environment: str = DEFAULT_PE,
 ) -> list[str]:

@@ -23,7 +23,7 @@ from ..errors import (
     UnsupportedAttribute,
     UnsupportedOperation,
 )
-from ..models import JobInfo, JobState, JobTemplate
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from . import _sched
 from . import slurm_cmd as cmd
 from .base import Backend, BackendContext
@@ -81,8 +81,8 @@ class SlurmBackend(Backend):
         self,
         template: JobTemplate,
         *,
-        array: _sched.ArrayLike | None = None,
-        after: _sched.AfterLike | None = None,
+        array: ArraySpec | None = None,
+        after: Dependencies | None = None,
     ) -> _sched.ScriptLaunch:
         """Validate the template with ``sbatch --test-only`` (which also shows that slurmctld answers).
 
@@ -116,7 +116,7 @@ class SlurmBackend(Backend):
         template: JobTemplate,
         paths: _sched.Paths,
         spec: _sched.JobSpec,
-        array: _sched.ArrayLike | None,
+        array: ArraySpec | None,
         after: _sched.After | None,
     ) -> str:
         """Run sbatch; returns the Slurm job id. Raises BackendUnavailable, DeniedByDrms, InvalidArgument."""

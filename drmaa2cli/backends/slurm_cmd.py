@@ -13,11 +13,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..errors import InvalidArgument
-from ..models import JobState, JobTemplate
+from ..models import ArraySpec, JobState, JobTemplate
 from ._sched import (
     TASK_MARK,
     After,
-    ArrayLike,
     Paths,
     check_after,
     check_array,
@@ -120,7 +119,7 @@ def build_submit_command(
     paths: Paths,
     *,
     job_name: str,
-    array: ArrayLike | None = None,
+    array: ArraySpec | None = None,
     after: After | None = None,
     test_only: bool = False,
 ) -> list[str]:

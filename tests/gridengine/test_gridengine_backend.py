@@ -4,26 +4,19 @@ from __future__ import annotations
 
 import os
 import subprocess
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sched_driver import Driver
 
 from drmaa2cli.backends import _sched
 from drmaa2cli.backends import gridengine_cmd as cmd
 from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.gridengine import GridEngineBackend
 from drmaa2cli.errors import BackendUnavailable, InvalidState, UnsupportedAttribute, UnsupportedOperation
-from drmaa2cli.models import JobInfo, JobState, JobTemplate
+from drmaa2cli.models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from tests.slurm.sched_driver import Driver
 
 NASTY = ["a b", "it's", 'say "hi"', "$HOME", "`id`", "back\\slash", "new\nline", "", "*", "ünï", "-n"]
-
-
-@dataclass
-class After:
-    jobs: list[JobInfo]
-    mode: str = "ok"
 
 
 def read(path: str | None) -> bytes:
@@ -104,10 +97,11 @@ def test_hold_release_suspend_resume(gridengine: Driver) -> None:
 
 def test_throttled_array_tasks_end_with_their_own_states(gridengine: Driver, tmp_path: Path) -> None:
     template = JobTemplate(
-        remote_command="sh", args=["-c", 'echo "$DRMAA2_JOB_ID"; sleep 0.2; exit $((DRMAA2_TASK_ID % 3))'],
+        remote_command="sh",
+        args=["-c", 'echo "$DRMAA2_JOB_ID $DRMAA2_TASK_ID"; sleep 0.2; exit $((DRMAA2_TASK_ID % 3))'],
         output_path=str(tmp_path / "task-%a.out"), join_files=True,
     )
-    tasks = gridengine.submit(template, array=_sched.Array(1, 10, 1, 2))
+    tasks = gridengine.submit(template, array=ArraySpec(1, 10, 1, 2))
     assert [t.native_id for t in tasks] == [f"{tasks[0].backend_data['array_job']}.{i}" for i in range(1, 11)]
     most = 0
     while not all(t.state.final for t in tasks):
@@ -118,7 +112,7 @@ def test_throttled_array_tasks_end_with_their_own_states(gridengine: Driver, tmp
     for index, task in enumerate(tasks, start=1):
         assert task.exit_status == index % 3
         assert task.state is (JobState.DONE if index % 3 == 0 else JobState.FAILED)
-        assert read(task.output_path) == f"{task.id}\n".encode()
+        assert read(task.output_path) == f"{task.id.replace('.', ' ')}\n".encode()
         assert task.output_path == str(tmp_path / f"task-{index}.out")
 
 
@@ -148,7 +142,7 @@ def test_any_dependency_runs_after_a_failure(gridengine: Driver, tmp_path: Path)
     first, then = gridengine.wait([first, then])
     assert (first.exit_status, then.state) == (1, JobState.DONE)
     with pytest.raises(UnsupportedAttribute):
-        gridengine.backend.prepare(JobTemplate(remote_command="true"), after=After([first]))  # type: ignore[call-arg]
+        gridengine.backend.prepare(JobTemplate(remote_command="true"), after=Dependencies([first]))
 
 
 def test_unknown_job_keeps_its_last_state(gridengine: Driver) -> None:

@@ -10,7 +10,7 @@ import pytest
 from drmaa2cli.backends import _sched
 from drmaa2cli.backends import gridengine_cmd as cmd
 from drmaa2cli.errors import InvalidArgument
-from drmaa2cli.models import JobState, JobTemplate
+from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gridengine"
 
@@ -44,7 +44,7 @@ def test_submit_command_maps_template() -> None:
 def test_submit_command_join_input_array_after() -> None:
     paths = _sched.Paths("/w", f"/o/a:b.{_sched.TASK_MARK}.out", None, "/in")
     argv = cmd.build_submit_command(JobTemplate(remote_command="x"), paths, job_name="n",
-                                    array=_sched.Array(1, 10, 3, 2), after=_sched.After(["7.2", "8"], "any"))
+                                    array=ArraySpec(1, 10, 3, 2), after=_sched.After(["7.2", "8"], "any"))
     assert argv[argv.index("-o") + 1] == ":/o/a:b.$TASK_ID.out"
     assert argv[argv.index("-j") + 1] == "y"
     assert argv[argv.index("-i") + 1] == "/in"

@@ -19,12 +19,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from sched_driver import Driver  # noqa: E402
+from sched_driver import Driver
 
-from drmaa2cli.backends.base import Backend, BackendContext  # noqa: E402
-from drmaa2cli.backends.gridengine import GridEngineBackend  # noqa: E402
-from drmaa2cli.backends.slurm import SlurmBackend  # noqa: E402
-from drmaa2cli.models import JobTemplate  # noqa: E402
+from drmaa2cli.backends.base import Backend, BackendContext
+from drmaa2cli.backends.gridengine import GridEngineBackend
+from drmaa2cli.backends.slurm import SlurmBackend
+from drmaa2cli.models import JobTemplate
 
 SCRIPT = b"#!/bin/sh\nexec true\n"
 

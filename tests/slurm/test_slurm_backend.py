@@ -3,25 +3,17 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from sched_driver import Driver
 
-from drmaa2cli.backends import _sched
 from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.slurm import SlurmBackend
 from drmaa2cli.errors import BackendUnavailable, InvalidArgument, InvalidState, UnsupportedAttribute
-from drmaa2cli.models import JobInfo, JobState, JobTemplate
+from drmaa2cli.models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from tests.slurm.sched_driver import Driver
 
 NASTY = ["a b", "it's", 'say "hi"', "$HOME", "`id`", "back\\slash", "new\nline", "", "*", "ünï", "-n"]
-
-
-@dataclass
-class After:
-    jobs: list[JobInfo]
-    mode: str = "ok"
 
 
 def read(path: str | None) -> bytes:
@@ -95,7 +87,7 @@ def test_hold_release_and_refusals(slurm: Driver) -> None:
 
 def test_hold_a_queued_job(slurm: Driver) -> None:
     first = slurm.wait_for(slurm.run(["sleep", "30"]), JobState.RUNNING)
-    (second,) = slurm.submit(JobTemplate(remote_command="true"), after=After([first], "any"))
+    (second,) = slurm.submit(JobTemplate(remote_command="true"), after=Dependencies([first], "any"))
     slurm.backend.hold(second)
     (second,) = slurm.refresh([second])
     assert second.state is JobState.QUEUED_HELD
@@ -107,10 +99,11 @@ def test_hold_a_queued_job(slurm: Driver) -> None:
 
 def test_throttled_array_tasks_end_with_their_own_states(slurm: Driver, tmp_path: Path) -> None:
     template = JobTemplate(
-        remote_command="sh", args=["-c", 'echo "$DRMAA2_JOB_ID"; sleep 0.2; exit $((DRMAA2_TASK_ID % 3))'],
+        remote_command="sh",
+        args=["-c", 'echo "$DRMAA2_JOB_ID $DRMAA2_TASK_ID"; sleep 0.2; exit $((DRMAA2_TASK_ID % 3))'],
         output_path=str(tmp_path / "task-%a.out"), join_files=True,
     )
-    tasks = slurm.submit(template, array=_sched.Array(1, 10, 1, 2))
+    tasks = slurm.submit(template, array=ArraySpec(1, 10, 1, 2))
     assert [t.native_id for t in tasks] == [f"{tasks[0].backend_data['array_job']}_{i}" for i in range(1, 11)]
     most = 0
     while not all(t.state.final for t in tasks):
@@ -121,19 +114,19 @@ def test_throttled_array_tasks_end_with_their_own_states(slurm: Driver, tmp_path
     for index, task in enumerate(tasks, start=1):
         assert task.exit_status == index % 3
         assert task.state is (JobState.DONE if index % 3 == 0 else JobState.FAILED)
-        assert read(task.output_path) == f"{task.id}\n".encode()
+        assert read(task.output_path) == f"{task.id.replace('.', ' ')}\n".encode()
         assert task.output_path == str(tmp_path / f"task-{index}.out")
 
 
 def test_failed_dependency_never_leaves_a_job_pending(slurm: Driver) -> None:
     first = slurm.run(["sh", "-c", "exit 1"])
-    (ok,) = slurm.submit(JobTemplate(remote_command="true"), after=After([first], "ok"))
+    (ok,) = slurm.submit(JobTemplate(remote_command="true"), after=Dependencies([first], "ok"))
     # A cluster without kill_invalid_depend: the backend cancels the job itself.
     (ok_no_kill,) = slurm.submit(
         JobTemplate(remote_command="true", extension={"native": ["--kill-on-invalid-dep=no"]}),
-        after=After([first], "ok"),
+        after=Dependencies([first], "ok"),
     )
-    (any_,) = slurm.submit(JobTemplate(remote_command="true"), after=After([first], "any"))
+    (any_,) = slurm.submit(JobTemplate(remote_command="true"), after=Dependencies([first], "any"))
     first, ok, ok_no_kill, any_ = slurm.wait([first, ok, ok_no_kill, any_])
     assert first.exit_status == 1
     for job in (ok, ok_no_kill):
@@ -144,7 +137,7 @@ def test_failed_dependency_never_leaves_a_job_pending(slurm: Driver) -> None:
 
 def test_dependency_on_success_runs(slurm: Driver) -> None:
     first = slurm.run(["true"])
-    (then,) = slurm.submit(JobTemplate(remote_command="true"), after=After([first], "ok"))
+    (then,) = slurm.submit(JobTemplate(remote_command="true"), after=Dependencies([first], "ok"))
     assert [j.state for j in slurm.wait([first, then])] == [JobState.DONE, JobState.DONE]
 
 

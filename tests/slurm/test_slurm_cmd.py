@@ -10,7 +10,7 @@ import pytest
 from drmaa2cli.backends import _sched
 from drmaa2cli.backends import slurm_cmd as cmd
 from drmaa2cli.errors import InvalidArgument
-from drmaa2cli.models import JobState, JobTemplate
+from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slurm"
 
@@ -47,7 +47,7 @@ def test_submit_command_join_input_array_after() -> None:
     paths = _sched.Paths("/w", f"/o/%x-7.{_sched.TASK_MARK}.out", None, "/in")
     argv = cmd.build_submit_command(
         JobTemplate(remote_command="x"), paths, job_name="n",
-        array=_sched.Array(1, 10, 3, 2), after=_sched.After(["12", "13_2"], "ok"),
+        array=ArraySpec(1, 10, 3, 2), after=_sched.After(["12", "13_2"], "ok"),
     )
     assert "--output=/o/%%x-7.%a.out" in argv
     assert not any(a.startswith("--error") for a in argv)
@@ -64,8 +64,8 @@ def test_submit_command_join_input_array_after() -> None:
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"array": _sched.Array(5, 1)}, "bad array range"),
-        ({"array": _sched.Array(1, 5, 1, 0)}, "parallel limit"),
+        ({"array": ArraySpec(5, 1)}, "bad array range"),
+        ({"array": ArraySpec(1, 5, 1, 0)}, "parallel limit"),
         ({"after": _sched.After(["1"], "maybe")}, "dependency mode"),
     ],
 )
@@ -202,7 +202,7 @@ def test_job_script_array_task_ids(tmp_path: Path) -> None:
     script.write_bytes(_sched.job_script(spec))
     out = subprocess.run(["sh", str(script)], capture_output=True, check=True,
                          env={"SLURM_ARRAY_TASK_ID": "4", "PATH": "/usr/bin:/bin"}).stdout
-    assert out == b"7.4 4\n"
+    assert out == b"7 4\n"
 
 
 def test_job_script_refuses_bad_env_names() -> None:
