@@ -160,9 +160,10 @@ def run(
 
 
 def message(proc: subprocess.CompletedProcess[str]) -> str:
-    """The command's complaint as one line (its last non-empty stderr line, else stdout's)."""
+    """The command's complaint as one line (its last non-empty stderr line, else stdout's; qsub's closing
+    "Exiting." says nothing)."""
     for text in (proc.stderr, proc.stdout):
-        lines = [line.strip() for line in text.splitlines() if line.strip()]
+        lines = [line.strip() for line in text.splitlines() if line.strip() not in ("", "Exiting.")]
         if lines:
             return lines[-1]
     return f"exit status {proc.returncode}"
@@ -185,10 +186,12 @@ def describe_exit(exit_status: int | None, signal: int | None) -> str | None:
 
 
 def decode_wait_status(status: int) -> tuple[int | None, int | None]:
-    """(exit status, signal) from a raw wait(2) status as Slurm reports it (768 = exit 3, 9 = SIGKILL)."""
+    """(exit status, signal) from a raw wait(2) status as Slurm reports it (768 = exit 3, 9 = SIGKILL).
+    (None, None) for what no process can have ended with: Slurm puts its own error codes there when a job
+    could not be launched (4021 for a missing output directory)."""
     if status & 0x7F == 0:
         return (status >> 8) & 0xFF, None
-    if status & 0xFF == 0x7F:  # stopped, not ended: nothing to report
+    if status & 0xFF == 0x7F or status >> 8:  # stopped, not ended; or not a wait status at all
         return None, None
     return None, status & 0x7F
 
@@ -239,6 +242,21 @@ def time_limit_seconds(timeout: float | None) -> int | None:
     if timeout <= 0:
         raise InvalidArgument("the timeout must be positive")
     return int(-(-timeout // 1))
+
+
+def check_local_paths(ctx: BackendContext, paths: Paths) -> None:
+    """Refuse a working directory or an output directory that does not exist here, before the scheduler
+    does something worse with it (Slurm runs the job in /tmp instead; Grid Engine parks it in error state).
+    Raises InvalidArgument."""
+    if not os.path.isdir(paths.working_dir):
+        raise InvalidArgument(f"working directory {paths.working_dir} does not exist")
+    own = str(ctx.output_dir)
+    for path in (paths.output, paths.error):
+        parent = os.path.dirname(path or "")
+        if "%" in parent or "$" in parent or parent.startswith(own):
+            continue  # placeholders (checked by the scheduler), or our own directory (made at submit)
+        if parent and not os.path.isdir(parent):
+            raise InvalidArgument(f"directory {parent} for the job's output does not exist")
 
 
 def job_paths(ctx: BackendContext, template: JobTemplate, job_id: str, cwd: str) -> Paths:

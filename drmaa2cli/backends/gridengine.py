@@ -108,8 +108,10 @@ class GridEngineBackend(Backend):
             raise UnsupportedAttribute("the gridengine backend leaves dependencies to drmaa2's runner")
         launch = _sched.ScriptLaunch(self, template, array, None)
         # Build once now so that a template qsub cannot express is refused before any record exists.
-        cmd.build_submit_command(template, launch.paths(template, "0"), job_name=self.job_name(template),
-                                 array=array, parallel_environment=self._pe())
+        paths = launch.paths(template, "0")
+        _sched.check_local_paths(self.ctx, paths)
+        cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
+                                 parallel_environment=self._pe())
         proc = self._run(cmd.build_status_command())
         if proc.returncode != 0:
             raise _classify("qstat", _sched.message(proc))

@@ -295,7 +295,9 @@ def job_changes(rec: Record) -> dict[str, Any]:
         sig = status - 128 if status is not None and status > 128 else None
         changes["exit_status"] = None if sig is not None else status
         changes["signal"] = sig
-        parts = [rec.failed_reason or RAN_FAILURES[code], describe_exit(changes["exit_status"], sig)]
+        # failed=100 ("assumedly after job") says nothing beyond the signal itself.
+        why = None if code == 100 else rec.failed_reason or RAN_FAILURES[code]
+        parts = [why, describe_exit(changes["exit_status"], sig)]
         changes["annotation"] = "; ".join(p for p in parts if p)
         return changes
     changes["exit_status"] = None

@@ -99,6 +99,7 @@ class SlurmBackend(Backend):
             deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
         launch = _sched.ScriptLaunch(self, template, array, deps)
         paths = launch.paths(template, "0")
+        _sched.check_local_paths(self.ctx, paths)
         argv = cmd.build_submit_command(
             template, paths, job_name=self.job_name(template), array=array, after=deps, test_only=True
         )

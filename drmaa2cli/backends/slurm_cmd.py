@@ -342,6 +342,8 @@ def job_changes(rec: Record) -> dict[str, Any]:
         why = "cancelled: a dependency failed"
     elif rec.state == "CANCELLED" and not ran:
         why = "cancelled before it started"
+    if why is None and how is None and rec.reason:
+        why = f"could not start ({rec.reason})" if rec.reason == "JobLaunchFailure" else rec.reason
     changes["annotation"] = "; ".join(p for p in (why, how) if p) or None
     if rec.cpu_time is not None:
         changes["cpu_time"] = rec.cpu_time

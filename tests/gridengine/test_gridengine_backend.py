@@ -12,7 +12,13 @@ from drmaa2cli.backends import _sched
 from drmaa2cli.backends import gridengine_cmd as cmd
 from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.gridengine import GridEngineBackend
-from drmaa2cli.errors import BackendUnavailable, InvalidState, UnsupportedAttribute, UnsupportedOperation
+from drmaa2cli.errors import (
+    BackendUnavailable,
+    InvalidArgument,
+    InvalidState,
+    UnsupportedAttribute,
+    UnsupportedOperation,
+)
 from drmaa2cli.models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from tests.slurm.sched_driver import Driver
 
@@ -117,11 +123,11 @@ def test_throttled_array_tasks_end_with_their_own_states(gridengine: Driver, tmp
 
 
 def test_job_that_cannot_start_fails_instead_of_waiting(gridengine: Driver, tmp_path: Path) -> None:
-    job = gridengine.run(["true"], working_directory=str(tmp_path / "missing"),
-                         output_path=str(tmp_path / "o"), join_files=True)
+    job = gridengine.run(["cat"], input_path=str(tmp_path / "missing"), output_path=str(tmp_path / "o"),
+                         join_files=True)
     (job,) = gridengine.wait([job])
     assert job.state is JobState.FAILED and job.exit_status is None
-    assert job.annotation and job.annotation.startswith("could not start:") and "chdir" in job.annotation
+    assert job.annotation and job.annotation.startswith("could not start:") and "missing" in job.annotation
     gone = subprocess.run(["qstat", "-j", str(job.native_id)], capture_output=True,
                           env=gridengine.backend.ctx.environ, check=False)
     assert gone.returncode != 0
@@ -143,6 +149,13 @@ def test_any_dependency_runs_after_a_failure(gridengine: Driver, tmp_path: Path)
     assert (first.exit_status, then.state) == (1, JobState.DONE)
     with pytest.raises(UnsupportedAttribute):
         gridengine.backend.prepare(JobTemplate(remote_command="true"), after=Dependencies([first]))
+
+
+def test_missing_directories_are_refused_before_submitting(gridengine: Driver, tmp_path: Path) -> None:
+    with pytest.raises(InvalidArgument, match="working directory"):
+        gridengine.run(["true"], working_directory=str(tmp_path / "missing"))
+    with pytest.raises(InvalidArgument, match="output"):
+        gridengine.run(["true"], output_path=str(tmp_path / "missing" / "out"))
 
 
 def test_unknown_job_keeps_its_last_state(gridengine: Driver) -> None:

@@ -141,6 +141,16 @@ def test_dependency_on_success_runs(slurm: Driver) -> None:
     assert [j.state for j in slurm.wait([first, then])] == [JobState.DONE, JobState.DONE]
 
 
+def test_job_that_cannot_start(slurm: Driver, tmp_path: Path) -> None:
+    (job,) = slurm.wait([slurm.run(["cat"], input_path=str(tmp_path / "missing"))])
+    assert (job.state, job.exit_status, job.signal) == (JobState.FAILED, None, None)
+    assert job.annotation == "could not start (JobLaunchFailure)"
+    with pytest.raises(InvalidArgument, match="working directory"):
+        slurm.run(["true"], working_directory=str(tmp_path / "missing"))
+    with pytest.raises(InvalidArgument, match="output"):
+        slurm.run(["true"], error_path=str(tmp_path / "missing" / "err"))
+
+
 def test_unknown_job_keeps_its_last_state(slurm: Driver) -> None:
     ghost = JobInfo(id="1", session="s", backend="slurm", state=JobState.RUNNING, native_id="99999999")
     assert slurm.backend.refresh([ghost]) == []

@@ -170,6 +170,13 @@ def test_sacct_steps_and_units() -> None:
     assert cmd.parse_memory_kib("2G") == 2 * 1024 * 1024
 
 
+def test_wait_status_decoding() -> None:
+    assert _sched.decode_wait_status(768) == (3, None)
+    assert _sched.decode_wait_status(9) == (None, 9)
+    assert _sched.decode_wait_status(137) == (None, 9)  # core dumped flag
+    assert _sched.decode_wait_status(4021) == (None, None)  # Slurm's launch failure code, no wait status
+
+
 def test_unknown_job_message() -> None:
     assert "invalid job id" in fixture("squeue_unknown.txt").lower()
     assert cmd.parse_squeue(fixture("squeue_unknown.txt")) == {}
