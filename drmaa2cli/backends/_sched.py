@@ -213,17 +213,18 @@ def backoff(first: float = 0.05, factor: float = 1.3, ceiling: float = 1.0) -> I
 
 
 def poll_until(check: Callable[[], bool], timeout: float | None) -> None:
-    """Call ``check`` with growing pauses until it returns True or ``timeout`` seconds passed."""
+    """Pause, then call ``check``, with growing pauses, until it returns True or ``timeout`` seconds passed.
+    It pauses first because callers (the core's wait loop) have just asked the scheduler themselves."""
     deadline = None if timeout is None else time.monotonic() + timeout
     for delay in backoff():
-        if check():
-            return
         if deadline is not None:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return
             delay = min(delay, remaining)
         time.sleep(delay)
+        if check():
+            return
 
 
 def resource_int(limits: Mapping[str, object], key: str) -> int | None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import subprocess
 from pathlib import Path
 
@@ -215,3 +216,14 @@ def test_job_script_array_task_ids(tmp_path: Path) -> None:
 def test_job_script_refuses_bad_env_names() -> None:
     with pytest.raises(InvalidArgument):
         _sched.job_script(_sched.JobSpec("1", "s", ["true"], {"A-B": "1"}))
+
+
+def test_polling_backs_off_politely() -> None:
+    delays = list(itertools.islice(_sched.backoff(), 30))
+    assert delays[0] == 0.05 and delays[-1] == 1.0
+    assert all(a <= b for a, b in itertools.pairwise(delays))
+    calls = []
+    _sched.poll_until(lambda: calls.append(1) or len(calls) == 3, None)
+    assert len(calls) == 3
+    _sched.poll_until(lambda: calls.append(1) or False, 0)
+    assert len(calls) == 3  # no time left: the scheduler is not asked again
