@@ -298,6 +298,7 @@ class ScriptLaunch(Launch):
         self.array = array
         self.after = after
         self.cwd = os.path.abspath(template.working_directory or os.getcwd())
+        job_script(JobSpec("0", "", template.argv, template.job_environment))  # bad names: refused now
 
     def paths(self, template: JobTemplate, job_id: str) -> Paths:
         return job_paths(self.backend.ctx, template, job_id, self.cwd)
