@@ -93,7 +93,7 @@ class GridEngineBackend(Backend):
         array: ArraySpec | None = None,
         after: Dependencies | None = None,
     ) -> _sched.ScriptLaunch:
-        """Check the template and that sge_qmaster answers (one quick qstat).
+        """Check the template and that sge_qmaster answers (one ``qconf -sss``).
 
         Raises InvalidArgument/UnsupportedAttribute for what Grid Engine cannot run (including
         dependencies: the core's runner handles those), BackendUnavailable when it does not answer.
@@ -112,9 +112,10 @@ class GridEngineBackend(Backend):
         _sched.check_local_paths(self.ctx, paths)
         cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
                                  parallel_environment=self._pe())
-        proc = self._run(cmd.build_status_command())
+        # The cheapest question sge_qmaster answers (qstat's output grows with the number of jobs).
+        proc = self._run(["qconf", "-sss"])
         if proc.returncode != 0:
-            raise _classify("qstat", _sched.message(proc))
+            raise _classify("qconf -sss", _sched.message(proc))
         return launch
 
     def submit(

@@ -171,7 +171,7 @@ def test_unreachable_or_missing_scheduler(gridengine_env: dict[str, str], tmp_pa
         backend.prepare(JobTemplate(remote_command="true"))
     assert "\n" not in str(err.value)
     backend = GridEngineBackend(BackendContext(home=tmp_path, environ={**env, "PATH": str(tmp_path)}))
-    with pytest.raises(BackendUnavailable, match="qstat not found"):
+    with pytest.raises(BackendUnavailable, match="qconf not found"):
         backend.prepare(JobTemplate(remote_command="true"))
 
 
