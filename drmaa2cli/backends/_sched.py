@@ -245,6 +245,35 @@ def time_limit_seconds(timeout: float | None) -> int | None:
     return int(-(-timeout // 1))
 
 
+#: The JobInfo fields a scheduler reports about a job that has ended.
+OBSERVED = ("state", "annotation", "exit_status", "signal", "dispatch_time", "finish_time", "cpu_time", "max_rss",
+            "machine")
+
+
+class EndedCache:
+    """What an earlier refresh of this backend object (wait_any's, typically) found about jobs that ended.
+    A final state never changes, so the next refresh hands it out without asking the scheduler again."""
+
+    def __init__(self) -> None:
+        self._ended: dict[tuple[str, str | None], dict[str, object]] = {}
+
+    def split(self, jobs: Sequence[JobInfo]) -> tuple[list[JobInfo], list[JobInfo]]:
+        """(jobs known to have ended, updated; the others)."""
+        known, rest = [], []
+        for job in jobs:
+            fields = self._ended.get((job.id, job.native_id))
+            if fields is None:
+                rest.append(job)
+            else:
+                known.append(job.evolve(**fields))
+        return known, rest
+
+    def remember(self, jobs: Sequence[JobInfo]) -> None:
+        for job in jobs:
+            if job.state.final:
+                self._ended[(job.id, job.native_id)] = {f: getattr(job, f) for f in OBSERVED}
+
+
 def check_local_paths(ctx: BackendContext, paths: Paths) -> None:
     """Refuse a working directory or an output directory that does not exist here, before the scheduler
     does something worse with it (Slurm runs the job in /tmp instead; Grid Engine parks it in error state).

@@ -65,10 +65,9 @@ class GridEngineBackend(Backend):
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
+        self._ended = _sched.EndedCache()
         # Jobs this process deleted while they were pending: Grid Engine keeps no record of them at all.
         self._deleted: set[str] = set()
-        # Why jobs this process deleted from error state could not start (qacct has a vaguer reason).
-        self._reasons: dict[str, str] = {}
 
     # --- helpers ------------------------------------------------------------------------------------
     def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
@@ -141,8 +140,12 @@ class GridEngineBackend(Backend):
         never start) is deleted and reported failed with Grid Engine's reason. Raises BackendUnavailable
         when qstat cannot answer."""
         active = [j for j in jobs if j.native_id and not j.state.final]
-        if not active:
-            return []
+        known, ask = self._ended.split(active)
+        changed = self._ask(ask) if ask else []
+        self._ended.remember(changed)
+        return known + changed
+
+    def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
         proc = self._run(cmd.build_status_command())
         if proc.returncode != 0:
             raise _classify("qstat", _sched.message(proc))
@@ -175,12 +178,10 @@ class GridEngineBackend(Backend):
         proc = self._run(["qstat", "-j", ",".join(dict.fromkeys(cmd.base_id(n) for n in ids))])
         reasons = cmd.parse_error_reasons(proc.stdout)
         self._run(cmd.build_delete_command(ids))
-        for native in ids:
-            self._reasons[native] = f"could not start: {reasons.get(native, 'error state')}"
         now = time.time()
         return [
             j.evolve(state=JobState.FAILED, finish_time=now, exit_status=None,
-                     annotation=self._reasons[str(j.native_id)])
+                     annotation=f"could not start: {reasons.get(str(j.native_id), 'error state')}")
             for j in jobs
         ]
 
@@ -194,10 +195,7 @@ class GridEngineBackend(Backend):
             for job in (j for j in missing if cmd.base_id(str(j.native_id)) == base):
                 rec = records.get(str(job.native_id))
                 if rec is not None:
-                    changes = cmd.job_changes(rec)
-                    if job.native_id in self._reasons:
-                        changes["annotation"] = self._reasons[job.native_id]
-                    out.append(job.evolve(**changes))
+                    out.append(job.evolve(**cmd.job_changes(rec)))
                 elif job.native_id in self._deleted:
                     out.append(job.evolve(state=JobState.FAILED, finish_time=now,
                                           annotation="deleted before it started"))

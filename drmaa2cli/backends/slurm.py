@@ -57,6 +57,7 @@ class SlurmBackend(Backend):
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
+        self._ended = _sched.EndedCache()
         # Cleared when sacct says that accounting storage is disabled (then only squeue and the job
         # completion log are asked).
         self._accounting = True
@@ -134,8 +135,12 @@ class SlurmBackend(Backend):
         """One squeue call for all jobs; sacct (or the completion log) for jobs squeue forgot. Jobs that no
         source knows keep their last known state. Raises BackendUnavailable when squeue cannot answer."""
         active = [j for j in jobs if j.native_id and not j.state.final]
-        if not active:
-            return []
+        known, ask = self._ended.split(active)
+        changed = self._ask(ask) if ask else []
+        self._ended.remember(changed)
+        return known + changed
+
+    def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
         proc = self._run(cmd.build_status_command(str(j.native_id) for j in active))
         if proc.returncode != 0 and "invalid job id" not in _sched.message(proc).lower():
             raise _classify("squeue", _sched.message(proc))

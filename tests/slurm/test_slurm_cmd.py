@@ -11,7 +11,7 @@ import pytest
 from drmaa2cli.backends import _sched
 from drmaa2cli.backends import slurm_cmd as cmd
 from drmaa2cli.errors import InvalidArgument
-from drmaa2cli.models import ArraySpec, JobState, JobTemplate
+from drmaa2cli.models import ArraySpec, JobInfo, JobState, JobTemplate
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "slurm"
 
@@ -227,3 +227,16 @@ def test_polling_backs_off_politely() -> None:
     assert len(calls) == 3
     _sched.poll_until(lambda: calls.append(1) or False, 0)
     assert len(calls) == 3  # no time left: the scheduler is not asked again
+
+
+def test_ended_jobs_are_not_asked_about_twice() -> None:
+    cache = _sched.EndedCache()
+    running = JobInfo(id="1", session="s", backend="slurm", state=JobState.RUNNING, native_id="7",
+                      backend_data={"kept": True})
+    ended = running.evolve(state=JobState.FAILED, exit_status=3, annotation="exited with status 3")
+    cache.remember([ended, running.evolve(id="2")])
+    known, rest = cache.split([running, running.evolve(id="2"), running.evolve(native_id="8")])
+    assert [(j.id, j.state, j.exit_status, j.backend_data) for j in known] == [
+        ("1", JobState.FAILED, 3, {"kept": True})
+    ]
+    assert [(j.id, j.native_id) for j in rest] == [("2", "7"), ("1", "8")]
