@@ -138,7 +138,8 @@ class Engine:
     def pull(self, image: str) -> None:
         """Pull ``image`` through the SDK (it sends the registry credentials of the docker config).
         Raises InvalidArgument (no such image), BackendUnavailable (registry or engine unreachable)."""
-        transport = SdkTransport(self._sdk_kwargs(), TIMEOUT)
+        # After ``inspect_image``, so the version is one the engine accepts.
+        transport = SdkTransport(self._sdk_kwargs(), TIMEOUT, self._version)
         try:
             for item in transport.api.pull(image, stream=True, decode=True):
                 if isinstance(item, dict) and item.get("error"):
@@ -159,7 +160,7 @@ class Engine:
     def _transport_for(self) -> Transport:
         if self._transport is None:
             if self.via_sdk:
-                self._transport = SdkTransport(self._sdk_kwargs(), TIMEOUT)
+                self._transport = SdkTransport(self._sdk_kwargs(), TIMEOUT, API_VERSION)
             else:
                 self._transport = SocketTransport(self.address)
         return self._transport

@@ -115,11 +115,12 @@ class _RequestsBody:
 class SdkTransport:
     """Any engine the docker SDK can reach (TLS, ssh://), through its configured requests session."""
 
-    def __init__(self, sdk_kwargs: Mapping[str, Any], timeout: float) -> None:
+    def __init__(self, sdk_kwargs: Mapping[str, Any], timeout: float, version: str) -> None:
         import docker
 
-        # A fixed version: the client must not ask the engine (our paths carry their own version).
-        self.api = docker.APIClient(version="1.41", timeout=timeout, **sdk_kwargs)
+        # A given version: the client must not ask the engine. Our paths carry their own; ``version`` is for
+        # the SDK's own calls (pull).
+        self.api = docker.APIClient(version=version, timeout=timeout, **sdk_kwargs)
 
     def request(
         self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
