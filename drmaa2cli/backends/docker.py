@@ -305,7 +305,10 @@ class DockerBackend(Backend):
             return None
 
     def cleanup(self, job: JobInfo) -> None:
-        """Remove the job's container if one is left (output not saved, or removal failed) and its files."""
-        with contextlib.suppress(Missing):
-            self._job_engine(job).remove(container_of(job))
-        self.files.remove(job.id)
+        """Remove the job's container if one is left (output not saved, or removal failed) and its files;
+        the files even when the engine cannot be reached (BackendUnavailable is raised then)."""
+        try:
+            with contextlib.suppress(Missing):
+                self._job_engine(job).remove(container_of(job))
+        finally:
+            self.files.remove(job.id)

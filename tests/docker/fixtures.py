@@ -30,9 +30,14 @@ ENGINE_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "docker-engine.s
 @pytest.fixture(scope="session")
 def docker_engine() -> str:
     """Make sure an engine answers and the test image exists; returns the image."""
-    run = subprocess.run(["bash", str(ENGINE_SCRIPT)], capture_output=True, text=True, timeout=900)
-    if run.returncode != 0:
-        reason = f"no Docker engine for the tests: {run.stderr.strip().splitlines()[-1:] or run.returncode}"
+    try:
+        run = subprocess.run(["bash", str(ENGINE_SCRIPT)], capture_output=True, text=True, timeout=900)
+        lines = run.stderr.strip().splitlines()
+        problem = None if run.returncode == 0 else lines[-1] if lines else f"exit status {run.returncode}"
+    except subprocess.TimeoutExpired:
+        problem = f"{ENGINE_SCRIPT.name} did not finish within 900 s"
+    if problem is not None:
+        reason = f"no Docker engine for the tests: {problem}"
         if os.environ.get("CI") == "true":
             pytest.fail(reason)
         pytest.skip(reason)
