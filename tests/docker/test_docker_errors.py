@@ -34,7 +34,10 @@ def test_pull_failure_names_the_image(jobs: Jobs) -> None:
     assert "\n" not in str(err.value)
 
 
-def test_engine_not_running(jobs: Jobs, tmp_path: Path) -> None:
+@pytest.mark.parametrize("transport", ["standard library", "sdk"])
+def test_engine_not_running(jobs: Jobs, tmp_path: Path, transport: str, request: pytest.FixtureRequest) -> None:
+    if transport == "sdk":
+        request.getfixturevalue("sdk")
     jobs.environ = {**jobs.environ, "DOCKER_HOST": f"unix://{tmp_path}/nothing-listens.sock"}
     with pytest.raises(BackendUnavailable) as err:
         jobs.backend().prepare(jobs.template("true"))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli.backends import docker_engine
-from drmaa2cli.errors import BackendUnavailable, UnsupportedAttribute
+from drmaa2cli.errors import UnsupportedAttribute
 from drmaa2cli.models import JobState
 from tests.docker.fixtures import Jobs
 
@@ -26,17 +26,6 @@ def test_through_the_sdk_exit_status_output_and_logs(jobs: Jobs) -> None:
     assert Path(str(job.output_path)).read_text() == "out\n"
     assert Path(str(job.error_path)).read_text() == "err\n"
     assert jobs.finish(jobs.run("sh", "-c", "exit 3")).exit_status == 3
-
-
-@pytest.mark.usefixtures("sdk")
-def test_through_the_sdk_engine_not_running(jobs: Jobs, tmp_path: Path) -> None:
-    jobs.environ = {**jobs.environ, "DOCKER_HOST": f"unix://{tmp_path}/nothing-listens.sock"}
-    with pytest.raises(BackendUnavailable) as err:
-        jobs.backend().prepare(jobs.template("true"))
-    assert str(err.value) == (
-        f"cannot reach the Docker engine at DOCKER_HOST=unix://{tmp_path}/nothing-listens.sock: "
-        "No such file or directory"
-    )
 
 
 def test_an_engine_that_does_not_speak_our_api_version(jobs: Jobs, monkeypatch: pytest.MonkeyPatch) -> None:
