@@ -375,9 +375,18 @@ class Transaction(_Reader):
         if len(finished) < ARCHIVE_BATCH:
             return
         archived = self.meta_doc().setdefault("archived", {})
+        in_shard: dict[int, dict[str, int]] = {}
         for doc in finished:
-            table = self.shard(int(doc["id"].split(".", 1)[0]))
-            table.insert(dict(doc))
+            number = int(doc["id"].split(".", 1)[0])
+            table = self.shard(number)
+            # A writer killed between its shard write and its live write left these records in the shard
+            # already: replace them there instead of adding a second copy. (The counts live in the live
+            # file, which never saw that move, so they are added either way.)
+            present = in_shard.setdefault(shard_of(number), {d["id"]: d.doc_id for d in table.all()})
+            if doc["id"] in present:
+                table.update(dict(doc), doc_ids=[present[doc["id"]]])
+            else:
+                present[doc["id"]] = table.insert(dict(doc))
             counts = archived.setdefault(doc["session"], {})
             counts[doc["state"]] = counts.get(doc["state"], 0) + 1
         self.jobs.remove(doc_ids=[d.doc_id for d in finished])

@@ -171,3 +171,26 @@ def expected_codes(op: str) -> set[int]:
         return {0}
     return set(range(0, 256)) - set(range(200, 207)) - {208} | {202}  # wait: a job's code, 124, 207, 202
 
+
+def test_crash_between_the_archive_write_and_the_live_write(tmp_path: Path, figures: Figures) -> None:
+    """Archiving writes the shard first, then the live file. A writer killed between the two leaves the moved
+    records in both; the next writer archives them again and must not make a second copy."""
+    home = tmp_path / "home"
+    env = cli_env(home)
+    ids = [run(env, "submit", "--terse", "--", "true").out.strip() for _ in range(31)]
+    assert run(env, "wait", *ids).code == 0  # 31 final records: one short of an archiving batch
+    last = run(env, "submit", "--terse", "--", "true").out.strip()
+    assert wait_for(lambda: (home / "run" / f"{last}.exit").exists(), 20)
+    before = (home / "jobs.json").read_bytes()  # the live file as the archiving writer found it
+    assert run(env, "status").code == 0  # folds in the 32nd exit and archives all 32
+    assert len(read_store(home).archived) == 32
+    (home / "jobs.json").write_bytes(before)  # as if that writer died before replacing the live file
+    figures.add("crash_states_replayed")
+    assert len(read_store(home).overlap) == 32
+    assert run(env, "status").code == 0
+    view = read_store(home)
+    assert not view.duplicates and not view.overlap and len(view.archived) == 32
+    listing = json.loads(run(env, "status", "--limit", "0", "--json").out)["jobs"]
+    assert len(listing) == len({j["id"] for j in listing}) == 32
+    counts = json.loads(run(env, "sessions", "--json").out)["sessions"][0]["counts"]
+    assert counts == {"done": 32}
