@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -39,6 +40,8 @@ LOCK_FILE = "lock"
 SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
+# What ``atomic_write`` leaves behind when its process is killed before the rename.
+_TEMP_FILE = re.compile(r"^\.(?:jobs|\d{6})\.json\.\d+\.tmp$")
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -164,11 +167,25 @@ class Store:
             raise StoreError(f"cannot open {self.home / LOCK_FILE}: {e.strerror}") from None
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            self._remove_stale_temp_files()
             txn = Transaction(self)
             yield txn
             txn.commit()
         finally:
             os.close(lock_fd)  # closing releases the flock
+
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files of writers killed before their rename. Only lock holders write store files, so under
+        the lock every such file is stale; without this each crash would leave a copy of the store behind."""
+        for directory in (self.home, self.archive_dir):
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            for name in names:
+                if _TEMP_FILE.match(name):
+                    with contextlib.suppress(OSError):
+                        os.unlink(directory / name)
 
     def snapshot(self) -> Snapshot:
         """A lock-free, consistent view (files are only ever replaced whole)."""

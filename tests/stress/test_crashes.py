@@ -158,6 +158,8 @@ def test_kill_9_at_random_moments_loses_nothing(tmp_path: Path, scale: Scale, fi
     view = read_store(home)
     assert not view.duplicates and view.ids == set(listed)
     figures.set("temp_files_left_by_kills", len(list(home.glob(".*.tmp")) + list(home.glob("archive/.*.tmp"))))
+    assert run(env, "submit", "--", "true").code == 0  # the next writer clears what killed writers left
+    assert not list(home.glob(".*.tmp")) and not list(home.glob("archive/.*.tmp"))
     assert wait_for(lambda: not home_processes(home), 15), [home_processes(home)]
 
 
@@ -194,3 +196,17 @@ def test_crash_between_the_archive_write_and_the_live_write(tmp_path: Path, figu
     assert len(listing) == len({j["id"] for j in listing}) == 32
     counts = json.loads(run(env, "sessions", "--json").out)["sessions"][0]["counts"]
     assert counts == {"done": 32}
+
+
+def test_temp_files_of_killed_writers_are_cleared(tmp_path: Path, figures: Figures) -> None:
+    home = tmp_path / "home"
+    env = cli_env(home)
+    assert run(env, "submit", "--", "true").code == 0
+    (home / "archive").mkdir(mode=0o700)
+    stale = [home / ".jobs.json.99999.tmp", home / "archive" / ".000000.json.99998.tmp"]
+    for path in stale:
+        path.write_bytes(b'{"_meta": {"1": {"schema_ver')  # cut off mid-write
+    figures.add("crash_states_replayed")
+    assert run(env, "submit", "--", "true").code == 0
+    assert not any(p.exists() for p in stale)
+    assert read_store(home).next_job == 3
