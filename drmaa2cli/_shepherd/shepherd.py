@@ -56,6 +56,18 @@ def proc_start(pid: int) -> int | None:
     return int(fields[19])
 
 
+def oom_kills() -> int | None:
+    """How many processes the kernel's OOM killer has killed since boot (Linux >= 4.13), or None."""
+    try:
+        with open("/proc/vmstat", "rb") as f:
+            for line in f:
+                if line.startswith(b"oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def signame(num: int) -> str:
     try:
         return signal.Signals(num).name
@@ -81,6 +93,7 @@ class Task:
         self.pid: int | None = None
         self.killed_with: int | None = None
         self.timed_out = False
+        self.oom_kills: int | None = None  # the OOM killer's count when the task started
 
 
 class Shepherd:
@@ -245,6 +258,7 @@ class Shepherd:
         env = dict(self.env)
         env.update(task.spec.get("env", {}))
         argv = self.spec["argv"]
+        task.oom_kills = oom_kills()
         try:
             os.environ["PATH"] = env.get("PATH", os.defpath)  # posix_spawnp searches the job's own PATH
             task.pid = os.posix_spawnp(
@@ -299,9 +313,18 @@ class Shepherd:
             result["annotation"] = "killed by drmaa2 kill (%s)" % signame(task.killed_with)
         elif result["signal"] is not None:
             result["annotation"] = "killed by signal %d (%s)" % (result["signal"], signame(result["signal"]))
+            if result["signal"] == signal.SIGKILL and self.oom_killer_ran(task):
+                result["annotation"] += ", probably out of memory: the kernel's OOM killer ran while it ran"
         elif result["exit_status"]:
             result["annotation"] = "exited with status %d" % result["exit_status"]
         self.finish(task, **result)
+
+    def oom_killer_ran(self, task: Task) -> bool:
+        # The kernel does not tell the parent whom its OOM killer chose (the job may have moved itself into a
+        # cgroup of its own); a SIGKILL that drmaa2 did not send while the OOM killer was at work is the
+        # likely story, and the annotation says "probably".
+        now = oom_kills()
+        return task.oom_kills is not None and now is not None and now > task.oom_kills
 
     def run(self) -> None:
         signal.signal(signal.SIGUSR1, self.on_control)

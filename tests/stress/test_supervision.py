@@ -208,6 +208,7 @@ def test_job_killed_by_the_oom_killer(tmp_path: Path, memory_cgroup: Path, figur
     final = info(env, job)
     assert final["state"] == "failed" and final["signal"] == signal.SIGKILL
     assert final["annotation"].startswith("killed by signal 9 (SIGKILL)")
+    assert "out of memory" in final["annotation"]
 
 
 def test_every_supervisor_gone_at_once(tmp_path: Path, scale: Scale, figures: Figures) -> None:
