@@ -32,8 +32,10 @@ from .errors import (
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
 
-SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-JOB_ID = re.compile(r"^\d{1,12}(\.\d{1,9})?$")
+# ASCII only, and \Z rather than $ (which also matches before a final newline): "ci\n" is no session name,
+# and "\u0661" (an Arabic-Indic digit, which int() reads as 1) no job id.
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z", re.ASCII)
+JOB_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 DEFAULT_LIMIT = 100
 
 

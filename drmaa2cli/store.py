@@ -41,7 +41,7 @@ SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
 # What ``atomic_write`` leaves behind when its process is killed before the rename.
-_TEMP_FILE = re.compile(r"^\.(?:jobs|\d{6})\.json\.\d+\.tmp$")
+_TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
 
 
 def ensure_private_dir(path: Path) -> None:
