@@ -26,7 +26,7 @@ from .harness import (
 def job_for(submitter: int, index: int) -> tuple[list[str], int | None]:
     """The command of one job and the exit status it must end with (None: a sleeper that may be killed)."""
     if index % 4 == 3:
-        return ["sleep", "2"], None
+        return ["sleep", "5"], None
     status = (submitter + index) % 3
     return ["sh", "-c", f"exit {status}"], status
 
@@ -58,7 +58,7 @@ def test_concurrent_submitters_with_status_wait_and_kill(tmp_path: Path, scale: 
         while not done.is_set():
             with lock:
                 ids = list(submitted)
-                victims = list(sleepers)
+                victims = sleepers[-8:]  # the newest sleepers, most likely still running
             if kind == "status":
                 r = run(env, "status", "--all", "--limit", "0", "--json")
                 figures.add("status_calls")
