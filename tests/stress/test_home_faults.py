@@ -1,0 +1,132 @@
+"""The drmaa2 home in trouble: a file where the directory should be, a directory drmaa2 may not write, a full
+disk, store and config files edited into invalid JSON or TOML. Each gives one clear line with a documented exit
+code, loses no record and never overwrites the broken file. Everything drmaa2 writes is 0700 or 0600."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from .harness import Figures, cli_env, one_line_error, run
+
+# Commands that read or write the store, with what they may exit with when the home is fine.
+EVERY_COMMAND = [
+    ["submit", "--", "true"],
+    ["status"],
+    ["status", "--all", "--json"],
+    ["status", "1"],
+    ["wait", "--timeout", "5", "1"],
+    ["kill", "1"],
+    ["hold", "1"],
+    ["logs", "1"],
+    ["rm", "1"],
+    ["rm", "--finished"],
+    ["sessions"],
+    ["sessions", "create", "x"],
+    ["config"],
+]
+
+
+def unprivileged() -> list[str]:
+    """A prefix that makes the CLI obey file permissions. As root, that is root without capabilities
+    (setpriv clears the bounding set: no CAP_DAC_OVERRIDE, so owner bits apply): a user account such as
+    nobody often cannot even reach this interpreter (a venv under /root)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    if setpriv is None:
+        pytest.skip("running as root without setpriv: permissions cannot be enforced")
+    return [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--"]
+
+
+def run_as(prefix: list[str], env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*prefix, sys.executable, "-m", "drmaa2cli", *args], env=env, capture_output=True,
+                          text=True, timeout=60, stdin=subprocess.DEVNULL)
+
+
+def snapshot(home: Path) -> dict[str, bytes]:
+    """The store and output files (run/ is the shepherds' own, and changes as jobs run)."""
+    return {str(p.relative_to(home)): p.read_bytes() for p in sorted(home.rglob("*"))
+            if p.is_file() and p.name != "lock" and p.parent.name != "run"}
+
+
+def test_home_is_a_file(tmp_path: Path, figures: Figures) -> None:
+    target = tmp_path / "afile"
+    target.write_bytes(b"precious")
+    for home in (target, target / "below"):
+        env = cli_env(home)
+        for args in EVERY_COMMAND:
+            r = run(env, *args)
+            figures.add("calls")
+            assert r.code in (0, 206), (home, args, r.code, r.err)  # 0: nothing to read, nothing written
+            if r.code:
+                one_line_error(r)
+                assert "not a directory" in r.err, r.err
+        assert run(env, "submit", "--", "true").code == 206
+    assert target.read_bytes() == b"precious"
+
+
+def test_missing_home_below_an_unwritable_directory(tmp_path: Path) -> None:
+    parent = tmp_path / "locked"
+    parent.mkdir(mode=0o500)
+    env = cli_env(parent / "home")
+    r = run_as(unprivileged(), env, "submit", "--", "true")
+    assert r.returncode == 206 and "cannot create" in r.stderr and "Permission denied" in r.stderr, r.stderr
+    r = run_as(unprivileged(), env, "status")
+    assert r.returncode == 0, r.stderr  # nothing there yet: an empty list, nothing created
+    assert not (parent / "home").exists()
+
+
+BROKEN = {
+    "jobs.json": b'{"_meta": {"1": {"schema_version": 1, "next_job": 2}}, "jobs": {"1": {"id": "1", ',
+    "archive/000000.json": b'{"_meta": {"1": {"schema_version": 1}}, "jobs": [',
+    "config.toml": b'session = "unterminated\n[backends.cf\n',
+}
+
+
+@pytest.mark.parametrize("name", list(BROKEN))
+def test_broken_files_are_reported_and_never_overwritten(tmp_path: Path, name: str, figures: Figures) -> None:
+    home = tmp_path / "home"
+    env = cli_env(home)
+    ids = [run(env, "submit", "--terse", "--", "true").out.strip() for _ in range(40)]
+    assert run(env, "wait", *ids).code == 0
+    run(env, "submit", "--wait", "--", "true")  # a write that moves the finished ones to the archive
+    path = home / name
+    path.write_bytes(BROKEN[name])
+    for args in [*EVERY_COMMAND, ["status", "--limit", "0"], ["wait", "2"], ["submit", "--wait", "--", "true"]]:
+        r = run(env, *args)
+        figures.add("calls")
+        if r.code == 0:
+            continue  # a command that never needs that file
+        one_line_error(r)
+        assert r.code in (201, 206), (args, r.code, r.err)
+        assert str(path) in r.err, (args, r.err)
+        assert path.read_bytes() == BROKEN[name], f"{args} overwrote {name}"
+    assert path.read_bytes() == BROKEN[name]
+    figures.add("files_broken")
+
+
+def test_broken_supervisor_files_resolve_the_job(tmp_path: Path) -> None:
+    """A start or exit file cut off (a disk that filled up, an editor): the job is not left hanging."""
+    home = tmp_path / "home"
+    env = cli_env(home)
+    job = run(env, "submit", "--terse", "--", "true").out.strip()
+    exit_file = home / "run" / f"{job}.exit"
+    assert run(env, "wait", job).code == 0
+    job2 = run(env, "submit", "--terse", "--", "sh", "-c", "exit 4").out.strip()
+    exit2 = home / "run" / f"{job2}.exit"
+    from .harness import wait_for
+
+    assert wait_for(exit2.exists, 20)
+    exit2.write_bytes(b'{"exit_status": ')
+    r = run(env, "wait", "--timeout", "20", job2)
+    assert r.code == 207, (r.code, r.err)  # exit status unreadable: ended without one, and said so
+    info = json.loads(run(env, "status", "--json", job2).out)["jobs"][0]
+    assert info["state"] == "failed" and "supervisor" in info["annotation"]
+    assert exit_file.exists()
