@@ -45,18 +45,27 @@ _TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` 0700 if missing (its parents as usual); refuse a path that is not a directory."""
+    """Create ``path`` 0700 if missing, and the parents it needs 0700 too (a parent another user could write
+    to would let them swap the home); refuse a path that is not a directory."""
     if path.is_dir():
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o700)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-    except FileExistsError:
-        if not path.is_dir():
-            raise StoreError(f"{path} exists and is not a directory") from None
-    except OSError as e:
-        raise StoreError(f"cannot create {path}: {e.strerror}") from None
+    missing = []
+    for directory in (path, *path.parents):
+        if os.path.lexists(directory):
+            break
+        missing.append(directory)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        except FileExistsError:
+            pass  # made by a concurrent drmaa2 meanwhile
+        except NotADirectoryError:
+            raise StoreError(f"{directory.parent} is not a directory") from None
+        except OSError as e:
+            raise StoreError(f"cannot create {directory}: {e.strerror}") from None
+    if not path.is_dir():
+        raise StoreError(f"{path} exists and is not a directory")
 
 
 def atomic_write(path: Path, data: bytes) -> None:

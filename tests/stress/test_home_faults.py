@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -130,3 +131,28 @@ def test_broken_supervisor_files_resolve_the_job(tmp_path: Path) -> None:
     info = json.loads(run(env, "status", "--json", job2).out)["jobs"][0]
     assert info["state"] == "failed" and "supervisor" in info["annotation"]
     assert exit_file.exists()
+
+
+def test_everything_drmaa2_writes_is_private(tmp_path: Path, figures: Figures) -> None:
+    home = tmp_path / "a" / "b" / "home"  # parents drmaa2 has to create too
+    env = cli_env(home)
+    old = os.umask(0)  # the most permissive umask a user can have
+    try:
+        ids = [run(env, "submit", "--terse", "--", "sh", "-c", "echo out; echo err >&2").out.strip()
+               for _ in range(34)]
+        ids.append(run(env, "submit", "--terse", "--array", "1-3", "--join", "--", "true").out.strip())
+        ids.append(run(env, "submit", "--terse", "--hold", "--", "true").out.strip())
+        assert run(env, "kill", ids[-1]).code == 0
+        assert run(env, "wait", *ids).code != 124
+        assert run(env, "sessions", "create", "extra").code == 0
+        assert run(env, "submit", "--wait", "--", "true").code == 0  # archives the finished jobs
+        assert run(env, "rm", ids[0]).code == 0
+    finally:
+        os.umask(old)
+    assert (home / "archive").is_dir() and (home / "output").is_dir() and (home / "run").is_dir()
+    checked = 0
+    for path in [tmp_path / "a", tmp_path / "a" / "b", home, *home.rglob("*")]:
+        mode = stat.S_IMODE(path.lstat().st_mode)
+        assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
+        checked += 1
+    figures.set("paths_checked", checked)
