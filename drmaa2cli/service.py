@@ -27,6 +27,7 @@ from .errors import (
     InvalidState,
     JobNotFound,
     SessionNotFound,
+    StoreError,
     WaitTimeout,
 )
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
@@ -233,7 +234,15 @@ class Service:
                 self.warnings.append(f"{name}: {e} (showing the last known state)")
         if not changed:
             return list(jobs)
-        self.persist(changed.values())
+        try:
+            self.persist(changed.values())
+        except StoreError as e:
+            # Reading must not depend on writing (a full disk, a home made read-only): the new states are
+            # shown as found, and a later command records them (their source -- exit files, the engine, the
+            # API -- still has them).
+            note = f"cannot record the jobs' new states: {e}"
+            if note not in self.warnings:
+                self.warnings.append(note)
         return [changed.get(j.id, j) for j in jobs]
 
     def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]:

@@ -73,6 +73,34 @@ def test_home_is_a_file(tmp_path: Path, figures: Figures) -> None:
     assert target.read_bytes() == b"precious"
 
 
+def test_unwritable_home(tmp_path: Path, figures: Figures) -> None:
+    home = tmp_path / "home"
+    env = cli_env(home)
+    done = run(env, "submit", "--terse", "--", "true").out.strip()
+    running = run(env, "submit", "--terse", "--", "sleep", "1").out.strip()
+    assert run(env, "wait", done).code == 0
+    before = snapshot(home)
+    home.chmod(0o500)
+    nobody = unprivileged()
+    try:
+        r = run_as(nobody, env, "submit", "--", "true")
+        assert r.returncode == 206 and "Permission denied" in r.stderr and str(home) in r.stderr, r.stderr
+        assert r.stderr.count("\n") == 1
+        # Reading still works, also when a job's new state cannot be written down.
+        r = run_as(nobody, env, "wait", running)
+        assert r.returncode == 0, r.stderr
+        assert "cannot record" in r.stderr
+        r = run_as(nobody, env, "status", "--json")
+        assert r.returncode == 0, r.stderr
+        assert {j["id"]: j["state"] for j in json.loads(r.stdout)["jobs"]} == {done: "done", running: "done"}
+        figures.add("calls", 3)
+        assert snapshot(home) == before  # nothing lost or changed
+    finally:
+        home.chmod(0o700)
+    assert run(env, "status", running).code == 0
+    assert {j["id"] for j in json.loads(run(env, "status", "--json").out)["jobs"]} == {done, running}
+
+
 def test_missing_home_below_an_unwritable_directory(tmp_path: Path) -> None:
     parent = tmp_path / "locked"
     parent.mkdir(mode=0o500)
