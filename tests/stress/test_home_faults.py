@@ -101,6 +101,22 @@ def test_unwritable_home(tmp_path: Path, figures: Figures) -> None:
     assert {j["id"] for j in json.loads(run(env, "status", "--json").out)["jobs"]} == {done, running}
 
 
+@pytest.mark.parametrize("sub", ["run", "output"])
+def test_unwritable_run_or_output_directory(tmp_path: Path, sub: str, figures: Figures) -> None:
+    home = tmp_path / "home"
+    env = cli_env(home)
+    assert run(env, "submit", "--wait", "--", "true").code == 0
+    (home / sub).chmod(0o500)
+    try:
+        r = run_as(unprivileged(), env, "submit", "--", "true")
+        figures.add("calls")
+        assert r.returncode == 206, (r.returncode, r.stderr)
+        assert str(home / sub) in r.stderr and "Permission denied" in r.stderr
+    finally:
+        (home / sub).chmod(0o700)
+    assert [j["id"] for j in json.loads(run(env, "status", "--json").out)["jobs"]] == ["1"]  # no record
+
+
 def test_missing_home_below_an_unwritable_directory(tmp_path: Path) -> None:
     parent = tmp_path / "locked"
     parent.mkdir(mode=0o500)
