@@ -25,12 +25,37 @@ from typing import Any
 RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1)
 
 
+# Bytes claimed for each of a task's start and exit files before the task starts (see reserve).
+RESERVE = 4096
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def reserve(path: str) -> None:
+    """Claim the disk space for ``path`` now, while there is some: a job may fill the disk, and its exit
+    status must still be written. ``write_json`` fills the claimed temp file in place, needing no new blocks."""
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, b" " * RESERVE)
+    finally:
+        os.close(fd)
+
+
 def write_json(path: str, data: dict[str, Any]) -> None:
     # Atomic against a crash of this process; not fsynced: after a power loss no job is running anyway.
     tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    payload = json.dumps(data).encode()
     try:
-        os.write(fd, json.dumps(data).encode())
+        fd = os.open(tmp, os.O_WRONLY)  # reserved (or left by a crash): overwritten in place
+    except FileNotFoundError:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, payload)
+        os.ftruncate(fd, len(payload))
     finally:
         os.close(fd)
     os.replace(tmp, path)
@@ -251,6 +276,13 @@ class Shepherd:
                     os.close(os.open(task.spec[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
 
     def spawn(self, task: Task) -> None:
+        try:
+            reserve(task.start_path)
+            reserve(task.exit_path)
+        except OSError as e:
+            with contextlib.suppress(OSError):  # with no room at all, nothing can be written
+                self.finish(task, annotation="cannot start: %s in %s" % (e.strerror, self.run_dir))
+            return None
         try:
             fds = self.open_stdio(task)
         except OSError as e:

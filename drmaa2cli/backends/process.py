@@ -300,6 +300,6 @@ class ProcessBackend(Backend):
         self._signal_group(job, signals.SIGCONT)
 
     def cleanup(self, job: JobInfo) -> None:
-        for suffix in (".start", ".exit"):
+        for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
             with contextlib.suppress(OSError):
                 (self.run_dir / f"{job.id}{suffix}").unlink()

@@ -4,17 +4,21 @@ code, loses no record and never overwrites the broken file. Everything drmaa2 wr
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import json
 import os
 import shutil
 import stat
 import subprocess
 import sys
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from .harness import Figures, cli_env, one_line_error, run
+from .harness import Figures, cli_env, one_line_error, read_store, run
 
 # Commands that read or write the store, with what they may exit with when the home is fine.
 EVERY_COMMAND = [
@@ -126,6 +130,74 @@ def test_missing_home_below_an_unwritable_directory(tmp_path: Path) -> None:
     r = run_as(unprivileged(), env, "status")
     assert r.returncode == 0, r.stderr  # nothing there yet: an empty list, nothing created
     assert not (parent / "home").exists()
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """A 4 MiB tmpfs of our own, so that filling it up harms nobody."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", f"drmaa2-{uuid.uuid4().hex[:6]}",
+                        str(mount)], capture_output=True, text=True)
+    if r.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def fill(disk: Path) -> Path:
+    """Write a file until the disk is full; returns it (delete it to make room again)."""
+    filler = disk / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        for size in (65536, 4096, 1):  # down to the last byte
+            with contextlib.suppress(OSError):
+                while True:
+                    os.write(fd, b"\0" * size)
+    finally:
+        os.close(fd)
+    with pytest.raises(OSError) as err, open(disk / "probe", "wb") as probe:
+        probe.write(b"x" * 4096)
+        probe.flush()
+        os.fsync(probe.fileno())
+    assert err.value.errno == errno.ENOSPC
+    (disk / "probe").unlink(missing_ok=True)
+    return filler
+
+
+def test_full_disk(small_disk: Path, figures: Figures) -> None:
+    home = small_disk / "home"
+    env = cli_env(home)
+    first = run(env, "submit", "--terse", "--", "true").out.strip()
+    assert run(env, "wait", first).code == 0
+    across = run(env, "submit", "--terse", "--", "sh", "-c", "sleep 1; exit 3").out.strip()  # runs on
+    assert run(env, "status", across).code == 0
+    before = (home / "jobs.json").read_bytes()
+    filler = fill(small_disk)
+    figures.add("faults_injected")
+    for args in (["submit", "--", "true"], ["submit", "--array", "1-3", "--", "true"],
+                 ["sessions", "create", "new"]):
+        r = run(env, *args)
+        figures.add("calls")
+        assert r.code == 206, (args, r.code, r.err)
+        one_line_error(r)
+        assert "No space left on device" in r.err
+    assert (home / "jobs.json").read_bytes() == before  # never half-written
+    # The job that was running when the disk filled up still gets its exit status recorded and waited for.
+    r = run(env, "wait", across)
+    assert r.code == 3, r.err
+    listing = run(env, "status", "--json")
+    assert listing.code == 0, listing.err
+    states = {j["id"]: (j["state"], j["exit_status"]) for j in json.loads(listing.out)["jobs"]}
+    assert states == {first: ("done", 0), across: ("failed", 3)}
+    filler.unlink()
+    assert run(env, "submit", "--wait", "--", "true").code == 0
+    assert read_store(home).ids == {first, across, "3"}
+    assert not list(home.rglob("*.tmp"))
 
 
 BROKEN = {
