@@ -25,7 +25,7 @@ from tests.cf_standin import StandIn
 from tests.conftest import Result
 
 from .conftest import Scale
-from .harness import Figures, one_line_error, read_store, spawn, wait_for
+from .harness import Figures, kill_all, one_line_error, read_store, spawn, supervisors, wait_for
 
 APP = ["--app", "worker"]
 TASKS = r"^/v3/tasks\?"
@@ -238,3 +238,19 @@ def test_no_credential_is_ever_written_or_shown(cf: CfCli, standin: StandIn, tmp
     figures.set("places_checked", len(places))
     assert not leaks, leaks
     assert "Traceback" not in "".join(cf.seen)
+
+
+def test_runner_gone_resolves_its_jobs(cf: CfCli, standin: StandIn, figures: Figures) -> None:
+    """Jobs the core starts later (held, or waiting for another job) have a runner as their supervisor."""
+    held = cf("submit", "--terse", "--hold", *APP, "--", "true").out.strip()
+    after = cf("submit", "--terse", "--after", held, *APP, "--", "true").out.strip()
+    runners = supervisors(cf.home)
+    assert len(runners) == 2, runners
+    figures.add("faults_injected", kill_all(runners))
+    r = cf("wait", "--timeout", "30", held, after)
+    assert r.code == 207, (r.code, r.err)
+    for job in (held, after):
+        info = json.loads(cf("status", "--json", job).out)["jobs"][0]
+        assert info["state"] == "failed", info
+        assert info["annotation"] == "never started: its runner exited before starting it"
+    assert standin.world.tasks == {}
