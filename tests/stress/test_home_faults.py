@@ -211,9 +211,10 @@ BROKEN = {
 def test_broken_files_are_reported_and_never_overwritten(tmp_path: Path, name: str, figures: Figures) -> None:
     home = tmp_path / "home"
     env = cli_env(home)
-    ids = [run(env, "submit", "--terse", "--", "true").out.strip() for _ in range(40)]
-    assert run(env, "wait", *ids).code == 0
+    array = run(env, "submit", "--terse", "--array", "1-40", "--", "true").out.strip()
+    assert run(env, "wait", array).code == 0
     run(env, "submit", "--wait", "--", "true")  # a write that moves the finished ones to the archive
+    assert (home / "archive" / "000000.json").exists()
     path = home / name
     path.write_bytes(BROKEN[name])
     for args in [*EVERY_COMMAND, ["status", "--limit", "0"], ["wait", "2"], ["submit", "--wait", "--", "true"]]:
@@ -254,9 +255,8 @@ def test_everything_drmaa2_writes_is_private(tmp_path: Path, figures: Figures) -
     env = cli_env(home)
     old = os.umask(0)  # the most permissive umask a user can have
     try:
-        ids = [run(env, "submit", "--terse", "--", "sh", "-c", "echo out; echo err >&2").out.strip()
-               for _ in range(34)]
-        ids.append(run(env, "submit", "--terse", "--array", "1-3", "--join", "--", "true").out.strip())
+        ids = [run(env, "submit", "--terse", "--", "sh", "-c", "echo out; echo err >&2").out.strip()]
+        ids.append(run(env, "submit", "--terse", "--array", "1-36", "--join", "--", "true").out.strip())
         ids.append(run(env, "submit", "--terse", "--hold", "--", "true").out.strip())
         assert run(env, "kill", ids[-1]).code == 0
         assert run(env, "wait", *ids).code != 124
