@@ -27,13 +27,16 @@ from .errors import (
     InvalidState,
     JobNotFound,
     SessionNotFound,
+    StoreError,
     WaitTimeout,
 )
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
 
-SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-JOB_ID = re.compile(r"^\d{1,12}(\.\d{1,9})?$")
+# ASCII only, and \Z rather than $ (which also matches before a final newline): "ci\n" is no session name,
+# and "\u0661" (an Arabic-Indic digit, which int() reads as 1) no job id.
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z", re.ASCII)
+JOB_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 DEFAULT_LIMIT = 100
 
 
@@ -231,7 +234,15 @@ class Service:
                 self.warnings.append(f"{name}: {e} (showing the last known state)")
         if not changed:
             return list(jobs)
-        self.persist(changed.values())
+        try:
+            self.persist(changed.values())
+        except StoreError as e:
+            # Reading must not depend on writing (a full disk, a home made read-only): the new states are
+            # shown as found, and a later command records them (their source -- exit files, the engine, the
+            # API -- still has them).
+            note = f"cannot record the jobs' new states: {e}"
+            if note not in self.warnings:
+                self.warnings.append(note)
         return [changed.get(j.id, j) for j in jobs]
 
     def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]:
