@@ -100,6 +100,7 @@ def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figur
     assert waiter.poll() is None, waiter.communicate()  # still waiting: the outage is not the job's end
     engine.start()
     out, err = waiter.communicate(timeout=120)
+    figures.set("last_wait_exit_code", waiter.returncode)
     info = json.loads(run(env, "status", "--json", job).out)["jobs"][0]
     if engine.live_restore:  # the container lived on: its own result
         assert waiter.returncode == 7, err
@@ -108,4 +109,5 @@ def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figur
         assert waiter.returncode in (128 + signal.SIGTERM, 128 + signal.SIGKILL, 207), (waiter.returncode, err)
         assert info["state"] == "failed" and info["annotation"], info
     assert b"Traceback" not in err and out.strip() == b""
+    assert err.count(b"still waiting") == 1, err  # the outage is told once
     assert read_store(tmp_path / "home").ids == {job}  # the refused submit wrote nothing
