@@ -111,3 +111,19 @@ def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figur
     assert b"Traceback" not in err and out.strip() == b""
     assert err.count(b"still waiting") == 1, err  # the outage is told once
     assert read_store(tmp_path / "home").ids == {job}  # the refused submit wrote nothing
+
+
+def test_engine_password_is_never_shown_or_stored(tmp_path: Path, figures: Figures) -> None:
+    """A DOCKER_HOST with a password in it (tcp://user:password@host): refused engines are named without it."""
+    secret = "dkr-5e6f7a8b-do-not-leak"
+    home = tmp_path / "home"
+    env = cli_env(home, DOCKER_HOST=f"tcp://user:{secret}@127.0.0.1:1", DRMAA2_BACKEND="docker")
+    seen = []
+    for args in (["submit", "--image", IMAGE, "--", "true"], ["status"], ["config"], ["config", "--json"]):
+        r = run(env, *args)
+        seen += [r.out, r.err]
+        figures.add("calls")
+    assert "127.0.0.1" in "".join(seen)  # the engine is named ...
+    assert secret not in "".join(seen)  # ... without its password
+    stored = [p.read_bytes() for p in home.rglob("*") if p.is_file()] if home.exists() else []
+    assert not any(secret.encode() in data for data in stored)
