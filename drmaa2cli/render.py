@@ -200,7 +200,8 @@ def job_detail(output: Output, job: JobInfo) -> None:
         ("environment", " ".join(f"{k}={v}" for k, v in t.job_environment.items()) or None),
         ("input", t.input_path),
         ("output", job.output_path),
-        ("error", job.error_path if job.error_path != job.output_path else "(joined with output)"),
+        ("error", "(joined with output)" if job.error_path and job.error_path == job.output_path
+         else job.error_path),
         ("timeout", _duration(t.timeout) if t.timeout else None),
         ("submitted", rfc3339(job.submission_time)),
         ("started", rfc3339(job.dispatch_time)),

@@ -13,6 +13,9 @@ from typing import Any
 
 import pytest
 
+# Each backend's fixtures (engines, schedulers, stand-ins) and its `<name>_target` for the shared suite.
+pytest_plugins = ["tests.cf.fixtures"]
+
 
 @dataclass
 class Result:

@@ -62,6 +62,16 @@ class BackendContext:
         return str(self.output_dir / f"{job_id}.{stream}")
 
 
+def job_variables(job: JobInfo) -> dict[str, str]:
+    """The variables every job sees, on every backend: DRMAA2_JOB_ID (the array id for a task),
+    DRMAA2_TASK_ID (array tasks only) and DRMAA2_SESSION."""
+    number, _, task = job.id.partition(".")
+    variables = {"DRMAA2_JOB_ID": number, "DRMAA2_SESSION": job.session}
+    if task:
+        variables["DRMAA2_TASK_ID"] = task
+    return variables
+
+
 class Launch(ABC):
     """One submission in progress (see the module docstring for the protocol)."""
 

@@ -28,7 +28,7 @@ from ..errors import (
 )
 from ..models import JobInfo, JobState, JobTemplate
 from . import cf_auth
-from .base import Backend, BackendContext, Launch
+from .base import Backend, BackendContext, Launch, job_variables
 from .cf_client import ApiError, CFClient, Http, Unreachable
 
 LABEL = "drmaa2-job"
@@ -53,7 +53,7 @@ _EXITED = re.compile(r"Exited with status (-?\d+)")
 def command_line(job: JobInfo) -> str:
     """The task command: every argument quoted, so the task's shell hands the program exactly the user's
     arguments; the job id and session go in front as variables for that one command."""
-    env = f"DRMAA2_JOB_ID={shlex.quote(job.id)} DRMAA2_SESSION={shlex.quote(job.session)}"
+    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in job_variables(job).items())
     return " ".join([env, *(shlex.quote(arg) for arg in job.template.argv)])
 
 

@@ -22,7 +22,7 @@ from typing import Any
 from ..errors import InvalidArgument, InvalidState
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..store import ensure_private_dir
-from .base import Backend, BackendContext, Launch
+from .base import Backend, BackendContext, Launch, job_variables
 
 SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
 # -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
@@ -103,15 +103,12 @@ class ProcessLaunch(Launch):
         job.machine = socket.gethostname()
         self.group = str(job.number)
         job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks, "group": self.group}
-        env = {"DRMAA2_JOB_ID": self.group}
-        if "." in job.id:
-            env["DRMAA2_TASK_ID"] = job.id.split(".", 1)[1]
+        env = job_variables(job)
         self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
 
     def spec(self, session: str) -> dict[str, Any]:
         t = self.template
         env = dict(t.job_environment)
-        env["DRMAA2_SESSION"] = session
         after = None
         if self.after is not None:
             after = {

@@ -164,7 +164,8 @@ def stream_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json
             for stream in ("out", "err"):
                 write_stream(stream, svc.output(job, stream))
     else:
-        joined = jobs[0].output_path == jobs[0].error_path
+        first = jobs[0]
+        joined = first.template.join_files or (first.output_path is not None and first.output_path == first.error_path)
         done = [svc.follow(job_id, ("out",) if joined else ("out", "err"), write_stream)]
     for job in done:
         report_failure(out, job)

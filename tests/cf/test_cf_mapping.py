@@ -112,7 +112,7 @@ def test_command_line_gives_the_shell_exactly_the_arguments(argv: list[str]) -> 
         id="12.3", session="s@x", backend="cf", template=JobTemplate(remote_command=argv[0], args=argv[1:])
     )
     words = shlex.split(command_line(info))
-    assert words == ["DRMAA2_JOB_ID=12.3", "DRMAA2_SESSION=s@x", *argv]
+    assert words == ["DRMAA2_JOB_ID=12", "DRMAA2_SESSION=s@x", "DRMAA2_TASK_ID=3", *argv]
 
 
 def jwt(claims: dict[str, object]) -> str:
