@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import marshal
 import os
 import select
 import signal as signals
@@ -140,7 +141,8 @@ class ProcessLaunch(Launch):
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
         try:
-            os.write(self.pipe, json.dumps(self.spec(jobs[0].session)).encode())
+            # marshal: the shepherd runs this same interpreter and can read it without importing json.
+            os.write(self.pipe, marshal.dumps(self.spec(jobs[0].session)))
         finally:
             os.close(self.pipe)
         return []
@@ -300,8 +302,8 @@ class ProcessBackend(Backend):
         name = f"{group}.ctl.{time.time_ns()}.{os.getpid()}"
         tmp = self.run_dir / (name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"task": job.id, **request}, f)
+        with os.fdopen(fd, "wb") as f:
+            f.write(marshal.dumps({"task": job.id, **request}))
         os.replace(tmp, self.run_dir / name)
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(job.backend_data["shepherd"]), signals.SIGUSR1)
