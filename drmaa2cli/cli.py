@@ -3,6 +3,7 @@ codes (commands return an int and never exit themselves)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import sys
 from collections.abc import Sequence
@@ -67,13 +68,27 @@ app.command("config", help=config.HELP)(config.command)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 
+def command_for(args: Sequence[str]) -> typer.core.TyperGroup:
+    """The click command that runs ``args``: the root group holding only the subcommand they name, because
+    building every command's parameters costs ~8 ms of each run. Without a known subcommand (``--help``,
+    ``--version``, a typo) and while completing, the whole app."""
+    name = next((a for a in args if not a.startswith("-")), None)
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if (not commands and not groups) or "_DRMAA2_COMPLETE" in os.environ:
+        return typer.main.get_group(app)
+    one = copy.copy(app)
+    one.registered_commands, one.registered_groups = commands, groups
+    return typer.main.get_group(one)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``drmaa2`` command."""
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or bool(os.environ.get("DRMAA2_TRACEBACK"))
     code: int
     try:
-        result = typer.main.get_command(app).main(args=args, prog_name="drmaa2", standalone_mode=False)
+        result = command_for(args).main(args=args, prog_name="drmaa2", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except Drmaa2Error as e:
         if show_traceback:
