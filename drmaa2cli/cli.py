@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer._click import core as click_core
 from typer._click import exceptions as click_exceptions
 
 from . import __version__
@@ -68,7 +69,7 @@ app.command("config", help=config.HELP)(config.command)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 
-def command_for(args: Sequence[str]) -> typer.core.TyperGroup:
+def command_for(args: Sequence[str]) -> click_core.Command:
     """The click command that runs ``args``: the root group holding only the subcommand they name, because
     building every command's parameters costs ~8 ms of each run. Without a known subcommand (``--help``,
     ``--version``, a typo) and while completing, the whole app."""
@@ -76,10 +77,10 @@ def command_for(args: Sequence[str]) -> typer.core.TyperGroup:
     commands = [c for c in app.registered_commands if c.name == name]
     groups = [g for g in app.registered_groups if g.name == name]
     if (not commands and not groups) or "_DRMAA2_COMPLETE" in os.environ:
-        return typer.main.get_group(app)
+        return typer.main.get_command(app)
     one = copy.copy(app)
     one.registered_commands, one.registered_groups = commands, groups
-    return typer.main.get_group(one)
+    return typer.main.get_command(one)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

@@ -12,6 +12,11 @@ from drmaa2cli.cli import app, command_for
 NAMES = [*(c.name for c in app.registered_commands), *(g.name for g in app.registered_groups)]
 
 
+def _group(command: object) -> typer.core.TyperGroup:
+    assert isinstance(command, typer.core.TyperGroup)
+    return command
+
+
 def _help(group: typer.core.TyperGroup, name: str) -> str:
     command = group.commands[name]
     return command.get_help(Context(command, info_name=name, parent=Context(group, info_name="drmaa2")))
@@ -19,19 +24,20 @@ def _help(group: typer.core.TyperGroup, name: str) -> str:
 
 @pytest.mark.parametrize("name", NAMES)
 def test_a_command_built_alone_is_the_same_command(name: str) -> None:
-    full = typer.main.get_group(app)
-    alone = command_for([name, "--help"])
+    full = _group(typer.main.get_command(app))  # what main() ran before it built one command alone
+    alone = _group(command_for([name, "--help"]))
     assert list(alone.commands) == [name]
     assert [p.opts for p in alone.commands[name].params] == [p.opts for p in full.commands[name].params]
     assert _help(alone, name) == _help(full, name)
-    assert [p.opts for p in alone.params] == [p.opts for p in full.params]  # --version, --traceback ...
+    # --version, --traceback and the shell-completion options
+    assert [p.opts for p in alone.params] == [p.opts for p in full.params]
 
 
 def test_help_typos_and_completion_get_the_whole_app(monkeypatch: pytest.MonkeyPatch) -> None:
-    every = set(typer.main.get_group(app).commands)
-    assert set(command_for(["--help"]).commands) == every
-    assert set(command_for(["--traceback", "sumbit"]).commands) == every
-    assert list(command_for(["--traceback", "submit", "true"]).commands) == ["submit"]
+    every = set(_group(typer.main.get_command(app)).commands)
+    assert set(_group(command_for(["--help"])).commands) == every
+    assert set(_group(command_for(["--traceback", "sumbit"])).commands) == every
+    assert list(_group(command_for(["--traceback", "submit", "true"])).commands) == ["submit"]
     monkeypatch.setenv("_DRMAA2_COMPLETE", "complete_bash")
-    assert set(command_for(["submit"]).commands) == every
+    assert set(_group(command_for(["submit"])).commands) == every
 
