@@ -10,7 +10,6 @@ from __future__ import annotations
 import os
 import pwd
 import re
-import socket
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -152,7 +151,7 @@ class Service:
                         state=JobState.QUEUED_HELD if template.submit_as_hold else JobState.QUEUED,
                         template=with_placeholders(template, number, index),
                         submission_time=now,
-                        submission_machine=socket.gethostname(),
+                        submission_machine=os.uname().nodename,  # gethostname(2) without importing socket
                         job_owner=pwd.getpwuid(os.getuid()).pw_name,
                     )
                     launch.bind(job)

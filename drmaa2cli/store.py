@@ -20,7 +20,6 @@ import contextlib
 import fcntl
 import json
 import os
-import secrets
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -280,7 +279,7 @@ class Transaction(_Reader):
     def __init__(self, store: Store) -> None:
         super().__init__(store)
         data = read_json_file(store.live_path)
-        self.db, self.storage = _open_db(store.live_path, data or _new_file(secrets.token_hex(4)))
+        self.db, self.storage = _open_db(store.live_path, data or _new_file(os.urandom(4).hex()))
         if data is None:
             self.storage.dirty = True
         self.jobs = self.db.table("jobs")

@@ -3,11 +3,16 @@ whole app, and the submit path does not load what it does not use."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 import typer
 from typer._click import Context
 
 from drmaa2cli.cli import app, command_for
+
+from .conftest import Cli
 
 NAMES = [*(c.name for c in app.registered_commands), *(g.name for g in app.registered_groups)]
 
@@ -41,3 +46,18 @@ def test_help_typos_and_completion_get_the_whole_app(monkeypatch: pytest.MonkeyP
     monkeypatch.setenv("_DRMAA2_COMPLETE", "complete_bash")
     assert set(_group(command_for(["submit"])).commands) == every
 
+
+def test_submit_does_not_load_what_it_does_not_use() -> None:
+    code = ("import sys; from drmaa2cli import cli; from drmaa2cli.commands import submit; "
+            "print(' '.join(sys.modules))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert not {"rich", "httpx", "tomllib", "secrets", "shlex", "socket", "drmaa2cli.backends.cf"} & loaded
+
+
+def test_config_is_parsed_only_when_present_and_bad_bytes_are_a_usage_error(cli: Cli) -> None:
+    assert cli("config", "--json").json()["settings"]["session"]["source"] == "default"
+    cli.home.mkdir(mode=0o700, exist_ok=True)
+    (cli.home / "config.toml").write_bytes(b'session = "caf\xe9"\n')
+    r = cli("config")
+    assert r.code == 201 and "config.toml is not valid TOML" in r.err, r.err

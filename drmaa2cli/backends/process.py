@@ -13,7 +13,6 @@ import marshal
 import os
 import select
 import signal as signals
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -101,7 +100,7 @@ class ProcessLaunch(Launch):
         out = t.output_path or ctx.default_output(job.id, "out")
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
-        job.machine = socket.gethostname()
+        job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
         self.group = str(job.number)
         job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks, "group": self.group}
         env = job_variables(job)
