@@ -3,6 +3,7 @@ codes (commands return an int and never exit themselves)."""
 
 from __future__ import annotations
 
+import atexit
 import copy
 import os
 import sys
@@ -119,4 +120,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.write(f"drmaa2: internal error: {type(e).__name__}: {e} (run with --traceback for details)\n")
         code = ExitStatus.INTERNAL
     sys.stdout.flush()
+    if argv is None:
+        # The drmaa2 command itself: skip the interpreter's teardown of every loaded module, ~10 ms of CPU
+        # (a sixth of a submit). Exit handlers still run and both streams are flushed; nothing else holds
+        # buffered output (store files are written with os.write and fsync).
+        atexit._run_exitfuncs()
+        sys.stderr.flush()
+        os._exit(int(code))
     sys.exit(int(code))

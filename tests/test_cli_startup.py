@@ -61,3 +61,12 @@ def test_config_is_parsed_only_when_present_and_bad_bytes_are_a_usage_error(cli:
     (cli.home / "config.toml").write_bytes(b'session = "caf\xe9"\n')
     r = cli("config")
     assert r.code == 201 and "config.toml is not valid TOML" in r.err, r.err
+
+
+def test_the_command_exits_with_all_its_output_written(cli: Cli) -> None:
+    array = cli.submit("true", options=["--array", "1-400"])
+    assert cli("wait", array).code == 0
+    r = cli("status", "--json", array)  # ~300 kB through a pipe: far more than any stdio buffer
+    assert r.code == 0 and len(r.json()["jobs"]) == 400
+    table = cli("status", "--limit", "0")
+    assert table.code == 0 and len(table.out.splitlines()) == 402  # header, 400 tasks, the array summary
