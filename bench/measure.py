@@ -112,7 +112,8 @@ def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
 
 
 def clean_env(**extra: str) -> dict[str, str]:
-    """This process's environment without drmaa2 settings, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("DRMAA2_")}
+    """This process's environment without drmaa2 settings and without PYTHON* variables (a development
+    shell's PYTHONUNBUFFERED or PYTHONDONTWRITEBYTECODE would change what is measured), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRMAA2_", "PYTHON"))}
     env.update(extra)
     return env
