@@ -1,7 +1,5 @@
 """drmaa2 submit [OPTIONS] -- COMMAND [ARGS...]"""
 
-from __future__ import annotations
-
 import inspect
 import os
 import sys
