@@ -193,8 +193,7 @@ class Service:
         jobs = list(jobs)
         if jobs:
             with self.store.transaction() as txn:
-                for job in jobs:
-                    txn.put(job, create=False)
+                txn.put_many(jobs, create=False)
 
     def fail(self, jobs: Iterable[JobInfo], reason: str) -> None:
         """Record jobs that will never run as failed with ``reason``."""

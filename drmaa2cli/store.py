@@ -307,27 +307,35 @@ class Transaction(_Reader):
     def put(self, info: JobInfo, create: bool = True) -> None:
         """Insert or update a live record. A record already final in the store is never changed, and with
         ``create=False`` a record that is gone (archived or removed meanwhile) is not brought back."""
+        self.put_many([info], create)
+
+    def put_many(self, infos: Sequence[JobInfo], create: bool = True) -> None:
+        """``put`` for many records (an array's tasks, a refresh of many jobs). TinyDB rewrites its whole table
+        on every insert and update, so record by record costs O(n) each: a refresh of a 1000-task array took
+        ~1 s. Here the updates are applied in one pass and the inserts in another."""
         index = self._index()
-        record = info.to_record()
-        if info.id in index:
-            doc_id = index[info.id]
+        updates: dict[str, dict[str, Any]] = {}
+        new: dict[str, JobInfo] = {}
+        for info in infos:
+            doc_id = index.get(info.id)
+            if doc_id is None:
+                if create:
+                    new[info.id] = info
+                continue
             current = self.jobs.get(doc_id=doc_id)
             if isinstance(current, dict) and JobState(current["state"]).final:
-                return
-            self.jobs.update(record, doc_ids=[doc_id])
-        elif create:
-            index[info.id] = self.jobs.insert(record)
+                continue
+            updates[info.id] = info.to_record()
+        if updates:
 
-    def put_many(self, infos: Sequence[JobInfo]) -> None:
-        """Insert new records in one go (an array's tasks)."""
-        index = self._index()
-        new = [i for i in infos if i.id not in index]
-        for info in infos:
-            if info.id in index:
-                self.put(info)
+            def apply(doc: Any) -> None:  # called by TinyDB for each record, inside one rewrite of the table
+                doc.update(updates[doc["id"]])
+
+            self.jobs.update(apply, doc_ids=[index[job_id] for job_id in updates])
         if new:
-            for info, doc_id in zip(new, self.jobs.insert_multiple(i.to_record() for i in new), strict=True):
-                index[info.id] = doc_id
+            doc_ids = self.jobs.insert_multiple(info.to_record() for info in new.values())
+            for job_id, doc_id in zip(new, doc_ids, strict=True):
+                index[job_id] = doc_id
 
     def add_session(self, name: str) -> bool:
         if name in self.session_names():

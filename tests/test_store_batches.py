@@ -38,3 +38,33 @@ def test_archiving_across_a_shard_boundary(tmp_path: Path) -> None:
     snap = store.snapshot()
     assert snap.get("999").state is JobState.DONE and snap.get("1000").state is JobState.DONE
     assert [r["id"] for r in snap.archived_records()][:2] == ["1019", "1018"]
+
+
+def test_batched_updates_keep_the_rules_of_single_ones(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        running = [_job(txn.allocate(), JobState.RUNNING) for _ in range(5)]
+        running[0].annotation = "kept unless replaced"
+        txn.put_many(running)
+    with store.transaction() as txn:
+        txn.put(running[1].evolve(state=JobState.DONE, exit_status=0))  # final from now on
+        txn.remove([running[2].id])
+    gone = _job(99, JobState.RUNNING)
+    with store.transaction() as txn:
+        txn.put_many([
+            running[0].evolve(state=JobState.SUSPENDED, annotation=None),
+            running[1].evolve(state=JobState.FAILED, exit_status=9),  # must not move a final record
+            running[2].evolve(state=JobState.DONE),  # removed meanwhile: must not come back
+            running[3].evolve(state=JobState.DONE, exit_status=0),
+            gone,
+        ], create=False)
+        txn.put_many([_job(txn.allocate(), JobState.QUEUED), running[4].evolve(state=JobState.SUSPENDED)])
+    snap = store.snapshot()
+    first = snap.get(running[0].id)
+    assert first.state is JobState.SUSPENDED and first.annotation == "kept unless replaced"  # fields merge
+    assert snap.get(running[1].id).state is JobState.DONE and snap.get(running[1].id).exit_status == 0
+    assert snap.find(running[2].id) is None and snap.find(gone.id) is None
+    assert snap.get(running[3].id).state is JobState.DONE
+    assert snap.get(running[4].id).state is JobState.SUSPENDED
+    assert snap.get("6").state is JobState.QUEUED
+    assert sorted(int(r["id"]) for r in snap.live_records()) == [1, 2, 4, 5, 6]
