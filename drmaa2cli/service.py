@@ -34,6 +34,12 @@ from .store import Store, Transaction
 SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
 JOB_ID = re.compile(r"^\d{1,12}(\.\d{1,9})?$")
 DEFAULT_LIMIT = 100
+# A submit folds ended jobs into its own write once more than FOLD_ABOVE jobs of its backend look active in the
+# live file, FOLD_BATCH of the oldest at a time: with nothing but submits running (a CI loop, 64 concurrent
+# submitters) the live file would otherwise grow without end, and with it every write under the lock.
+FOLD_ABOVE = 64
+FOLD_BATCH = 32
+FINAL_STATES = frozenset(s.value for s in JobState if s.final)
 
 
 @dataclass
@@ -168,6 +174,7 @@ class Service:
                         }
                     jobs.append(job)
                 txn.put_many(jobs)
+                self._fold_ended(txn, be)
         except BaseException:
             launch.abort()
             if runner is not None:
@@ -186,6 +193,18 @@ class Service:
         if updated:
             self.persist(updated.values())
         return [updated.get(j.id, j) for j in jobs]
+
+    def _fold_ended(self, txn: Transaction, be: Backend) -> None:
+        """Record the end of the oldest jobs of ``be`` that ended since anyone looked (see FOLD_ABOVE). Only
+        for a backend whose refresh reads local files, so that a submit never waits on a network."""
+        if not be.local_refresh:
+            return
+        active = [r for r in txn.live_records() if r["backend"] == be.name and r["state"] not in FINAL_STATES
+                  and "deferred" not in r.get("backend_data", {})]
+        if len(active) <= FOLD_ABOVE:
+            return
+        oldest = [JobInfo.from_record(r) for r in active[:FOLD_BATCH]]
+        txn.put_many([j for j in be.refresh(oldest) if j.state.final], create=False)
 
     # --- reading --------------------------------------------------------------------------------------
     def persist(self, jobs: Iterable[JobInfo]) -> None:

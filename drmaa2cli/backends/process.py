@@ -165,6 +165,7 @@ class ProcessBackend(Backend):
     name = "process"
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
+    local_refresh = True
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
