@@ -68,7 +68,8 @@ def details(results: Sequence[Result]) -> list[str]:
         if not r.rows:
             continue
         lines += ["", f"**{r.number}. {r.what}** (target {r.target})", "",
-                  "| case | wall time, median (min–max) | CPU time, median | note |", "|---|---|---|---|"]
+                  "| case | wall time (or the figure named), median (min–max) | CPU time, median | note |",
+                  "|---|---|---|---|"]
         for row in r.rows:
             wall = row.value or (row.wall.text() if row.wall else "–")
             cpu = f"{row.cpu.median:.1f} ms" if row.cpu else "–"
