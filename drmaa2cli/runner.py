@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 
 from .errors import Drmaa2Error, JobNotFound
 from .models import JobInfo, JobState
+from .procfs import DetachedLaunch, alive
 
 if TYPE_CHECKING:
     from .service import Service
@@ -26,56 +27,22 @@ if TYPE_CHECKING:
 POLL_SECONDS = 0.2
 
 
-def proc_start(pid: int) -> int | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    if fields[0] in (b"Z", b"X"):
-        return None  # exited; only its parent has not reaped it yet
-    return int(fields[19])
-
-
-class RunnerLaunch:
+class RunnerLaunch(DetachedLaunch):
     """A runner process started early, waiting for the job number."""
 
     def __init__(self, home: Path) -> None:
-        read_fd, self.pipe = os.pipe()
+        # Its errors (one line each) are kept for the user in HOME/runner.log.
         env = dict(os.environ, DRMAA2_HOME=str(home))
-        try:
-            self.pid = os.posix_spawn(
-                sys.executable,
-                [sys.executable, "-m", "drmaa2cli", "_runner"],
-                env,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, read_fd, 0),
-                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                    # Its errors (one line each) are kept for the user in HOME/runner.log.
-                    (os.POSIX_SPAWN_OPEN, 2, str(home / "runner.log"), os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                     0o600),
-                ],
-                setsid=True,
-            )
-        finally:
-            os.close(read_fd)
-        self.ticks = proc_start(self.pid)
+        super().__init__(["-m", "drmaa2cli", "_runner"], env, stderr_path=str(home / "runner.log"))
 
     def start(self, number: int) -> None:
-        try:
-            os.write(self.pipe, str(number).encode())
-        finally:
-            os.close(self.pipe)
-
-    def abort(self) -> None:
-        os.close(self.pipe)
+        self.send(str(number).encode())
 
 
 def runner_alive(job: JobInfo) -> bool:
     info = job.backend_data.get("deferred", {})
     pid = info.get("runner")
-    return pid is not None and proc_start(int(pid)) == info.get("runner_start")
+    return pid is not None and alive(int(pid), info.get("runner_start"))
 
 
 def read_number() -> int | None:

@@ -485,11 +485,7 @@ class Service:
             raise InvalidState(
                 f"session {name} has {len(active)} active job(s); kill them first or use --force"
             )
-        for job in active:
-            try:
-                self.backend(job.backend).terminate(job, 9)
-            except Drmaa2Error as e:
-                self.warnings.append(str(e))
+        self._kill_now(active)
         return self.remove([j.id for j in jobs], session=name)
 
     def reap(self, ids: Sequence[str] = (), finished: bool = False, older_than: float | None = None,
@@ -507,12 +503,16 @@ class Service:
             raise InvalidState(
                 f"job {active[0].id} is still {active[0].state.value}; kill it first or use --force"
             )
-        for job in active:
+        self._kill_now(active)
+        return self.remove([j.id for j in jobs])
+
+    def _kill_now(self, jobs: Iterable[JobInfo]) -> None:
+        """SIGKILL active jobs on the way to removing them; failures become warnings."""
+        for job in jobs:
             try:
                 self.backend(job.backend).terminate(job, 9)
             except Drmaa2Error as e:
                 self.warnings.append(str(e))
-        return self.remove([j.id for j in jobs])
 
     def remove(self, ids: Sequence[str], session: str | None = None) -> int:
         """Delete job records, their output files in the drmaa2 home and what their backend keeps."""

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 # Each backend's fixtures (engines, schedulers, stand-ins) and its `<name>_target` for the shared suite.
-pytest_plugins = ["tests.cf.fixtures"]
+pytest_plugins = ["tests.cf.fixtures", "tests.slurm.fixtures", "tests.gridengine.fixtures"]
 
 
 @dataclass

@@ -13,7 +13,7 @@ import pytest
 
 from .conftest import Cli
 
-BACKENDS = ["process", "cf"]
+BACKENDS = ["process", "cf", "slurm", "gridengine"]
 
 
 @pytest.fixture

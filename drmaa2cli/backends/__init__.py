@@ -14,6 +14,8 @@ from .base import Backend, BackendContext, Launch
 REGISTRY: dict[str, str] = {
     "process": "drmaa2cli.backends.process:ProcessBackend",
     "cf": "drmaa2cli.backends.cf:CFBackend",
+    "slurm": "drmaa2cli.backends.slurm:SlurmBackend",
+    "gridengine": "drmaa2cli.backends.gridengine:GridEngineBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "names"]

@@ -13,7 +13,6 @@ import marshal
 import os
 import select
 import signal as signals
-import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -21,11 +20,11 @@ from typing import Any
 
 from ..errors import InvalidArgument, InvalidState
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..procfs import DetachedLaunch, alive, proc_state
 from ..store import ensure_private_dir
 from .base import Backend, BackendContext, Launch, job_variables
 
 SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
-# -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
 BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
 GRACE_SECONDS = 5.0
 # Waiting on more jobs than this at once, wait_any watches their shepherds only (one per submission) and looks
@@ -33,32 +32,6 @@ GRACE_SECONDS = 5.0
 WATCH_EACH_UP_TO = 16
 POLL_PER_JOB = 0.0002
 MAX_PIDFDS = 64
-
-
-def proc_start(pid: int) -> int | None:
-    """The start time of ``pid`` in clock ticks since boot, or None if there is no such process."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    fields = stat[stat.rindex(b")") + 2 :].split()
-    if fields[0] in (b"Z", b"X"):
-        return None  # exited; only its parent has not reaped it yet
-    return int(fields[19])
-
-
-def proc_state(pid: int) -> str | None:
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            stat = f.read()
-    except OSError:
-        return None
-    return stat[stat.rindex(b")") + 2 :].split()[0].decode()
-
-
-def alive(pid: int | None, start: int | None) -> bool:
-    return pid is not None and start is not None and proc_start(pid) == start
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -80,22 +53,9 @@ class ProcessLaunch(Launch):
         self.template = template
         self.array = array
         self.after = after
-        read_fd, self.pipe = os.pipe()
-        try:
-            self.pid = os.posix_spawn(
-                sys.executable,
-                [sys.executable, "-I", "-S", "-c", BOOT],
-                os.environ,
-                file_actions=[
-                    (os.POSIX_SPAWN_DUP2, read_fd, 0),
-                    (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                    (os.POSIX_SPAWN_OPEN, 2, os.devnull, os.O_WRONLY, 0),
-                ],
-                setsid=True,
-            )
-        finally:
-            os.close(read_fd)
-        self.start_ticks = proc_start(self.pid)
+        # -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
+        self.shepherd = DetachedLaunch(["-I", "-S", "-c", BOOT], dict(os.environ))
+        self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
         self.tasks: list[dict[str, Any]] = []
         self.group = ""
 
@@ -144,11 +104,8 @@ class ProcessLaunch(Launch):
         }
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
-        try:
-            # marshal: the shepherd runs this same interpreter and can read it without importing json.
-            os.write(self.pipe, marshal.dumps(self.spec(jobs[0].session)))
-        finally:
-            os.close(self.pipe)
+        # marshal: the shepherd runs this same interpreter and can read it without importing json.
+        self.shepherd.send(marshal.dumps(self.spec(jobs[0].session)))
         return []
 
     def start(self, job: JobInfo) -> JobInfo | None:
@@ -156,7 +113,7 @@ class ProcessLaunch(Launch):
         return None
 
     def abort(self) -> None:
-        os.close(self.pipe)  # EOF without a spec: the shepherd exits and starts nothing
+        self.shepherd.abort()
 
 
 class ProcessBackend(Backend):

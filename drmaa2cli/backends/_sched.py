@@ -1,0 +1,378 @@
+"""What the Slurm and Grid Engine backends share: the job wrapper script, running client commands, array and
+dependency specs, path placeholders, wait-status decoding and polite polling.
+
+Both schedulers take the job as a script on the submit command's stdin. The script ``exec``s the command with
+every argument quoted for ``/bin/sh``, so the command and its arguments reach the job byte for byte and the
+scheduler sees the command's own exit status or signal (no shell in between once it runs).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shlex
+import signal as signals
+import subprocess
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from typing import Protocol
+
+from ..errors import BackendUnavailable, InvalidArgument
+from ..models import ArraySpec, JobInfo, JobTemplate
+from .base import BackendContext, Launch
+
+#: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
+#: each scheduler's builder turns it into its own token (Slurm ``%a``, Grid Engine ``$TASK_ID``).
+TASK_MARK = "\x00TASK\x00"
+
+#: Seconds a client command (sbatch, squeue, qsub, qstat ...) may take before the scheduler counts as
+#: not answering.
+COMMAND_TIMEOUT = 30.0
+
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+_PLACEHOLDERS = re.compile(r"%[Aaj%]|\$DRMAA2_(?:INDEX|HOME_DIR|WORKING_DIR)\$")
+
+
+@dataclass(frozen=True)
+class After:
+    """Dependencies by native id, for the build functions: ``mode`` is "ok" or "any"."""
+
+    native_ids: list[str]
+    mode: str = "ok"
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    """What the wrapper script needs: our job id, the session, the command and the extra environment.
+
+    ``job_id`` is our job number; ``task_var`` names the scheduler's task-index variable for an array
+    (SLURM_ARRAY_TASK_ID, SGE_TASK_ID), which the script exports as DRMAA2_TASK_ID.
+    """
+
+    job_id: str
+    session: str
+    argv: list[str]
+    environment: Mapping[str, str] = field(default_factory=dict)
+    task_var: str | None = None
+
+
+@dataclass(frozen=True)
+class Paths:
+    """Where a job runs and where its streams go, all absolute; ``error`` None joins stderr into ``output``.
+    In an array's paths ``TASK_MARK`` stands for the task index."""
+
+    working_dir: str
+    output: str
+    error: str | None
+    input: str | None = None
+
+
+def check_array(array: ArraySpec) -> None:
+    """Raises InvalidArgument for an empty or malformed index range."""
+    if array.first < 0 or array.last < array.first or array.step < 1:
+        raise InvalidArgument(
+            f"bad array range {array.first}-{array.last}:{array.step} (need 0 <= first <= last, step >= 1)"
+        )
+    if array.max_parallel is not None and array.max_parallel < 1:
+        raise InvalidArgument("the array's parallel limit must be at least 1")
+
+
+def check_after(after: After) -> None:
+    """Raises InvalidArgument for an unknown mode or an empty dependency list."""
+    if after.mode not in ("ok", "any"):
+        raise InvalidArgument(f"unknown dependency mode {after.mode!r} (ok or any)")
+    if not after.native_ids:
+        raise InvalidArgument("a dependency needs at least one job")
+
+
+def job_script(spec: JobSpec) -> bytes:
+    """The ``/bin/sh`` script a scheduler runs: exports, then ``exec`` of the exact command.
+
+    Raises InvalidArgument for an environment variable name that a shell cannot export.
+    """
+    lines = ["#!/bin/sh", f"# drmaa2 job {spec.job_id} (session {spec.session})"]
+    for name, value in spec.environment.items():
+        if not _ENV_NAME.match(name):
+            raise InvalidArgument(f"environment variable name {name!r} is not valid for a batch job")
+        lines.append(f"export {name}={shlex.quote(value)}")
+    # The same variables as base.job_variables gives every backend's jobs.
+    lines.append(f"export DRMAA2_JOB_ID={shlex.quote(spec.job_id)}")
+    if spec.task_var is not None:
+        lines.append(f'DRMAA2_TASK_ID="${spec.task_var}"; export DRMAA2_TASK_ID')
+    lines.append(f"export DRMAA2_SESSION={shlex.quote(spec.session)}")
+    lines.append("exec " + " ".join(shlex.quote(a) for a in spec.argv))
+    # surrogateescape: arguments that came in as undecodable bytes leave as the same bytes.
+    return os.fsencode("\n".join(lines) + "\n")
+
+
+def fill_placeholders(path: str, number: str, index: str, working_dir: str) -> str:
+    """Fill the core's path placeholders (%A, %a, %j, %%, $DRMAA2_INDEX$, $DRMAA2_HOME_DIR$,
+    $DRMAA2_WORKING_DIR$) for one job number; ``index`` is the task index, ``TASK_MARK`` for an array's
+    pattern, or "" for a single job."""
+    values = {
+        "%A": number,
+        "%a": index,
+        "%j": f"{number}.{index}" if index else number,
+        "%%": "%",
+        "$DRMAA2_INDEX$": index,
+        "$DRMAA2_HOME_DIR$": os.path.expanduser("~"),
+        "$DRMAA2_WORKING_DIR$": working_dir,
+    }
+    return _PLACEHOLDERS.sub(lambda m: values[m.group(0)], path)
+
+
+def absolute(path: str, cwd: str) -> str:
+    """``path`` made absolute against the job's working directory (``/dev/null`` and friends unchanged)."""
+    return os.path.normpath(os.path.join(cwd, os.path.expanduser(path)))
+
+
+def run(
+    argv: Sequence[str], env: Mapping[str, str], stdin: bytes | None = None, cwd: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one client command and return its result whatever its exit status.
+
+    Raises BackendUnavailable when the command is missing or does not answer within COMMAND_TIMEOUT.
+    """
+    try:
+        proc = subprocess.run(
+            list(argv),
+            input=stdin,
+            capture_output=True,
+            env=dict(env),
+            cwd=cwd,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError as e:
+        raise BackendUnavailable(f"{argv[0]} not found: the scheduler client is not installed") from e
+    except PermissionError as e:
+        raise BackendUnavailable(f"{argv[0]} cannot be run: {e.strerror}") from e
+    except subprocess.TimeoutExpired as e:
+        raise BackendUnavailable(f"{argv[0]} did not answer within {COMMAND_TIMEOUT:.0f} s") from e
+    return subprocess.CompletedProcess(
+        proc.args,
+        proc.returncode,
+        os.fsdecode(proc.stdout or b""),
+        os.fsdecode(proc.stderr or b""),
+    )
+
+
+def message(proc: subprocess.CompletedProcess[str]) -> str:
+    """The command's complaint as one line (its last non-empty stderr line, else stdout's; qsub's closing
+    "Exiting." says nothing)."""
+    for text in (proc.stderr, proc.stdout):
+        lines = [line.strip() for line in text.splitlines() if line.strip() not in ("", "Exiting.")]
+        if lines:
+            return lines[-1]
+    return f"exit status {proc.returncode}"
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signals.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def describe_exit(exit_status: int | None, signal: int | None) -> str | None:
+    """The annotation for how a job ended: "exited with status 3", "killed by signal 9 (SIGKILL)"."""
+    if signal is not None:
+        return f"killed by signal {signal} ({signal_name(signal)})"
+    if exit_status is not None:
+        return f"exited with status {exit_status}"
+    return None
+
+
+def decode_wait_status(status: int) -> tuple[int | None, int | None]:
+    """(exit status, signal) from a raw wait(2) status as Slurm reports it (768 = exit 3, 9 = SIGKILL).
+    (None, None) for what no process can have ended with: Slurm puts its own error codes there when a job
+    could not be launched (4021 for a missing output directory)."""
+    if status & 0x7F == 0:
+        return (status >> 8) & 0xFF, None
+    if status & 0xFF == 0x7F or status >> 8:  # stopped, not ended; or not a wait status at all
+        return None, None
+    return None, status & 0x7F
+
+
+def local_time(text: str, fmt: str) -> float | None:
+    """Epoch seconds of a scheduler timestamp in the local time zone; None for "N/A", "Unknown" and such."""
+    try:
+        return datetime.strptime(text.strip(), fmt).timestamp()
+    except ValueError:
+        return None
+
+
+def backoff(first: float = 0.05, factor: float = 1.3, ceiling: float = 1.0) -> Iterator[float]:
+    """Poll intervals for schedulers without events: ~50 ms at first, growing to about a second."""
+    delay = first
+    while True:
+        yield delay
+        delay = min(ceiling, delay * factor)
+
+
+def poll_until(check: Callable[[], bool], timeout: float | None) -> None:
+    """Pause, then call ``check``, with growing pauses, until it returns True or ``timeout`` seconds passed.
+    It pauses first because callers (the core's wait loop) have just asked the scheduler themselves."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    for delay in backoff():
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            delay = min(delay, remaining)
+        time.sleep(delay)
+        if check():
+            return
+
+
+def resource_int(limits: Mapping[str, object], key: str) -> int | None:
+    """A positive whole-number resource limit (memory_mb, disk_mb), rounded up; None when unset."""
+    value = limits.get(key)
+    if value is None:
+        return None
+    if not isinstance(value, int | float) or value <= 0:
+        raise InvalidArgument(f"resource limit {key} must be a positive number")
+    return int(-(-value // 1))
+
+
+def time_limit_seconds(timeout: float | None) -> int | None:
+    if timeout is None:
+        return None
+    if timeout <= 0:
+        raise InvalidArgument("the timeout must be positive")
+    return int(-(-timeout // 1))
+
+
+#: The JobInfo fields a scheduler reports about a job that has ended.
+OBSERVED = ("state", "annotation", "exit_status", "signal", "dispatch_time", "finish_time", "cpu_time", "max_rss",
+            "machine")
+
+
+class EndedCache:
+    """What an earlier refresh of this backend object (wait_any's, typically) found about jobs that ended.
+    A final state never changes, so the next refresh hands it out without asking the scheduler again."""
+
+    def __init__(self) -> None:
+        self._ended: dict[tuple[str, str | None], dict[str, object]] = {}
+
+    def split(self, jobs: Sequence[JobInfo]) -> tuple[list[JobInfo], list[JobInfo]]:
+        """(jobs known to have ended, updated; the others)."""
+        known, rest = [], []
+        for job in jobs:
+            fields = self._ended.get((job.id, job.native_id))
+            if fields is None:
+                rest.append(job)
+            else:
+                known.append(job.evolve(**fields))
+        return known, rest
+
+    def remember(self, jobs: Sequence[JobInfo]) -> None:
+        for job in jobs:
+            if job.state.final:
+                self._ended[(job.id, job.native_id)] = {f: getattr(job, f) for f in OBSERVED}
+
+
+def check_local_paths(ctx: BackendContext, paths: Paths) -> None:
+    """Refuse a working directory or an output directory that does not exist here, before the scheduler
+    does something worse with it (Slurm runs the job in /tmp instead; Grid Engine parks it in error state).
+    Raises InvalidArgument."""
+    if not os.path.isdir(paths.working_dir):
+        raise InvalidArgument(f"working directory {paths.working_dir} does not exist")
+    own = str(ctx.output_dir)
+    for path in (paths.output, paths.error):
+        parent = os.path.dirname(path or "")
+        if "%" in parent or "$" in parent or parent.startswith(own):
+            continue  # placeholders (checked by the scheduler), or our own directory (made at submit)
+        if parent and not os.path.isdir(parent):
+            raise InvalidArgument(f"directory {parent} for the job's output does not exist")
+
+
+def job_paths(ctx: BackendContext, template: JobTemplate, job_id: str, cwd: str) -> Paths:
+    """Absolute working directory and stream paths; defaults in the drmaa2 home's output directory."""
+    out, err, inp = template.output_path, template.error_path, template.input_path
+    return Paths(
+        working_dir=cwd,
+        output=absolute(out, cwd) if out else ctx.default_output(job_id, "out"),
+        error=None if template.join_files
+        else absolute(err, cwd) if err
+        else ctx.default_output(job_id, "err"),
+        input=absolute(inp, cwd) if inp else None,
+    )
+
+
+class Submitter(Protocol):
+    """What ``ScriptLaunch`` needs from a scheduler backend."""
+
+    ctx: BackendContext
+    #: The scheduler's task-index variable (SLURM_ARRAY_TASK_ID, SGE_TASK_ID).
+    task_var: str
+
+    def submit(
+        self, template: JobTemplate, paths: Paths, spec: JobSpec, array: ArraySpec | None, after: After | None
+    ) -> str: ...
+
+    def task_native_id(self, native_id: str, index: int) -> str: ...
+
+
+class ScriptLaunch(Launch):
+    """One submission of a generated job script: a single job, or every task of an array in one go."""
+
+    def __init__(
+        self, backend: Submitter, template: JobTemplate, array: ArraySpec | None, after: After | None
+    ) -> None:
+        self.backend = backend
+        self.template = template
+        self.array = array
+        self.after = after
+        self.cwd = os.path.abspath(template.working_directory or os.getcwd())
+        job_script(JobSpec("0", "", template.argv, template.job_environment))  # bad names: refused now
+
+    def paths(self, template: JobTemplate, job_id: str) -> Paths:
+        return job_paths(self.backend.ctx, template, job_id, self.cwd)
+
+    def task_template(self, number: str, index: str) -> JobTemplate:
+        """The raw template with its path placeholders filled for one array task (``index`` TASK_MARK: the
+        pattern the scheduler gets for every task)."""
+        raw = self.template
+
+        def fill(path: str | None) -> str | None:
+            return None if path is None else fill_placeholders(path, number, index, self.cwd)
+
+        return replace(
+            raw, output_path=fill(raw.output_path), error_path=fill(raw.error_path),
+            input_path=fill(raw.input_path),
+        )
+
+    def bind(self, job: JobInfo) -> None:
+        if self.array is not None:
+            number, _, index = job.id.partition(".")
+            paths = self.paths(self.task_template(number, index), job.id)
+        else:
+            paths = self.paths(job.template, job.id)
+        job.output_path = paths.output
+        job.error_path = paths.error or paths.output
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        spec = JobSpec(job.id, job.session, job.template.argv, job.template.job_environment)
+        native = self.backend.submit(job.template, self.paths(job.template, job.id), spec, None, self.after)
+        return job.evolve(native_id=native)
+
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        if self.array is None:
+            return [new for job in jobs if (new := self.start(job)) is not None]
+        if not jobs:
+            return []
+        number = jobs[0].id.split(".", 1)[0]
+        pattern = self.task_template(number, TASK_MARK)
+        paths = self.paths(pattern, f"{number}.{TASK_MARK}")
+        spec = JobSpec(number, jobs[0].session, pattern.argv, pattern.job_environment, self.backend.task_var)
+        native = self.backend.submit(pattern, paths, spec, self.array, self.after)
+        return [
+            job.evolve(
+                native_id=self.backend.task_native_id(native, int(job.id.split(".", 1)[1])),
+                backend_data={**job.backend_data, "array_job": native},
+            )
+            for job in jobs
+        ]

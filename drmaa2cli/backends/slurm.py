@@ -1,0 +1,276 @@
+"""Slurm jobs through its client commands (sbatch, squeue, sacct, scancel, scontrol).
+
+Each job is a generated ``/bin/sh`` script on sbatch's stdin that ``exec``s the exact command (see
+``_sched.job_script``). Arrays, dependencies and holds are Slurm's own (``--array``, ``--dependency``,
+``--hold``). Slurm has no events: ``wait_any`` polls squeue with a growing interval. Command lines and
+parsing live in ``slurm_cmd`` (pure, tested on saved output).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import time
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ..errors import (
+    BackendUnavailable,
+    DeniedByDrms,
+    Drmaa2Error,
+    InvalidArgument,
+    InvalidState,
+    UnsupportedAttribute,
+    UnsupportedOperation,
+)
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from . import _sched
+from . import slurm_cmd as cmd
+from .base import Backend, BackendContext
+
+# Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
+_UNREACHABLE = ("unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
+                "communication connection failure", "could not establish", "munge")
+_DENIED = ("access/permission denied", "invalid user", "not authorized", "permission denied")
+
+
+def _classify(what: str, message: str) -> Drmaa2Error:
+    low = message.lower()
+    if any(w in low for w in _UNREACHABLE):
+        return BackendUnavailable(f"slurm does not answer ({what}: {message})")
+    if any(w in low for w in _DENIED):
+        return DeniedByDrms(f"slurm refused {what}: {message}")
+    return InvalidArgument(f"slurm refused {what}: {message}")
+
+
+class SlurmBackend(Backend):
+    """Jobs on a Slurm cluster, submitted from this machine with sbatch.
+
+    Reads ``SLURM_CONF`` (and every other Slurm client variable) from the context's environment. Raises
+    BackendUnavailable when the client commands are missing or slurmctld does not answer.
+    """
+
+    name: ClassVar[str] = "slurm"
+    task_var = "SLURM_ARRAY_TASK_ID"
+    native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self._ended = _sched.EndedCache()
+        # Cleared when sacct says that accounting storage is disabled (then only squeue and the job
+        # completion log are asked).
+        self._accounting = True
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return _sched.run(argv, self.ctx.environ, stdin)
+
+    @staticmethod
+    def task_native_id(native_id: str, index: int) -> str:
+        return cmd.task_native_id(native_id, index)
+
+    def _check_extension(self, template: JobTemplate) -> None:
+        ext = template.extension
+        if ext.get("user"):
+            raise UnsupportedAttribute("the slurm backend cannot run jobs as another user")
+        if ext.get("pull"):
+            raise UnsupportedAttribute("the slurm backend has no images to pull")
+
+    # --- submission ---------------------------------------------------------------------------------
+    def prepare(
+        self,
+        template: JobTemplate,
+        *,
+        array: ArraySpec | None = None,
+        after: Dependencies | None = None,
+    ) -> _sched.ScriptLaunch:
+        """Validate the template with ``sbatch --test-only`` (which also shows that slurmctld answers).
+
+        Raises InvalidArgument/UnsupportedAttribute for what Slurm cannot run, BackendUnavailable when it
+        does not answer, DeniedByDrms when it refuses us.
+        """
+        self.check_template(template)
+        self._check_extension(template)
+        deps = None
+        if after is not None:
+            missing = [j.id for j in after.jobs if not j.native_id]
+            if missing:
+                raise InvalidArgument(f"job {missing[0]} has no slurm job id to depend on")
+            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
+        launch = _sched.ScriptLaunch(self, template, array, deps)
+        paths = launch.paths(template, "0")
+        _sched.check_local_paths(self.ctx, paths)
+        argv = cmd.build_submit_command(
+            template, paths, job_name=self.job_name(template), array=array, after=deps, test_only=True
+        )
+        proc = self._run(argv, b"#!/bin/sh\ntrue\n")
+        if proc.returncode != 0:
+            raise _classify("the job", _sched.message(proc))
+        return launch
+
+    @staticmethod
+    def job_name(template: JobTemplate) -> str:
+        return template.job_name or os.path.basename(template.remote_command) or "drmaa2"
+
+    def submit(
+        self,
+        template: JobTemplate,
+        paths: _sched.Paths,
+        spec: _sched.JobSpec,
+        array: ArraySpec | None,
+        after: _sched.After | None,
+    ) -> str:
+        """Run sbatch; returns the Slurm job id. Raises BackendUnavailable, DeniedByDrms, InvalidArgument."""
+        os.makedirs(self.ctx.output_dir, mode=0o700, exist_ok=True)
+        argv = cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
+                                        after=after)
+        proc = self._run(argv, _sched.job_script(spec))
+        if proc.returncode != 0:
+            raise _classify("the job", _sched.message(proc))
+        return cmd.parse_submit_output(proc.stdout)
+
+    # --- observation --------------------------------------------------------------------------------
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """One squeue call for all jobs; sacct (or the completion log) for jobs squeue forgot. Jobs that no
+        source knows keep their last known state. Raises BackendUnavailable when squeue cannot answer."""
+        active = [j for j in jobs if j.native_id and not j.state.final]
+        known, ask = self._ended.split(active)
+        changed = self._ask(ask) if ask else []
+        self._ended.remember(changed)
+        return known + changed
+
+    def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
+        proc = self._run(cmd.build_status_command(str(j.native_id) for j in active))
+        if proc.returncode != 0 and "invalid job id" not in _sched.message(proc).lower():
+            raise _classify("squeue", _sched.message(proc))
+        records = cmd.parse_squeue(proc.stdout) if proc.returncode == 0 else {}
+        changed: list[JobInfo] = []
+        never: list[JobInfo] = []
+        missing: list[JobInfo] = []
+        ended: list[JobInfo] = []
+        for job in active:
+            rec = records.get(str(job.native_id))
+            if rec is None:
+                missing.append(job)
+            elif rec.state == "PENDING" and rec.reason == cmd.NEVER_REASON:
+                never.append(job)
+            else:
+                changes = cmd.job_changes(rec)
+                if rec.job_id and job.backend_data.get("job_id") != rec.job_id:
+                    changes["backend_data"] = {**job.backend_data, "job_id": rec.job_id}
+                new = job.evolve(**changes)
+                if new.state.final:
+                    ended.append(new)
+                elif new != job:
+                    changed.append(new)
+        if never:
+            # Clusters without kill_invalid_depend leave such jobs pending forever: cancel them here.
+            self._run(["scancel", *(str(j.native_id) for j in never)])
+            changed.extend(j.evolve(state=JobState.FAILED, finish_time=time.time(),
+                                    annotation="never ran: a dependency failed") for j in never)
+        changed.extend(self._with_accounting(ended))
+        changed.extend(self._from_accounting(missing))
+        return changed
+
+    def _sacct(self, ids: list[str], jobcomp: bool) -> dict[str, cmd.Record]:
+        if not ids:
+            return {}
+        proc = self._run(cmd.build_sacct_command(ids, jobcomp))
+        if proc.returncode != 0:
+            if "disabled" in _sched.message(proc).lower() and not jobcomp:
+                self._accounting = False
+            return {}
+        return cmd.parse_sacct(proc.stdout)
+
+    def _with_accounting(self, ended: list[JobInfo]) -> list[JobInfo]:
+        """Ended jobs with CPU time and max RSS from sacct where Slurm keeps accounting."""
+        if not ended or not self._accounting:
+            return ended
+        records = self._sacct([str(j.native_id) for j in ended], jobcomp=False)
+        out = []
+        for job in ended:
+            rec = records.get(str(job.native_id))
+            out.append(job if rec is None else job.evolve(cpu_time=rec.cpu_time, max_rss=rec.max_rss))
+        return out
+
+    def _from_accounting(self, missing: list[JobInfo]) -> list[JobInfo]:
+        """Final states of jobs squeue no longer shows, from sacct or the job completion log."""
+        if not missing:
+            return []
+        records: dict[str, cmd.Record] = {}
+        if self._accounting:
+            records = self._sacct([str(j.native_id) for j in missing], jobcomp=False)
+        rest = [j for j in missing if str(j.native_id) not in records]
+        if rest:
+            # The completion log knows raw job ids only (an array task's own id, learnt from squeue).
+            raw = {str(j.backend_data.get("job_id") or j.native_id): j for j in rest}
+            found = self._sacct([r for r in raw if "_" not in r], jobcomp=True)
+            records.update({str(raw[r].native_id): rec for r, rec in found.items() if r in raw})
+        out = []
+        for job in missing:
+            rec = records.get(str(job.native_id))
+            if rec is not None and cmd.STATE_MAP.get(rec.state, JobState.UNDETERMINED).final:
+                out.append(job.evolve(**cmd.job_changes(rec)))
+        return out
+
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        """Poll squeue (~50 ms growing to ~1 s) until one of ``jobs`` has ended or ``timeout`` passed."""
+        active = [j for j in jobs if j.native_id and not j.state.final]
+        if len(active) < len(jobs):
+            return
+
+        def ended() -> bool:
+            return any(j.state.final for j in self.refresh(active))
+
+        _sched.poll_until(ended, timeout)
+
+    # --- control ------------------------------------------------------------------------------------
+    def _native(self, job: JobInfo) -> str:
+        if not job.native_id:
+            raise InvalidState(f"job {job.id} has no slurm job id")
+        return job.native_id
+
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        """scancel (SIGTERM, then SIGKILL after the cluster's KillWait) or scancel --signal=N."""
+        proc = self._run(cmd.build_cancel_command(self._native(job), signal))
+        if proc.returncode != 0:
+            raise self._control_error(job, "scancel", _sched.message(proc))
+
+    def _control(self, job: JobInfo, action: str) -> None:
+        proc = self._run(cmd.build_control_command(action, self._native(job)))
+        if proc.returncode != 0:
+            msg = _sched.message(proc)
+            if action in ("suspend", "resume") and "permission denied" in msg.lower():
+                raise UnsupportedOperation(f"slurm lets only operators {action} jobs ({msg})")
+            raise self._control_error(job, f"scontrol {action}", msg)
+
+    def _control_error(self, job: JobInfo, what: str, msg: str) -> Drmaa2Error:
+        low = msg.lower()
+        if "finished" in low or "completed" in low or "invalid job id" in low:
+            return InvalidState(f"job {job.id} has already ended ({what}: {msg})")
+        if "not pending" in low or "not running" in low or "not suspended" in low:
+            return InvalidState(f"job {job.id}: {msg}")
+        return _classify(what, msg)
+
+    def hold(self, job: JobInfo) -> None:
+        """scontrol hold; only a queued job can be held (InvalidState otherwise)."""
+        if job.state not in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED):
+            raise InvalidState(f"job {job.id} is {job.state.value}: only queued jobs can be held")
+        self._control(job, "hold")
+
+    def release(self, job: JobInfo) -> None:
+        """scontrol release."""
+        self._control(job, "release")
+
+    def suspend(self, job: JobInfo) -> None:
+        """scontrol suspend (operators and root only: UnsupportedOperation otherwise)."""
+        if job.state is not JobState.RUNNING:
+            raise InvalidState(f"job {job.id} is {job.state.value}: only running jobs can be suspended")
+        self._control(job, "suspend")
+
+    def resume(self, job: JobInfo) -> None:
+        """scontrol resume."""
+        if job.state is not JobState.SUSPENDED:
+            raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
+        self._control(job, "resume")

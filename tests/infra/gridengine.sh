@@ -1,0 +1,152 @@
+#!/bin/sh
+# Start a one-host Grid Engine (Son of Grid Engine 8.1.9 from Debian) on this machine, without systemd.
+#
+#   eval "$(tests/infra/gridengine.sh)"   # then qsub/qstat/qacct work
+#   tests/infra/gridengine.sh stop        # stop qmaster and execd
+#
+# Idempotent: when qmaster and execd already answer it only prints the environment. Needs root and a Debian 12
+# package source. Our generated configuration files live under $DRMAA2_TEST_STATE (default
+# /var/lib/drmaa2-test/gridengine); the daemons keep their spool and logs where the Debian package puts them
+# (/var/spool/gridengine/qmaster/messages, /var/spool/gridengine/execd/*/messages).
+# Everything but the final `export` lines goes to stderr so that the output can be eval'ed.
+set -eu
+
+STATE=${DRMAA2_TEST_STATE:-/var/lib/drmaa2-test}/gridengine
+SGE_ROOT=/var/lib/gridengine
+SGE_CELL=default
+export SGE_ROOT SGE_CELL
+HOST=$(hostname -s)
+
+say() { echo "gridengine.sh: $*" >&2; }
+die() { say "$*"; exit 1; }
+
+print_env() {
+    echo "export SGE_ROOT=$SGE_ROOT"
+    echo "export SGE_CELL=$SGE_CELL"
+}
+
+running() { pgrep -x "$1" >/dev/null 2>&1; }
+
+# The queue is usable once execd has reported: no "u" (unknown), "d" (disabled) or "E" (error) state.
+ready() {
+    out=$(timeout 5 qstat -f -q all.q 2>/dev/null) || return 1
+    printf '%s\n' "$out" | awk -v q="all.q@$HOST" '$1 == q { found = 1; if (NF > 5 && $6 ~ /[udE]/) bad = 1 }
+        END { exit !(found && !bad) }'
+}
+
+if [ "${1:-}" = stop ]; then
+    if running sge_qmaster; then
+        qconf -ke all >&2 || true
+        qconf -km >&2 || true
+        i=0
+        while running sge_qmaster || running sge_execd; do
+            i=$((i + 1)); [ $i -lt 200 ] || die "the daemons do not stop"
+            sleep 0.1
+        done
+        say "stopped"
+    fi
+    exit 0
+fi
+
+[ "$(id -u)" = 0 ] || die "must run as root (daemons and packages)"
+
+# Fast path: a second call while the cluster runs changes nothing.
+if running sge_qmaster && running sge_execd && ready; then
+    print_env
+    exit 0
+fi
+
+if [ ! -x /usr/lib/gridengine/sge_execd ] || [ ! -x /usr/sbin/sge_qmaster ] || ! command -v qsub >/dev/null; then
+    say "installing gridengine-master gridengine-exec gridengine-client"
+    debconf-set-selections <<EOF
+gridengine-common shared/gridengineconfig boolean true
+gridengine-common shared/gridenginecell string $SGE_CELL
+gridengine-common shared/gridenginemaster string $HOST
+gridengine-client shared/gridengineconfig boolean true
+gridengine-client shared/gridenginecell string $SGE_CELL
+gridengine-client shared/gridenginemaster string $HOST
+EOF
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
+        gridengine-master gridengine-exec gridengine-client >&2 \
+        || { apt-get -o DPkg::Lock::Timeout=600 update >&2 \
+             && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
+                gridengine-master gridengine-exec gridengine-client >&2; }
+fi
+[ -f "$SGE_ROOT/$SGE_CELL/common/bootstrap" ] || die "the package did not create cell $SGE_CELL in $SGE_ROOT"
+
+mkdir -p "$STATE"
+# 127.0.0.1 reverse-resolves to "localhost", which commlib refuses to treat as this host.
+echo "$HOST localhost" > "$SGE_ROOT/$SGE_CELL/common/host_aliases"
+
+cd /
+if ! running sge_qmaster; then
+    say "starting sge_qmaster"
+    setsid /usr/sbin/sge_qmaster </dev/null >>"$STATE/qmaster.out" 2>&1
+fi
+i=0
+until qconf -sh >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 300 ] || die "sge_qmaster does not answer after 30 s (see /var/spool/gridengine/qmaster/messages)"
+    sleep 0.1
+done
+
+# Root may run jobs; accounting is written at once so that qacct sees a job as soon as it ends.
+qconf -sconf global | awk '
+    /^min_uid / { print "min_uid 0"; next }
+    /^min_gid / { print "min_gid 0"; next }
+    /^reporting_params / {
+        print "reporting_params accounting=true reporting=false flush_time=00:00:15 joblog=false " \
+              "sharelog=00:00:00 accounting_flush_time=00:00:00"
+        cont = /\\$/; next
+    }
+    cont { cont = /\\$/; next }
+    { print }' > "$STATE/global"
+qconf -Mconf "$STATE/global" >&2
+
+# Schedule every second instead of every 15 s, and right after a submit or a finish.
+qconf -ssconf | sed -e 's/^schedule_interval .*/schedule_interval                 0:0:1/' \
+    -e 's/^flush_submit_sec .*/flush_submit_sec                  1/' \
+    -e 's/^flush_finish_sec .*/flush_finish_sec                  1/' > "$STATE/sched"
+qconf -Msconf "$STATE/sched" >&2
+
+qconf -ss 2>/dev/null | grep -qx "$HOST" || qconf -as "$HOST" >&2
+
+# A parallel environment so that jobs can ask for more than one slot (--cpus).
+cat > "$STATE/smp" <<'EOF'
+pe_name            smp
+slots              2
+user_lists         NONE
+xuser_lists        NONE
+start_proc_args    NONE
+stop_proc_args     NONE
+allocation_rule    $pe_slots
+control_slaves     FALSE
+job_is_first_task  TRUE
+urgency_slots      min
+accounting_summary FALSE
+qsort_args         NONE
+EOF
+if qconf -sp smp >/dev/null 2>&1; then qconf -Mp "$STATE/smp" >&2; else qconf -Ap "$STATE/smp" >&2; fi
+
+# The package creates no queue. Derive all.q from the built-in template.
+if qconf -sq all.q >/dev/null 2>&1; then verb=-Mq; else verb=-Aq; fi
+qconf -sq | sed -e 's/^qname .*/qname                 all.q/' \
+    -e "s/^hostlist .*/hostlist              $HOST/" \
+    -e 's/^slots .*/slots                 2/' \
+    -e 's/^load_thresholds .*/load_thresholds       NONE/' \
+    -e 's/^pe_list .*/pe_list               smp/' \
+    -e 's|^shell .*|shell                 /bin/sh|' > "$STATE/all.q"
+qconf $verb "$STATE/all.q" >&2
+
+if ! running sge_execd; then
+    say "starting sge_execd"
+    setsid /usr/lib/gridengine/sge_execd </dev/null >>"$STATE/execd.out" 2>&1
+fi
+
+i=0
+until ready; do
+    i=$((i + 1)); [ $i -lt 300 ] || die "queue all.q@$HOST is not usable after 30 s (qstat -f; /var/spool/gridengine/execd/*/messages)"
+    sleep 0.1
+done
+say "gridengine ready"
+print_env
