@@ -94,6 +94,8 @@ def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
     """Run every case ``warmup`` times untimed (page cache, compiled bytecode, servers started), then ``repeat``
     rounds in which each case runs once, the order rotated every round. A run whose exit status is not the
     expected one is kept out of the figures and noted."""
+    if not cases:
+        return
     for case in cases:
         for _ in range(warmup):
             if case.before:

@@ -1,9 +1,9 @@
 """The peers drmaa2 is measured beside, found on this machine: each either answers or says why it cannot run.
 
 task-spooler is Debian's ``task-spooler`` package (the command is ``tsp``: ``ts`` is moreutils' timestamper there).
-Slurm and Grid Engine are the project's own single-machine set-ups (``tests/infra/slurm.sh``,
-``tests/infra/gridengine.sh``); a scheduler that someone else runs on the machine is not used, because a 1000-task
-array would take its CPUs from under that person's jobs. Docker needs the drmaa2 docker backend to compare with.
+Slurm and Grid Engine are the project's own single-machine clusters, started by ``tests/infra/slurm.sh`` and
+``tests/infra/gridengine.sh`` (``bench/setup-peers`` runs them and ``bench/run`` takes the SLURM_CONF, SGE_ROOT and
+SGE_CELL they print); the test suite shares those clusters. Docker needs the drmaa2 docker backend to compare with.
 """
 
 from __future__ import annotations
@@ -61,12 +61,12 @@ def _cluster(name: str, script: str, probe: Sequence[str], version_cmd: Sequence
              env: Mapping[str, str]) -> Peer:
     if not (ROOT / "tests" / "infra" / script).exists():
         return Peer(name, f"tests/infra/{script} (the project's single-machine {name} set-up) is not in this "
-                          "checkout yet, and a scheduler run by others on this machine is not borrowed")
+                          "checkout")
     if shutil.which(probe[0]) is None:
-        return Peer(name, f"{probe[0]} is not installed (tests/infra/{script} did not set it up)")
+        return Peer(name, f"{probe[0]} is not installed (bench/run sets it up with tests/infra/{script})")
     ok, line = _answer(probe, env)
     if not ok:
-        return Peer(name, f"`{' '.join(probe)}` failed: {line}")
+        return Peer(name, f"`{' '.join(probe)}` failed: {line} (bench/run starts it with tests/infra/{script})")
     _, version = _answer(version_cmd, env)
     return Peer(name, None, version, dict(env))
 

@@ -83,7 +83,8 @@ def markdown(results: Sequence[Result], info: dict[str, Any], peers: Sequence[Pe
     end_load = info.get("load_average_end", load)
     lines = [
         f"Measured {info['started']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
-        f"{info['os']}, kernel {info['kernel']}, Python {info['python']}; drmaa2 {info['drmaa2_commit']}. "
+        f"{info['os']}, kernel {info['kernel']}, Python {info['python']}; checkout {info['drmaa2_commit']}, "
+        f"command measured `{' '.join(settings['drmaa2'])}`. "
         f"Load average {load[0]} at the start, {end_load[0]} at the end. "
         + (f"{settings['repeat']} interleaved repetitions per timed case after one warm-up run; medians with "
            "min–max." if not settings["smoke"]
