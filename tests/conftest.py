@@ -14,7 +14,12 @@ from typing import Any
 import pytest
 
 # Each backend's fixtures (engines, schedulers, stand-ins) and its `<name>_target` for the shared suite.
-pytest_plugins = ["tests.cf.fixtures", "tests.slurm.fixtures", "tests.gridengine.fixtures"]
+pytest_plugins = [
+    "tests.cf.fixtures",
+    "tests.docker.fixtures",
+    "tests.gridengine.fixtures",
+    "tests.slurm.fixtures",
+]
 
 
 @dataclass

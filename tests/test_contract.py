@@ -13,7 +13,7 @@ import pytest
 
 from .conftest import Cli
 
-BACKENDS = ["process", "cf", "slurm", "gridengine"]
+BACKENDS = ["process", "docker", "cf", "slurm", "gridengine"]
 
 
 @pytest.fixture

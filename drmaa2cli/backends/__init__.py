@@ -16,6 +16,7 @@ REGISTRY: dict[str, str] = {
     "cf": "drmaa2cli.backends.cf:CFBackend",
     "slurm": "drmaa2cli.backends.slurm:SlurmBackend",
     "gridengine": "drmaa2cli.backends.gridengine:GridEngineBackend",
+    "docker": "drmaa2cli.backends.docker:DockerBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "names"]

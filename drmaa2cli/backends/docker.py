@@ -1,0 +1,314 @@
+"""Jobs as containers on a Docker engine (engine API 1.41 or newer; see docker_engine for how it is reached).
+
+- A job's container is named ``drmaa2-INSTANCE-ID`` (known in ``bind``, before it exists) and labelled with
+  the home instance, session, job id and template, so a job can be recognised from the engine alone.
+- Nothing waits for the container. Whichever drmaa2 process first sees it ended (``refresh``) copies its
+  logs into the job's output files, records the result in ``run/ID.docker.json`` and only then removes the
+  container (see docker_files), under the job's lock: the output survives a submitter that exited at
+  once, and concurrent refreshers finalise a job once.
+- ``init`` (tini) is the container's pid 1 unless ``--native init=false``: a signal reaches the command
+  as it would outside a container (a bare pid 1 ignores SIGTERM), and death by signal N shows as 128+N.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal as signals
+import socket
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from ..errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
+from ..models import JobInfo, JobState, JobTemplate
+from ..procfs import DetachedLaunch
+from .base import Backend, BackendContext, Launch
+from .docker_engine import Engine, Missing, redact
+from .docker_files import JobFiles, create_output
+from .docker_finish import ACTIVE, Finisher, apply_result, container_of, epoch, submitter, submitter_alive
+from .docker_spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
+
+#: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
+GRACE_SECONDS = 5
+#: How far back ``wait_any`` asks for events (see there).
+EVENT_REPLAY_SECONDS = 5.0
+#: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
+WATCHDOG_SLACK_SECONDS = 10.0
+WATCHDOG = str(Path(__file__).resolve().parent / "docker_watchdog.py")
+
+
+class DockerLaunch(Launch):
+    """A validated container spec; the container is created and started in ``start``."""
+
+    def __init__(self, backend: DockerBackend, engine: Engine, template: JobTemplate, spec: ContainerSpec):
+        self.backend = backend
+        self.engine = engine
+        self.template = template
+        self.spec = spec
+        self.name = ""
+
+    def bind(self, job: JobInfo) -> None:
+        ctx, t = self.backend.ctx, self.template
+        out = os.path.abspath(t.output_path) if t.output_path else ctx.default_output(job.id, "out")
+        err = os.path.abspath(t.error_path) if t.error_path else ctx.default_output(job.id, "err")
+        job.output_path, job.error_path = out, out if t.join_files else err
+        self.name = container_name(ctx.instance, job.id)
+        job.native_id = self.name
+        job.machine = socket.gethostname() if self.engine.local else urlparse(self.engine.address).hostname
+        job.backend_data.update(container=self.name, engine=redact(self.engine.address), submitter=submitter())
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        for path in {job.output_path, job.error_path}:
+            if path:
+                create_output(path)
+        labels = labels_for(job, self.backend.ctx.instance)
+        try:
+            self.engine.create(self.name, create_config(self.spec, job, labels))
+        except Missing:
+            raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
+        try:
+            self.engine.start(self.name)
+        except Missing:
+            # Terminated between create and start: terminate recorded why.
+            result = self.backend.files.result(job.id)
+            if result is None:
+                raise InvalidState(f"container {self.name} was removed before it started") from None
+            return apply_result(job, result)
+        except Drmaa2Error as e:
+            return apply_result(job, self.backend.finisher.start_failed(self.engine, job, e))
+        if self.template.timeout:
+            self._watch(job)
+        return None
+
+    def _watch(self, job: JobInfo) -> None:
+        """Start the job's timeout watchdog (a detached process that outlives this command)."""
+        orders = {
+            "address": self.engine.address,
+            "version": self.engine.version,
+            "container": self.name,
+            "timeout": self.template.timeout,
+            "grace": GRACE_SECONDS,
+            "marker": str(self.backend.files.kill_path(job.id)),
+        }
+        log = str(self.backend.files.run_dir / "docker-watchdog.log")
+        DetachedLaunch(["-I", "-S", WATCHDOG], {}, stderr_path=log).send(json.dumps(orders).encode())
+
+
+class DockerBackend(Backend):
+    """Jobs as containers on the Docker engine at ``DOCKER_HOST`` (default: the local socket)."""
+
+    name = "docker"
+    unsupported_fields = ("input_path", "queue_name")
+
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self.files = JobFiles(ctx.home)
+        self.finisher = Finisher(self.files)
+        self._engines: dict[str | None, Engine] = {}
+
+    def _engine(self, address: str | None = None) -> Engine:
+        if address not in self._engines:
+            configured = self.ctx.settings.get("host")
+            self._engines[address] = Engine(self.ctx.environ, address, str(configured) if configured else None)
+        return self._engines[address]
+
+    def _job_engine(self, job: JobInfo) -> Engine:
+        return self._engine(job.backend_data.get("engine"))
+
+    # --- submission -------------------------------------------------------------------------------
+    def prepare(self, template: JobTemplate) -> Launch:
+        self.check_template(template)
+        engine = self._engine()
+        spec = spec_from_template(template, local_engine=engine.local)
+        if template.timeout and engine.via_sdk:
+            raise UnsupportedAttribute(
+                "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
+            )
+        # The one round trip before the record exists: it checks the engine, permissions and the image.
+        try:
+            engine.inspect_image(spec.image)
+        except Missing:
+            if not spec.pull:
+                missing = f"image {spec.image} is not present locally; pull it or use --pull"
+                raise InvalidArgument(missing) from None
+            engine.pull(spec.image)
+        self.files.ensure_dirs()
+        self.ctx.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return DockerLaunch(self, engine, template, spec)
+
+    # --- observation ------------------------------------------------------------------------------
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        changed: list[JobInfo] = []
+        by_engine: dict[str | None, list[JobInfo]] = {}
+        for job in jobs:
+            result = self.files.result(job.id)
+            if result is not None:
+                changed.append(apply_result(job, result))
+            else:
+                by_engine.setdefault(job.backend_data.get("engine"), []).append(job)
+        for address, group in by_engine.items():
+            engine = self._engine(address)
+            listed = self._list(engine)
+            changed.extend(self._observe(engine, job, listed.get(container_of(job))) for job in group)
+        old = {job.id: job for job in jobs}
+        return [new for new in changed if new != old[new.id]]
+
+    def _list(self, engine: Engine) -> dict[str, dict[str, Any]]:
+        """This home's containers by name, in one call (the list is not inspected per container)."""
+        found = engine.containers(f"{LABEL}instance={self.ctx.instance}")
+        return {c["Names"][0].lstrip("/"): c for c in found if c.get("Names")}
+
+    def _observe(self, engine: Engine, job: JobInfo, summary: dict[str, Any] | None) -> JobInfo:
+        if summary is None:
+            return self.finisher.vanished(job)
+        status = summary.get("State")
+        if status == "created":
+            if submitter_alive(job):
+                return job.evolve(state=JobState.QUEUED)
+            return self.finisher.finalise(engine, job)  # its submitter died between create and start
+        if status not in ACTIVE:
+            return self.finisher.finalise(engine, job)
+        changes: dict[str, Any] = {"state": JobState.SUSPENDED if status == "paused" else JobState.RUNNING}
+        if job.dispatch_time is None:
+            try:
+                info = engine.inspect(container_of(job))
+                changes["dispatch_time"] = epoch(info["State"]["StartedAt"])
+            except Missing:
+                return self.finisher.vanished(job)
+        new = job.evolve(**changes)
+        self._enforce_timeout(engine, new)
+        return new
+
+    def _enforce_timeout(self, engine: Engine, job: JobInfo) -> None:
+        """Kill a job well past its timeout that nothing stopped (its watchdog died with the machine)."""
+        limit, started = job.template.timeout, job.dispatch_time
+        late = WATCHDOG_SLACK_SECONDS + GRACE_SECONDS
+        if not limit or started is None or time.time() < started + limit + late:
+            return
+        if self.files.kill_signal(job.id) is None:
+            self.files.record_kill(job.id, "timeout")
+        with contextlib.suppress(Drmaa2Error):
+            engine.kill(container_of(job), signals.SIGKILL)
+
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        """Woken by the engine's 'die' (or 'destroy') event of one of the jobs' containers."""
+        if not jobs or any(self.files.result(job.id) is not None for job in jobs):
+            return
+        by_engine: dict[str | None, list[JobInfo]] = {}
+        for job in jobs:
+            by_engine.setdefault(job.backend_data.get("engine"), []).append(job)
+        address, group = next(iter(by_engine.items()))
+        engine = self._engine(address)
+        now = time.time()
+        until = None if timeout is None else now + max(0.0, timeout)
+        if len(by_engine) > 1:
+            # Jobs on several engines (DOCKER_HOST changed between submissions): watch one, look again soon.
+            until = min(until, now + 1.0) if until is not None else now + 1.0
+        names = {container_of(job) for job in group}
+        # From a few seconds back: the engine's container list (read below) may still say "running"
+        # after the "die" event; a replayed event of these jobs only means that they did end.
+        since = now - EVENT_REPLAY_SECONDS
+        filters = {
+            "type": ["container"],
+            "event": ["die", "destroy"],
+            "label": [f"{LABEL}instance={self.ctx.instance}"],
+        }
+        with engine.events(since, until, filters) as events:
+            # Subscribed first, then looked: an end between the caller's refresh and now is not missed.
+            listed = self._list(engine)
+            for job in group:
+                status = (listed.get(container_of(job)) or {}).get("State")
+                if status is None and job.dispatch_time is None and submitter_alive(job):
+                    time.sleep(0.05)  # being created by its submitter: do not spin the caller
+                    return
+                if status not in (*ACTIVE, "created"):
+                    return
+                if status == "created" and not submitter_alive(job):
+                    return
+            for event in events:
+                if (event.get("Actor") or {}).get("Attributes", {}).get("name") in names:
+                    return
+
+    # --- control ----------------------------------------------------------------------------------
+    def _status(self, engine: Engine, job: JobInfo) -> str:
+        """The container's status; raises InvalidState when the job has ended or has no container."""
+        if self.files.result(job.id) is not None:
+            raise InvalidState(f"job {job.id} has already ended")
+        try:
+            status: str = engine.inspect(container_of(job))["State"]["Status"]
+        except Missing:
+            raise InvalidState(f"job {job.id} has no container: it has ended or never started") from None
+        if status in ("exited", "dead"):
+            raise InvalidState(f"job {job.id} has already ended")
+        return status
+
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        """Kill the container with ``signal``, or stop it (SIGTERM, SIGKILL after GRACE_SECONDS). A job
+        whose container never started is removed and recorded as failed. Raises InvalidState."""
+        engine = self._job_engine(job)
+        if self._status(engine, job) == "created":
+            with self.files.lock(job.id):
+                if self.files.result(job.id) is None:
+                    self.files.write_result(
+                        job.id,
+                        {
+                            "state": "failed",
+                            "annotation": "terminated before it started",
+                            "finish_time": time.time(),
+                        },
+                    )
+                with contextlib.suppress(Drmaa2Error):
+                    engine.remove(container_of(job))
+            return
+        # Before the signal: the finaliser may run the moment the container dies.
+        self.files.record_kill(job.id, "stop" if signal is None else signal)
+        try:
+            if signal is None:
+                engine.stop(container_of(job), GRACE_SECONDS)
+            else:
+                engine.kill(container_of(job), signal)
+        except InvalidState:  # Missing too: the container is gone
+            self.files.record_kill(job.id, None)
+            raise InvalidState(f"job {job.id} has already ended") from None
+
+    def suspend(self, job: JobInfo) -> None:
+        """Pause the container (cgroup freezer). Raises InvalidState unless it is running."""
+        engine = self._job_engine(job)
+        if self._status(engine, job) != "running":
+            raise InvalidState(f"job {job.id} is not running")
+        engine.pause(container_of(job))
+
+    def resume(self, job: JobInfo) -> None:
+        """Unpause the container. Raises InvalidState unless it is paused."""
+        engine = self._job_engine(job)
+        if self._status(engine, job) != "paused":
+            raise InvalidState(f"job {job.id} is not suspended")
+        engine.unpause(container_of(job))
+
+    def output(self, job: JobInfo, stream: str) -> bytes | None:
+        """The running container's log on ``stream``; None once the job's files hold it."""
+        if self.files.result(job.id) is not None:
+            return None
+        joined = job.output_path == job.error_path
+        if stream == "err" and joined:
+            return b""
+        try:
+            engine = self._job_engine(job)
+            return b"".join(
+                engine.logs(container_of(job), stdout=stream == "out", stderr=stream == "err" or joined)
+            )
+        except Missing:
+            return None
+
+    def cleanup(self, job: JobInfo) -> None:
+        """Remove the job's container if one is left (output not saved, or removal failed) and its files;
+        the files even when the engine cannot be reached (BackendUnavailable is raised then)."""
+        try:
+            with contextlib.suppress(Missing):
+                self._job_engine(job).remove(container_of(job))
+        finally:
+            self.files.remove(job.id)

@@ -1,0 +1,335 @@
+"""The Docker engine as the docker backend sees it: the API calls it makes, and the one place where HTTP
+statuses and connection errors become drmaa2 errors. The transport is in docker_http (the standard library
+for unix sockets and plain TCP, the docker SDK for TLS, ssh:// and pulls).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+from collections.abc import Iterator, Mapping
+from typing import Any
+from urllib.parse import quote, urlencode, urlparse
+
+from ..errors import (
+    BackendUnavailable,
+    DeniedByDrms,
+    Drmaa2Error,
+    InvalidArgument,
+    InvalidState,
+    UnsupportedOperation,
+)
+from .docker_http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
+
+#: The API of Docker 20.10: fixed, so that no call waits for the engine to be asked its version. An
+#: engine that does not speak it (Docker 29 wants 1.44 or newer, Docker 19.03 speaks 1.40) says so, and
+#: its own version is used from then on.
+API_VERSION = "1.41"
+DEFAULT_ADDRESS = "unix:///var/run/docker.sock"
+TIMEOUT = 60.0
+
+_STATE_CONFLICT = re.compile(r"is (not|already) (running|paused)|is paused|is restarting|is not stopped")
+
+
+class Missing(InvalidState):
+    """The engine has no such container or image. Callers decide what that means; one that does not still
+    reports a clean error (a container removed meanwhile is a job in no state to be acted on)."""
+
+
+def redact(address: str) -> str:
+    """``address`` without a password, fit for messages and records."""
+    return re.sub(r"//([^/:@]*):[^/@]*@", r"//\1@", address)
+
+
+class Engine:
+    """One Docker engine: ``address`` (the engine recorded with a job), else ``DOCKER_HOST`` from
+    ``environ``, else ``configured`` (the config file's ``host``), else the default socket. TLS settings
+    come from ``environ`` (DOCKER_TLS_VERIFY, DOCKER_CERT_PATH). Creating one does not talk to the engine.
+
+    Every call raises ``Missing`` for a 404, else a Drmaa2Error: BackendUnavailable (engine unreachable
+    or failing), DeniedByDrms (permission), InvalidState (a container in the wrong state),
+    UnsupportedOperation (501), InvalidArgument (a request the engine refused)."""
+
+    def __init__(
+        self, environ: Mapping[str, str], address: str | None = None, configured: str | None = None
+    ) -> None:
+        self.environ = environ
+        self._from_env = address is None and bool(environ.get("DOCKER_HOST"))
+        self.address: str = address or environ.get("DOCKER_HOST") or configured or DEFAULT_ADDRESS
+        self._transport: Transport | None = None
+        self._version = API_VERSION
+
+    @property
+    def version(self) -> str:
+        """The API version the calls use (the engine's own once it refused ours)."""
+        return self._version
+
+    @property
+    def via_sdk(self) -> bool:
+        """Whether only the docker SDK reaches this engine (TLS, ssh://): no standard-library helper can."""
+        return needs_sdk(self.address, self.environ)
+
+    @property
+    def local(self) -> bool:
+        """True when the engine runs on this machine, so host paths (mounts) mean the same to it."""
+        return urlparse(self.address).scheme in LOCAL_SCHEMES
+
+    # --- the calls the backend makes -------------------------------------------------------------------
+    def inspect_image(self, image: str) -> dict[str, Any]:
+        return self._json("GET", f"/images/{_q(image)}/json")  # type: ignore[no-any-return]
+
+    def create(self, name: str, config: dict[str, Any]) -> None:
+        self._json("POST", "/containers/create", {"name": name}, config)
+
+    def start(self, name: str) -> None:
+        self._json("POST", f"/containers/{_q(name)}/start")
+
+    def containers(self, label: str) -> list[dict[str, Any]]:
+        """Containers with ``label`` ("key=value"), running or not: the engine's summaries, not inspected."""
+        filters = json.dumps({"label": [label]})
+        found: list[dict[str, Any]] = self._json("GET", "/containers/json", {"all": "1", "filters": filters})
+        return found or []
+
+    def inspect(self, name: str) -> dict[str, Any]:
+        return self._json("GET", f"/containers/{_q(name)}/json")  # type: ignore[no-any-return]
+
+    def remove(self, name: str) -> None:
+        self._json("DELETE", f"/containers/{_q(name)}", {"force": "1", "v": "1"})
+
+    def kill(self, name: str, signal: int) -> None:
+        self._json("POST", f"/containers/{_q(name)}/kill", {"signal": str(int(signal))})
+
+    def stop(self, name: str, grace: int) -> None:
+        self._json("POST", f"/containers/{_q(name)}/stop", {"t": str(grace)}, timeout=TIMEOUT + grace)
+
+    def pause(self, name: str) -> None:
+        self._json("POST", f"/containers/{_q(name)}/pause")
+
+    def unpause(self, name: str) -> None:
+        self._json("POST", f"/containers/{_q(name)}/unpause")
+
+    def logs(self, name: str, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
+        """The container's log so far, chunk by chunk (stdout and stderr interleaved as the engine has
+        them when both are asked for)."""
+        params = {"stdout": str(int(stdout)), "stderr": str(int(stderr))}
+        body = self._request("GET", f"/containers/{_q(name)}/logs", params)
+        try:
+            with self._reading():
+                yield from _frames(body)
+        finally:
+            body.close()
+
+    @contextlib.contextmanager
+    def events(self, since: float, until: float | None, filters: dict[str, list[str]]) -> Iterator[Iterator[Any]]:
+        """The engine's events from ``since`` (replayed) until ``until`` (None: forever); subscribed when
+        the ``with`` block is entered, unsubscribed when it is left."""
+        params = {
+            "since": f"{since:.6f}",
+            "until": None if until is None else f"{until:.6f}",
+            "filters": json.dumps(filters),
+        }
+        body = self._request("GET", "/events", params, timeout=None)
+        try:
+            yield self._lines(body)
+        finally:
+            body.close()
+
+    def pull(self, image: str) -> None:
+        """Pull ``image`` through the SDK (it sends the registry credentials of the docker config).
+        Raises InvalidArgument (no such image), BackendUnavailable (registry or engine unreachable)."""
+        # After ``inspect_image``, so the version is one the engine accepts.
+        transport = SdkTransport(self._sdk_kwargs(), TIMEOUT, self._version)
+        try:
+            for item in transport.api.pull(image, stream=True, decode=True):
+                if isinstance(item, dict) and item.get("error"):
+                    raise InvalidArgument(f"cannot pull image {image}: {_first_line(str(item['error']))}")
+        except Drmaa2Error:
+            raise
+        except Exception as e:
+            status = getattr(getattr(e, "response", None), "status_code", None)
+            if status is None:
+                raise self._connection_error(e) from e
+            # The registry's reason as the engine relays it, not "the engine failed": the engine is fine.
+            text = _first_line(str(getattr(e, "explanation", None) or e))
+            error = self._status_error(int(status), text)
+            kind = InvalidArgument if isinstance(error, Missing) else type(error)
+            raise kind(f"cannot pull image {image}: {text}") from e
+
+    # --- HTTP ------------------------------------------------------------------------------------------
+    def _transport_for(self) -> Transport:
+        if self._transport is None:
+            if self.via_sdk:
+                self._transport = SdkTransport(self._sdk_kwargs(), TIMEOUT, API_VERSION)
+            else:
+                self._transport = SocketTransport(self.address)
+        return self._transport
+
+    def _sdk_kwargs(self) -> dict[str, Any]:
+        try:
+            import docker
+        except ImportError as e:
+            raise BackendUnavailable(f"{self._where()} needs the docker package: {e}") from e
+        try:
+            kwargs: dict[str, Any] = docker.utils.kwargs_from_env(environment=dict(self.environ))
+        except docker.errors.DockerException as e:
+            raise InvalidArgument(f"Docker settings in the environment: {_first_line(str(e))}") from e
+        kwargs["base_url"] = self.address
+        return kwargs
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | None] | None = None,
+        body: Any = None,
+        timeout: float | None = TIMEOUT,
+    ) -> Body:
+        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+        data = None if body is None else json.dumps(body).encode()
+        headers = {"Content-Type": "application/json"} if data is not None else {}
+        for first in (True, False):
+            url = f"/v{self._version}{path}" + (f"?{query}" if query else "")
+            try:
+                status, resp = self._transport_for().request(method, url, data, headers, timeout)
+            except Drmaa2Error:
+                raise
+            except Exception as e:
+                raise self._connection_error(e) from e
+            if status < 400:
+                return resp
+            message = _message(resp)
+            if first and status == 400 and ("too old" in message or "too new" in message):
+                self._version = self._engine_version()
+                continue
+            raise self._status_error(status, message)
+        raise AssertionError("unreachable")
+
+    def _json(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str | None] | None = None,
+        body: Any = None,
+        timeout: float | None = TIMEOUT,
+    ) -> Any:
+        resp = self._request(method, path, params, body, timeout)
+        try:
+            with self._reading():
+                data = resp.read()
+        finally:
+            resp.close()
+        return json.loads(data) if data.strip() else None
+
+    def _engine_version(self) -> str:
+        status, resp = self._transport_for().request("GET", "/version", None, {}, TIMEOUT)
+        try:
+            version = json.loads(resp.read()).get("ApiVersion")
+        finally:
+            resp.close()
+        if status != 200 or not version:
+            raise BackendUnavailable(f"{self._where()} did not say which API version it speaks")
+        return str(version)
+
+    def _lines(self, body: Body) -> Iterator[Any]:
+        with self._reading():
+            while line := body.readline():
+                if line.strip():
+                    yield json.loads(line)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[None]:
+        try:
+            yield
+        except Drmaa2Error:
+            raise
+        except Exception as e:
+            raise self._connection_error(e) from e
+
+    # --- errors ----------------------------------------------------------------------------------------
+    def _where(self) -> str:
+        if self._from_env:
+            return f"the Docker engine at DOCKER_HOST={redact(self.address)}"
+        return f"the Docker engine at {redact(self.address)}"
+
+    def _status_error(self, status: int, message: str) -> Drmaa2Error:
+        text = _first_line(message)
+        if status == 404:
+            return Missing(text)
+        if status in (401, 403):
+            return DeniedByDrms(f"{self._where()} refused: {text}")
+        if status == 501:
+            return UnsupportedOperation(text)
+        if status == 409 or _STATE_CONFLICT.search(text):
+            return InvalidState(text)
+        if status < 500:
+            return InvalidArgument(text)
+        return BackendUnavailable(f"{self._where()} failed: {text}")
+
+    def _connection_error(self, e: Exception) -> Drmaa2Error:
+        if isinstance(e, TimeoutError) or "Timeout" in type(e).__name__:
+            return BackendUnavailable(f"{self._where()} did not answer within {TIMEOUT:g} s")
+        cause = _os_error(e)
+        if isinstance(cause, PermissionError):
+            return DeniedByDrms(
+                f"permission denied on {self._where()}; use a user in the docker group or set DOCKER_HOST"
+            )
+        if cause is not None:
+            hint = "" if self._from_env else " (is dockerd running? set DOCKER_HOST for another engine)"
+            return BackendUnavailable(f"cannot reach {self._where()}: {cause.strerror or cause}{hint}")
+        return BackendUnavailable(f"{self._where()}: {_first_line(str(e)) or type(e).__name__}")
+
+
+def _q(name: str) -> str:
+    return quote(name, safe="/:@")
+
+
+def _message(resp: Body) -> str:
+    """The engine's error message ({"message": ...}) from an error response, which it closes."""
+    try:
+        raw = resp.read()
+    except Exception:
+        raw = b""
+    finally:
+        resp.close()
+    try:
+        return str(json.loads(raw)["message"])
+    except (ValueError, KeyError, TypeError):
+        return raw.decode(errors="replace")
+
+
+def _frames(body: Body) -> Iterator[bytes]:
+    """Payloads of the engine's multiplexed log stream (8-byte headers: stream, 0, 0, 0, size)."""
+    while header := _read_exactly(body, 8):
+        size = int.from_bytes(header[4:8], "big")
+        yield _read_exactly(body, size)
+
+
+def _read_exactly(body: Body, n: int) -> bytes:
+    data = b""
+    while len(data) < n:
+        chunk = body.read(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def _os_error(e: BaseException) -> OSError | None:
+    """The OSError (no such socket, refused, permission) itself or inside the SDK's wrapped errors."""
+    stack: list[object] = [e]
+    seen: set[int] = set()
+    while stack:
+        x = stack.pop()
+        if not isinstance(x, BaseException) or id(x) in seen:
+            continue
+        seen.add(id(x))
+        if isinstance(x, OSError) and x.errno is not None:
+            return x
+        stack.extend(x.args)
+        stack.extend((x.__cause__, x.__context__, getattr(x, "reason", None)))
+    return None
+
+
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0] if text.strip() else "no details"

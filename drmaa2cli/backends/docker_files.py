@@ -1,0 +1,116 @@
+"""The docker backend's files in the drmaa2 home, shared by every drmaa2 process of that home.
+
+- ``run/ID.docker.json``: the job's final result, written once (under the job's lock) before its container
+  is removed, so the result outlives the container and a second finaliser finds it instead of the engine.
+- ``run/ID.docker-kill``: the signal ``terminate`` sent ("timeout" when the watchdog stopped the job),
+  because the engine shows only the exit code (137 is both ``exit 137`` and SIGKILL) and ``terminate``
+  cannot change the job's record.
+- ``locks/ID.lock``: flock'ed while a job is finalised, so that concurrent refreshers finalise it once.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+
+class JobFiles:
+    """Paths and atomic reads/writes of the files above for one drmaa2 home."""
+
+    def __init__(self, home: Path) -> None:
+        self.run_dir = home / "run"
+        self.lock_dir = home / "locks"
+
+    def ensure_dirs(self) -> None:
+        for d in (self.run_dir, self.lock_dir):
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def _result_path(self, job_id: str) -> Path:
+        return self.run_dir / f"{job_id}.docker.json"
+
+    def kill_path(self, job_id: str) -> Path:
+        """Where the signal drmaa2 sent is recorded (by ``record_kill``, or by the timeout watchdog)."""
+        return self.run_dir / f"{job_id}.docker-kill"
+
+    def result(self, job_id: str) -> dict[str, Any] | None:
+        return _read_json(self._result_path(job_id))
+
+    def write_result(self, job_id: str, result: dict[str, Any]) -> None:
+        _write_atomically(self._result_path(job_id), json.dumps(result).encode())
+
+    def kill_signal(self, job_id: str) -> int | str | None:
+        """The signal ``terminate`` sent (a number, or "stop" for SIGTERM then SIGKILL), if any."""
+        data = _read_json(self.kill_path(job_id))
+        return None if data is None else data.get("signal")
+
+    def record_kill(self, job_id: str, signal: int | str | None) -> None:
+        if signal is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.kill_path(job_id).unlink()
+        else:
+            _write_atomically(self.kill_path(job_id), json.dumps({"signal": signal}).encode())
+
+    @contextlib.contextmanager
+    def lock(self, job_id: str) -> Iterator[None]:
+        """Hold the job's lock (blocking). Raises OSError if the lock file cannot be created."""
+        fd = os.open(self.lock_dir / f"{job_id}.lock", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
+
+    def drop_lock(self, job_id: str) -> None:
+        """Unlink the job's lock file, by its holder once the result is written: a process that then locks
+        a new file by that name, or still waits on the old one, finds the result and changes nothing."""
+        with contextlib.suppress(FileNotFoundError):
+            (self.lock_dir / f"{job_id}.lock").unlink()
+
+    def remove(self, job_id: str) -> None:
+        """Forget the job (its record is being reaped)."""
+        for path in (self._result_path(job_id), self.kill_path(job_id), self.lock_dir / f"{job_id}.lock"):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+
+
+def create_output(path: str) -> None:
+    """Create (or empty) an output file, 0600, so that it can be followed while the job runs."""
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))
+
+
+def fill_output(path: str, chunks: Iterable[bytes]) -> None:
+    """Write the job's whole output into ``path``, in place and synced.
+
+    In place rather than renamed over, so that a ``tail -f`` started at submission sees it. A reader never
+    sees it half written: the job's record turns final only after this returned, and if this process dies
+    half-way the container (which still holds the output) is kept and the next refresh writes it again.
+    """
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with open(fd, "wb") as f:
+        for chunk in chunks:
+            f.write(chunk)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _read_json(path: Path) -> dict[str, Any] | None:
+    try:
+        data = json.loads(path.read_bytes())
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    tmp = path.with_name(f".{path.name}.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    with open(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

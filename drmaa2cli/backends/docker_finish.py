@@ -1,0 +1,208 @@
+"""The end of a docker job: from a stopped container (or a missing one) to the job's final result.
+
+Finalising copies the container's logs into the job's output files, then writes the result file, then
+removes the container, all under the job's lock: a crash at any point leaves either the container (and
+the next refresh starts again) or the result. A result is a small dict of JobInfo fields (``state`` as
+its value) plus ``kept`` when the container stays because its output could not be saved.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as signals
+import socket
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+from ..errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
+from ..models import JobInfo, JobState
+from ..procfs import alive, proc_start
+from .docker_engine import Engine, Missing
+from .docker_files import JobFiles, fill_output
+
+#: Container states in which the job has not ended ("removing" has: drmaa2 removes a container only after
+#: recording its result, and a container removed by someone else is not coming back).
+ACTIVE = ("running", "paused", "restarting")
+#: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
+FOREIGN_SUBMITTER_SECONDS = 60.0
+
+
+class Finisher:
+    """Finalises docker jobs of one drmaa2 home (see the module docstring)."""
+
+    def __init__(self, files: JobFiles) -> None:
+        self.files = files
+
+    def finalise(self, engine: Engine, job: JobInfo) -> JobInfo:
+        """The job's final info once its container stopped (or never started and never will); the job
+        unchanged if the container runs again. Raises BackendUnavailable if the engine cannot be asked."""
+        name = container_of(job)
+        with self.files.lock(job.id):
+            result = self.files.result(job.id)
+            if result is None:
+                try:
+                    info = engine.inspect(name)
+                except Missing:
+                    return self.vanished(job)
+                if info["State"]["Status"] in ACTIVE:
+                    return job
+                result = self._result(job, info)
+                if info["State"]["Status"] != "created":
+                    problem = self._save_output(engine, job)
+                    if problem:
+                        result["annotation"] = f"{result.get('annotation') or 'ended'}; {problem}"
+                        result["kept"] = True
+                self.files.write_result(job.id, result)
+            if not result.get("kept"):
+                # A container left behind does no harm (the result is read first); cleanup removes it.
+                with contextlib.suppress(Drmaa2Error):
+                    engine.remove(name)
+            self.files.record_kill(job.id, None)
+            self.files.drop_lock(job.id)
+        return apply_result(job, result)
+
+    def vanished(self, job: JobInfo) -> JobInfo:
+        """No container by the job's name: finalised meanwhile by another process, still being created,
+        never created (the submitter died first), or removed behind drmaa2's back."""
+        result = self.files.result(job.id)
+        if result is not None:
+            return apply_result(job, result)
+        if job.dispatch_time is None and submitter_alive(job):
+            return job
+        name = container_of(job)
+        return job.evolve(
+            state=JobState.FAILED,
+            finish_time=time.time(),
+            annotation=(
+                f"no container {name} on the engine: never created, or removed outside drmaa2"
+                if job.dispatch_time is None
+                else f"container {name} was removed outside drmaa2; its exit status is unknown"
+            ),
+        )
+
+    def start_failed(self, engine: Engine, job: JobInfo, error: Drmaa2Error) -> dict[str, Any]:
+        """The result of a container the engine could not start (a missing command without init): its
+        exit code (127, 126), as a shell would give it. The container is removed."""
+        code = None
+        with contextlib.suppress(Drmaa2Error):
+            code = engine.inspect(container_of(job))["State"].get("ExitCode") or None
+            engine.remove(container_of(job))
+        return {
+            "state": "failed",
+            "exit_status": code,
+            "annotation": f"cannot start: {error}",
+            "finish_time": time.time(),
+        }
+
+    def _result(self, job: JobInfo, info: dict[str, Any]) -> dict[str, Any]:
+        st = info["State"]
+        code, error = st.get("ExitCode"), st.get("Error") or ""
+        started = epoch(st.get("StartedAt"))
+        finished = epoch(st.get("FinishedAt")) or time.time()
+        result: dict[str, Any] = {
+            "state": "failed",
+            "exit_status": None,
+            "signal": None,
+            "dispatch_time": started,
+            # The engine stamps a very short container's start after its end (by a millisecond or so).
+            "finish_time": finished if started is None else max(started, finished),
+        }
+        sent = self.files.kill_signal(job.id)
+        killed = killed_by(sent, code)
+        if st["Status"] == "created":
+            why = error or "its submitter exited before starting it"
+            result.update(annotation=f"never started: {why}", exit_status=code or None)
+        elif st.get("OOMKilled") and code == 128 + signals.SIGKILL:
+            limit = (info.get("HostConfig") or {}).get("Memory") or 0
+            detail = f" (memory limit {limit // 2**20} MiB)" if limit else ""
+            result.update(signal=int(signals.SIGKILL), annotation=f"OOM killed{detail}")
+        elif sent == "timeout":
+            result.update(signal=killed, exit_status=None if killed else code)
+            result["annotation"] = f"timed out after {job.template.timeout or 0:g}s"
+            if killed is None and code == 0:
+                result["state"] = "done"  # it handled SIGTERM and chose success, as a process may
+        elif killed is not None:
+            result.update(signal=killed, annotation=f"killed by drmaa2 kill ({signal_name(killed)})")
+        elif st["Status"] == "dead":
+            result.update(exit_status=code, annotation=f"the container died: {error or 'engine error'}")
+        elif code == 0:
+            result.update(state="done", exit_status=0)
+        else:
+            note = " (a process was OOM killed)" if st.get("OOMKilled") else (f": {error}" if error else "")
+            result.update(exit_status=code, annotation=f"exited with status {code}{note}")
+        return result
+
+    def _save_output(self, engine: Engine, job: JobInfo) -> str | None:
+        """Copy the container's logs into the job's files; the reason if that failed for good. Errors that
+        may pass (an unreachable engine) propagate, so that a later refresh tries again."""
+        out, err, name = job.output_path, job.error_path, container_of(job)
+        try:
+            if out and out == err:
+                fill_output(out, engine.logs(name, stdout=True, stderr=True))
+            else:
+                if out:
+                    fill_output(out, engine.logs(name, stdout=True, stderr=False))
+                if err:
+                    fill_output(err, engine.logs(name, stdout=False, stderr=True))
+        except OSError as e:
+            return f"output not saved ({e.filename}: {e.strerror}), container {name} kept"
+        except (UnsupportedOperation, InvalidArgument, Missing) as e:
+            return f"output not saved ({e}), container {name} kept"
+        return None
+
+
+def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
+    return job.evolve(
+        state=JobState(result["state"]),
+        exit_status=result.get("exit_status"),
+        signal=result.get("signal"),
+        annotation=result.get("annotation"),
+        dispatch_time=result.get("dispatch_time") or job.dispatch_time,
+        finish_time=result.get("finish_time"),
+    )
+
+
+def container_of(job: JobInfo) -> str:
+    return str(job.backend_data.get("container") or job.native_id)
+
+
+def killed_by(sent: int | str | None, code: int | None) -> int | None:
+    """The signal that ended the container, if drmaa2 sent it: the engine shows only the exit code 128+N."""
+    if sent is None or code is None or code <= 128:
+        return None
+    got = code - 128
+    if sent in ("stop", "timeout"):
+        return got if got in (signals.SIGTERM, signals.SIGKILL) else None
+    return got if sent == got else None
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signals.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def epoch(stamp: str | None) -> float | None:
+    """Seconds since the epoch of the engine's RFC 3339 time (nanoseconds, UTC); None for its zero time."""
+    if not stamp or stamp.startswith("0001-"):
+        return None
+    whole, _, fraction = stamp.rstrip("Z").partition(".")
+    digits = "".join(c for c in fraction[:9] if c.isdigit())
+    seconds = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
+    return seconds + (int(digits) / 10 ** len(digits) if digits else 0.0)
+
+
+def submitter() -> dict[str, Any]:
+    """This process, as the submitter of a job (recorded in ``backend_data``)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": proc_start(os.getpid())}
+
+
+def submitter_alive(job: JobInfo) -> bool:
+    """Whether the process that submitted ``job`` may still be creating or starting its container."""
+    who = job.backend_data.get("submitter") or {}
+    if who.get("host") != socket.gethostname():
+        return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
+    return alive(who.get("pid"), who.get("start"))
