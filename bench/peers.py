@@ -3,7 +3,8 @@
 task-spooler is Debian's ``task-spooler`` package (the command is ``tsp``: ``ts`` is moreutils' timestamper there).
 Slurm and Grid Engine are the project's own single-machine clusters, started by ``tests/infra/slurm.sh`` and
 ``tests/infra/gridengine.sh`` (``bench/setup-peers`` runs them and ``bench/run`` takes the SLURM_CONF, SGE_ROOT and
-SGE_CELL they print); the test suite shares those clusters. Docker needs the drmaa2 docker backend to compare with.
+SGE_CELL they print); the test suite shares those clusters. ``tests/infra/docker-engine.sh`` starts a Docker engine
+and builds the local test image, as no registry may be reachable.
 """
 
 from __future__ import annotations
