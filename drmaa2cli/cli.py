@@ -3,12 +3,15 @@ codes (commands return an int and never exit themselves)."""
 
 from __future__ import annotations
 
+import atexit
+import copy
 import os
 import sys
 from collections.abc import Sequence
 from typing import Annotated
 
 import typer
+from typer._click import core as click_core
 from typer._click import exceptions as click_exceptions
 
 from . import __version__
@@ -68,6 +71,20 @@ app.command("config", help=config.HELP)(config.command)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 
+def command_for(args: Sequence[str]) -> click_core.Command:
+    """The click command that runs ``args``: the root group holding only the subcommand they name, because
+    building every command's parameters costs ~8 ms of each run. Without a known subcommand (``--help``,
+    ``--version``, a typo) and while completing, the whole app."""
+    name = next((a for a in args if not a.startswith("-")), None)
+    commands = [c for c in app.registered_commands if c.name == name]
+    groups = [g for g in app.registered_groups if g.name == name]
+    if (not commands and not groups) or "_DRMAA2_COMPLETE" in os.environ:
+        return typer.main.get_command(app)
+    one = copy.copy(app)
+    one.registered_commands, one.registered_groups = commands, groups
+    return typer.main.get_command(one)
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``drmaa2`` command."""
     safe_streams()
@@ -75,7 +92,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     show_traceback = "--traceback" in args or bool(os.environ.get("DRMAA2_TRACEBACK"))
     code: int
     try:
-        result = typer.main.get_command(app).main(args=args, prog_name="drmaa2", standalone_mode=False)
+        result = command_for(args).main(args=args, prog_name="drmaa2", standalone_mode=False)
         code = result if isinstance(result, int) else 0
     except Drmaa2Error as e:
         if show_traceback:
@@ -105,4 +122,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         sys.stderr.write(f"drmaa2: internal error: {type(e).__name__}: {printable(str(e))} (run with --traceback for details)\n")
         code = ExitStatus.INTERNAL
     sys.stdout.flush()
+    if argv is None:
+        # The drmaa2 command itself: skip the interpreter's teardown of every loaded module, ~10 ms of CPU
+        # (a sixth of a submit). Exit handlers still run and both streams are flushed; nothing else holds
+        # buffered output (store files are written with os.write and fsync).
+        atexit._run_exitfuncs()
+        sys.stderr.flush()
+        os._exit(int(code))
     sys.exit(int(code))

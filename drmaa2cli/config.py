@@ -4,7 +4,6 @@ built-in default. No config file is ever required."""
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -59,15 +58,19 @@ def load_config_file(path: Path) -> dict[str, Any]:
     """Parse the optional TOML config; a broken file is one error naming the file and line."""
     try:
         with open(path, "rb") as f:
-            return tomllib.load(f)
+            raw = f.read()
     except FileNotFoundError:
         return {}
     except NotADirectoryError:
         raise StoreError(f"drmaa2 home {path.parent} is not a directory") from None
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
     except OSError as e:
         raise StoreError(f"cannot read config file {path}: {e.strerror}") from None
+    import tomllib  # only when there is a file: the import and its regexes cost ~2 ms of every run
+
+    try:
+        return tomllib.loads(raw.decode())
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
+        raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
 
 
 def resolve(

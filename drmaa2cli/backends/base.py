@@ -98,6 +98,9 @@ class Backend(ABC):
     native_features: ClassVar[frozenset[str]] = frozenset()
     #: Template fields this backend cannot honour; ``check_template`` refuses them by name.
     unsupported_fields: ClassVar[tuple[str, ...]] = ()
+    #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
+    #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
+    local_refresh: ClassVar[bool] = False
 
     def __init__(self, ctx: BackendContext) -> None:
         self.ctx = ctx

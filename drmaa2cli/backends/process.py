@@ -12,7 +12,6 @@ import json
 import os
 import select
 import signal as signals
-import socket
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -27,6 +26,11 @@ from .base import Backend, BackendContext, Launch, job_variables
 SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
 BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
 GRACE_SECONDS = 5.0
+# Waiting on more jobs than this at once, wait_any watches their shepherds only (one per submission) and looks
+# again after POLL_PER_JOB seconds per job: waking at every task's exit would refresh every job each time.
+WATCH_EACH_UP_TO = 16
+POLL_PER_JOB = 0.0002
+MAX_PIDFDS = 64
 
 
 def _read_json(path: Path) -> dict[str, Any] | None:
@@ -60,7 +64,7 @@ class ProcessLaunch(Launch):
         out = t.output_path or ctx.default_output(job.id, "out")
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
-        job.machine = socket.gethostname()
+        job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
         self.group = str(job.number)
         job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks, "group": self.group}
         env = job_variables(job)
@@ -116,6 +120,7 @@ class ProcessBackend(Backend):
     name = "process"
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
+    local_refresh = True
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
@@ -147,10 +152,17 @@ class ProcessBackend(Backend):
     def _files(self, job: JobInfo) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
         return _read_json(self.run_dir / f"{job.id}.start"), _read_json(self.run_dir / f"{job.id}.exit")
 
-    def _observe(self, job: JobInfo) -> JobInfo:
+    def _shepherd_alive(self, job: JobInfo, memo: dict[tuple[Any, Any], bool]) -> bool:
+        """Whether the job's shepherd lives, asked once per refresh for all the tasks it supervises."""
+        key = (job.backend_data.get("shepherd"), job.backend_data.get("shepherd_start"))
+        if key not in memo:
+            memo[key] = alive(*key)
+        return memo[key]
+
+    def _observe(self, job: JobInfo, memo: dict[tuple[Any, Any], bool]) -> JobInfo:
         started, ended = self._files(job)
         data = job.backend_data
-        shepherd_alive = alive(data.get("shepherd"), data.get("shepherd_start"))
+        shepherd_alive = self._shepherd_alive(job, memo)
         if ended is None and not shepherd_alive:
             # The shepherd may have written the exit file just before it died: look again.
             started, ended = self._files(job)
@@ -201,37 +213,50 @@ class ProcessBackend(Backend):
 
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
         changed = []
+        memo: dict[tuple[Any, Any], bool] = {}
         for job in jobs:
-            new = self._observe(job)
+            new = self._observe(job, memo)
             if new != job:
                 changed.append(new)
         return changed
 
-    def _watch(self, job: JobInfo) -> tuple[int | None, bool]:
-        """(pid whose exit may end ``job``, whether that pid may outlive the job)."""
-        data = job.backend_data
-        shepherd = int(data["shepherd"]) if alive(data.get("shepherd"), data.get("shepherd_start")) else None
+    def _watch(self, job: JobInfo, each: bool, memo: dict[tuple[Any, Any], bool]) -> tuple[int | None, bool]:
+        """(pid whose exit may end ``job``, or None when the caller should refresh now; whether to look again
+        soon, because that pid may outlive the job). With ``each`` False a live shepherd is all that is watched."""
+        shepherd_alive = self._shepherd_alive(job, memo)
+        array_task = "." in job.id
+        if shepherd_alive and not each:
+            return int(job.backend_data["shepherd"]), array_task
         started, ended = self._files(job)
         if ended is not None:
             return None, False
-        if started is not None:
-            if alive(started["pid"], started.get("proc_start")):
-                return int(started["pid"]), False
-            return None, False  # exited: its shepherd writes the exit file in a moment
-        # Not started yet: a single job's shepherd ends with it; an array task's shepherd ends with the array.
-        return shepherd, "." in job.id
+        if started is not None and alive(started["pid"], started.get("proc_start")):
+            return int(started["pid"]), False  # also when its supervisor is lost: the job still ends
+        if not shepherd_alive:
+            return None, False  # the refresh records how it ended
+        # Not started, or exited and about to be recorded: a single job's shepherd ends right after writing
+        # the record; an array task's shepherd ends only with the whole array.
+        return int(job.backend_data["shepherd"]), array_task
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
-        fds = []
+        each = len(jobs) <= WATCH_EACH_UP_TO
+        memo: dict[tuple[Any, Any], bool] = {}
+        pids: set[int] = set()
+        soon = False
+        for job in jobs:
+            pid, again = self._watch(job, each, memo)
+            if pid is None:
+                return
+            pids.add(pid)
+            soon = soon or again
         limit = timeout
+        if soon or len(pids) > MAX_PIDFDS:
+            # Each look refreshes every job waited on: space the looks by their cost.
+            interval = min(0.2, max(0.005, POLL_PER_JOB * len(jobs)))
+            limit = interval if limit is None else min(limit, interval)
+        fds = []
         try:
-            for job in jobs:
-                pid, outlives = self._watch(job)
-                if pid is None:
-                    time.sleep(0.002)
-                    return  # already ended or about to be recorded: the caller's refresh sees it
-                if outlives:
-                    limit = 0.1 if limit is None else min(limit, 0.1)
+            for pid in sorted(pids)[:MAX_PIDFDS]:
                 try:
                     fds.append(os.pidfd_open(pid))
                 except ProcessLookupError:
@@ -260,8 +285,8 @@ class ProcessBackend(Backend):
         name = f"{group}.ctl.{time.time_ns()}.{os.getpid()}"
         tmp = self.run_dir / (name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as f:
-            json.dump({"task": job.id, **request}, f)
+        with os.fdopen(fd, "wb") as f:
+            f.write(json.dumps({"task": job.id, **request}).encode())
         os.replace(tmp, self.run_dir / name)
         with contextlib.suppress(ProcessLookupError):
             os.kill(int(job.backend_data["shepherd"]), signals.SIGUSR1)

@@ -1,7 +1,5 @@
 """Option types shared by several commands, and the one way commands get a Service and an Output."""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

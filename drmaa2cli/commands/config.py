@@ -1,7 +1,5 @@
 """drmaa2 config: the effective settings and where each came from."""
 
-from __future__ import annotations
-
 from .. import config, render
 from ._common import BackendOption, JsonOption, SessionOption, output
 

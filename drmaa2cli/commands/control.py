@@ -1,7 +1,5 @@
 """drmaa2 hold|release|suspend|resume JOBID...: four commands that differ only in the service call."""
 
-from __future__ import annotations
-
 from collections.abc import Callable
 
 from ..service import Service

@@ -1,7 +1,5 @@
 """drmaa2 logs JOBID [--stderr] [--follow]"""
 
-from __future__ import annotations
-
 import sys
 from typing import Annotated
 

@@ -1,7 +1,5 @@
 """drmaa2 rm JOBID... | drmaa2 rm --finished [--older-than DURATION]"""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

@@ -1,7 +1,5 @@
 """drmaa2 sessions [create NAME | destroy NAME]"""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

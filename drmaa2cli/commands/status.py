@@ -1,7 +1,5 @@
 """drmaa2 status [JOBID...]"""
 
-from __future__ import annotations
-
 from typing import Annotated
 
 import typer

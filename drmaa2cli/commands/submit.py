@@ -1,10 +1,7 @@
 """drmaa2 submit [OPTIONS] -- COMMAND [ARGS...]"""
 
-from __future__ import annotations
-
 import inspect
 import os
-import shlex
 import sys
 from typing import Annotated, Any
 
@@ -41,6 +38,8 @@ def build_template(
     if pull:
         extension["pull"] = True
     if native:
+        import shlex  # rarely needed: not worth loading on every submit
+
         extension["native"] = shlex.split(native)
     return JobTemplate(
         remote_command=command[0] if command else "",

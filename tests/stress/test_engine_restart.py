@@ -37,6 +37,6 @@ def test_wait_survives_an_engine_restart(cli: Cli, docker_target: dict[str, Any]
     _, err = waiter.communicate(timeout=120)
     # The engine stopped the container on its way down (SIGTERM: 143) unless the job had finished (3).
     assert waiter.returncode in (3, 143, 137), (waiter.returncode, err)
-    assert "still waiting" in err and err.count("still waiting") == 1
+    assert "still waiting" in err and len(err.splitlines()) <= 4  # said once per distinct error, not per retry
     info = cli("status", "--json", job, env=env).json()["jobs"][0]
     assert info["state"] == "failed" and info["exit_code"] == waiter.returncode

@@ -1,0 +1,115 @@
+"""``python -m bench``: run the targets, print the summary, write bench/results/*.md and *.json.
+
+``bench/run`` is the one command to use (it installs drmaa2 and the peers first); this module is what it runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+
+from . import cli_targets, load_targets, peers, report
+from .history import make_history
+from .measure import clean_env
+from .model import ERROR, Context, Result, Sizes
+
+TITLES = {1: "submit", 2: "submit --wait", 3: "exit → wait", 4: "status", 5: "array", 6: "memory",
+          7: "docker", 8: "concurrent submitters"}
+
+
+def default_drmaa2() -> list[str]:
+    """The ``drmaa2`` entry point next to this interpreter, else ``python -m drmaa2cli``."""
+    script = Path(sys.executable).with_name("drmaa2")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "drmaa2cli"]
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="bench/run", description="drmaa2 beside its peers; see docs/performance.md")
+    p.add_argument("--smoke", action="store_true", help="one repetition, tiny sizes (what the tests run)")
+    p.add_argument("--repeat", type=int, help="timed repetitions per case (default 15)")
+    p.add_argument("--only", help="comma-separated target numbers, e.g. 1,2,4")
+    p.add_argument("--drmaa2", help="the drmaa2 command to measure (default: the one next to this python)")
+    p.add_argument("--out", type=Path, default=peers.ROOT / "bench" / "results", help="where results go")
+    p.add_argument("--docs", action="store_true", help="also put the table into docs/performance.md")
+    p.add_argument("--docker-image", help="image for target 7 (default: a local busybox or alpine image)")
+    return p.parse_args(argv)
+
+
+def find_peers(work: Path, smoke: bool, image: str | None) -> dict[str, peers.Peer]:
+    env = clean_env()
+    if smoke:  # the smoke run uses no cluster and no container: it must stay quick and self-contained
+        skipped = "skipped in the smoke run"
+        return {"task-spooler": peers.task_spooler(env, work / "ts.socket"), "Slurm": peers.Peer("Slurm", skipped),
+                "Grid Engine": peers.Peer("Grid Engine", skipped), "docker": peers.Peer("docker", skipped)}
+    return {
+        "task-spooler": peers.task_spooler(env, work / "ts.socket"),
+        "Slurm": peers.slurm(env),
+        "Grid Engine": peers.gridengine(env),
+        "docker": peers.docker(env, image),
+    }
+
+
+def guarded(number: int, run: Callable[[], Result]) -> Result:
+    """A target that raised is reported as an error with its cause, and the others still run."""
+    try:
+        return run()
+    except Exception as e:
+        sys.stderr.write(traceback.format_exc())
+        return Result(number, TITLES[number], "", verdict=ERROR, note=f"{type(e).__name__}: {e}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    sizes = Sizes.for_smoke() if args.smoke else Sizes()
+    if args.repeat:
+        sizes.repeat = args.repeat
+    wanted = {int(n) for n in args.only.split(",")} if args.only else set(TITLES)
+    drmaa2 = shlex.split(args.drmaa2) if args.drmaa2 else default_drmaa2()
+    info = report.machine(sys.executable)
+    info["started"] = time.strftime("%Y-%m-%d %H:%M %Z")
+    work = Path(tempfile.mkdtemp(prefix="drmaa2-bench-"))
+    image = args.docker_image or (None if args.smoke else peers.local_image(clean_env()))
+    ctx = Context(drmaa2, sys.executable, work, sizes, find_peers(work, args.smoke, image), image)
+    targets: dict[int, Callable[[], Result]] = {}
+    if wanted & {1, 2, 3}:
+        home = ctx.home("submit")
+        make_history(home, min(1000, sizes.histories[-1]))
+        targets |= {1: lambda: cli_targets.submit_latency(ctx, home),
+                    2: lambda: cli_targets.submit_wait(ctx, home),
+                    3: lambda: cli_targets.exit_to_wait(ctx, home)}
+    targets |= {4: lambda: cli_targets.status_listing(ctx), 5: lambda: load_targets.array(ctx),
+                6: lambda: load_targets.memory(ctx), 7: lambda: load_targets.docker(ctx),
+                8: lambda: load_targets.concurrent(ctx)}
+    results = []
+    try:
+        for number in sorted(wanted):
+            sys.stderr.write(f"bench: target {number} ({TITLES[number]}) …\n")
+            results.append(guarded(number, targets[number]))
+    finally:
+        ts = ctx.peers["task-spooler"]
+        if ts.available:
+            subprocess.run(["tsp", "-K"], env=ts.env, capture_output=True, check=False)
+        ctx.cleanup()
+    info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
+    settings = {"repeat": sizes.repeat, "smoke": sizes.smoke, "drmaa2": drmaa2, "histories": list(sizes.histories),
+                "array_tasks": sizes.array_tasks, "sleepers": sizes.sleepers,
+                "submitters": [sizes.submitters, sizes.jobs_each]}
+    stamp = time.strftime("%Y%m%d-%H%M%S") + ("-smoke" if sizes.smoke else "")
+    md, js = report.write(args.out, stamp, results, info, list(ctx.peers.values()), settings)
+    sys.stdout.write("\n".join(report.table(results)) + f"\n\nwritten: {md}\n         {js}\n")
+    if args.docs:
+        report.update_docs(report.markdown(results, info, list(ctx.peers.values()), settings))
+        sys.stdout.write(f"         {report.DOCS}\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

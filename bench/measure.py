@@ -1,0 +1,121 @@
+"""Timing commands as a shell would see them: wall-clock time and the CPU time of the child.
+
+The machine may be shared, so repetitions of the cases being compared are interleaved (round-robin, order rotated
+each round): a burst of load then hits all of them alike instead of one case. Medians are reported with the
+minimum and maximum; CPU time (user + system of the command itself) is kept beside wall time because it is far
+less sensitive to other processes competing for the cores.
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass
+class Stats:
+    """Median, minimum and maximum of repeated measurements (milliseconds unless said otherwise)."""
+
+    median: float
+    min: float
+    max: float
+    n: int
+
+    @classmethod
+    def of(cls, values: Sequence[float]) -> Stats:
+        if not values:
+            raise ValueError("no measurements")
+        return cls(statistics.median(values), min(values), max(values), len(values))
+
+    def text(self, unit: str = "ms", digits: int = 1) -> str:
+        """``57.3 ms (52.1–80.4)``; a single measurement has no range."""
+        if self.n == 1:
+            return f"{self.median:.{digits}f} {unit}"
+        return f"{self.median:.{digits}f} {unit} ({self.min:.{digits}f}–{self.max:.{digits}f})"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"median": round(self.median, 3), "min": round(self.min, 3), "max": round(self.max, 3), "n": self.n}
+
+
+@dataclass
+class Run:
+    """One run of a command."""
+
+    wall_ms: float
+    cpu_ms: float
+    code: int
+    out: bytes
+    err: bytes
+
+
+def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 600) -> Run:
+    """Run ``argv`` to completion, stdout and stderr captured; CPU time is what this child (and any child it
+    waited for) used. Detached grandchildren (a job's supervisor) are not counted: they are not the command's
+    cost as the caller waits for it."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
+                          timeout=timeout, check=False)
+    wall = (time.perf_counter() - start) * 1000
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
+    return Run(wall, cpu, proc.returncode, proc.stdout, proc.stderr)
+
+
+@dataclass
+class Case:
+    """A command measured repeatedly. ``before`` runs ahead of each measured run, untimed (to reset state);
+    ``expect`` is the exit status a correct run gives."""
+
+    label: str
+    argv: list[str]
+    env: dict[str, str]
+    expect: int = 0
+    before: Callable[[], None] | None = None
+    runs: list[Run] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def wall(self) -> Stats | None:
+        good = [r.wall_ms for r in self.runs if r.code == self.expect]
+        return Stats.of(good) if good else None
+
+    def cpu(self) -> Stats | None:
+        good = [r.cpu_ms for r in self.runs if r.code == self.expect]
+        return Stats.of(good) if good else None
+
+
+def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
+    """Run every case ``warmup`` times untimed (page cache, compiled bytecode, servers started), then ``repeat``
+    rounds in which each case runs once, the order rotated every round. A run whose exit status is not the
+    expected one is kept out of the figures and noted."""
+    if not cases:
+        return
+    for case in cases:
+        for _ in range(warmup):
+            if case.before:
+                case.before()
+            run(case.argv, case.env)
+    for round_no in range(repeat):
+        shift = round_no % len(cases)
+        for case in [*cases[shift:], *cases[:shift]]:
+            if case.before:
+                case.before()
+            result = run(case.argv, case.env)
+            case.runs.append(result)
+            if result.code != case.expect and len(case.errors) < 3:
+                message = result.err.decode(errors="replace").strip().splitlines()
+                case.errors.append(f"exit {result.code}: {message[-1] if message else '(no message)'}")
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    """This process's environment without drmaa2 settings and without PYTHON* variables (a development
+    shell's PYTHONUNBUFFERED or PYTHONDONTWRITEBYTECODE would change what is measured), plus ``extra``."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DRMAA2_", "PYTHON"))}
+    env.update(extra)
+    return env

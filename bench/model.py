@@ -1,0 +1,141 @@
+"""What every target gets (``Context``) and gives back (``Result`` made of ``Row`` s)."""
+
+from __future__ import annotations
+
+import itertools
+import shutil
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .measure import Case, Stats, clean_env, measure
+from .peers import Peer
+
+
+@dataclass
+class Sizes:
+    """How much to do: the full run, or the smoke run of the test suite (``--smoke``)."""
+
+    repeat: int = 15
+    histories: tuple[int, ...] = (1000, 10000, 100000)
+    array_tasks: int = 1000
+    array_repeat: int = 3
+    sleepers: int = 100
+    submitters: int = 64
+    jobs_each: int = 20
+    latency_repeat: int = 10
+    smoke: bool = False
+
+    @classmethod
+    def for_smoke(cls) -> Sizes:
+        return cls(repeat=1, histories=(10, 100), array_tasks=10, array_repeat=1, sleepers=3, submitters=4,
+                   jobs_each=2, latency_repeat=1, smoke=True)
+
+
+@dataclass
+class Context:
+    """The command under test, the interpreter it runs on (its bare start is the floor), a scratch directory
+    and the peers found."""
+
+    drmaa2: list[str]
+    python: str
+    work: Path
+    sizes: Sizes
+    peers: dict[str, Peer]
+    docker_image: str | None = None
+    _homes: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def home(self, label: str) -> Path:
+        """A fresh drmaa2 home under the scratch directory."""
+        path = self.work / f"home-{next(self._homes):02d}-{label}"
+        path.mkdir(parents=True, mode=0o700)
+        return path
+
+    def env(self, home: Path) -> dict[str, str]:
+        return clean_env(DRMAA2_HOME=str(home))
+
+    def cli(self, *args: str) -> list[str]:
+        return [*self.drmaa2, *args]
+
+    def floor(self) -> Case:
+        """The bare interpreter start: the unit start-up targets are expressed in."""
+        return Case("`python -c pass` (floor)", [self.python, "-c", "pass"], clean_env())
+
+    def call(self, home: Path, *args: str, timeout: float = 600) -> subprocess.CompletedProcess[str]:
+        """Run drmaa2 untimed (set-up, checks); raises if it fails."""
+        return subprocess.run(self.cli(*args), env=self.env(home), capture_output=True, text=True,
+                              timeout=timeout, check=True)
+
+    def measure(self, cases: Sequence[Case], repeat: int | None = None) -> None:
+        measure(cases, self.sizes.repeat if repeat is None else repeat, warmup=0 if self.sizes.smoke else 1)
+
+    def cleanup(self) -> None:
+        shutil.rmtree(self.work, ignore_errors=True)
+
+
+@dataclass
+class Row:
+    """One line of a target's table: a timed case, or a figure that is not a time (``value``)."""
+
+    label: str
+    wall: Stats | None = None
+    cpu: Stats | None = None
+    value: str | None = None
+    note: str = ""
+    data: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, case: Case, note: str = "") -> Row:
+        errors = "; ".join(case.errors)
+        if case.wall() is None:
+            return cls(case.label, note=f"failed: {errors or 'no successful run'}")
+        note = note or (f"some runs failed: {errors}" if errors else "")
+        return cls(case.label, case.wall(), case.cpu(), note=note)
+
+    @classmethod
+    def unavailable(cls, label: str, reason: str) -> Row:
+        """A case that could not run; a peer's long reason is given once, in the report's list of peers."""
+        return cls(label, note=reason if reason.startswith("not available") else f"not available: {reason}")
+
+    @classmethod
+    def missing_peer(cls, label: str, peer: Peer) -> Row:
+        return cls(label, note=f"{peer.name} not available (see Peers)")
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "wall_ms": self.wall.to_json() if self.wall else None,
+            "cpu_ms": self.cpu.to_json() if self.cpu else None,
+            "value": self.value,
+            "note": self.note or None,
+            **({"data": self.data} if self.data else {}),
+        }
+
+
+MET, NOT_MET, UNAVAILABLE, SKIPPED, ERROR = "met", "not met", "not available", "skipped", "error"
+
+
+@dataclass
+class Result:
+    """A target's outcome: its rows, the headline figure compared with the target, and the verdict."""
+
+    number: int
+    what: str
+    target: str
+    rows: list[Row] = field(default_factory=list)
+    measured: str = "–"
+    verdict: str = ERROR
+    note: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"number": self.number, "what": self.what, "target": self.target, "measured": self.measured,
+                "verdict": self.verdict, "note": self.note or None, "rows": [r.to_json() for r in self.rows]}
+
+
+def ratio(case: Stats | None, floor: Stats | None) -> float | None:
+    """Median over median, None when either is missing."""
+    if case is None or floor is None or floor.median <= 0:
+        return None
+    return case.median / floor.median

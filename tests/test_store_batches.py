@@ -1,0 +1,98 @@
+"""The store's batch paths (archiving, bulk inserts and updates) keep every record, in the right file, and the
+files stay plain TinyDB databases."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from tinydb import TinyDB
+
+from drmaa2cli.models import JobInfo, JobState, JobTemplate
+from drmaa2cli.store import ARCHIVE_BATCH, Store
+
+
+def _job(number: int, state: JobState, session: str = "default") -> JobInfo:
+    return JobInfo(id=str(number), session=session, backend="process", state=state,
+                   template=JobTemplate(remote_command="true"), submission_time=float(number))
+
+
+def test_archiving_across_a_shard_boundary(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        txn.meta_doc()["next_job"] = 980
+        jobs = [_job(txn.allocate(), JobState.FAILED if n % 3 == 0 else JobState.DONE,
+                     "other" if n % 5 == 0 else "default") for n in range(40)]
+        jobs.append(_job(txn.allocate(), JobState.RUNNING))
+        txn.put_many(jobs)
+    assert len(jobs) - 1 >= ARCHIVE_BATCH
+    live = json.loads((tmp_path / "jobs.json").read_text())
+    assert [r["id"] for r in live["jobs"].values()] == ["1020"]  # only the running job stays live
+    with TinyDB(tmp_path / "archive" / "000000.json") as db:
+        assert sorted(int(d["id"]) for d in db.table("jobs").all()) == list(range(980, 1000))
+    with TinyDB(tmp_path / "archive" / "000001.json") as db:
+        assert sorted(int(d["id"]) for d in db.table("jobs").all()) == list(range(1000, 1020))
+    counts = live["_meta"]["1"]["archived"]
+    assert sum(sum(c.values()) for c in counts.values()) == 40
+    assert counts["other"] == {"done": 5, "failed": 3}
+    snap = store.snapshot()
+    assert snap.get("999").state is JobState.DONE and snap.get("1000").state is JobState.DONE
+    assert [r["id"] for r in snap.archived_records()][:2] == ["1019", "1018"]
+
+
+def test_batched_updates_keep_the_rules_of_single_ones(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        running = [_job(txn.allocate(), JobState.RUNNING) for _ in range(5)]
+        running[0].annotation = "kept unless replaced"
+        txn.put_many(running)
+    with store.transaction() as txn:
+        txn.put(running[1].evolve(state=JobState.DONE, exit_status=0))  # final from now on
+        txn.remove([running[2].id])
+    gone = _job(99, JobState.RUNNING)
+    with store.transaction() as txn:
+        txn.put_many([
+            running[0].evolve(state=JobState.SUSPENDED, annotation=None),
+            running[1].evolve(state=JobState.FAILED, exit_status=9),  # must not move a final record
+            running[2].evolve(state=JobState.DONE),  # removed meanwhile: must not come back
+            running[3].evolve(state=JobState.DONE, exit_status=0),
+            gone,
+        ], create=False)
+        txn.put_many([_job(txn.allocate(), JobState.QUEUED), running[4].evolve(state=JobState.SUSPENDED)])
+    snap = store.snapshot()
+    first = snap.get(running[0].id)
+    assert first.state is JobState.SUSPENDED and first.annotation == "kept unless replaced"  # fields merge
+    assert snap.get(running[1].id).state is JobState.DONE and snap.get(running[1].id).exit_status == 0
+    assert snap.find(running[2].id) is None and snap.find(gone.id) is None
+    assert snap.get(running[3].id).state is JobState.DONE
+    assert snap.get(running[4].id).state is JobState.SUSPENDED
+    assert snap.get("6").state is JobState.QUEUED
+    assert sorted(int(r["id"]) for r in snap.live_records()) == [1, 2, 4, 5, 6]
+
+
+def test_a_submit_folds_in_jobs_that_ended_unobserved(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+    import time
+
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRMAA2_")}, "DRMAA2_HOME": str(tmp_path)}
+
+    def drmaa2(*args: str) -> str:
+        return subprocess.run([sys.executable, "-m", "drmaa2cli", *args], env=env, capture_output=True, text=True,
+                              check=True).stdout.strip()
+
+    array = drmaa2("submit", "--terse", "--array", "1-100", "--", "true")
+    deadline = time.monotonic() + 60
+    while len(list((tmp_path / "run").glob("*.exit"))) < 100 and time.monotonic() < deadline:
+        time.sleep(0.1)  # nobody asks drmaa2: the store still says the tasks are queued
+    live = json.loads((tmp_path / "jobs.json").read_text())["jobs"].values()
+    assert sum(r["state"] == "queued" for r in live) == 100
+    drmaa2("submit", "true")
+    live = json.loads((tmp_path / "jobs.json").read_text())["jobs"].values()
+    assert len(live) == 100 - 32 + 1  # the 32 oldest were found ended, recorded and archived
+    with TinyDB(tmp_path / "archive" / "000000.json") as db:
+        assert sorted(d["id"] for d in db.table("jobs").all()) == sorted(f"{array}.{i}" for i in range(1, 33))
+        assert {d["state"] for d in db.table("jobs").all()} == {"done"}
+    jobs = json.loads(drmaa2("status", "--json", array))["jobs"]
+    assert len(jobs) == 100 and {j["state"] for j in jobs} == {"done"}

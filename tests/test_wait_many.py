@@ -1,0 +1,32 @@
+"""Waiting on many jobs at once: bounded file descriptors, every job accounted for, --any still prompt."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import sys
+
+from .conftest import Cli
+
+
+def _few_files() -> None:
+    resource.setrlimit(resource.RLIMIT_NOFILE, (40, 40))
+
+
+def test_wait_on_an_array_of_running_tasks_under_a_low_file_limit(cli: Cli) -> None:
+    array = cli.submit("sleep", "1", options=["--array", "1-60"])
+    r = subprocess.run([sys.executable, "-m", "drmaa2cli", "wait", array], env=cli.env, capture_output=True,
+                       text=True, timeout=120, preexec_fn=_few_files)
+    assert r.returncode == 0, r.stderr
+    jobs = cli("status", "--json", array).json()["jobs"]
+    assert len(jobs) == 60 and all(j["state"] == "done" for j in jobs)
+
+
+def test_wait_any_on_many_jobs_returns_when_the_first_ends(cli: Cli) -> None:
+    slow = [cli.submit("sleep", "30") for _ in range(20)]
+    fast = cli.submit("sh", "-c", "sleep 0.5; exit 4")
+    try:
+        r = cli("wait", "--any", *slow, fast, timeout=20)
+        assert r.code == 4 and r.out.strip() == fast, (r.code, r.out, r.err)
+    finally:
+        cli("kill", "--signal", "KILL", *slow)
