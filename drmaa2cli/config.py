@@ -24,10 +24,13 @@ def home_dir(environ: Mapping[str, str] | None = None) -> Path:
     """``$DRMAA2_HOME``, else ``$XDG_CONFIG_HOME/drmaa2``, else ``~/.config/drmaa2`` (what Typer's
     ``get_app_dir`` gives on Linux, computed here so the core does not import Typer)."""
     env = os.environ if environ is None else environ
+    # Absolute: shepherds and jobs run in other directories, and records keep paths below the home.
     if env.get(ENV_HOME):
-        return Path(env[ENV_HOME]).expanduser()
-    base = env.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
-    return Path(base) / "drmaa2"
+        return Path(env[ENV_HOME]).expanduser().absolute()
+    base = env.get("XDG_CONFIG_HOME")
+    if not base or not os.path.isabs(base):  # the XDG spec: a relative path is invalid, ignore it
+        base = os.path.join(os.path.expanduser("~"), ".config")
+    return Path(base).absolute() / "drmaa2"
 
 
 @dataclass

@@ -32,6 +32,7 @@ from tinydb.table import Table
 
 from .errors import JobNotFound, StoreError
 from .models import SCHEMA_VERSION, JobInfo, JobState
+from .store_check import problem
 
 LIVE_FILE = "jobs.json"
 ARCHIVE_DIR = "archive"
@@ -102,13 +103,21 @@ def read_json_file(path: Path) -> dict[str, Any] | None:
         raise StoreError(
             f"job store {path} is not valid JSON ({e}); it was left untouched: move it aside to start afresh"
         ) from None
-    meta = data.get("_meta", {}).get("1") if isinstance(data, dict) else None
+    meta_table = data.get("_meta") if isinstance(data, dict) else None
+    meta = meta_table.get("1") if isinstance(meta_table, dict) else None
     if not isinstance(meta, dict) or "schema_version" not in meta:
         raise StoreError(f"{path} is not a drmaa2 job store; it was left untouched")
-    if meta["schema_version"] > SCHEMA_VERSION:
+    version = meta["schema_version"]
+    if isinstance(version, int) and version > SCHEMA_VERSION:
         raise StoreError(
-            f"job store {path} has schema version {meta['schema_version']}, newer than this drmaa2 "
-            f"understands ({SCHEMA_VERSION})"
+            f"job store {path} has schema version {version}, newer than this drmaa2 understands ({SCHEMA_VERSION})"
+        )
+    damage = "its schema version is not a number" if not isinstance(version, int) else problem(
+        data, live=path.name == LIVE_FILE
+    )
+    if damage is not None:
+        raise StoreError(
+            f"job store {path} is damaged: {damage}; it was left untouched: move it aside to start afresh"
         )
     return data  # type: ignore[no-any-return]
 

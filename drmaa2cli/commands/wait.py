@@ -31,8 +31,6 @@ def command(
     finally:
         for warning in dict.fromkeys(svc.warnings):  # an outage repeats the same warning: say it once
             out.note(warning)
-    for warning in dict.fromkeys(svc.warnings):  # a wait refreshes many times: say each thing once
-        out.note(warning)
     ended = [j for j in jobs if j.state.final]
     if any_job:
         jobs = ended[:1]

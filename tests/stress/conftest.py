@@ -74,7 +74,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
         shown = ", ".join(f"{k}={_fmt(v)}" for k, v in counts.items())
         terminalreporter.write_line(f"{test}: {shown}")
         for key, value in counts.items():
-            if isinstance(value, int | float) and not key.startswith("max_"):
+            if isinstance(value, int | float) and not key.startswith(("max_", "last_")):
                 totals[key] = totals.get(key, 0) + value
     terminalreporter.write_line("totals: " + ", ".join(f"{k}={_fmt(v)}" for k, v in sorted(totals.items())))
     target = os.environ.get("DRMAA2_STRESS_FIGURES")

@@ -15,6 +15,7 @@ from .harness import (
     StoreWatcher,
     chunks,
     cli_env,
+    cmdline,
     home_processes,
     no_traceback,
     read_store,
@@ -29,6 +30,17 @@ def job_for(submitter: int, index: int) -> tuple[list[str], int | None]:
         return ["sleep", "5"], None
     status = (submitter + index) % 3
     return ["sh", "-c", f"exit {status}"], status
+
+
+def stuck(env: dict[str, str], home: Path) -> list[object]:
+    """What a failing test needs to say: the jobs still active, and what their supervisors are doing."""
+    jobs = json.loads(run(env, "status", "--all", "--json").out)["jobs"]
+    found: list[object] = []
+    for job in (j for j in jobs if j["state"] not in ("done", "failed")):
+        found.append(job)
+        found.append({"supervisor": cmdline(int(job["native_id"] or 0)) if job["native_id"] else None})
+    found.append({"processes": {pid: cmdline(pid) for pid in home_processes(home)}})
+    return found
 
 
 def test_concurrent_submitters_with_status_wait_and_kill(tmp_path: Path, scale: Scale, figures: Figures) -> None:
@@ -103,8 +115,8 @@ def test_concurrent_submitters_with_status_wait_and_kill(tmp_path: Path, scale: 
     figures.set("jobs_submitted", len(ids))
     assert len(ids) == expected
     for group in chunks(ids, 200):
-        r = run(env, "wait", "--timeout", "120", *group)
-        assert r.code != 124 and r.code < 200, r.err
+        r = run(env, "wait", "--timeout", "100", *group, timeout=150)
+        assert r.code != 124 and r.code < 200, (r.err, stuck(env, home))
     listing = json.loads(run(env, "status", "--all", "--limit", "0", "--json").out)["jobs"]
     listed = {j["id"]: j for j in listing}
     figures.set("records_lost", len(set(ids) - set(listed)))

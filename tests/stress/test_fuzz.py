@@ -14,6 +14,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -185,3 +186,71 @@ def test_fuzz_command_lines(box: Sandbox, figures: Figures, args: list[str | byt
 def test_fuzz_command_lines_and_environment(box: Sandbox, figures: Figures, args: list[str | bytes],
                                             extra: dict[str, str]) -> None:
     check(box, args, extra, figures)
+
+
+JSON_VALUE = st.recursive(
+    st.none() | st.booleans() | st.integers(-(2**63), 2**63) | st.floats(allow_nan=False) | st.text(max_size=10),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=6,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    found = [prefix]
+    if isinstance(node, dict):
+        for key, value in node.items():
+            found += _paths(value, (*prefix, key))
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            found += _paths(value, (*prefix, i))
+    return found
+
+
+@pytest.fixture
+def filled(tmp_path: Path) -> Sandbox:
+    """A sandbox whose home holds finished, archived, held and array jobs in two sessions."""
+    box = sandbox(tmp_path)
+    for args in (["--wait", "--array", "1-33", "--", "true"], ["--wait", "--", "sh", "-c", "exit 2"],
+                 ["--hold", "--", "true"], ["--wait", "--session", "other", "--", "true"], ["--", "true"]):
+        subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", *args], env=box.env,
+                       capture_output=True, timeout=60, cwd=box.root / "work", check=False)
+    home = Path(box.env["DRMAA2_HOME"])
+    assert (home / "archive" / "000000.json").exists()
+    shutil.copytree(home, box.root / "pristine", symlinks=True)
+    return box
+
+
+@settings(FUZZ_SETTINGS, max_examples=max(20, SCALE.fuzz_examples // 4))
+@given(data=st.data())
+def test_fuzz_edited_store(filled: Sandbox, figures: Figures, data: st.DataObject) -> None:
+    """A store file edited by hand (any node replaced or removed): reported and left alone, or still used."""
+    # Every example starts from a copy of the same store (hypothesis replays examples).
+    home = Path(tempfile.mkdtemp(prefix="home-", dir=filled.root))
+    shutil.copytree(filled.root / "pristine", home, symlinks=True, dirs_exist_ok=True)
+    env = {**filled.env, "DRMAA2_HOME": str(home)}
+    name = data.draw(st.sampled_from(["jobs.json", "archive/000000.json"]))
+    path = home / name
+    original = path.read_bytes()
+    doc = json.loads(original)
+    where = data.draw(st.sampled_from(_paths(doc)[1:]))
+    parent = doc
+    for key in where[:-1]:
+        parent = parent[key]
+    if isinstance(parent, dict) and data.draw(st.booleans()):
+        del parent[where[-1]]
+    else:
+        parent[where[-1]] = data.draw(JSON_VALUE)
+    edited = json.dumps(doc).encode()
+    path.write_bytes(edited)
+    calls = (["status", "--all", "--limit", "0"], ["status", "1"], ["sessions"], ["wait", "--timeout", "1", "34"],
+             ["kill", "36"], ["submit", "--", "true"])
+    for args in calls:
+        proc = subprocess.run([sys.executable, "-m", "drmaa2cli", *args], env=env, capture_output=True,
+                              timeout=60, cwd=filled.root / "work")
+        err = proc.stderr.decode("utf-8", "replace")
+        figures.add("inputs_tried")
+        assert "Traceback" not in err and "internal error" not in err, (where, args, err)
+        assert proc.returncode in DRMAA2_CODES | {2}, (where, args, proc.returncode, err)
+        if proc.returncode == 206:
+            assert str(path) in err and path.read_bytes() == edited, (where, args, err)  # left alone
+            figures.add("edits_reported")

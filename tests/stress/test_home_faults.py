@@ -272,3 +272,16 @@ def test_everything_drmaa2_writes_is_private(tmp_path: Path, figures: Figures) -
         assert mode == (0o700 if path.is_dir() else 0o600), f"{path}: {oct(mode)}"
         checked += 1
     figures.set("paths_checked", checked)
+
+
+def test_relative_home(tmp_path: Path) -> None:
+    """DRMAA2_HOME=relative/dir is taken from where drmaa2 was called, also by a job that runs elsewhere."""
+    (tmp_path / "elsewhere").mkdir()
+    env = cli_env(Path("relhome"))
+    r = run(env, "submit", "--wait", "--terse", "--cwd", str(tmp_path / "elsewhere"), "--", "sh", "-c", "echo hi",
+            cwd=tmp_path)
+    assert r.code == 0, r.err
+    info = json.loads(run(env, "status", "--json", r.out.split()[0], cwd=tmp_path).out)["jobs"][0]
+    assert info["output_path"] == str(tmp_path / "relhome" / "output" / "1.out")
+    assert (tmp_path / "relhome" / "output" / "1.out").read_text() == "hi\n"
+    assert not (tmp_path / "elsewhere" / "relhome").exists()
