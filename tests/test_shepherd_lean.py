@@ -43,3 +43,23 @@ def test_a_failed_start_names_an_undecodable_file_in_valid_json(cli: Cli, tmp_pa
     assert cli("wait", job).code == 207  # it never ran, so it has no exit status
     record = json.loads((cli.home / "run" / f"{job}.exit").read_bytes())
     assert record["annotation"] == f"cannot open {bad / 'out.txt'}: No such file or directory"
+
+
+def test_a_signal_wakes_the_shepherd_even_before_python_runs_its_handler() -> None:
+    # The handler below writes nothing, so only the C-level wakeup fd can make the wake pipe readable: that
+    # is what stops a child's exit from being missed when it lands just before select() is entered.
+    code = f"""if True:
+        import os, select, sys
+        sys.path.insert(0, {SHEPHERD_DIR!r})
+        import _signal, shepherd
+        s = shepherd.Shepherd({{"run_dir": "/tmp", "id": "1", "tasks": []}})
+        s.listen()
+        _signal.signal(_signal.SIGCHLD, lambda signum, frame: None)
+        pid = os.posix_spawn("/bin/true", ["true"], os.environ)
+        readable, _, _ = select.select([s.wake_r], [], [], 10)
+        os.waitpid(pid, 0)
+        print("woken" if readable else "missed")
+    """
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True, timeout=30,
+                         check=True).stdout
+    assert out.strip() == "woken"

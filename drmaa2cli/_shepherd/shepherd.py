@@ -367,13 +367,21 @@ class Shepherd:
             result["annotation"] = "exited with status %d" % result["exit_status"]
         self.finish(task, **result)
 
-    def run(self) -> None:
+    def listen(self) -> None:
+        """Install the signal handlers. Python runs a handler only between two bytecodes, so a signal that
+        arrives just before select() is entered would not interrupt it: the wake-up would be lost, and a job
+        that ended then would never be reaped (seen with 100 jobs killed at once). With a wakeup fd the C-level
+        handler writes to the wake pipe on delivery, and select() returns whenever a signal came."""
+        signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGUSR1, self.on_control)
         signal.signal(signal.SIGTERM, self.on_term)
         signal.signal(signal.SIGALRM, self.on_alarm)
         signal.signal(signal.SIGCHLD, lambda signum, frame: self.wake())
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def run(self) -> None:
+        self.listen()
         self.create_outputs()
         self.on_control(signal.SIGUSR1, None)  # requests that came before we listened
         self.env = dict(os.environ)
