@@ -88,7 +88,7 @@ class Row:
 
     @classmethod
     def of(cls, case: Case, note: str = "") -> Row:
-        errors = "; ".join(case.errors)
+        errors = case.errors[0] if case.errors else ""  # the first says why; the others mostly repeat it
         if case.wall() is None:
             return cls(case.label, note=f"failed: {errors or 'no successful run'}")
         note = note or (f"some runs failed: {errors}" if errors else "")
