@@ -17,6 +17,7 @@ from typer._click import exceptions as click_exceptions
 from . import __version__
 from .commands import config, control, kill, logs, rm, sessions, status, submit, wait
 from .errors import Drmaa2Error, ExitStatus
+from .render import printable, safe_streams
 
 app = typer.Typer(
     name="drmaa2",
@@ -86,6 +87,7 @@ def command_for(args: Sequence[str]) -> click_core.Command:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``drmaa2`` command."""
+    safe_streams()
     args = list(sys.argv[1:] if argv is None else argv)
     show_traceback = "--traceback" in args or bool(os.environ.get("DRMAA2_TRACEBACK"))
     code: int
@@ -95,17 +97,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Drmaa2Error as e:
         if show_traceback:
             raise
-        sys.stderr.write(f"drmaa2: {e}\n")
+        sys.stderr.write(f"drmaa2: {printable(str(e))}\n")
         code = e.exit_status
     except click_exceptions.NoArgsIsHelpError as e:
         sys.stdout.write(e.format_message() + "\n")
         code = ExitStatus.OK
     except click_exceptions.UsageError as e:
         hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
-        sys.stderr.write(f"drmaa2: {e.format_message()}{hint}\n")
+        sys.stderr.write(f"drmaa2: {printable(e.format_message())}{hint}\n")
         code = ExitStatus.USAGE
     except click_exceptions.ClickException as e:
-        sys.stderr.write(f"drmaa2: {e.format_message()}\n")
+        sys.stderr.write(f"drmaa2: {printable(e.format_message())}\n")
         code = ExitStatus.USAGE
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\n")
@@ -117,7 +119,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     except Exception as e:
         if show_traceback:
             raise
-        sys.stderr.write(f"drmaa2: internal error: {type(e).__name__}: {e} (run with --traceback for details)\n")
+        sys.stderr.write(f"drmaa2: internal error: {type(e).__name__}: {printable(str(e))} (run with --traceback for details)\n")
         code = ExitStatus.INTERNAL
     sys.stdout.flush()
     if argv is None:

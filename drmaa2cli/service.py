@@ -26,14 +26,19 @@ from .errors import (
     InvalidState,
     JobNotFound,
     SessionNotFound,
+    StoreError,
     WaitTimeout,
 )
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
 
-SESSION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$")
-JOB_ID = re.compile(r"^\d{1,12}(\.\d{1,9})?$")
+# ASCII only, and \Z rather than $ (which also matches before a final newline): "ci\n" is no session name,
+# and "\u0661" (an Arabic-Indic digit, which int() reads as 1) no job id.
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z", re.ASCII)
+JOB_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 DEFAULT_LIMIT = 100
+#: How long `wait` rides out a backend that cannot be reached before it gives up (exit 203).
+UNAVAILABLE_PATIENCE = 60.0
 # A submit folds ended jobs into its own write once more than FOLD_ABOVE jobs of its backend look active in the
 # live file, FOLD_BATCH of the oldest at a time: with nothing but submits running (a CI loop, 64 concurrent
 # submitters) the live file would otherwise grow without end, and with it every write under the lock.
@@ -248,7 +253,15 @@ class Service:
                 self.warnings.append(f"{name}: {e} (showing the last known state)")
         if not changed:
             return list(jobs)
-        self.persist(changed.values())
+        try:
+            self.persist(changed.values())
+        except StoreError as e:
+            # Reading must not depend on writing (a full disk, a home made read-only): the new states are
+            # shown as found, and a later command records them (their source -- exit files, the engine, the
+            # API -- still has them).
+            note = f"cannot record the jobs' new states: {e}"
+            if note not in self.warnings:
+                self.warnings.append(note)
         return [changed.get(j.id, j) for j in jobs]
 
     def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]:
@@ -321,6 +334,8 @@ class Service:
         seconds pass first."""
         jobs = self.resolve_ids(ids)
         deadline = None if timeout is None else time.monotonic() + timeout
+        outage_since: float | None = None
+        warned = False
         while True:
             jobs = self.refresh(jobs)
             if on_progress is not None:
@@ -337,19 +352,36 @@ class Service:
             for job in pending:
                 key = "" if "deferred" in job.backend_data else job.backend
                 by_backend.setdefault(key, []).append(job)
-            if "" in by_backend:
-                # Jobs a runner has yet to start: their records change, nothing else to wait on.
-                del by_backend[""]
-                for name, group in by_backend.items():
-                    self.backend(name).wait_any(group, 0.02)
-                time.sleep(runner_mod.POLL_SECONDS)
-            elif len(by_backend) == 1:
-                (name, group), = by_backend.items()
-                self.backend(name).wait_any(group, remaining)
-            else:
-                # Jobs on several backends: give each a short turn (rare; each turn is still event-driven).
-                for name, group in by_backend.items():
-                    self.backend(name).wait_any(group, 0.05 if remaining is None else min(0.05, remaining))
+            try:
+                self._wait_turn(by_backend, remaining)
+                outage_since = None
+            except BackendUnavailable as e:
+                # An engine restarting or an API hiccup: ride it out, but not forever.
+                now = time.monotonic()
+                outage_since = outage_since or now
+                if now - outage_since > UNAVAILABLE_PATIENCE:
+                    raise
+                if not warned:
+                    self.warnings.append(f"{e}; still waiting")
+                    warned = True
+                time.sleep(min(1.0, 0.1 + (now - outage_since) / 10))
+
+    def _wait_turn(self, by_backend: dict[str, list[JobInfo]], remaining: float | None) -> None:
+        """One event-driven wait on the pending jobs, grouped by backend ("" = not handed to one yet)."""
+        if "" in by_backend:
+            # Jobs a runner has yet to start: their records change, nothing else to wait on.
+            del by_backend[""]
+            for name, group in by_backend.items():
+                self.backend(name).wait_any(group, 0.02)
+            time.sleep(runner_mod.POLL_SECONDS)
+        elif len(by_backend) == 1:
+            (name, group), = by_backend.items()
+            self.backend(name).wait_any(group, remaining)
+        else:
+            # Jobs on several backends: give each a short turn (rare; each turn is still event-driven).
+            for name, group in by_backend.items():
+                self.backend(name).wait_any(group, 0.05 if remaining is None else min(0.05, remaining))
+
 
     # --- control --------------------------------------------------------------------------------------
     def _control(self, ids: Sequence[str], action: str, *args: object) -> list[JobInfo]:

@@ -20,6 +20,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
@@ -38,21 +39,32 @@ LOCK_FILE = "lock"
 SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
+# What ``atomic_write`` leaves behind when its process is killed before the rename.
+_TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
 
 
 def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` 0700 if missing (its parents as usual); refuse a path that is not a directory."""
+    """Create ``path`` 0700 if missing, and the parents it needs 0700 too (a parent another user could write
+    to would let them swap the home); refuse a path that is not a directory."""
     if path.is_dir():
         return
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.mkdir(mode=0o700)
-        os.chmod(path, 0o700)  # mkdir's mode is filtered by the umask
-    except FileExistsError:
-        if not path.is_dir():
-            raise StoreError(f"{path} exists and is not a directory") from None
-    except OSError as e:
-        raise StoreError(f"cannot create {path}: {e.strerror}") from None
+    missing = []
+    for directory in (path, *path.parents):
+        if os.path.lexists(directory):
+            break
+        missing.append(directory)
+    for directory in reversed(missing):
+        try:
+            directory.mkdir(mode=0o700)
+            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
+        except FileExistsError:
+            pass  # made by a concurrent drmaa2 meanwhile
+        except NotADirectoryError:
+            raise StoreError(f"{directory.parent} is not a directory") from None
+        except OSError as e:
+            raise StoreError(f"cannot create {directory}: {e.strerror}") from None
+    if not path.is_dir():
+        raise StoreError(f"{path} exists and is not a directory")
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -163,11 +175,25 @@ class Store:
             raise StoreError(f"cannot open {self.home / LOCK_FILE}: {e.strerror}") from None
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            self._remove_stale_temp_files()
             txn = Transaction(self)
             yield txn
             txn.commit()
         finally:
             os.close(lock_fd)  # closing releases the flock
+
+    def _remove_stale_temp_files(self) -> None:
+        """Temp files of writers killed before their rename. Only lock holders write store files, so under
+        the lock every such file is stale; without this each crash would leave a copy of the store behind."""
+        for directory in (self.home, self.archive_dir):
+            try:
+                names = os.listdir(directory)
+            except OSError:
+                continue
+            for name in names:
+                if _TEMP_FILE.match(name):
+                    with contextlib.suppress(OSError):
+                        os.unlink(directory / name)
 
     def snapshot(self) -> Snapshot:
         """A lock-free, consistent view (files are only ever replaced whole)."""
@@ -388,9 +414,17 @@ class Transaction(_Reader):
             counts = archived.setdefault(doc["session"], {})
             counts[doc["state"]] = counts.get(doc["state"], 0) + 1
         for key, docs in by_shard.items():
+            table = self.shard(key * SHARD_SIZE)
+            # A writer killed between its shard write and its live write left some of these in the shard
+            # already: replace them there instead of adding a second copy. (The counts live in the live file,
+            # which never saw that move, so they are added either way.)
+            present = {d["id"]: d.doc_id for d in table.all()}
+            for record in docs:
+                if record["id"] in present:
+                    table.update(record, doc_ids=[present[record["id"]]])
             # One insert per shard: TinyDB rebuilds the whole table on every insert, so inserting the batch
             # record by record cost O(batch x shard size), ~10 ms per archiving write with a full shard.
-            self.shard(key * SHARD_SIZE).insert_multiple(docs)
+            table.insert_multiple([d for d in docs if d["id"] not in present])
         self.jobs.remove(doc_ids=[d.doc_id for d in finished])
         self._doc_ids = None
         self._set_meta(archived=archived)

@@ -34,6 +34,28 @@ else:
     import _signal as signal
 
 RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1)
+
+
+# Bytes claimed for each of a task's start and exit files before the task starts (see reserve).
+RESERVE = 4096
+
+
+def write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def reserve(path: str) -> None:
+    """Claim the disk space for ``path`` now, while there is some: a job may fill the disk, and its exit
+    status must still be written. ``write_json`` fills the claimed temp file in place, needing no new blocks."""
+    fd = os.open(path + ".tmp", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, b" " * RESERVE)
+    finally:
+        os.close(fd)
+
+
 ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -65,11 +87,15 @@ def json_value(value: object) -> str:
 def write_json(path: str, data: dict[str, Any]) -> None:
     """Write a flat record as JSON for the CLI. Atomic against a crash of this process; not fsynced: after a
     power loss no job is running anyway."""
-    text = "{" + ",".join(json_value(k) + ":" + json_value(v) for k, v in data.items()) + "}"
     tmp = path + ".tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    payload = ("{" + ",".join(json_value(k) + ":" + json_value(v) for k, v in data.items()) + "}").encode()
     try:
-        os.write(fd, text.encode())
+        fd = os.open(tmp, os.O_WRONLY)  # reserved (or left by a crash): overwritten in place
+    except FileNotFoundError:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        write_all(fd, payload)
+        os.ftruncate(fd, len(payload))
     finally:
         os.close(fd)
     os.replace(tmp, path)
@@ -106,6 +132,18 @@ def proc_start(pid: int) -> int | None:
     return int(fields[19])
 
 
+def oom_kills() -> int | None:
+    """How many processes the kernel's OOM killer has killed since boot (Linux >= 4.13), or None."""
+    try:
+        with open("/proc/vmstat", "rb") as f:
+            for line in f:
+                if line.startswith(b"oom_kill "):
+                    return int(line.split()[1])
+    except (OSError, ValueError):
+        pass
+    return None
+
+
 def signame(num: int) -> str:
     import signal as signals  # only once a job was killed, when the shepherd is about to finish
 
@@ -133,6 +171,7 @@ class Task:
         self.pid: int | None = None
         self.killed_with: int | None = None
         self.timed_out = False
+        self.oom_kills: int | None = None  # the OOM killer's count when the task started
 
 
 class Shepherd:
@@ -303,12 +342,22 @@ class Shepherd:
 
     def spawn(self, task: Task) -> None:
         try:
+            reserve(task.start_path)
+            reserve(task.exit_path)
+        except OSError as e:
+            try:  # with no room at all, nothing can be written
+                self.finish(task, annotation="cannot start: %s in %s" % (e.strerror, self.run_dir))
+            except OSError:
+                pass
+            return None
+        try:
             fds = self.open_stdio(task)
         except OSError as e:
             return self.finish(task, annotation="cannot open %s: %s" % (e.filename, e.strerror))
         env = dict(self.env)
         env.update(task.spec.get("env", {}))
         argv = self.spec["argv"]
+        task.oom_kills = oom_kills()
         try:
             os.environ["PATH"] = env.get("PATH", os.defpath)  # posix_spawnp searches the job's own PATH
             task.pid = os.posix_spawnp(
@@ -363,9 +412,18 @@ class Shepherd:
             result["annotation"] = "killed by drmaa2 kill (%s)" % signame(task.killed_with)
         elif result["signal"] is not None:
             result["annotation"] = "killed by signal %d (%s)" % (result["signal"], signame(result["signal"]))
+            if result["signal"] == signal.SIGKILL and self.oom_killer_ran(task):
+                result["annotation"] += ", probably out of memory: the kernel's OOM killer ran while it ran"
         elif result["exit_status"]:
             result["annotation"] = "exited with status %d" % result["exit_status"]
         self.finish(task, **result)
+
+    def oom_killer_ran(self, task: Task) -> bool:
+        # The kernel does not tell the parent whom its OOM killer chose (the job may have moved itself into a
+        # cgroup of its own); a SIGKILL that drmaa2 did not send while the OOM killer was at work is the
+        # likely story, and the annotation says "probably".
+        now = oom_kills()
+        return task.oom_kills is not None and now is not None and now > task.oom_kills
 
     def listen(self) -> None:
         """Install the signal handlers. Python runs a handler only between two bytecodes, so a signal that

@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgument, InvalidState
+from ..errors import InvalidArgument, InvalidState, StoreError
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..procfs import DetachedLaunch, alive, proc_state
 from ..store import ensure_private_dir
@@ -145,6 +145,9 @@ class ProcessBackend(Backend):
                 raise InvalidArgument(f"the directory for output file {path} does not exist")
         for d in (self.ctx.home, self.run_dir, self.ctx.output_dir):
             ensure_private_dir(d)
+            # The shepherd writes here; if it cannot, the job would fail with nobody told why.
+            if not os.access(d, os.W_OK | os.X_OK):
+                raise StoreError(f"cannot write to {d}: Permission denied")
         return ProcessLaunch(self, template, array, after)
 
     # --- observation ----------------------------------------------------------------------------------
@@ -324,6 +327,6 @@ class ProcessBackend(Backend):
         self._signal_group(job, signals.SIGCONT)
 
     def cleanup(self, job: JobInfo) -> None:
-        for suffix in (".start", ".exit"):
+        for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
             with contextlib.suppress(OSError):
                 (self.run_dir / f"{job.id}{suffix}").unlink()

@@ -25,8 +25,14 @@ def command(
     seconds = parsing.duration(timeout) if timeout else None
     svc = service()
     out = output()
-    with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
-        jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
+    try:
+        with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
+            jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
+    finally:
+        for warning in dict.fromkeys(svc.warnings):  # an outage repeats the same warning: say it once
+            out.note(warning)
+    for warning in dict.fromkeys(svc.warnings):  # a wait refreshes many times: say each thing once
+        out.note(warning)
     ended = [j for j in jobs if j.state.final]
     if any_job:
         jobs = ended[:1]
