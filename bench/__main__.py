@@ -16,7 +16,7 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cli_targets, load_targets, peers, report
+from . import cli_targets, docker_target, load_targets, peers, report
 from .history import make_history
 from .measure import clean_env
 from .model import ERROR, Context, Result, Sizes
@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
                     2: lambda: cli_targets.submit_wait(ctx, home),
                     3: lambda: cli_targets.exit_to_wait(ctx, home)}
     targets |= {4: lambda: cli_targets.status_listing(ctx), 5: lambda: load_targets.array(ctx),
-                6: lambda: load_targets.memory(ctx), 7: lambda: load_targets.docker(ctx),
+                6: lambda: load_targets.memory(ctx), 7: lambda: docker_target.docker(ctx),
                 8: lambda: load_targets.concurrent(ctx)}
     results = []
     try:

@@ -1,4 +1,4 @@
-"""Targets 5-8: many tasks, many running jobs, containers, many concurrent submitters."""
+"""Targets 5, 6 and 8: many tasks, many running jobs, many concurrent submitters."""
 
 from __future__ import annotations
 
@@ -11,10 +11,8 @@ from pathlib import Path
 
 import psutil
 
-from drmaa2cli.backends import REGISTRY
-
 from .measure import Case, Stats, measure
-from .model import MET, NOT_MET, SKIPPED, UNAVAILABLE, Context, Result, Row, ratio
+from .model import MET, NOT_MET, Context, Result, Row
 
 MIB = 2**20
 
@@ -123,48 +121,6 @@ def memory(ctx: Context) -> Result:
     result.verdict = MET if supervisor.median <= 4 and len(shepherds) == n else NOT_MET
     if len(shepherds) != n:
         result.note = f"only {len(shepherds)} of {n} jobs were running"
-    return result
-
-
-def docker(ctx: Context) -> Result:
-    """Target 7: ``submit --backend docker`` beside ``docker run -d`` of the same image and command."""
-    result = Result(7, "`submit --backend docker`", "≤ 1.3× `docker run -d` of the same image and command")
-    peer = ctx.peers["docker"]
-    if ctx.sizes.smoke:
-        result.verdict, result.note = SKIPPED, "skipped in the smoke run"
-        return result
-    image = ctx.docker_image or "IMAGE"
-    run_case = Case(f"`docker run -d {image} true`", ["docker", "run", "-d", image, "true"], peer.env)
-    home = ctx.home("docker")
-    sub_case = Case(f"`drmaa2 submit --terse --backend docker --image {image} -- true`",
-                    ctx.cli("submit", "--terse", "--backend", "docker", "--image", image, "--", "true"),
-                    ctx.env(home))
-    if not peer.available:
-        result.rows = [Row.missing_peer(run_case.label, peer)]
-    has_backend = "docker" in REGISTRY
-    reasons = [] if peer.available else [f"docker: {peer.reason}"]
-    if not has_backend:
-        reasons.insert(0, f"the docker backend is not in this build (backends: {', '.join(sorted(REGISTRY))})")
-        result.rows.append(Row.unavailable(sub_case.label, reasons[0]))
-    cases = ([run_case] if peer.available else []) + ([sub_case] if has_backend and peer.available else [])
-    try:
-        if cases:
-            ctx.measure(cases)
-    finally:
-        containers = [r.out.decode().strip() for r in run_case.runs if r.code == 0]
-        if containers:
-            subprocess.run(["docker", "rm", "-f", *containers], env=peer.env, capture_output=True, check=False)
-        jobs = [r.out.decode().strip() for r in sub_case.runs if r.code == 0]
-        if jobs:
-            subprocess.run(ctx.cli("rm", "--force", *jobs), env=ctx.env(home), capture_output=True, check=False)
-    result.rows[:0] = [Row.of(c) for c in cases]
-    r = ratio(sub_case.wall(), run_case.wall())
-    if r is not None:
-        result.measured = f"{r:.2f}×"
-        result.verdict = MET if r <= 1.3 else NOT_MET
-    else:
-        result.verdict = UNAVAILABLE
-        result.note = "; ".join(reasons)
     return result
 
 

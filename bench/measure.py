@@ -109,8 +109,15 @@ def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
             result = run(case.argv, case.env)
             case.runs.append(result)
             if result.code != case.expect and len(case.errors) < 3:
-                message = result.err.decode(errors="replace").strip().splitlines()
-                case.errors.append(f"exit {result.code}: {message[-1] if message else '(no message)'}")
+                case.errors.append(f"exit {result.code}: {reason(result.err)}")
+
+
+def reason(stderr: bytes) -> str:
+    """The line of an error output that says what went wrong: the first naming an error (docker puts a usage
+    hint last), else the last one (a Python traceback ends with the exception)."""
+    lines = [line.strip() for line in stderr.decode(errors="replace").splitlines() if line.strip()]
+    return next((line for line in lines if "rror" in line or line.startswith("drmaa2:")), lines[-1] if lines
+                else "(no message)")
 
 
 def clean_env(**extra: str) -> dict[str, str]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import shutil
 import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,7 +73,12 @@ class Context:
         measure(cases, self.sizes.repeat if repeat is None else repeat, warmup=0 if self.sizes.smoke else 1)
 
     def cleanup(self) -> None:
-        shutil.rmtree(self.work, ignore_errors=True)
+        # Jobs that just ended may still be writing their records: a pass can leave a directory behind.
+        for _ in range(5):
+            shutil.rmtree(self.work, ignore_errors=True)
+            if not self.work.exists():
+                return
+            time.sleep(0.5)
 
 
 @dataclass
@@ -88,7 +94,7 @@ class Row:
 
     @classmethod
     def of(cls, case: Case, note: str = "") -> Row:
-        errors = "; ".join(case.errors)
+        errors = case.errors[0] if case.errors else ""  # the first says why; the others mostly repeat it
         if case.wall() is None:
             return cls(case.label, note=f"failed: {errors or 'no successful run'}")
         note = note or (f"some runs failed: {errors}" if errors else "")

@@ -55,7 +55,7 @@ def table(results: Sequence[Result]) -> list[str]:
     """The summary: one line per target."""
     lines = ["| # | what | target | measured (median) | verdict |", "|---|---|---|---|---|"]
     for r in results:
-        verdict = r.verdict + (f": {r.note}" if r.note and r.verdict != "met" else "")
+        verdict = r.verdict + (f": {r.note}" if r.note else "")
         cells = [str(r.number), r.what, r.target, r.measured, verdict]
         lines.append("| " + " | ".join(map(_cell, cells)) + " |")
     return lines

@@ -3,24 +3,35 @@
 Runs as ``python -I -S`` with the standard library only (a few MB while it waits), detached in its own
 session so that neither the submitting CLI's exit nor its terminal closing touches it. Protocol:
 
-* stdin: the spec as JSON, sent by ``drmaa2 submit`` only after the job's records are committed. EOF without
-  a spec means the submitter died first: exit without starting anything.
+* stdin: the spec (``marshal``), sent by ``drmaa2 submit`` only after the job's records are committed. EOF
+  without a spec means the submitter died first: exit without starting anything.
 * Before starting anything it waits for its gate: dependencies (``after``) and a hold.
 * ``RUN/TASK.start`` once a task's process exists (pid, /proc start time, dispatch time); ``RUN/TASK.exit``
   when it ended (exit status, signal, rusage, annotation). After the last task the shepherd exits, which is
   what ``drmaa2 wait`` is woken by (a pidfd).
-* Control requests are files ``RUN/ID.ctl.*`` (JSON: op kill|hold|release, task, signal) followed by SIGUSR1.
-  SIGTERM terminates everything gracefully. A graceful terminate escalates to SIGKILL after ``grace`` s.
+* Control requests are files ``RUN/ID.ctl.*`` (``marshal``: op kill|hold|release, task, signal) followed by
+  SIGUSR1. SIGTERM terminates everything gracefully. A graceful terminate escalates to SIGKILL after ``grace`` s.
+
+One shepherd runs per job for as long as the job runs, so its memory is the process backend's cost per job. It
+imports only modules built into the interpreter (``_signal``, ``select``, ``time``, ``marshal``): the Python-level
+``signal`` (through ``enum``), ``json`` (through ``re``), ``typing`` and ``contextlib`` would add about 2 MiB of
+PSS to each shepherd. ``json`` and ``signal`` are imported on the rare paths that need them.
 """
 
-import contextlib
-import json
+from __future__ import annotations
+
+import marshal
 import os
 import select
-import signal
 import time
-from collections.abc import Callable
-from typing import Any
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import signal  # typeshed describes the C module's API only through signal
+    from collections.abc import Callable
+    from typing import Any
+else:
+    import _signal as signal
 
 RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1)
 
@@ -45,10 +56,39 @@ def reserve(path: str) -> None:
         os.close(fd)
 
 
+ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def json_value(value: object) -> str:
+    """JSON for None, bool, int, float or str, as ``json.dumps`` writes it (non-ASCII escaped)."""
+    if value is None:
+        return "null"
+    if value is True or value is False:
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        return repr(value) if value - value == 0 else "null"  # nan and infinities are not JSON
+    out = []
+    for ch in str(value):
+        code = ord(ch)
+        if " " <= ch < "\x7f" and ch not in ESCAPES:
+            out.append(ch)
+        elif ch in ESCAPES:
+            out.append(ESCAPES[ch])
+        elif code > 0xFFFF:
+            code -= 0x10000
+            out.append("\\u%04x\\u%04x" % (0xD800 | code >> 10, 0xDC00 | code & 0x3FF))
+        else:
+            out.append("\\u%04x" % code)
+    return '"' + "".join(out) + '"'
+
+
 def write_json(path: str, data: dict[str, Any]) -> None:
-    # Atomic against a crash of this process; not fsynced: after a power loss no job is running anyway.
+    """Write a flat record as JSON for the CLI. Atomic against a crash of this process; not fsynced: after a
+    power loss no job is running anyway."""
     tmp = path + ".tmp"
-    payload = json.dumps(data).encode()
+    payload = ("{" + ",".join(json_value(k) + ":" + json_value(v) for k, v in data.items()) + "}").encode()
     try:
         fd = os.open(tmp, os.O_WRONLY)  # reserved (or left by a crash): overwritten in place
     except FileNotFoundError:
@@ -62,10 +102,21 @@ def write_json(path: str, data: dict[str, Any]) -> None:
 
 
 def read_json(path: str) -> Any:
+    """Another job's exit record (dependencies only: json is imported when a job has some)."""
+    import json
+
     try:
         with open(path, "rb") as f:
             return json.loads(f.read())
     except (OSError, ValueError):
+        return None
+
+
+def read_request(path: str) -> Any:
+    try:
+        with open(path, "rb") as f:
+            return marshal.loads(f.read())
+    except (OSError, ValueError, EOFError, TypeError):
         return None
 
 
@@ -94,8 +145,10 @@ def oom_kills() -> int | None:
 
 
 def signame(num: int) -> str:
+    import signal as signals  # only once a job was killed, when the shepherd is about to finish
+
     try:
-        return signal.Signals(num).name
+        return signals.Signals(num).name
     except ValueError:
         return "signal %d" % num
 
@@ -160,16 +213,20 @@ class Shepherd:
     def signal_task(self, task: Task, sig: int, graceful: bool) -> None:
         if task.pid is None or task.pid not in self.running:
             return
-        with contextlib.suppress(ProcessLookupError):
+        try:
             os.killpg(task.pid, sig)
+        except ProcessLookupError:
+            pass
         if graceful and sig == signal.SIGTERM:
             pid = task.pid
             self.schedule(self.grace, lambda: self.escalate(pid))
 
     def escalate(self, pid: int) -> None:
         if pid in self.running:
-            with contextlib.suppress(ProcessLookupError):
+            try:
                 os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
 
     def kill(self, task_id: str | None, sig: int) -> None:
         targets = [t for t in self.tasks if task_id in (None, t.id)]
@@ -187,9 +244,11 @@ class Shepherd:
             if not name.startswith(prefix) or name.endswith(".tmp"):
                 continue
             path = os.path.join(self.run_dir, name)
-            request = read_json(path) or {}
-            with contextlib.suppress(OSError):
+            request = read_request(path) or {}
+            try:
                 os.unlink(path)
+            except OSError:
+                pass
             op = request.get("op")
             if op == "kill":
                 self.kill(request.get("task"), int(request.get("signal") or signal.SIGTERM))
@@ -214,14 +273,18 @@ class Shepherd:
         return None
 
     def wake(self) -> None:
-        with contextlib.suppress(BlockingIOError):
+        try:
             os.write(self.wake_w, b"x")
+        except BlockingIOError:
+            pass
 
     def sleep_until_woken(self, timeout: float | None = None) -> None:
         select.select([self.wake_r], [], [], timeout)
-        with contextlib.suppress(BlockingIOError):
+        try:
             os.set_blocking(self.wake_r, False)
             os.read(self.wake_r, 4096)
+        except BlockingIOError:
+            pass
 
     # --- the gate: dependencies and hold ---------------------------------------------------------------
     def dependency_failure(self) -> str | None:
@@ -272,16 +335,20 @@ class Shepherd:
         # Output files exist from submission on, so that `tail -f` works before the job starts.
         for task in self.tasks:
             for key in ("stdout", "stderr"):
-                with contextlib.suppress(OSError):
+                try:
                     os.close(os.open(task.spec[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
+                except OSError:
+                    pass
 
     def spawn(self, task: Task) -> None:
         try:
             reserve(task.start_path)
             reserve(task.exit_path)
         except OSError as e:
-            with contextlib.suppress(OSError):  # with no room at all, nothing can be written
+            try:  # with no room at all, nothing can be written
                 self.finish(task, annotation="cannot start: %s in %s" % (e.strerror, self.run_dir))
+            except OSError:
+                pass
             return None
         try:
             fds = self.open_stdio(task)
@@ -358,13 +425,21 @@ class Shepherd:
         now = oom_kills()
         return task.oom_kills is not None and now is not None and now > task.oom_kills
 
-    def run(self) -> None:
+    def listen(self) -> None:
+        """Install the signal handlers. Python runs a handler only between two bytecodes, so a signal that
+        arrives just before select() is entered would not interrupt it: the wake-up would be lost, and a job
+        that ended then would never be reaped (seen with 100 jobs killed at once). With a wakeup fd the C-level
+        handler writes to the wake pipe on delivery, and select() returns whenever a signal came."""
+        signal.set_wakeup_fd(self.wake_w)
         signal.signal(signal.SIGUSR1, self.on_control)
         signal.signal(signal.SIGTERM, self.on_term)
         signal.signal(signal.SIGALRM, self.on_alarm)
         signal.signal(signal.SIGCHLD, lambda signum, frame: self.wake())
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def run(self) -> None:
+        self.listen()
         self.create_outputs()
         self.on_control(signal.SIGUSR1, None)  # requests that came before we listened
         self.env = dict(os.environ)
@@ -402,15 +477,20 @@ def main() -> None:
         chunks.append(chunk)
     if not chunks:
         return  # the submitter exited before committing the job: nothing may start
-    spec = json.loads(b"".join(chunks))
+    spec = marshal.loads(b"".join(chunks))
     shepherd = Shepherd(spec)
     try:
         shepherd.run()
     except Exception as e:  # the exit files are the only place anyone will look
         for task in shepherd.tasks:
             if not os.path.exists(task.exit_path):
-                with contextlib.suppress(OSError):
+                try:
                     shepherd.finish(task, annotation="supervisor error: %s: %s" % (type(e).__name__, e))
+                except OSError:
+                    pass
+    # Every record is on disk and stdout/stderr are /dev/null: end now, without the interpreter's teardown,
+    # because a single job's `drmaa2 wait` is woken by this exit.
+    os._exit(0)
 
 
 if __name__ == "__main__":
