@@ -41,7 +41,9 @@ class PrivateEngine:
         return r.returncode == 0
 
     def start(self) -> None:
-        argv = ["dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
+        # Its own network namespace: a dockerd started with --bridge none deletes the interface docker0, which
+        # would cut the machine's engine off from its bridge network (every container start fails).
+        argv = ["unshare", "--net", "--", "dockerd", "--host", self.host, "--data-root", str(self.root / "data"),
                 "--exec-root", str(self.root / "exec"), "--pidfile", str(self.root / "dockerd.pid"),
                 "--bridge", "none", "--iptables=false", "--ip6tables=false", "--ip-masq=false"]
         if self.live_restore:
@@ -62,10 +64,12 @@ class PrivateEngine:
 
 @pytest.fixture(params=[False, True], ids=["containers-stop", "live-restore"])
 def engine(request: pytest.FixtureRequest) -> Iterator[PrivateEngine]:
-    if os.geteuid() != 0 or shutil.which("dockerd") is None or shutil.which("docker") is None:
-        pytest.skip("a private Docker engine needs root and dockerd (tests/infra/docker-engine.sh installs it)")
+    if os.geteuid() != 0 or not all(shutil.which(c) for c in ("dockerd", "docker", "unshare")):
+        pytest.skip("a private Docker engine needs root, unshare and dockerd (tests/infra/docker-engine.sh)")
     root = Path(tempfile.mkdtemp(prefix="d2e-", dir="/tmp"))  # a unix socket path must stay short
     private = PrivateEngine(root, live_restore=request.param)
+    machine_bridge = Path("/sys/class/net/docker0")
+    had_bridge = machine_bridge.exists()
     try:
         private.start()
         image = subprocess.run(["bash", str(ENGINE_SCRIPT)], env={**os.environ, "DOCKER_HOST": private.host},
@@ -78,6 +82,7 @@ def engine(request: pytest.FixtureRequest) -> Iterator[PrivateEngine]:
             subprocess.run(["umount", "-R", str(root / "exec")], capture_output=True, check=False)
             subprocess.run(["umount", "-R", str(root / "data")], capture_output=True, check=False)
         shutil.rmtree(root, ignore_errors=True)
+    assert machine_bridge.exists() or not had_bridge, "the private engine removed the machine engine's docker0"
 
 
 def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figures: Figures) -> None:
