@@ -1,9 +1,10 @@
 """The base class of the Slurm and Grid Engine backends: what they do alike around their own commands.
 
-Both submit a generated job script on the submit command's stdin, keep ended jobs in an ``EndedCache``,
-poll because neither scheduler has events, and hold, release, suspend and resume a job with one control
-command each. A subclass names its commands (``_submit_command``, ``_control_command``), reads its
-scheduler's answers (``_job_number``, ``_ask``) and turns its complaints into errors (``_job_error``).
+Both check a template the same way before asking the scheduler (``_probe``), submit a generated job script
+on the submit command's stdin, keep ended jobs in an ``EndedCache``, poll because neither scheduler has
+events, and hold, release, suspend and resume a job with one control command each. A subclass names its
+commands (``_submit_command``, ``_control_command``), reads its scheduler's answers (``_job_number``,
+``_ask``) and turns its complaints into errors (``_job_error``).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from ..errors import (
     InvalidState,
     UnsupportedAttribute,
 )
-from ..models import ArraySpec, JobInfo, JobState, JobTemplate
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from . import _sched
 from .base import Backend, BackendContext
 
@@ -75,15 +76,40 @@ class SchedulerBackend(Backend):
         if ext.get("pull"):
             raise UnsupportedAttribute(f"the {self.name} backend has no images to pull")
 
-    def _launch(
-        self, template: JobTemplate, array: ArraySpec | None, after: _sched.After | None
-    ) -> tuple[_sched.ScriptLaunch, _sched.Paths]:
-        """The launch of a checked template and its paths (for job "0"). Raises InvalidArgument for an
-        environment variable name a shell cannot export or a directory that does not exist here."""
-        launch = _sched.ScriptLaunch(self, template, array, after)
+    def prepare(
+        self,
+        template: JobTemplate,
+        *,
+        array: ArraySpec | None = None,
+        after: Dependencies | None = None,
+    ) -> _sched.ScriptLaunch:
+        """Check the template, its directories here and, with ``_probe``, that the scheduler answers and
+        would take it. Nothing is submitted yet.
+
+        Raises InvalidArgument/UnsupportedAttribute for what the scheduler cannot run (dependencies where
+        "after" is not a native feature: the core's runner handles those), BackendUnavailable when it
+        does not answer, DeniedByDrms when it refuses us.
+        """
+        self.check_template(template)
+        deps = None
+        if after is not None:
+            if "after" not in self.native_features:
+                raise UnsupportedAttribute(f"the {self.name} backend leaves dependencies to drmaa2's runner")
+            missing = [j.id for j in after.jobs if not j.native_id]
+            if missing:
+                raise InvalidArgument(f"job {missing[0]} has no {self.label} job id to depend on")
+            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
+        launch = _sched.ScriptLaunch(self, template, array, deps)
         paths = launch.paths(template, "0")
         _sched.check_local_paths(self.ctx, paths)
-        return launch, paths
+        self._probe(template, paths, array, deps)
+        return launch
+
+    @abstractmethod
+    def _probe(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> None:
+        """Refuse what the scheduler cannot run and show that it answers, before any record exists."""
 
     @staticmethod
     def job_name(template: JobTemplate) -> str:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedAttribute, UnsupportedOperation
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
+from ..models import ArraySpec, JobInfo, JobState, JobTemplate
 from . import _sched
 from . import gridengine_cmd as cmd
 from ._sched_backend import SchedulerBackend
@@ -64,29 +64,16 @@ class GridEngineBackend(SchedulerBackend):
         return str(self.ctx.settings.get("parallel_environment", cmd.DEFAULT_PE))
 
     # --- submission ---------------------------------------------------------------------------------
-    def prepare(
-        self,
-        template: JobTemplate,
-        *,
-        array: ArraySpec | None = None,
-        after: Dependencies | None = None,
-    ) -> _sched.ScriptLaunch:
-        """Check the template and that sge_qmaster answers (one ``qconf -sss``).
-
-        Raises InvalidArgument/UnsupportedAttribute for what Grid Engine cannot run (including
-        dependencies: the core's runner handles those), BackendUnavailable when it does not answer.
-        """
-        self.check_template(template)
-        if after is not None:
-            raise UnsupportedAttribute("the gridengine backend leaves dependencies to drmaa2's runner")
-        launch, paths = self._launch(template, array, None)
-        # Build once now so that a template qsub cannot express is refused before any record exists.
-        self._submit_command(template, paths, array, None)
-        # The cheapest question sge_qmaster answers (qstat's output grows with the number of jobs).
+    def _probe(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> None:
+        """Build the qsub command once, so that a template qsub cannot express is refused before any record
+        exists, and ask sge_qmaster the cheapest question it answers (``qconf -sss``; qstat's output grows
+        with the number of jobs)."""
+        self._submit_command(template, paths, array, after)
         proc = self._run(["qconf", "-sss"])
         if proc.returncode != 0:
             raise self._refused("qconf -sss", _sched.message(proc))
-        return launch
 
     def _submit_command(
         self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None

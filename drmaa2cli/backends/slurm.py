@@ -11,8 +11,8 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from ..errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedOperation
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..errors import Drmaa2Error, InvalidState, UnsupportedOperation
+from ..models import ArraySpec, JobInfo, JobState, JobTemplate
 from . import _sched
 from . import slurm_cmd as cmd
 from ._sched_backend import SchedulerBackend
@@ -50,33 +50,16 @@ class SlurmBackend(SchedulerBackend):
         return cmd.task_native_id(native_id, index)
 
     # --- submission ---------------------------------------------------------------------------------
-    def prepare(
-        self,
-        template: JobTemplate,
-        *,
-        array: ArraySpec | None = None,
-        after: Dependencies | None = None,
-    ) -> _sched.ScriptLaunch:
-        """Validate the template with ``sbatch --test-only`` (which also shows that slurmctld answers).
-
-        Raises InvalidArgument/UnsupportedAttribute for what Slurm cannot run, BackendUnavailable when it
-        does not answer, DeniedByDrms when it refuses us.
-        """
-        self.check_template(template)
-        deps = None
-        if after is not None:
-            missing = [j.id for j in after.jobs if not j.native_id]
-            if missing:
-                raise InvalidArgument(f"job {missing[0]} has no slurm job id to depend on")
-            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
-        launch, paths = self._launch(template, array, deps)
+    def _probe(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> None:
+        """``sbatch --test-only`` validates the template and shows that slurmctld answers."""
         argv = cmd.build_submit_command(
-            template, paths, job_name=self.job_name(template), array=array, after=deps, test_only=True
+            template, paths, job_name=self.job_name(template), array=array, after=after, test_only=True
         )
         proc = self._run(argv, b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
             raise self._refused("the job", _sched.message(proc))
-        return launch
 
     def _submit_command(
         self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
