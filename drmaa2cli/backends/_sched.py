@@ -228,13 +228,31 @@ def poll_until(check: Callable[[], bool], timeout: float | None) -> None:
 
 
 def resource_int(limits: Mapping[str, object], key: str) -> int | None:
-    """A positive whole-number resource limit (memory_mb, disk_mb), rounded up; None when unset."""
+    """A positive whole-number resource limit (memory_mb, disk_mb, cpus), rounded up; None when unset."""
     value = limits.get(key)
     if value is None:
         return None
     if not isinstance(value, int | float) or value <= 0:
         raise InvalidArgument(f"resource limit {key} must be a positive number")
     return int(-(-value // 1))
+
+
+def native_options(template: JobTemplate) -> list[str]:
+    """``template.extension["native"]``: extra scheduler options, passed as they are."""
+    native = template.extension.get("native") or []
+    if not isinstance(native, list) or not all(isinstance(a, str) for a in native):
+        raise InvalidArgument("native options must be a list of strings")
+    return list(native)
+
+
+def submitted_id(text: str, separator: str, program: str) -> str:
+    """The job id that starts the last line a submit command printed, up to ``separator``. Raises
+    InvalidArgument when there is none."""
+    line = text.strip().splitlines()[-1] if text.strip() else ""
+    native = line.split(separator, 1)[0].strip()
+    if not native.isdigit():
+        raise InvalidArgument(f"{program} printed no job id: {text.strip()!r}")
+    return native
 
 
 def time_limit_seconds(timeout: float | None) -> int | None:

@@ -10,29 +10,15 @@ has no events: ``wait_any`` polls qstat with a growing interval. Command lines a
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from collections.abc import Sequence
 from typing import ClassVar
 
-from ..errors import (
-    BackendUnavailable,
-    DeniedByDrms,
-    Drmaa2Error,
-    InvalidArgument,
-    InvalidState,
-    UnsupportedAttribute,
-    UnsupportedOperation,
-)
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
+from ..models import ArraySpec, JobInfo, JobState, JobTemplate
 from . import _sched
 from . import gridengine_cmd as cmd
-from .base import Backend, BackendContext
-
-_UNREACHABLE = ("unable to contact qmaster", "commlib error", "unable to send message", "can't connect",
-                "cannot connect", "sge_root", "cell directory", "act_qmaster")
-_DENIED = ("denied", "permission", "not allowed", "no submit host", "not a submit host")
+from ._sched_backend import SchedulerBackend
+from .base import BackendContext
 
 #: Seconds a job that was never seen running may be missing from both qstat and qacct before it counts
 #: as deleted before it started (Grid Engine writes no accounting record then). Longer than the default
@@ -41,16 +27,7 @@ DEFAULT_VANISH_GRACE = 30.0
 VANISHED = "left grid engine without an accounting record (deleted before it started?)"
 
 
-def _classify(what: str, message: str) -> Drmaa2Error:
-    low = message.lower()
-    if any(w in low for w in _UNREACHABLE):
-        return BackendUnavailable(f"grid engine does not answer ({what}: {message})")
-    if any(w in low for w in _DENIED):
-        return DeniedByDrms(f"grid engine refused {what}: {message}")
-    return InvalidArgument(f"grid engine refused {what}: {message}")
-
-
-class GridEngineBackend(Backend):
+class GridEngineBackend(SchedulerBackend):
     """Jobs on a Grid Engine cell, submitted from this machine with qsub.
 
     Reads ``SGE_ROOT``/``SGE_CELL`` from the context's environment; settings ``parallel_environment``
@@ -59,19 +36,21 @@ class GridEngineBackend(Backend):
     """
 
     name: ClassVar[str] = "gridengine"
+    label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
     task_var = "SGE_TASK_ID"
+    unreachable: ClassVar[tuple[str, ...]] = (
+        "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",
+        "cannot connect", "sge_root", "cell directory", "act_qmaster",
+    )
+    denied: ClassVar[tuple[str, ...]] = ("denied", "permission", "not allowed", "no submit host",
+                                         "not a submit host")
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self._ended = _sched.EndedCache()
         # Jobs this process deleted while they were pending: Grid Engine keeps no record of them at all.
         self._deleted: set[str] = set()
-
-    # --- helpers ------------------------------------------------------------------------------------
-    def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        return _sched.run(argv, self.ctx.environ, stdin)
 
     @staticmethod
     def task_native_id(native_id: str, index: int) -> str:
@@ -79,76 +58,39 @@ class GridEngineBackend(Backend):
 
     @staticmethod
     def job_name(template: JobTemplate) -> str:
-        return cmd.job_name(template.job_name or os.path.basename(template.remote_command) or "drmaa2")
+        return cmd.job_name(SchedulerBackend.job_name(template))
 
     def _pe(self) -> str:
         return str(self.ctx.settings.get("parallel_environment", cmd.DEFAULT_PE))
 
     # --- submission ---------------------------------------------------------------------------------
-    def prepare(
-        self,
-        template: JobTemplate,
-        *,
-        array: ArraySpec | None = None,
-        after: Dependencies | None = None,
-    ) -> _sched.ScriptLaunch:
-        """Check the template and that sge_qmaster answers (one ``qconf -sss``).
-
-        Raises InvalidArgument/UnsupportedAttribute for what Grid Engine cannot run (including
-        dependencies: the core's runner handles those), BackendUnavailable when it does not answer.
-        """
-        self.check_template(template)
-        ext = template.extension
-        if ext.get("user"):
-            raise UnsupportedAttribute("the gridengine backend cannot run jobs as another user")
-        if ext.get("pull"):
-            raise UnsupportedAttribute("the gridengine backend has no images to pull")
-        if after is not None:
-            raise UnsupportedAttribute("the gridengine backend leaves dependencies to drmaa2's runner")
-        launch = _sched.ScriptLaunch(self, template, array, None)
-        # Build once now so that a template qsub cannot express is refused before any record exists.
-        paths = launch.paths(template, "0")
-        _sched.check_local_paths(self.ctx, paths)
-        cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
-                                 parallel_environment=self._pe())
-        # The cheapest question sge_qmaster answers (qstat's output grows with the number of jobs).
+    def _probe(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> None:
+        """Build the qsub command once, so that a template qsub cannot express is refused before any record
+        exists, and ask sge_qmaster the cheapest question it answers (``qconf -sss``; qstat's output grows
+        with the number of jobs)."""
+        self._submit_command(template, paths, array, after)
         proc = self._run(["qconf", "-sss"])
         if proc.returncode != 0:
-            raise _classify("qconf -sss", _sched.message(proc))
-        return launch
+            raise self._refused("qconf -sss", _sched.message(proc))
 
-    def submit(
-        self,
-        template: JobTemplate,
-        paths: _sched.Paths,
-        spec: _sched.JobSpec,
-        array: ArraySpec | None,
-        after: _sched.After | None,
-    ) -> str:
-        """Run qsub; returns the job id. Raises BackendUnavailable, DeniedByDrms, InvalidArgument."""
-        os.makedirs(self.ctx.output_dir, mode=0o700, exist_ok=True)
-        argv = cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
+    def _submit_command(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> list[str]:
+        return cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
                                         after=after, parallel_environment=self._pe())
-        proc = self._run(argv, _sched.job_script(spec))
-        if proc.returncode != 0:
-            raise _classify("the job", _sched.message(proc))
-        return cmd.parse_submit_output(proc.stdout)
+
+    def _job_number(self, stdout: str) -> str:
+        return cmd.parse_submit_output(stdout)
 
     # --- observation --------------------------------------------------------------------------------
-    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
-        """One qstat call for all jobs; qacct for each job that left qstat. A job in error state (it can
-        never start) is deleted and reported failed with Grid Engine's reason. Raises BackendUnavailable
-        when qstat cannot answer."""
-        active = [j for j in jobs if j.native_id and not j.state.final]
-        known, ask = self._ended.split(active)
-        changed = self._ask(ask) if ask else []
-        self._ended.remember(changed)
-        return known + changed
-
     def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
+        """One qstat call for all jobs; qacct for each job that left qstat. A job in error state (it can
+        never start) is deleted and reported failed with Grid Engine's reason."""
         proc = self._run(cmd.build_status_command())
         if proc.returncode != 0:
-            raise _classify("qstat", _sched.message(proc))
+            raise self._refused("qstat", _sched.message(proc))
         try:
             records = cmd.parse_qstat_xml(proc.stdout)
         except ValueError as e:
@@ -209,32 +151,7 @@ class GridEngineBackend(Backend):
                         out.append(job.evolve(state=JobState.FAILED, finish_time=now, annotation=VANISHED))
         return out
 
-    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
-        """Poll qstat (~50 ms growing to ~1 s) until one of ``jobs`` has ended or ``timeout`` passed."""
-        active = [j for j in jobs if j.native_id and not j.state.final]
-        if len(active) < len(jobs):
-            return
-        current = list(active)
-
-        def ended() -> bool:
-            nonlocal current
-            fresh = {j.id: j for j in self.refresh(current)}
-            current = [fresh.get(j.id, j) for j in current]
-            return any(j.state.final for j in current)
-
-        _sched.poll_until(ended, timeout)
-
     # --- control ------------------------------------------------------------------------------------
-    def _native(self, job: JobInfo) -> str:
-        if not job.native_id:
-            raise InvalidState(f"job {job.id} has no grid engine job id")
-        return job.native_id
-
-    def _error(self, job: JobInfo, what: str, msg: str) -> Drmaa2Error:
-        if "does not exist" in msg.lower():
-            return InvalidState(f"job {job.id} has already ended ({what}: {msg})")
-        return _classify(what, msg)
-
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """qdel (Grid Engine kills with SIGKILL). Other signals than SIGTERM/SIGKILL cannot be sent:
         UnsupportedOperation."""
@@ -243,33 +160,15 @@ class GridEngineBackend(Backend):
         native = self._native(job)
         proc = self._run(cmd.build_delete_command([native]))
         if proc.returncode != 0:
-            raise self._error(job, "qdel", _sched.message(proc))
+            raise self._job_error(job, "qdel", _sched.message(proc))
         if "has deleted" in proc.stdout:
             self._deleted.add(native)
 
-    def _control(self, job: JobInfo, action: str) -> None:
-        proc = self._run(cmd.build_control_command(action, self._native(job)))
-        if proc.returncode != 0:
-            raise self._error(job, " ".join(cmd.CONTROL[action]), _sched.message(proc))
+    def _control_command(self, action: str, native_id: str) -> list[str]:
+        """qhold, qrls, qmod -sj (SIGSTOP to the job), qmod -usj."""
+        return cmd.build_control_command(action, native_id)
 
-    def hold(self, job: JobInfo) -> None:
-        """qhold; only a queued job can be held (InvalidState otherwise)."""
-        if job.state not in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED):
-            raise InvalidState(f"job {job.id} is {job.state.value}: only queued jobs can be held")
-        self._control(job, "hold")
-
-    def release(self, job: JobInfo) -> None:
-        """qrls."""
-        self._control(job, "release")
-
-    def suspend(self, job: JobInfo) -> None:
-        """qmod -sj (SIGSTOP to the job)."""
-        if job.state is not JobState.RUNNING:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only running jobs can be suspended")
-        self._control(job, "suspend")
-
-    def resume(self, job: JobInfo) -> None:
-        """qmod -usj."""
-        if job.state is not JobState.SUSPENDED:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
-        self._control(job, "resume")
+    def _job_error(self, job: JobInfo, what: str, msg: str) -> Drmaa2Error:
+        if "does not exist" in msg.lower():
+            return InvalidState(f"job {job.id} has already ended ({what}: {msg})")
+        return self._refused(what, msg)

@@ -24,7 +24,9 @@ from ._sched import (
     check_array,
     describe_exit,
     local_time,
+    native_options,
     resource_int,
+    submitted_id,
     time_limit_seconds,
 )
 
@@ -110,14 +112,9 @@ def build_submit_command(
     limits = template.resource_limits
     if resource_int(limits, "disk_mb") is not None:
         raise InvalidArgument("the gridengine backend cannot limit disk space")
-    slots = 1
-    cpus = limits.get("cpus")
-    if cpus is not None:
-        if not isinstance(cpus, int | float) or cpus <= 0:
-            raise InvalidArgument("resource limit cpus must be a positive number")
-        slots = math.ceil(cpus)
-        if slots > 1:
-            cmd += ["-pe", parallel_environment, str(slots)]
+    slots = resource_int(limits, "cpus") or 1
+    if slots > 1:
+        cmd += ["-pe", parallel_environment, str(slots)]
     requests = []
     seconds = time_limit_seconds(template.timeout)
     if seconds is not None:
@@ -138,21 +135,14 @@ def build_submit_command(
         if after.mode == "ok":
             raise InvalidArgument("grid engine cannot wait for success only (-hold_jid waits for any end)")
         cmd += ["-hold_jid", ",".join(dict.fromkeys(base_id(n) for n in after.native_ids))]
-    native = template.extension.get("native") or []
-    if not isinstance(native, list) or not all(isinstance(a, str) for a in native):
-        raise InvalidArgument("native options must be a list of strings")
-    cmd.extend(native)
+    cmd.extend(native_options(template))
     return cmd
 
 
 def parse_submit_output(text: str) -> str:
     """The job id printed by ``qsub -terse`` ("123", or "123.1-10:1" for an array -> "123").
     Raises InvalidArgument when there is none."""
-    line = text.strip().splitlines()[-1] if text.strip() else ""
-    native = line.split(".", 1)[0]
-    if not native.isdigit():
-        raise InvalidArgument(f"qsub printed no job id: {text.strip()!r}")
-    return native
+    return submitted_id(text, ".", "qsub")
 
 
 def task_native_id(native_id: str, index: int) -> str:

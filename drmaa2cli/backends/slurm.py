@@ -8,42 +8,18 @@ parsing live in ``slurm_cmd`` (pure, tested on saved output).
 
 from __future__ import annotations
 
-import os
-import subprocess
 import time
-from collections.abc import Sequence
 from typing import ClassVar
 
-from ..errors import (
-    BackendUnavailable,
-    DeniedByDrms,
-    Drmaa2Error,
-    InvalidArgument,
-    InvalidState,
-    UnsupportedAttribute,
-    UnsupportedOperation,
-)
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..errors import Drmaa2Error, InvalidState, UnsupportedOperation
+from ..models import ArraySpec, JobInfo, JobState, JobTemplate
 from . import _sched
 from . import slurm_cmd as cmd
-from .base import Backend, BackendContext
-
-# Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
-_UNREACHABLE = ("unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
-                "communication connection failure", "could not establish", "munge")
-_DENIED = ("access/permission denied", "invalid user", "not authorized", "permission denied")
+from ._sched_backend import SchedulerBackend
+from .base import BackendContext
 
 
-def _classify(what: str, message: str) -> Drmaa2Error:
-    low = message.lower()
-    if any(w in low for w in _UNREACHABLE):
-        return BackendUnavailable(f"slurm does not answer ({what}: {message})")
-    if any(w in low for w in _DENIED):
-        return DeniedByDrms(f"slurm refused {what}: {message}")
-    return InvalidArgument(f"slurm refused {what}: {message}")
-
-
-class SlurmBackend(Backend):
+class SlurmBackend(SchedulerBackend):
     """Jobs on a Slurm cluster, submitted from this machine with sbatch.
 
     Reads ``SLURM_CONF`` (and every other Slurm client variable) from the context's environment. Raises
@@ -51,99 +27,55 @@ class SlurmBackend(Backend):
     """
 
     name: ClassVar[str] = "slurm"
+    label: ClassVar[str] = "slurm"
     task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
+    unreachable: ClassVar[tuple[str, ...]] = (
+        "unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
+        "communication connection failure", "could not establish", "munge",
+    )
+    denied: ClassVar[tuple[str, ...]] = ("access/permission denied", "invalid user", "not authorized",
+                                         "permission denied")
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self._ended = _sched.EndedCache()
         # Cleared when sacct says that accounting storage is disabled (then only squeue and the job
         # completion log are asked).
         self._accounting = True
-
-    # --- helpers ------------------------------------------------------------------------------------
-    def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        return _sched.run(argv, self.ctx.environ, stdin)
 
     @staticmethod
     def task_native_id(native_id: str, index: int) -> str:
         return cmd.task_native_id(native_id, index)
 
-    def _check_extension(self, template: JobTemplate) -> None:
-        ext = template.extension
-        if ext.get("user"):
-            raise UnsupportedAttribute("the slurm backend cannot run jobs as another user")
-        if ext.get("pull"):
-            raise UnsupportedAttribute("the slurm backend has no images to pull")
-
     # --- submission ---------------------------------------------------------------------------------
-    def prepare(
-        self,
-        template: JobTemplate,
-        *,
-        array: ArraySpec | None = None,
-        after: Dependencies | None = None,
-    ) -> _sched.ScriptLaunch:
-        """Validate the template with ``sbatch --test-only`` (which also shows that slurmctld answers).
-
-        Raises InvalidArgument/UnsupportedAttribute for what Slurm cannot run, BackendUnavailable when it
-        does not answer, DeniedByDrms when it refuses us.
-        """
-        self.check_template(template)
-        self._check_extension(template)
-        deps = None
-        if after is not None:
-            missing = [j.id for j in after.jobs if not j.native_id]
-            if missing:
-                raise InvalidArgument(f"job {missing[0]} has no slurm job id to depend on")
-            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
-        launch = _sched.ScriptLaunch(self, template, array, deps)
-        paths = launch.paths(template, "0")
-        _sched.check_local_paths(self.ctx, paths)
+    def _probe(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> None:
+        """``sbatch --test-only`` validates the template and shows that slurmctld answers."""
         argv = cmd.build_submit_command(
-            template, paths, job_name=self.job_name(template), array=array, after=deps, test_only=True
+            template, paths, job_name=self.job_name(template), array=array, after=after, test_only=True
         )
         proc = self._run(argv, b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
-            raise _classify("the job", _sched.message(proc))
-        return launch
+            raise self._refused("the job", _sched.message(proc))
 
-    @staticmethod
-    def job_name(template: JobTemplate) -> str:
-        return template.job_name or os.path.basename(template.remote_command) or "drmaa2"
-
-    def submit(
-        self,
-        template: JobTemplate,
-        paths: _sched.Paths,
-        spec: _sched.JobSpec,
-        array: ArraySpec | None,
-        after: _sched.After | None,
-    ) -> str:
-        """Run sbatch; returns the Slurm job id. Raises BackendUnavailable, DeniedByDrms, InvalidArgument."""
-        os.makedirs(self.ctx.output_dir, mode=0o700, exist_ok=True)
-        argv = cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
+    def _submit_command(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> list[str]:
+        return cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
                                         after=after)
-        proc = self._run(argv, _sched.job_script(spec))
-        if proc.returncode != 0:
-            raise _classify("the job", _sched.message(proc))
-        return cmd.parse_submit_output(proc.stdout)
+
+    def _job_number(self, stdout: str) -> str:
+        return cmd.parse_submit_output(stdout)
 
     # --- observation --------------------------------------------------------------------------------
-    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
-        """One squeue call for all jobs; sacct (or the completion log) for jobs squeue forgot. Jobs that no
-        source knows keep their last known state. Raises BackendUnavailable when squeue cannot answer."""
-        active = [j for j in jobs if j.native_id and not j.state.final]
-        known, ask = self._ended.split(active)
-        changed = self._ask(ask) if ask else []
-        self._ended.remember(changed)
-        return known + changed
-
     def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
+        """One squeue call for all jobs; sacct (or the completion log) for jobs squeue forgot."""
         proc = self._run(cmd.build_status_command(str(j.native_id) for j in active))
         if proc.returncode != 0 and "invalid job id" not in _sched.message(proc).lower():
-            raise _classify("squeue", _sched.message(proc))
+            raise self._refused("squeue", _sched.message(proc))
         records = cmd.parse_squeue(proc.stdout) if proc.returncode == 0 else {}
         changed: list[JobInfo] = []
         never: list[JobInfo] = []
@@ -214,63 +146,23 @@ class SlurmBackend(Backend):
                 out.append(job.evolve(**cmd.job_changes(rec)))
         return out
 
-    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
-        """Poll squeue (~50 ms growing to ~1 s) until one of ``jobs`` has ended or ``timeout`` passed."""
-        active = [j for j in jobs if j.native_id and not j.state.final]
-        if len(active) < len(jobs):
-            return
-
-        def ended() -> bool:
-            return any(j.state.final for j in self.refresh(active))
-
-        _sched.poll_until(ended, timeout)
-
     # --- control ------------------------------------------------------------------------------------
-    def _native(self, job: JobInfo) -> str:
-        if not job.native_id:
-            raise InvalidState(f"job {job.id} has no slurm job id")
-        return job.native_id
-
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """scancel (SIGTERM, then SIGKILL after the cluster's KillWait) or scancel --signal=N."""
         proc = self._run(cmd.build_cancel_command(self._native(job), signal))
         if proc.returncode != 0:
-            raise self._control_error(job, "scancel", _sched.message(proc))
+            raise self._job_error(job, "scancel", _sched.message(proc))
 
-    def _control(self, job: JobInfo, action: str) -> None:
-        proc = self._run(cmd.build_control_command(action, self._native(job)))
-        if proc.returncode != 0:
-            msg = _sched.message(proc)
-            if action in ("suspend", "resume") and "permission denied" in msg.lower():
-                raise UnsupportedOperation(f"slurm lets only operators {action} jobs ({msg})")
-            raise self._control_error(job, f"scontrol {action}", msg)
+    def _control_command(self, action: str, native_id: str) -> list[str]:
+        return cmd.build_control_command(action, native_id)
 
-    def _control_error(self, job: JobInfo, what: str, msg: str) -> Drmaa2Error:
+    def _job_error(self, job: JobInfo, what: str, msg: str) -> Drmaa2Error:
         low = msg.lower()
+        action = what.removeprefix("scontrol ")
+        if action in ("suspend", "resume") and "permission denied" in low:
+            return UnsupportedOperation(f"slurm lets only operators {action} jobs ({msg})")
         if "finished" in low or "completed" in low or "invalid job id" in low:
             return InvalidState(f"job {job.id} has already ended ({what}: {msg})")
         if "not pending" in low or "not running" in low or "not suspended" in low:
             return InvalidState(f"job {job.id}: {msg}")
-        return _classify(what, msg)
-
-    def hold(self, job: JobInfo) -> None:
-        """scontrol hold; only a queued job can be held (InvalidState otherwise)."""
-        if job.state not in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED):
-            raise InvalidState(f"job {job.id} is {job.state.value}: only queued jobs can be held")
-        self._control(job, "hold")
-
-    def release(self, job: JobInfo) -> None:
-        """scontrol release."""
-        self._control(job, "release")
-
-    def suspend(self, job: JobInfo) -> None:
-        """scontrol suspend (operators and root only: UnsupportedOperation otherwise)."""
-        if job.state is not JobState.RUNNING:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only running jobs can be suspended")
-        self._control(job, "suspend")
-
-    def resume(self, job: JobInfo) -> None:
-        """scontrol resume."""
-        if job.state is not JobState.SUSPENDED:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
-        self._control(job, "resume")
+        return self._refused(what, msg)

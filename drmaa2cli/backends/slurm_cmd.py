@@ -6,7 +6,6 @@ Native ids: "123" for a job, "123_4" for task 4 of array job 123 (Slurm's own no
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -23,7 +22,9 @@ from ._sched import (
     decode_wait_status,
     describe_exit,
     local_time,
+    native_options,
     resource_int,
+    submitted_id,
     time_limit_seconds,
 )
 
@@ -148,11 +149,9 @@ def build_submit_command(
     disk = resource_int(limits, "disk_mb")
     if disk is not None:
         cmd.append(f"--tmp={disk}M")
-    cpus = limits.get("cpus")
+    cpus = resource_int(limits, "cpus")
     if cpus is not None:
-        if not isinstance(cpus, int | float) or cpus <= 0:
-            raise InvalidArgument("resource limit cpus must be a positive number")
-        cmd.append(f"--cpus-per-task={math.ceil(cpus)}")
+        cmd.append(f"--cpus-per-task={cpus}")
     if array is not None:
         check_array(array)
         spec = f"--array={array.first}-{array.last}"
@@ -171,22 +170,10 @@ def build_submit_command(
     return cmd
 
 
-def native_options(template: JobTemplate) -> list[str]:
-    """``template.extension["native"]``: extra scheduler options, passed as they are."""
-    native = template.extension.get("native") or []
-    if not isinstance(native, list) or not all(isinstance(a, str) for a in native):
-        raise InvalidArgument("native options must be a list of strings")
-    return list(native)
-
-
 def parse_submit_output(text: str) -> str:
     """The job id printed by ``sbatch --parsable`` ("123" or "123;cluster"). Raises InvalidArgument when
     there is none."""
-    line = text.strip().splitlines()[-1] if text.strip() else ""
-    native = line.split(";", 1)[0].strip()
-    if not native.isdigit():
-        raise InvalidArgument(f"sbatch printed no job id: {text.strip()!r}")
-    return native
+    return submitted_id(text, ";", "sbatch")
 
 
 def task_native_id(native_id: str, index: int) -> str:

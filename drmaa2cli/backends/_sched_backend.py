@@ -1,0 +1,217 @@
+"""The base class of the Slurm and Grid Engine backends: what they do alike around their own commands.
+
+Both check a template the same way before asking the scheduler (``_probe``), submit a generated job script
+on the submit command's stdin, keep ended jobs in an ``EndedCache``, poll because neither scheduler has
+events, and hold, release, suspend and resume a job with one control command each. A subclass names its
+commands (``_submit_command``, ``_control_command``), reads its scheduler's answers (``_job_number``,
+``_ask``) and turns its complaints into errors (``_job_error``).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from abc import abstractmethod
+from collections.abc import Sequence
+from typing import ClassVar
+
+from ..errors import (
+    BackendUnavailable,
+    DeniedByDrms,
+    Drmaa2Error,
+    InvalidArgument,
+    InvalidState,
+    UnsupportedAttribute,
+)
+from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from . import _sched
+from .base import Backend, BackendContext
+
+
+class SchedulerBackend(Backend):
+    """A batch scheduler driven through its client commands, with the context's environment.
+
+    Subclasses set ``label``, ``task_var``, ``unreachable`` and ``denied`` and implement the abstract
+    methods; the client commands raise BackendUnavailable when they are missing or do not answer.
+    """
+
+    #: How messages name the scheduler ("slurm", "grid engine").
+    label: ClassVar[str]
+    #: The scheduler's task-index variable (SLURM_ARRAY_TASK_ID, SGE_TASK_ID).
+    task_var: str
+    #: Words in the scheduler's complaints that mean "it cannot be reached" and "you may not".
+    unreachable: ClassVar[tuple[str, ...]]
+    denied: ClassVar[tuple[str, ...]]
+
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self._ended = _sched.EndedCache()
+
+    # --- helpers ------------------------------------------------------------------------------------
+    def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
+        return _sched.run(argv, self.ctx.environ, stdin)
+
+    def _refused(self, what: str, message: str) -> Drmaa2Error:
+        """The error for a complaint of the scheduler about ``what``: BackendUnavailable when it cannot be
+        reached, DeniedByDrms when it refuses us, InvalidArgument otherwise."""
+        low = message.lower()
+        if any(w in low for w in self.unreachable):
+            return BackendUnavailable(f"{self.label} does not answer ({what}: {message})")
+        if any(w in low for w in self.denied):
+            return DeniedByDrms(f"{self.label} refused {what}: {message}")
+        return InvalidArgument(f"{self.label} refused {what}: {message}")
+
+    @staticmethod
+    @abstractmethod
+    def task_native_id(native_id: str, index: int) -> str:
+        """The native id of task ``index`` of array job ``native_id``."""
+
+    # --- submission ---------------------------------------------------------------------------------
+    def check_template(self, template: JobTemplate) -> None:
+        """Also refuses the extension's "user" and "pull", which only other backends know."""
+        super().check_template(template)
+        ext = template.extension
+        if ext.get("user"):
+            raise UnsupportedAttribute(f"the {self.name} backend cannot run jobs as another user")
+        if ext.get("pull"):
+            raise UnsupportedAttribute(f"the {self.name} backend has no images to pull")
+
+    def prepare(
+        self,
+        template: JobTemplate,
+        *,
+        array: ArraySpec | None = None,
+        after: Dependencies | None = None,
+    ) -> _sched.ScriptLaunch:
+        """Check the template, its directories here and, with ``_probe``, that the scheduler answers and
+        would take it. Nothing is submitted yet.
+
+        Raises InvalidArgument/UnsupportedAttribute for what the scheduler cannot run (dependencies where
+        "after" is not a native feature: the core's runner handles those), BackendUnavailable when it
+        does not answer, DeniedByDrms when it refuses us.
+        """
+        self.check_template(template)
+        deps = None
+        if after is not None:
+            if "after" not in self.native_features:
+                raise UnsupportedAttribute(f"the {self.name} backend leaves dependencies to drmaa2's runner")
+            missing = [j.id for j in after.jobs if not j.native_id]
+            if missing:
+                raise InvalidArgument(f"job {missing[0]} has no {self.label} job id to depend on")
+            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
+        launch = _sched.ScriptLaunch(self, template, array, deps)
+        paths = launch.paths(template, "0")
+        _sched.check_local_paths(self.ctx, paths)
+        self._probe(template, paths, array, deps)
+        return launch
+
+    @abstractmethod
+    def _probe(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> None:
+        """Refuse what the scheduler cannot run and show that it answers, before any record exists."""
+
+    @staticmethod
+    def job_name(template: JobTemplate) -> str:
+        return template.job_name or os.path.basename(template.remote_command) or "drmaa2"
+
+    @abstractmethod
+    def _submit_command(
+        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+    ) -> list[str]:
+        """The submit command line; raises InvalidArgument for what the scheduler cannot express."""
+
+    @abstractmethod
+    def _job_number(self, stdout: str) -> str:
+        """The job id in the submit command's output; raises InvalidArgument when there is none."""
+
+    def submit(
+        self,
+        template: JobTemplate,
+        paths: _sched.Paths,
+        spec: _sched.JobSpec,
+        array: ArraySpec | None,
+        after: _sched.After | None,
+    ) -> str:
+        """Submit the job script; returns the scheduler's job id. Raises BackendUnavailable, DeniedByDrms,
+        InvalidArgument."""
+        os.makedirs(self.ctx.output_dir, mode=0o700, exist_ok=True)
+        proc = self._run(self._submit_command(template, paths, array, after), _sched.job_script(spec))
+        if proc.returncode != 0:
+            raise self._refused("the job", _sched.message(proc))
+        return self._job_number(proc.stdout)
+
+    # --- observation --------------------------------------------------------------------------------
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """Jobs an earlier refresh saw end come from the cache, the others from ``_ask``. Jobs that the
+        scheduler does not know keep their last known state. Raises BackendUnavailable when it cannot
+        answer."""
+        active = [j for j in jobs if j.native_id and not j.state.final]
+        known, ask = self._ended.split(active)
+        changed = self._ask(ask) if ask else []
+        self._ended.remember(changed)
+        return known + changed
+
+    @abstractmethod
+    def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
+        """The scheduler's news about these active jobs: the ones that changed, updated."""
+
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        """Poll (~50 ms growing to ~1 s) until one of ``jobs`` has ended or ``timeout`` passed."""
+        active = [j for j in jobs if j.native_id and not j.state.final]
+        if len(active) < len(jobs):
+            return
+        # Each poll starts from what the last one learnt (Grid Engine notes when a job went missing).
+        current = list(active)
+
+        def ended() -> bool:
+            nonlocal current
+            fresh = {j.id: j for j in self.refresh(current)}
+            current = [fresh.get(j.id, j) for j in current]
+            return any(j.state.final for j in current)
+
+        _sched.poll_until(ended, timeout)
+
+    # --- control ------------------------------------------------------------------------------------
+    def _native(self, job: JobInfo) -> str:
+        if not job.native_id:
+            raise InvalidState(f"job {job.id} has no {self.label} job id")
+        return job.native_id
+
+    @abstractmethod
+    def _control_command(self, action: str, native_id: str) -> list[str]:
+        """The command line that does ``action`` (hold, release, suspend, resume) to one job; the native
+        id comes last."""
+
+    @abstractmethod
+    def _job_error(self, job: JobInfo, what: str, msg: str) -> Drmaa2Error:
+        """The error for the scheduler's complaint ``msg`` about doing ``what`` (a command) to ``job``:
+        InvalidState when the job has already ended."""
+
+    def _control(self, job: JobInfo, action: str) -> None:
+        argv = self._control_command(action, self._native(job))
+        proc = self._run(argv)
+        if proc.returncode != 0:
+            raise self._job_error(job, " ".join(argv[:-1]), _sched.message(proc))
+
+    def hold(self, job: JobInfo) -> None:
+        """Only a queued job can be held (InvalidState otherwise)."""
+        if job.state not in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED):
+            raise InvalidState(f"job {job.id} is {job.state.value}: only queued jobs can be held")
+        self._control(job, "hold")
+
+    def release(self, job: JobInfo) -> None:
+        self._control(job, "release")
+
+    def suspend(self, job: JobInfo) -> None:
+        """Only a running job can be suspended (InvalidState otherwise); a scheduler may allow it to
+        operators only (UnsupportedOperation)."""
+        if job.state is not JobState.RUNNING:
+            raise InvalidState(f"job {job.id} is {job.state.value}: only running jobs can be suspended")
+        self._control(job, "suspend")
+
+    def resume(self, job: JobInfo) -> None:
+        """Only a suspended job can be resumed (InvalidState otherwise)."""
+        if job.state is not JobState.SUSPENDED:
+            raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
+        self._control(job, "resume")
