@@ -9,12 +9,9 @@ read from ``result.failure_reason``; output is read back from log-cache.
 
 from __future__ import annotations
 
-import re
-import shlex
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
 from typing import Any
 
 from ..errors import (
@@ -23,91 +20,19 @@ from ..errors import (
     Drmaa2Error,
     InvalidArgument,
     InvalidState,
-    UnsupportedAttribute,
     UnsupportedOperation,
 )
 from ..models import JobInfo, JobState, JobTemplate
 from . import cf_auth
-from .base import Backend, BackendContext, Launch, job_variables
+from .base import Backend, BackendContext, Launch
 from .cf_client import ApiError, CFClient, Http, Unreachable
+from .cf_map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
 
-LABEL = "drmaa2-job"
-STATES = {
-    "PENDING": JobState.QUEUED,
-    "RUNNING": JobState.RUNNING,
-    "CANCELING": JobState.RUNNING,
-    "SUCCEEDED": JobState.DONE,
-    "FAILED": JobState.FAILED,
-}
-FINAL = ("SUCCEEDED", "FAILED")
-CANCELLED = "task was cancelled"
 UNBORN_GRACE = 60.0  # seconds a record may lack its task before the create is taken as never sent
 TASK_REUSE = 1.0  # a task read this recently is not read again by refresh (wait_any just read it)
 LOG_REUSE = 2.0  # an active task's output is read at most this often (the cf CLI's log poll period)
 OUTAGE_LIMIT = 300.0  # seconds of failed reads a wait sits out before giving up
 LOG_SETTLE = 3.0  # seconds to wait for a just-finished task's last lines to reach log-cache
-_EXITED = re.compile(r"Exited with status (-?\d+)")
-
-
-# --- pure mappings (tested without a server) ------------------------------------------------------------
-def command_line(job: JobInfo) -> str:
-    """The task command: every argument quoted, so the task's shell hands the program exactly the user's
-    arguments; the job id and session go in front as variables for that one command."""
-    env = " ".join(f"{k}={shlex.quote(v)}" for k, v in job_variables(job).items())
-    return " ".join([env, *(shlex.quote(arg) for arg in job.template.argv)])
-
-
-def failure(reason: str | None) -> tuple[int | None, str]:
-    """(exit status, annotation) of a FAILED task from its ``result.failure_reason``."""
-    if not reason:
-        return None, "task failed (no reason given)"
-    if reason.strip().lower() == CANCELLED:
-        return None, CANCELLED
-    m = _EXITED.search(reason)
-    if m is None:
-        return None, reason.strip()
-    status = int(m.group(1))
-    if "out of memory" in reason.lower():
-        return status, f"OOM killed (exited with status {status})"
-    return status, f"exited with status {status}"
-
-
-def parse_time(value: Any) -> float | None:
-    if not isinstance(value, str) or not value:
-        return None
-    try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp()
-    except ValueError:
-        return None
-
-
-def task_changes(job: JobInfo, task: Mapping[str, Any], now: float) -> dict[str, Any]:
-    """The JobInfo fields that ``task`` (a v3 task resource) implies for ``job``."""
-    cf_state = str(task.get("state", ""))
-    state = STATES.get(cf_state, JobState.UNDETERMINED)
-    created, updated = parse_time(task.get("created_at")), parse_time(task.get("updated_at"))
-    changes: dict[str, Any] = {
-        "state": state,
-        "annotation": "cancel requested" if cf_state == "CANCELING" else None,
-    }
-    if state is not JobState.QUEUED and job.dispatch_time is None:
-        # The create answer (no native id yet) tells the start time; a task last seen PENDING started since.
-        seen_pending = job.native_id is not None and job.state is JobState.QUEUED
-        dispatch = now if seen_pending or created is None else created
-        if state.final and updated is not None:
-            dispatch = min(dispatch, updated)
-        # Cloud Foundry's times have whole seconds (and another clock): never before our own submission.
-        changes["dispatch_time"] = max(dispatch, job.submission_time or dispatch)
-    if state.final:
-        start = changes.get("dispatch_time", job.dispatch_time) or 0.0
-        changes["finish_time"] = max(updated if updated is not None else now, start)
-        if state is JobState.DONE:
-            changes["exit_status"] = 0
-        else:
-            changes["exit_status"], changes["annotation"] = failure(
-                (task.get("result") or {}).get("failure_reason")
-            )
-    return changes
 
 
 @contextmanager
@@ -203,12 +128,7 @@ class CFBackend(Backend):
         """Validate the template and find the app; raises UnsupportedAttribute, InvalidArgument (no or
         unknown app, app without droplet), DeniedByDrms (login), BackendUnavailable (API unreachable)."""
         self.check_template(template)
-        for key in template.resource_limits:
-            if key not in ("memory_mb", "disk_mb"):
-                raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit")
-        for key in template.extension:
-            if key != "user":
-                raise UnsupportedAttribute(f"the cf backend cannot honour --{key}")
+        check_limits(template)
         if not template.job_category:
             raise InvalidArgument("the cf backend runs tasks of an app: name it with --app APP")
         name = template.job_category
@@ -395,16 +315,6 @@ class CFBackend(Backend):
             self._final.pop(job.native_id, None)
 
 
-def adopt(job: JobInfo, task: Mapping[str, Any], now: float) -> JobInfo:
-    """``job`` now tracking ``task`` (native id, task name, state)."""
-    data = {
-        **job.backend_data,
-        "task_name": task.get("name"),
-        "sequence_id": task.get("sequence_id"),
-        "created_at": task.get("created_at"),
-    }
-    return job.evolve(native_id=str(task["guid"]), backend_data=data, **task_changes(job, task, now))
-
 
 class CFLaunch(Launch):
     """Creates the task once the record exists; a create without an answer is resolved by label."""
@@ -421,27 +331,11 @@ class CFLaunch(Launch):
             label=f"{self.backend.ctx.instance}-{job.id}",
         )
 
-    def body(self, job: JobInfo) -> dict[str, Any]:
-        t = job.template
-        body: dict[str, Any] = {
-            "command": command_line(job),
-            "metadata": {"labels": {LABEL: job.backend_data["label"]}},
-        }
-        if t.job_name:
-            body["name"] = t.job_name
-        if "memory_mb" in t.resource_limits:
-            body["memory_in_mb"] = int(t.resource_limits["memory_mb"])
-        if "disk_mb" in t.resource_limits:
-            body["disk_in_mb"] = int(t.resource_limits["disk_mb"])
-        if t.extension.get("user"):
-            body["user"] = str(t.extension["user"])
-        return body
-
     def start(self, job: JobInfo) -> JobInfo:
         """Create the task; raises InvalidArgument (refused), BackendUnavailable, DeniedByDrms."""
         api = self.backend.client()
         try:
-            task = api.create_task(self.app_guid, self.body(job))
+            task = api.create_task(self.app_guid, task_body(job))
         except ApiError as e:
             if e.status < 500:
                 if e.status in (400, 404, 422):

@@ -9,7 +9,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, urlencode, urlparse
 
 from ..errors import (
@@ -30,6 +30,14 @@ DEFAULT_ADDRESS = "unix:///var/run/docker.sock"
 TIMEOUT = 60.0
 
 _STATE_CONFLICT = re.compile(r"is (not|already) (running|paused)|is paused|is restarting|is not stopped")
+
+
+class _Call(TypedDict, total=False):
+    """What a request carries besides its method and path."""
+
+    params: Mapping[str, str | None]  # the query; None values are left out
+    body: Any  # sent as JSON
+    timeout: float | None  # seconds (TIMEOUT when not given); None waits for ever, as the event stream does
 
 
 class Missing(InvalidState):
@@ -80,28 +88,28 @@ class Engine:
         return self._json("GET", f"/images/{_q(image)}/json")  # type: ignore[no-any-return]
 
     def create(self, name: str, config: dict[str, Any]) -> None:
-        self._json("POST", "/containers/create", {"name": name}, config)
+        self._json("POST", "/containers/create", params={"name": name}, body=config)
 
     def start(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/start")
 
     def containers(self, label: str) -> list[dict[str, Any]]:
         """Containers with ``label`` ("key=value"), running or not: the engine's summaries, not inspected."""
-        filters = json.dumps({"label": [label]})
-        found: list[dict[str, Any]] = self._json("GET", "/containers/json", {"all": "1", "filters": filters})
+        params = {"all": "1", "filters": json.dumps({"label": [label]})}
+        found: list[dict[str, Any]] = self._json("GET", "/containers/json", params=params)
         return found or []
 
     def inspect(self, name: str) -> dict[str, Any]:
         return self._json("GET", f"/containers/{_q(name)}/json")  # type: ignore[no-any-return]
 
     def remove(self, name: str) -> None:
-        self._json("DELETE", f"/containers/{_q(name)}", {"force": "1", "v": "1"})
+        self._json("DELETE", f"/containers/{_q(name)}", params={"force": "1", "v": "1"})
 
     def kill(self, name: str, signal: int) -> None:
-        self._json("POST", f"/containers/{_q(name)}/kill", {"signal": str(int(signal))})
+        self._json("POST", f"/containers/{_q(name)}/kill", params={"signal": str(int(signal))})
 
     def stop(self, name: str, grace: int) -> None:
-        self._json("POST", f"/containers/{_q(name)}/stop", {"t": str(grace)}, timeout=TIMEOUT + grace)
+        self._json("POST", f"/containers/{_q(name)}/stop", params={"t": str(grace)}, timeout=TIMEOUT + grace)
 
     def pause(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/pause")
@@ -113,7 +121,7 @@ class Engine:
         """The container's log so far, chunk by chunk (stdout and stderr interleaved as the engine has
         them when both are asked for)."""
         params = {"stdout": str(int(stdout)), "stderr": str(int(stderr))}
-        body = self._request("GET", f"/containers/{_q(name)}/logs", params)
+        body = self._request("GET", f"/containers/{_q(name)}/logs", params=params)
         try:
             with self._reading():
                 yield from _frames(body)
@@ -129,7 +137,7 @@ class Engine:
             "until": None if until is None else f"{until:.6f}",
             "filters": json.dumps(filters),
         }
-        body = self._request("GET", "/events", params, timeout=None)
+        body = self._request("GET", "/events", params=params, timeout=None)
         try:
             yield self._lines(body)
         finally:
@@ -177,16 +185,11 @@ class Engine:
         kwargs["base_url"] = self.address
         return kwargs
 
-    def _request(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | None] | None = None,
-        body: Any = None,
-        timeout: float | None = TIMEOUT,
-    ) -> Body:
-        query = urlencode({k: v for k, v in (params or {}).items() if v is not None})
+    def _request(self, method: str, path: str, **call: Unpack[_Call]) -> Body:
+        query = urlencode({k: v for k, v in call.get("params", {}).items() if v is not None})
+        body = call.get("body")
         data = None if body is None else json.dumps(body).encode()
+        timeout = call.get("timeout", TIMEOUT)
         headers = {"Content-Type": "application/json"} if data is not None else {}
         for first in (True, False):
             url = f"/v{self._version}{path}" + (f"?{query}" if query else "")
@@ -205,15 +208,8 @@ class Engine:
             raise self._status_error(status, message)
         raise AssertionError("unreachable")
 
-    def _json(
-        self,
-        method: str,
-        path: str,
-        params: Mapping[str, str | None] | None = None,
-        body: Any = None,
-        timeout: float | None = TIMEOUT,
-    ) -> Any:
-        resp = self._request(method, path, params, body, timeout)
+    def _json(self, method: str, path: str, **call: Unpack[_Call]) -> Any:
+        resp = self._request(method, path, **call)
         try:
             with self._reading():
                 data = resp.read()

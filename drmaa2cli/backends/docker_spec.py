@@ -147,31 +147,29 @@ def labels_for(job: JobInfo, instance: str) -> dict[str, str]:
 def create_config(spec: ContainerSpec, job: JobInfo, labels: dict[str, str]) -> dict[str, Any]:
     """The body of the engine's ``POST /containers/create``."""
     env = {**job.template.job_environment, **job_variables(job)}
-    config: dict[str, Any] = {
+    return {
         "Image": spec.image,
         "Env": [f"{k}={v}" for k, v in env.items()],
         "Labels": labels,
         "HostConfig": host_config(spec),
+        **_given(Cmd=spec.command, WorkingDir=spec.working_dir, User=spec.user, Entrypoint=spec.entrypoint),
     }
-    if spec.command is not None:
-        config["Cmd"] = spec.command
-    if spec.working_dir:
-        config["WorkingDir"] = spec.working_dir
-    if spec.user:
-        config["User"] = spec.user
-    if spec.entrypoint is not None:
-        config["Entrypoint"] = spec.entrypoint
-    return config
 
 
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
-    host: dict[str, Any] = {"Init": spec.init}
-    if spec.memory is not None:
-        host.update(Memory=spec.memory, MemorySwap=spec.memory)
-    if spec.nano_cpus is not None:
-        host["NanoCpus"] = spec.nano_cpus
-    if spec.mounts:
-        host["Mounts"] = spec.mounts
-    if spec.network:
-        host["NetworkMode"] = spec.network
-    return host
+    return {
+        "Init": spec.init,
+        **_given(
+            Memory=spec.memory,
+            MemorySwap=spec.memory,
+            NanoCpus=spec.nano_cpus,
+            Mounts=spec.mounts,
+            NetworkMode=spec.network,
+        ),
+    }
+
+
+def _given(**fields: Any) -> dict[str, Any]:
+    # A field left out takes the engine's (or the image's) default. Zero and [""] are values: an
+    # entrypoint of [""] clears the image's own.
+    return {key: value for key, value in fields.items() if value not in (None, "", [])}
