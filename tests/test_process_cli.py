@@ -11,6 +11,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 from .conftest import Cli
 
 PY = sys.executable
@@ -178,6 +180,24 @@ def test_broken_store_is_reported_and_left_alone(cli: Cli) -> None:
     live.write_text('{"some": "other program"}')
     r = cli("status")
     assert r.code == 206 and "not a drmaa2 job store" in r.err
+
+
+@pytest.mark.parametrize(("field", "value"), [("shepherd", []), ("shepherd_start", "x"), ("group", 3),
+                                              ("submitter", 1), ("deferred", {"after": [7]})])
+def test_backend_data_of_the_wrong_shape_is_reported(cli: Cli, field: str, value: object) -> None:
+    """A hand-edited record whose backend data has the wrong type is reported as damaged (once an internal
+    error: a list where the shepherd's pid belongs could not be hashed)."""
+    cli.submit("true")
+    live = cli.home / "jobs.json"
+    doc = json.loads(live.read_text())
+    record = next(iter(doc["jobs"].values()))
+    record["backend_data"][field] = value
+    live.write_text(json.dumps(doc))
+    before = live.read_bytes()
+    r = cli("status", "--all")
+    assert r.code == 206 and (f"backend data {field}" in r.err or "a dependency is not" in r.err), r.err
+    assert len(r.err.strip().splitlines()) == 1, r.err
+    assert live.read_bytes() == before
 
 
 def test_home_that_is_a_file(cli: Cli, tmp_path: Path) -> None:
