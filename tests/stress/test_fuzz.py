@@ -157,8 +157,22 @@ def check(box: Sandbox, args: list[str | bytes], extra: dict[str, str], figures:
         lines = err.strip().splitlines()
         assert lines and all(line.startswith("drmaa2: ") for line in lines), (args, extra, err)
         assert "internal error" not in err, (args, extra, err)
-    if code == 0 and "--json" in args and out.strip():
+    if code == 0 and "--json" in args and out.strip() and asked_for_json(args):
         json.loads(proc.stdout)  # strict: the JSON contract holds whatever the input
+
+
+def asked_for_json(args: list[str | bytes]) -> bool:
+    """Whether the command line selects JSON output, as the CLI's own parser reads it: a ``--json`` after the
+    job's command is one of the job's arguments (``submit cmd --json``), and after ``--name`` it is a name.
+    Only called for command lines that exited 0, so they parse."""
+    cmd: Any = typer.main.get_command(app)
+    ctx = cmd.make_context("drmaa2", [os.fsdecode(a) for a in args], resilient_parsing=True)
+    while hasattr(cmd, "commands") and ctx._protected_args + ctx.args:  # a group: to the subcommand named
+        name, cmd, rest = cmd.resolve_command(ctx, ctx._protected_args + ctx.args)
+        if cmd is None:
+            return False
+        ctx = cmd.make_context(name, rest, parent=ctx, resilient_parsing=True)
+    return any(ctx.params.get(p.name) for p in cmd.params if "--json" in getattr(p, "opts", ()))
 
 
 FUZZ_SETTINGS = settings(
