@@ -59,13 +59,19 @@ def shepherd_of(home: Path, job: str) -> int:
     return int(rec["backend_data"]["shepherd"])
 
 
-def test_shepherd_killed_while_its_job_runs(tmp_path: Path, figures: Figures) -> None:
+def orphaned_job(tmp_path: Path, figures: Figures) -> tuple[dict[str, str], str, int]:
+    """A running ``sleep 60`` whose shepherd has been killed: (env, job id, the job's pid)."""
     home = tmp_path / "home"
     env = cli_env(home)
     job = submit(env, "sleep", "60")
     pid = started(env, job)
     os.kill(shepherd_of(home, job), signal.SIGKILL)
     figures.add("faults_injected")
+    return env, job, pid
+
+
+def test_shepherd_killed_while_its_job_runs(tmp_path: Path, figures: Figures) -> None:
+    env, job, pid = orphaned_job(tmp_path, figures)
     # The job still runs: shown running, with the reason its exit status will not be known.
     running = info(env, job)
     assert running["state"] == "running" and "supervisor lost" in running["annotation"]
@@ -84,12 +90,7 @@ def test_shepherd_killed_while_its_job_runs(tmp_path: Path, figures: Figures) ->
 
 
 def test_orphaned_job_can_still_be_killed(tmp_path: Path, figures: Figures) -> None:
-    home = tmp_path / "home"
-    env = cli_env(home)
-    job = submit(env, "sleep", "60")
-    pid = started(env, job)
-    os.kill(shepherd_of(home, job), signal.SIGKILL)
-    figures.add("faults_injected")
+    env, job, pid = orphaned_job(tmp_path, figures)
     assert run(env, "kill", job).code == 0
     r, took = timed_wait(env, job, timeout=20)
     assert r.code == 207, r.err
