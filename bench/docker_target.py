@@ -15,7 +15,7 @@ from pathlib import Path
 from drmaa2cli.backends import REGISTRY
 
 from .measure import Case
-from .model import MET, NOT_MET, SKIPPED, UNAVAILABLE, Context, Result, Row, ratio
+from .model import MET, NOT_MET, UNAVAILABLE, Context, Result, Row, ratio
 
 TARGET = 1.3
 
@@ -60,9 +60,6 @@ def _cleanup(ctx: Context, home: Path, cases: list[Case]) -> None:
 
 def docker(ctx: Context) -> Result:
     result = Result(7, "`submit --backend docker`", f"≤ {TARGET}× `docker run -d` of the same image and command")
-    if ctx.sizes.smoke:
-        result.verdict, result.note = SKIPPED, "skipped in the smoke run"
-        return result
     peer = ctx.peers["docker"]
     reasons = [] if peer.available else [f"docker: {peer.reason}"]
     if "docker" not in REGISTRY:

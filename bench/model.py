@@ -101,11 +101,6 @@ class Row:
         return cls(case.label, case.wall(), case.cpu(), note=note)
 
     @classmethod
-    def unavailable(cls, label: str, reason: str) -> Row:
-        """A case that could not run; a peer's long reason is given once, in the report's list of peers."""
-        return cls(label, note=reason if reason.startswith("not available") else f"not available: {reason}")
-
-    @classmethod
     def missing_peer(cls, label: str, peer: Peer) -> Row:
         return cls(label, note=f"{peer.name} not available (see Peers)")
 
@@ -120,7 +115,7 @@ class Row:
         }
 
 
-MET, NOT_MET, UNAVAILABLE, SKIPPED, ERROR = "met", "not met", "not available", "skipped", "error"
+MET, NOT_MET, UNAVAILABLE, ERROR = "met", "not met", "not available", "error"
 
 
 @dataclass

@@ -14,6 +14,7 @@ import pytest
 from drmaa2cli.errors import BackendUnavailable, DeniedByDrms, InvalidArgument, UnsupportedAttribute
 from drmaa2cli.models import JobInfo, JobState, JobTemplate
 from tests.docker.fixtures import IMAGE, Jobs
+from tests.requires import unavailable
 
 HERE = Path(__file__).resolve().parent
 
@@ -51,13 +52,10 @@ def test_engine_not_running(jobs: Jobs, tmp_path: Path, transport: str, request:
 SYSTEM_PYTHON = f"/usr/bin/python{sys.version_info.major}.{sys.version_info.minor}"
 
 
-@pytest.mark.skipif(
-    os.geteuid() != 0
-    or not os.path.exists(SYSTEM_PYTHON)
-    or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock") != "unix:///var/run/docker.sock",
-    reason=f"needs root, {SYSTEM_PYTHON} and the engine on the default socket",
-)
 def test_socket_permission_denied(jobs: Jobs) -> None:
+    if (os.geteuid() != 0 or not os.path.exists(SYSTEM_PYTHON)
+            or os.environ.get("DOCKER_HOST", "unix:///var/run/docker.sock") != "unix:///var/run/docker.sock"):
+        unavailable(f"needs root, {SYSTEM_PYTHON} and the engine on the default socket")
     # The real socket is root:docker 0660: "nobody" may not use it. The system's Python of the same
     # version runs the check (this venv's may live where "nobody" cannot read); the docker backend needs
     # nothing beyond the standard library to reach a unix socket.

@@ -10,35 +10,27 @@ import subprocess
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
-
-import pytest
+from typing import Any
 
 from drmaa2cli.backends.base import Backend
 from drmaa2cli.errors import Drmaa2Error
 from drmaa2cli.models import JobInfo, JobState, JobTemplate
+from tests.requires import unavailable
 
 INFRA = Path(__file__).resolve().parents[1] / "infra"
-
-
-def give_up(reason: str) -> NoReturn:
-    """Under CI=true a scheduler that cannot run fails the run; elsewhere its tests are skipped."""
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
 
 
 def start_cluster(script: str) -> dict[str, str]:
     """Run tests/infra/<script> and return the environment it prints (``export K=V`` lines)."""
     if os.geteuid() != 0:
-        give_up(f"{script} needs root to install and start the scheduler's daemons")
+        unavailable(f"{script} needs root to install and start the scheduler's daemons")
     try:
         proc = subprocess.run([str(INFRA / script)], capture_output=True, text=True, timeout=900, check=False)
     except (OSError, subprocess.TimeoutExpired) as e:
-        give_up(f"{script} could not run: {e}")
+        unavailable(f"{script} could not run: {e}")
     if proc.returncode != 0:
         last = (proc.stderr.strip().splitlines() or ["no message"])[-1]
-        give_up(f"{script} could not start the scheduler: {last}")
+        unavailable(f"{script} could not start the scheduler: {last}")
     env = {}
     for line in proc.stdout.splitlines():
         if line.startswith("export ") and "=" in line:

@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.requires import unavailable
+
 from .harness import Figures, cli_env, one_line_error, read_store, run, spawn, wait_for
 
 IMAGE = "drmaa2-test/busybox:1"
@@ -65,7 +67,7 @@ class PrivateEngine:
 @pytest.fixture(params=[False, True], ids=["containers-stop", "live-restore"])
 def engine(request: pytest.FixtureRequest) -> Iterator[PrivateEngine]:
     if os.geteuid() != 0 or not all(shutil.which(c) for c in ("dockerd", "docker", "unshare")):
-        pytest.skip("a private Docker engine needs root, unshare and dockerd (tests/infra/docker-engine.sh)")
+        unavailable("a private Docker engine needs root, unshare and dockerd (tests/infra/docker-engine.sh)")
     root = Path(tempfile.mkdtemp(prefix="d2e-", dir="/tmp"))  # a unix socket path must stay short
     private = PrivateEngine(root, live_restore=request.param)
     machine_bridge = Path("/sys/class/net/docker0")

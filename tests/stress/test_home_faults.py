@@ -18,6 +18,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.requires import unavailable
+
 from .harness import Figures, cli_env, one_line_error, read_store, run
 
 # Commands that read or write the store, with what they may exit with when the home is fine.
@@ -46,7 +48,7 @@ def unprivileged() -> list[str]:
         return []
     setpriv = shutil.which("setpriv")
     if setpriv is None:
-        pytest.skip("running as root without setpriv: permissions cannot be enforced")
+        unavailable("running as root without setpriv: permissions cannot be enforced")
     return [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--"]
 
 
@@ -138,11 +140,11 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     mount = tmp_path / "disk"
     mount.mkdir()
     if os.geteuid() != 0 or shutil.which("mount") is None:
-        pytest.skip("mounting a small tmpfs needs root")
+        unavailable("mounting a small tmpfs needs root")
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", f"drmaa2-{uuid.uuid4().hex[:6]}",
                         str(mount)], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.strip()}")
+        unavailable(f"cannot mount a tmpfs here: {r.stderr.strip()}")
     try:
         yield mount
     finally:

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Result
+from tests.requires import unavailable
 
 from .conftest import Scale
 from .harness import Figures, cli_env, home_processes, kill_all, run, spawn, supervisors, wait_for
@@ -200,7 +201,7 @@ def memory_cgroup() -> Iterator[Path]:
         wait_for(lambda g=group: not (g / "cgroup.procs").read_text().strip(), 10)  # type: ignore[misc]
         group.rmdir()
         return
-    pytest.skip("no writable memory cgroup on this machine (needs root and a cgroup v1 or v2 memory controller)")
+    unavailable("no writable memory cgroup on this machine (needs root and a cgroup v1 or v2 memory controller)")
 
 
 def test_job_killed_by_the_oom_killer(tmp_path: Path, memory_cgroup: Path, figures: Figures) -> None:
