@@ -36,6 +36,8 @@ from typing import Any, ClassVar
 
 from ..errors import UnsupportedAttribute, UnsupportedOperation
 from ..models import JobInfo, JobTemplate
+from . import contract
+from .contract import Refusal
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,13 @@ class Backend(ABC):
     #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
     #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
     local_refresh: ClassVar[bool] = False
+    #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
+    #: conformance suite checks these refusals instead, and the README's contract table is made from them.
+    refuses: ClassVar[Mapping[str, Refusal]] = {}
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        contract.check(cls.refuses, cls.__name__)
 
     def __init__(self, ctx: BackendContext) -> None:
         self.ctx = ctx

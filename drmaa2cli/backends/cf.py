@@ -10,14 +10,15 @@ read from ``result.failure_reason``; output is read back from log-cache.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
 from ..errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
+    ExitStatus,
     InvalidArgument,
     InvalidState,
     UnsupportedOperation,
@@ -27,6 +28,7 @@ from . import cf_auth
 from .base import Backend, BackendContext, Launch
 from .cf_client import ApiError, CFClient, Http, Unreachable
 from .cf_map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
+from .contract import Refusal
 
 UNBORN_GRACE = 60.0  # seconds a record may lack its task before the create is taken as never sent
 TASK_REUSE = 1.0  # a task read this recently is not read again by refresh (wait_any just read it)
@@ -59,6 +61,14 @@ class CFBackend(Backend):
         "timeout",
         "queue_name",
     )
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
+                                ExitStatus.USAGE),
+        "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
+        "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
+                        "which ended it: it is shown as SIGTERM (143)"),
+    }
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)

@@ -1,0 +1,73 @@
+"""The cases of the one contract every backend keeps, and how a backend declares what it refuses.
+
+Each case is a behaviour a user can rely on whatever ``--backend`` says; ``tests/conformance`` runs every case
+against every backend. A backend that cannot honour a case says so in one place, its class attribute
+``refuses`` (case -> ``Refusal``), and the suite then checks the refusal instead: the command fails with the
+documented exit code and one line on stderr. The README's "Backend contract" table is generated from these
+declarations (``python -m drmaa2cli.docgen``), so the documentation and the code cannot drift apart.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from ..errors import ExitStatus
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """Why a backend does not honour a contract case. ``code`` is the exit status the command that asks for it
+    fails with; ``None`` means the case is honoured only in part (the job runs, ``why`` says what differs)."""
+
+    why: str
+    code: ExitStatus | None = None
+
+
+#: Case name -> what a user may rely on (the README table's first column).
+CASES: dict[str, str] = {
+    "exit-status": "exit 0 / exit 3 / killed by a signal: state, exit status, signal, annotation; `wait` exits "
+    "with the job's code (128+N for signal N)",
+    "command-not-found": "a command that does not exist: failed, exit status 127, `wait` exits 127",
+    "arguments": "arguments reach the job byte for byte, through no shell",
+    "output-bytes": "stdout and stderr come back byte for byte (not UTF-8 too) from `logs`",
+    "output-files": "`--output`/`--error` files at the paths asked, placeholders `%j %A %a %% $DRMAA2_INDEX$` "
+    "filled, mode 0600",
+    "after": "`--after A` starts the job exactly once, after A is done; if A failed, the job ends failed "
+    "without starting (`wait` exits 207)",
+    "kill": "`kill`: a job that dies on SIGTERM ends with signal 15 (`wait` 143); one that ignores it ends by "
+    "SIGKILL after the grace period (`wait` 137), its annotation naming SIGKILL",
+    "timeout": "`--timeout` ends the job within a few seconds of its limit, failed, annotated \"timed out\"",
+    "hold": "`hold`/`release` of a queued job and of a whole array (running tasks are skipped)",
+    "suspend": "`suspend`/`resume` of a running job and of a whole array (queued tasks are skipped)",
+    "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
+    "take effect",
+    "times": "submission ≤ dispatch ≤ finish time",
+}
+
+
+def check(refuses: Mapping[str, Refusal], owner: str) -> None:
+    """Fail loudly at import time on a refusal of a case that does not exist (a typo would hide a gap)."""
+    unknown = set(refuses) - set(CASES)
+    if unknown:
+        raise ValueError(f"{owner}: unknown contract case(s) {', '.join(sorted(unknown))}")
+
+
+def table(backends: Iterable[tuple[str, Mapping[str, Refusal]]]) -> str:
+    """The README's contract table: one row per case, one column per backend, refusals as footnotes."""
+    backends = list(backends)
+    notes: list[str] = []
+    rows = ["| case | " + " | ".join(name for name, _ in backends) + " |",
+            "|---|" + "---|" * len(backends)]
+    for case, text in CASES.items():
+        cells = []
+        for name, refuses in backends:
+            refusal = refuses.get(case)
+            if refusal is None:
+                cells.append("yes")
+                continue
+            notes.append(f"{name}, {case}: {refusal.why}")
+            mark = f"[{len(notes)}]"
+            cells.append(f"refused, {int(refusal.code)} {mark}" if refusal.code is not None else f"partly {mark}")
+        rows.append(f"| **{case}**: {text} | " + " | ".join(cells) + " |")
+    return "\n".join(rows + [""] + [f"[{i}] {note}  " for i, note in enumerate(notes, 1)]).rstrip() + "\n"

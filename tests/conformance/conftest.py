@@ -1,0 +1,143 @@
+"""The conformance suite's target: one backend, driven through the real CLI (and the Python API) as a user would.
+
+Every test in this directory runs once per backend in ``BACKENDS``. Each backend's fixtures (in
+``tests/<backend>/fixtures.py``) contribute ``<name>_target``: the submit options that select it and the
+environment its client needs; an engine that cannot be started skips there without CI=true and fails with it.
+A case the backend declares it refuses (``Backend.refuses``) is checked as a refusal instead (``Target.refused``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from drmaa2cli.backends import backend_class
+from drmaa2cli.backends.contract import CASES, Refusal
+
+BACKENDS = ["process", "docker", "cf", "slurm", "gridengine"]
+#: Marks the test that checks one contract case: ``@case("kill")``.
+case = pytest.mark.case
+#: How long a job may take to reach a state on a loaded two-core machine (a scheduler polls, an engine boots).
+DEADLINE = 120.0
+
+
+@dataclass
+class Run:
+    code: int
+    out: bytes
+    err: str
+
+    @property
+    def text(self) -> str:
+        return self.out.decode()
+
+    def json(self) -> Any:
+        return json.loads(self.out)
+
+
+class Target:
+    """One backend, reached through ``python -m drmaa2cli`` in this test's own drmaa2 home."""
+
+    def __init__(self, backend: str, spec: Mapping[str, Any], home: Path, workdir: Path) -> None:
+        self.backend = backend
+        self.options: list[str] = list(spec["options"])
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DRMAA2_")}
+        self.env.update(spec["env"])
+        self.env["DRMAA2_HOME"] = str(home)
+        self.home = home
+        #: A directory the job sees at the same path as this test (bind-mounted into containers).
+        self.workdir = workdir
+        self.category = next((self.options[i + 1] for i, o in enumerate(self.options)
+                              if o in ("--image", "--app")), None)
+        self.refuses: Mapping[str, Refusal] = backend_class(backend).refuses
+
+    # --- the CLI ----------------------------------------------------------------------------------------
+    def __call__(self, *args: str, timeout: float = DEADLINE + 60) -> Run:
+        proc = subprocess.run([sys.executable, "-m", "drmaa2cli", *args], env=self.env, capture_output=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
+        return Run(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
+
+    def job_options(self) -> list[str]:
+        """The options that put a job on this backend and let it see ``workdir``."""
+        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if self.backend == "docker" else []
+        return [*self.options, *mount]
+
+    def submit(self, *command: str, options: tuple[str, ...] = ()) -> str:
+        r = self("submit", "--terse", *self.job_options(), *options, "--", *command)
+        assert r.code == 0, r.err
+        return r.text.strip()
+
+    def info(self, job_id: str) -> dict[str, Any]:
+        r = self("status", "--json", job_id)
+        assert r.code == 0, r.err
+        jobs: list[dict[str, Any]] = r.json()["jobs"]
+        return jobs[0]
+
+    def tasks(self, array_id: str) -> dict[str, dict[str, Any]]:
+        r = self("status", "--json", array_id)
+        assert r.code == 0, r.err
+        return {j["id"]: j for j in r.json()["jobs"]}
+
+    def wait(self, job_id: str) -> int:
+        return self("wait", "--timeout", str(int(DEADLINE)), job_id).code
+
+    def until(self, job_id: str, ready: Callable[[dict[str, dict[str, Any]]], bool], what: str) -> None:
+        """Poll the job's (or array's) records until ``ready`` holds for them; fails after DEADLINE."""
+        end = time.monotonic() + DEADLINE
+        while True:
+            jobs = self.tasks(job_id)
+            if ready(jobs):
+                return
+            assert time.monotonic() < end, f"{self.backend}: job {job_id} never {what}: {jobs}"
+            time.sleep(0.2)
+
+    def until_state(self, job_id: str, *states: str) -> None:
+        self.until(job_id, lambda jobs: all(j["state"] in states for j in jobs.values()), f"reached {states}")
+
+    # --- refusals ---------------------------------------------------------------------------------------
+    def refused(self, case: str) -> Refusal | None:
+        assert case in CASES, case
+        return self.refuses.get(case)
+
+    def check_refusal(self, case: str, r: Run) -> None:
+        """``r`` is the command that asked for ``case``: it failed with the declared code and one line."""
+        refusal = self.refuses[case]
+        assert refusal.code is not None
+        assert r.code == refusal.code, (r.code, r.err)
+        lines = r.err.strip().splitlines()
+        assert len(lines) == 1 and lines[0].startswith("drmaa2: "), r.err
+
+    # --- clean-up ---------------------------------------------------------------------------------------
+    def kill_everything(self) -> None:
+        """End whatever the test left active, so nothing stays queued on a shared scheduler."""
+        r = self("status", "--json", "--all", "--limit", "0")
+        if r.code != 0:
+            return
+        active = [j["id"] for j in r.json()["jobs"] if j["state"] not in ("done", "failed")]
+        if active:
+            self("kill", "--signal", "KILL", *active)
+            self("wait", "--timeout", "60", *active)
+
+
+@pytest.fixture
+def process_target() -> dict[str, Any]:
+    return {"options": ["--backend", "process"], "env": {}}
+
+
+@pytest.fixture(params=BACKENDS)
+def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
+    spec = request.getfixturevalue(f"{request.param}_target")
+    workdir = tmp_path / "work"
+    workdir.mkdir()
+    t = Target(request.param, spec, tmp_path / "home", workdir)
+    yield t
+    t.kill_everything()
