@@ -8,11 +8,9 @@ import copy
 import os
 import sys
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
-from typer._click import core as click_core
-from typer._click import exceptions as click_exceptions
 
 from . import __version__
 from .commands import config, control, kill, logs, rm, sessions, status, submit, wait
@@ -71,7 +69,7 @@ app.command("config", help=config.HELP)(config.command)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 
-def command_for(args: Sequence[str]) -> click_core.Command:
+def command_for(args: Sequence[str]) -> Any:
     """The click command that runs ``args``: the root group holding only the subcommand they name, because
     building every command's parameters costs ~8 ms of each run. Without a known subcommand (``--help``,
     ``--version``, a typo) and while completing, the whole app."""
@@ -83,6 +81,32 @@ def command_for(args: Sequence[str]) -> click_core.Command:
     one = copy.copy(app)
     one.registered_commands, one.registered_groups = commands, groups
     return typer.main.get_command(one)
+
+
+def _is_usage_error(e: Exception) -> bool:
+    """A command-line error of the parser Typer is built on (a usage error, a bad value, a bare `drmaa2`).
+
+    Typer vendors that parser privately, so its exception classes are known by their public behaviour (an
+    ``exit_code`` and a ``format_message``), not imported: a Typer release that moves them changes nothing."""
+    return isinstance(getattr(e, "exit_code", None), int) and callable(getattr(e, "format_message", None))
+
+
+def _usage(e: Any) -> int:
+    """Print a parser error in drmaa2's one-line form; `drmaa2` alone prints the help, as a success."""
+    if type(e).__name__ == "NoArgsIsHelpError":
+        sys.stdout.write(e.format_message() + "\n")
+        return ExitStatus.OK
+    ctx = getattr(e, "ctx", None)
+    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
+    sys.stderr.write(f"drmaa2: {printable(e.format_message())}{hint}\n")
+    return ExitStatus.USAGE
+
+
+def _internal(e: Exception) -> int:
+    sys.stderr.write(
+        f"drmaa2: internal error: {type(e).__name__}: {printable(str(e))} (run with --traceback for details)\n"
+    )
+    return ExitStatus.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -99,16 +123,6 @@ def main(argv: Sequence[str] | None = None) -> None:
             raise
         sys.stderr.write(f"drmaa2: {printable(str(e))}\n")
         code = e.exit_status
-    except click_exceptions.NoArgsIsHelpError as e:
-        sys.stdout.write(e.format_message() + "\n")
-        code = ExitStatus.OK
-    except click_exceptions.UsageError as e:
-        hint = f" (see `{e.ctx.command_path} --help`)" if e.ctx is not None else ""
-        sys.stderr.write(f"drmaa2: {printable(e.format_message())}{hint}\n")
-        code = ExitStatus.USAGE
-    except click_exceptions.ClickException as e:
-        sys.stderr.write(f"drmaa2: {printable(e.format_message())}\n")
-        code = ExitStatus.USAGE
     except (KeyboardInterrupt, typer.Abort):
         sys.stderr.write("\n")
         code = ExitStatus.INTERRUPTED
@@ -117,10 +131,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         code = ExitStatus.OK
     except Exception as e:
-        if show_traceback:
+        if _is_usage_error(e):
+            code = _usage(e)
+        elif show_traceback:
             raise
-        sys.stderr.write(f"drmaa2: internal error: {type(e).__name__}: {printable(str(e))} (run with --traceback for details)\n")
-        code = ExitStatus.INTERNAL
+        else:
+            code = _internal(e)
     sys.stdout.flush()
     if argv is None:
         # The drmaa2 command itself: skip the interpreter's teardown of every loaded module, ~10 ms of CPU

@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 import typer
-from typer._completion_shared import get_completion_script
 
 from . import __version__
 from .backends import backend_class
@@ -22,6 +24,7 @@ from .errors import EXIT_CODE_HELP
 
 ROOT = Path(__file__).resolve().parent.parent
 SHELLS = {"bash": "drmaa2.bash", "zsh": "_drmaa2", "fish": "drmaa2.fish"}
+COMPLETE_VAR = "_DRMAA2_COMPLETE"
 
 ENVIRONMENT = {
     "DRMAA2_HOME": "The drmaa2 home: job store, default output files, config.toml. "
@@ -112,7 +115,20 @@ def man_page() -> str:
 
 
 def completion_script(shell: str) -> str:
-    return get_completion_script(prog_name="drmaa2", complete_var="_DRMAA2_COMPLETE", shell=shell).strip() + "\n"
+    """What the shell asks for when it loads drmaa2's completion: the script that `_DRMAA2_COMPLETE=source_SHELL
+    drmaa2` prints (the completion protocol of the parser Typer is built on; Typer's own scripts)."""
+    out = io.StringIO()
+    saved = os.environ.get(COMPLETE_VAR)
+    os.environ[COMPLETE_VAR] = f"source_{shell}"
+    try:
+        with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
+            typer.main.get_command(app).main([], prog_name="drmaa2", complete_var=COMPLETE_VAR)
+    finally:
+        if saved is None:
+            del os.environ[COMPLETE_VAR]
+        else:
+            os.environ[COMPLETE_VAR] = saved
+    return out.getvalue().strip() + "\n"
 
 
 #: The README's contract table sits between these lines; everything else in the README is written by hand.

@@ -8,7 +8,6 @@ import sys
 
 import pytest
 import typer
-from typer._click import Context
 
 from drmaa2cli.cli import app, command_for
 
@@ -24,7 +23,8 @@ def _group(command: object) -> typer.core.TyperGroup:
 
 def _help(group: typer.core.TyperGroup, name: str) -> str:
     command = group.commands[name]
-    return command.get_help(Context(command, info_name=name, parent=Context(group, info_name="drmaa2")))
+    parent = typer.Context(group, info_name="drmaa2")
+    return command.get_help(typer.Context(command, info_name=name, parent=parent))
 
 
 @pytest.mark.parametrize("name", NAMES)
