@@ -121,6 +121,19 @@ def test_logs_follow_and_run(cli: Cli, tmp_path: Path) -> None:
     assert (r.code, r.out) == (0, "1\n2\n3\n")
 
 
+def test_run_json_prints_the_json_alone(cli: Cli) -> None:
+    """`run --json` once streamed the job's output before the JSON on stdout; now stdout is one JSON document,
+    the exit code is still the job's, and the output is where `logs` reads it."""
+    r = cli("run", "--json", "--", "sh", "-c", "echo hi; echo oops >&2; exit 5")
+    assert r.code == 5
+    doc = r.json()  # the whole of stdout parses
+    (job,) = doc["jobs"]
+    assert job["exit_code"] == 5 and "oops" not in r.err
+    assert cli("logs", job["id"]).out == "hi\n" and cli("logs", "--stderr", job["id"]).out == "oops\n"
+    r = cli("run", "--json", "--array", "1-3", "--", "sh", "-c", "echo $DRMAA2_TASK_ID")
+    assert r.code == 0 and [j["state"] for j in r.json()["jobs"]] == ["done"] * 3
+
+
 def test_output_file_exists_before_the_job_starts(cli: Cli) -> None:
     job = cli.submit("echo", "later", options=["--hold"])
     time.sleep(0.3)
