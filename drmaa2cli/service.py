@@ -258,9 +258,10 @@ class Service:
         for name, group in by_backend.items():
             try:
                 be = self.backend(name)
+                found = be.refresh(group)
                 if not be.local_refresh:
-                    group = self._with_kill_marks(group)
-                for new in be.refresh(group):
+                    found = self._kill_marks_for_ended(be, group, found)
+                for new in found:
                     changed[new.id] = new
             except BackendUnavailable as e:
                 self.warnings.append(f"{name}: {e} (showing the last known state)")
@@ -277,19 +278,26 @@ class Service:
                 self.warnings.append(note)
         return [changed.get(j.id, j) for j in jobs]
 
-    def _with_kill_marks(self, jobs: list[JobInfo]) -> list[JobInfo]:
-        """``jobs`` with the kill marks (see ``_mark_terminated``) that other commands stored since these copies
-        were read: a `wait` started before a `kill` must see it when the platform reports the end. Only for
-        backends whose refresh asks a platform anyway (one read of the store costs little beside that)."""
+    def _kill_marks_for_ended(self, be: Backend, group: list[JobInfo], found: list[JobInfo]) -> list[JobInfo]:
+        """``found`` (what ``be.refresh(group)`` returned), with the jobs it saw end looked at again with the kill
+        mark (see ``_mark_terminated``) that another command stored since ``group`` was read: a `wait` started
+        before a `kill` must see it when the platform reports only "cancelled". Read after the refresh: the mark
+        is stored before the kill is sent, so an end caused by our kill finds it. Only for backends whose
+        refresh asks a platform anyway, and only when a job ended."""
+        ended = {j.id for j in found if j.state.final and "terminate_requested" not in j.backend_data}
+        if not ended:
+            return found
         snap = self.store.snapshot()
         marked = []
-        for job in jobs:
-            stored = snap.find(job.id) if "terminate_requested" not in job.backend_data else None
+        for job in group:
+            stored = snap.find(job.id) if job.id in ended else None
             if stored is not None and "terminate_requested" in stored.backend_data:
                 mark = stored.backend_data["terminate_requested"]
-                job = job.evolve(backend_data={**job.backend_data, "terminate_requested": mark})
-            marked.append(job)
-        return marked
+                marked.append(job.evolve(backend_data={**job.backend_data, "terminate_requested": mark}))
+        if not marked:
+            return found
+        again = {j.id: j for j in be.refresh(marked)}
+        return [again.get(j.id, j) for j in found]
 
     def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]:
         """The records of ``ids`` ("12", or "12.3" for one array task; "12" names every task of array 12).
@@ -473,7 +481,8 @@ class Service:
         """Record in each job's backend data that drmaa2 asked to end it (``terminate_requested``: the signal,
         None for the graceful default), before asking: a platform that reports only "cancelled" (Cloud Foundry)
         can then tell our kill, which ends by SIGTERM, from someone else's cancel. Written first so that no
-        refresh can record the end before the mark; the store keeps the mark through later writes."""
+        refresh can record the end before the mark; the store keeps the mark through later writes, and a
+        refresh of a copy read before it looks it up when the job ends (``_kill_marks_for_ended``)."""
         if not jobs:
             return
         with self.store.transaction() as txn:
