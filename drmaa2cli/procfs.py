@@ -45,7 +45,10 @@ class DetachedLaunch:
     command killed in between leaves nothing running: the helper reads end-of-file and exits.
     """
 
-    def __init__(self, argv: list[str], env: dict[str, str], stderr_path: str = os.devnull) -> None:
+    def __init__(self, argv: list[str], env: dict[str, str], stderr_path: str = os.devnull,
+                 blocked: tuple[int, ...] = ()) -> None:
+        """``blocked``: signals the helper starts with blocked, for it to unblock once it handles them (a
+        signal sent to it earlier then waits instead of taking its default action)."""
         read_fd, self.pipe = os.pipe()
         try:
             self.pid = os.posix_spawn(
@@ -58,6 +61,7 @@ class DetachedLaunch:
                     (os.POSIX_SPAWN_OPEN, 2, stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600),
                 ],
                 setsid=True,
+                setsigmask=blocked,
             )
         finally:
             os.close(read_fd)

@@ -45,6 +45,16 @@ UNAVAILABLE_PATIENCE = 60.0
 FOLD_ABOVE = 64
 FOLD_BATCH = 32
 FINAL_STATES = frozenset(s.value for s in JobState if s.final)
+#: The states in which a control action changes a job; a task named through its array id in another state is
+#: skipped (see ``Service._control``).
+APPLIES = {
+    "terminate": frozenset(s for s in JobState if not s.final),
+    "hold": frozenset({JobState.QUEUED, JobState.REQUEUED, JobState.UNDETERMINED}),
+    "release": frozenset({JobState.QUEUED_HELD, JobState.REQUEUED_HELD, JobState.UNDETERMINED}),
+    "suspend": frozenset({JobState.RUNNING, JobState.UNDETERMINED}),
+    "resume": frozenset({JobState.SUSPENDED, JobState.UNDETERMINED}),
+}
+PAST = {"terminate": "killed", "hold": "held", "release": "released", "suspend": "suspended", "resume": "resumed"}
 
 
 @dataclass
@@ -247,7 +257,11 @@ class Service:
             by_backend.setdefault(job.backend, []).append(job)
         for name, group in by_backend.items():
             try:
-                for new in self.backend(name).refresh(group):
+                be = self.backend(name)
+                found = be.refresh(group)
+                if not be.local_refresh:
+                    found = self._kill_marks_for_ended(be, group, found)
+                for new in found:
                     changed[new.id] = new
             except BackendUnavailable as e:
                 self.warnings.append(f"{name}: {e} (showing the last known state)")
@@ -263,6 +277,27 @@ class Service:
             if note not in self.warnings:
                 self.warnings.append(note)
         return [changed.get(j.id, j) for j in jobs]
+
+    def _kill_marks_for_ended(self, be: Backend, group: list[JobInfo], found: list[JobInfo]) -> list[JobInfo]:
+        """``found`` (what ``be.refresh(group)`` returned), with the jobs it saw end looked at again with the kill
+        mark (see ``_mark_terminated``) that another command stored since ``group`` was read: a `wait` started
+        before a `kill` must see it when the platform reports only "cancelled". Read after the refresh: the mark
+        is stored before the kill is sent, so an end caused by our kill finds it. Only for backends whose
+        refresh asks a platform anyway, and only when a job ended."""
+        ended = {j.id for j in found if j.state.final and "terminate_requested" not in j.backend_data}
+        if not ended:
+            return found
+        snap = self.store.snapshot()
+        marked = []
+        for job in group:
+            stored = snap.find(job.id) if job.id in ended else None
+            if stored is not None and "terminate_requested" in stored.backend_data:
+                mark = stored.backend_data["terminate_requested"]
+                marked.append(job.evolve(backend_data={**job.backend_data, "terminate_requested": mark}))
+        if not marked:
+            return found
+        again = {j.id: j for j in be.refresh(marked)}
+        return [again.get(j.id, j) for j in found]
 
     def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]:
         """The records of ``ids`` ("12", or "12.3" for one array task; "12" names every task of array 12).
@@ -385,34 +420,79 @@ class Service:
 
     # --- control --------------------------------------------------------------------------------------
     def _control(self, ids: Sequence[str], action: str, *args: object) -> list[JobInfo]:
+        """Apply ``action`` to the jobs named. A job or task named by its own id must be in a state the action
+        applies to (else InvalidState, exit 205). A task named through its array id is skipped when the action
+        does not apply to it (a running task is not held, a queued one not suspended, an ended one not
+        killed); the array as a whole is an error only when the action applied to none of its tasks."""
         jobs = self.jobs(ids)
-        named = set(ids)
+        named = {i.strip() for i in ids}
         errors: list[Drmaa2Error] = []
         updates: list[JobInfo] = []
-        if jobs and all(j.state.final for j in jobs):
-            named |= {j.id for j in jobs}
+        reached: dict[str, int] = {}  # array id -> tasks the action was applied to
+        skipped: dict[str, list[JobInfo]] = {}  # array id -> tasks it did not apply to
+        if action == "terminate":
+            self._mark_terminated(
+                [j for j in jobs if _applies(j, action) and "deferred" not in j.backend_data], args[0]
+            )
         for job in jobs:
-            if job.state.final:
-                # A task ended already is skipped when its array is named as a whole.
-                if job.id in named:
-                    errors.append(InvalidState(f"job {job.id} has already ended ({job.state.value})"))
+            array = job.id.partition(".")[0] if "." in job.id and job.id not in named else None
+            if array is not None:
+                reached.setdefault(array, 0)
+                if not _applies(job, action):
+                    skipped.setdefault(array, []).append(job)
+                    continue
+            elif job.state.final:
+                errors.append(InvalidState(f"job {job.id} has already ended ({job.state.value})"))
                 continue
             try:
                 if "deferred" in job.backend_data:
                     updates.append(self._control_deferred(job, action))
-                    continue
-                getattr(self.backend(job.backend), action)(job, *args)
-                if action == "hold":
-                    updates.append(job.evolve(state=JobState.QUEUED_HELD))
-                elif action == "release":
-                    updates.append(job.evolve(state=JobState.QUEUED))
+                else:
+                    getattr(self.backend(job.backend), action)(job, *args)
+                    if action == "hold":
+                        updates.append(job.evolve(state=JobState.QUEUED_HELD))
+                    elif action == "release":
+                        updates.append(job.evolve(state=JobState.QUEUED))
+            except InvalidState as e:
+                if array is None:
+                    errors.append(e)
+                else:  # it started or ended since we looked: skipped like the others
+                    skipped.setdefault(array, []).append(job)
+                continue
             except Drmaa2Error as e:
                 errors.append(e)
+                continue
+            if array is not None:
+                reached[array] += 1
         self.persist(updates)
+        for array, count in reached.items():
+            if count == 0:
+                counts: dict[str, int] = {}
+                for job in skipped.get(array, []):
+                    counts[job.state.value] = counts.get(job.state.value, 0) + 1
+                states = ", ".join(f"{n} {state}" for state, n in counts.items())
+                errors.append(InvalidState(f"no task of array {array} can be {PAST[action]} ({states})"))
         if errors:
             self.warnings.extend(str(e) for e in errors[:-1])
             raise errors[-1]
         return self.refresh(self.resolve_ids(ids))
+
+    def _mark_terminated(self, jobs: Sequence[JobInfo], signal: object) -> None:
+        """Record in each job's backend data that drmaa2 asked to end it (``terminate_requested``: the signal,
+        None for the graceful default), before asking: a platform that reports only "cancelled" (Cloud Foundry)
+        can then tell our kill, which ends by SIGTERM, from someone else's cancel. Written first so that no
+        refresh can record the end before the mark; the store keeps the mark through later writes, and a
+        refresh of a copy read before it looks it up when the job ends (``_kill_marks_for_ended``)."""
+        if not jobs:
+            return
+        with self.store.transaction() as txn:
+            marked = []
+            for job in jobs:
+                current = txn.find(job.id)
+                if current is not None and not current.state.final:
+                    data = {**current.backend_data, "terminate_requested": signal}
+                    marked.append(current.evolve(backend_data=data))
+            txn.put_many(marked, create=False)
 
     def _control_deferred(self, job: JobInfo, action: str) -> JobInfo:
         """Kill, hold or release a job its runner has not started: only its record changes."""
@@ -595,6 +675,11 @@ def with_placeholders(template: JobTemplate, number: int, index: int | None) -> 
         output_path=fill(template.output_path),
         error_path=fill(template.error_path),
     )
+
+
+def _applies(job: JobInfo, action: str) -> bool:
+    """Whether ``action`` would change ``job`` (undetermined: ask the backend, which refuses if not)."""
+    return job.state in APPLIES[action]
 
 
 def _order(job: JobInfo) -> tuple[int, int]:

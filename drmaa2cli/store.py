@@ -360,7 +360,14 @@ class Transaction(_Reader):
             current = self.jobs.get(doc_id=doc_id)
             if isinstance(current, dict) and JobState(current["state"]).final:
                 continue
-            updates[info.id] = info.to_record()
+            record = info.to_record()
+            # drmaa2's own kill request (Service._mark_terminated) outlives a write from a copy of the job
+            # read before it (a `wait` in another shell), or that copy would end it as "cancelled by someone".
+            stored = current.get("backend_data") if isinstance(current, dict) else None
+            if isinstance(stored, dict) and "terminate_requested" in stored:
+                data = record.setdefault("backend_data", {})
+                data.setdefault("terminate_requested", stored["terminate_requested"])
+            updates[info.id] = record
         if updates:
 
             def apply(doc: Any) -> None:  # called by TinyDB for each record, inside one rewrite of the table

@@ -121,6 +121,19 @@ def test_logs_follow_and_run(cli: Cli, tmp_path: Path) -> None:
     assert (r.code, r.out) == (0, "1\n2\n3\n")
 
 
+def test_run_json_prints_the_json_alone(cli: Cli) -> None:
+    """`run --json` once streamed the job's output before the JSON on stdout; now stdout is one JSON document,
+    the exit code is still the job's, and the output is where `logs` reads it."""
+    r = cli("run", "--json", "--", "sh", "-c", "echo hi; echo oops >&2; exit 5")
+    assert r.code == 5
+    doc = r.json()  # the whole of stdout parses
+    (job,) = doc["jobs"]
+    assert job["exit_code"] == 5 and "oops" not in r.err
+    assert cli("logs", job["id"]).out == "hi\n" and cli("logs", "--stderr", job["id"]).out == "oops\n"
+    r = cli("run", "--json", "--array", "1-3", "--", "sh", "-c", "echo $DRMAA2_TASK_ID")
+    assert r.code == 0 and [j["state"] for j in r.json()["jobs"]] == ["done"] * 3
+
+
 def test_output_file_exists_before_the_job_starts(cli: Cli) -> None:
     job = cli.submit("echo", "later", options=["--hold"])
     time.sleep(0.3)
@@ -184,3 +197,64 @@ def test_runner_killed_before_start_resolves(no_native: None, home: Path) -> Non
     os.kill(job.backend_data["deferred"]["runner"], 9)
     (result,) = svc.wait([job.id], timeout=10)
     assert result.state is JobState.FAILED and "runner" in (result.annotation or "")
+
+
+def states_of(cli: Cli, array: str) -> dict[str, str]:
+    return {j["id"].partition(".")[2]: j["state"] for j in cli("status", "--json", array).json()["jobs"]}
+
+
+def wait_for_state(cli: Cli, job: str, state: str, deadline: float = 30.0) -> None:
+    end = time.monotonic() + deadline
+    while cli.info(job)["state"] != state:
+        assert time.monotonic() < end, f"job {job} never became {state}"
+        time.sleep(0.1)
+
+
+def test_array_control_skips_tasks_it_does_not_apply_to(cli: Cli) -> None:
+    """An array id holds/releases the tasks that can be, suspends/resumes the running/suspended ones and skips
+    the rest (exit 0; once 205 as soon as one task had started); a task named alone still gets 205, and so does
+    an array none of whose tasks the action applies to (as kill of an ended array always did)."""
+    array = cli.submit("sleep", "30", options=["--array", "1-3%1"])
+    wait_for_state(cli, f"{array}.1", "running")
+    r = cli("hold", array)
+    assert r.code == 0, r.err
+    assert states_of(cli, array) == {"1": "running", "2": "queued_held", "3": "queued_held"}
+    r = cli("hold", f"{array}.1")
+    assert r.code == 205 and "has started" in r.err
+    assert cli("suspend", array).code == 0
+    assert states_of(cli, array) == {"1": "suspended", "2": "queued_held", "3": "queued_held"}
+    assert cli("suspend", f"{array}.2").code == 205
+    assert cli("resume", array).code == 0
+    assert states_of(cli, array) == {"1": "running", "2": "queued_held", "3": "queued_held"}
+    r = cli("resume", array)
+    assert r.code == 205 and f"no task of array {array} can be resumed" in r.err, r.err
+    assert cli("release", array).code == 0
+    assert states_of(cli, array) == {"1": "running", "2": "queued", "3": "queued"}
+    assert cli("release", array).code == 205  # nothing held
+    assert cli("kill", array).code == 0
+    jobs = cli("wait", "--json", "--timeout", "30", array).json()["jobs"]
+    assert all(j["state"] == "failed" and j["annotation"].startswith("killed by drmaa2 kill") for j in jobs), jobs
+    for action in ("kill", "hold", "release", "suspend", "resume"):
+        assert cli(action, array).code == 205, action
+
+
+def test_array_control_through_the_runner(no_native: None, home: Path) -> None:
+    """The same in the core for backends whose arrays the runner starts (docker, cf, the schedulers with a
+    throttle): started tasks go to the backend, tasks not started yet only change their record."""
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    tasks = svc.submit_jobs(JobTemplate(remote_command="sleep", args=["30"]), array=ArraySpec(1, 3, 1, 1))
+    array = str(tasks[0].number)
+    deadline = time.monotonic() + 30
+    while svc.jobs([tasks[0].id])[0].state is not JobState.RUNNING:
+        assert time.monotonic() < deadline, "the first task never started"
+        time.sleep(0.1)
+    held = svc.hold([array])
+    assert [j.state for j in held] == [JobState.RUNNING, JobState.QUEUED_HELD, JobState.QUEUED_HELD]
+    svc.suspend([array])
+    assert svc.jobs([tasks[0].id])[0].state is JobState.SUSPENDED
+    svc.resume([array])
+    released = svc.release([array])
+    assert [j.state for j in released][1:] == [JobState.QUEUED, JobState.QUEUED]
+    svc.kill([array])
+    done = svc.wait([array], timeout=30)
+    assert all(j.state is JobState.FAILED for j in done)

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli import JobSession, JobState, JobTemplate
-from drmaa2cli.errors import WaitTimeout
+from drmaa2cli.errors import InvalidState, WaitTimeout
 
 from .conftest import Cli
 
@@ -60,3 +60,42 @@ def test_store_files_are_replaced_whole(cli: Cli) -> None:
     data = json.loads((cli.home / "jobs.json").read_text())
     assert data["_meta"]["1"]["schema_version"] == 1
     assert not list(cli.home.glob(".*.tmp"))
+
+
+def leftover_requests(home: Path) -> list[str]:
+    """Control requests and answers still in the run directory (none may outlive the call that made them)."""
+    return sorted(p.name for p in (home / "run").iterdir() if ".ctl." in p.name or ".ack." in p.name)
+
+
+def test_control_right_after_run_job_takes_effect(home: Path) -> None:
+    """A terminate, hold or release issued the moment run_job returns reaches a shepherd that may still be
+    starting (it once died of the SIGUSR1 that announces the request: "never started", a request file left)."""
+    session = JobSession.open("api", environ={"DRMAA2_HOME": str(home)})
+    for _ in range(16):
+        job = session.run_job(JobTemplate(remote_command="sleep", args=["30"]))
+        job.terminate()
+        info = job.wait_terminated(timeout=30)
+        assert info.state is JobState.FAILED, info
+        if info.dispatch_time is None:
+            assert info.annotation == "killed by drmaa2 kill before it started" and info.exit_code() is None
+        else:
+            assert (info.annotation, info.signal, info.exit_code()) == ("killed by drmaa2 kill (SIGTERM)", 15, 143)
+        assert leftover_requests(home) == []
+    for _ in range(16):
+        job = session.run_job(JobTemplate(remote_command="sh", args=["-c", "echo ran"]))
+        try:
+            job.hold()
+        except InvalidState as e:
+            assert "has started" in str(e)  # the start came first: an honest refusal, and the job runs on
+        else:
+            assert job.get_state() is JobState.QUEUED_HELD  # a hold that succeeded holds
+            job.release()
+        info = job.wait_terminated(timeout=30)
+        assert info.state is JobState.DONE, info
+        assert Path(info.output_path or "").read_text() == "ran\n"
+        assert leftover_requests(home) == []
+    for _ in range(4):
+        job = session.run_job(JobTemplate(remote_command="true", submit_as_hold=True))
+        job.release()
+        assert job.wait_terminated(timeout=30).state is JobState.DONE
+    assert leftover_requests(home) == []

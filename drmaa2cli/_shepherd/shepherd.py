@@ -9,8 +9,15 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
 * ``RUN/TASK.start`` once a task's process exists (pid, /proc start time, dispatch time); ``RUN/TASK.exit``
   when it ended (exit status, signal, rusage, annotation). After the last task the shepherd exits, which is
   what ``drmaa2 wait`` is woken by (a pidfd).
-* Control requests are files ``RUN/ID.ctl.*`` (``marshal``: op kill|hold|release, task, signal) followed by
-  SIGUSR1. SIGTERM terminates everything gracefully. A graceful terminate escalates to SIGKILL after ``grace`` s.
+* Control requests are files ``RUN/ID.ctl.*`` (``marshal``: op kill|hold|release, task, signal, reply) followed
+  by SIGUSR1. The answer ("ok", "started" or "ended") goes to ``RUN/<reply>`` as JSON, so that the requester
+  knows whether a hold came before the start. SIGTERM terminates everything gracefully. A graceful terminate
+  escalates to SIGKILL after ``grace`` s.
+* The submitter starts the shepherd with SIGUSR1 blocked: a request sent while the interpreter boots or the
+  spec is on its way stays pending instead of killing the shepherd (SIGUSR1's default action), and is served
+  once the handler is in place. Requests are served by the main loop, never inside a signal handler, so a
+  task is always either waiting (and a kill or hold stops it from starting) or started (and a kill signals
+  it), never in between.
 
 One shepherd runs per job for as long as the job runs, so its memory is the process backend's cost per job. It
 imports only modules built into the interpreter (``_signal``, ``select``, ``time``, ``marshal``): the Python-level
@@ -171,6 +178,7 @@ class Task:
         self.pid: int | None = None
         self.killed_with: int | None = None
         self.timed_out = False
+        self.escalated = False  # SIGKILL followed a SIGTERM that the task outlived for the grace period
         self.oom_kills: int | None = None  # the OOM killer's count when the task started
 
 
@@ -188,7 +196,10 @@ class Shepherd:
         self.timers: list[tuple[float, Callable[[], None]]] = []
         self.held: set[str] = {t.id for t in self.tasks} if spec.get("hold") else set()
         self.env: dict[str, str] = {}
-        self.cancelled: int | None = None  # the signal of a kill that came before tasks started
+        # Set by the signal handlers, acted on by the main loop (see ``serve``); requests may predate the
+        # handler (they were pending while SIGUSR1 was blocked), so look once at the start.
+        self.control_due = True
+        self.term_due = False
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
 
@@ -222,47 +233,80 @@ class Shepherd:
             self.schedule(self.grace, lambda: self.escalate(pid))
 
     def escalate(self, pid: int) -> None:
-        if pid in self.running:
+        task = self.running.get(pid)
+        if task is not None:
+            task.escalated = True  # before the signal: its exit may be reaped the moment it is sent
             try:
                 os.killpg(pid, signal.SIGKILL)
             except ProcessLookupError:
                 pass
 
-    def kill(self, task_id: str | None, sig: int) -> None:
+    def where(self, task: Task) -> str:
+        """"ok" while it waits to start, "started" while it runs, "ended" after."""
+        if task in self.pending:
+            return "ok"
+        return "started" if task.pid in self.running else "ended"
+
+    def kill(self, task_id: str | None, sig: int) -> str:
         targets = [t for t in self.tasks if task_id in (None, t.id)]
+        answer = "ended"
         for task in targets:
             if task in self.pending:
                 self.pending.remove(task)
                 self.finish(task, annotation="killed by drmaa2 kill before it started")
+                answer = "ok"
             elif task.pid in self.running:
                 task.killed_with = sig
                 self.signal_task(task, sig, graceful=True)
+                answer = "ok"
+        return answer
 
-    def on_control(self, signum: int, frame: object) -> None:
+    def control(self, request: dict[str, Any]) -> str:
+        op, task_id = request.get("op"), request.get("task")
+        if op == "kill":
+            return self.kill(task_id, int(request.get("signal") or signal.SIGTERM))
+        if op not in ("hold", "release"):
+            return "unknown request"
+        targets = [t for t in self.tasks if task_id in (None, t.id)]
+        ids = {t.id for t in targets}
+        if op == "hold":
+            self.held |= ids
+        else:
+            self.held -= ids
+        # Answered for the task named; a whole-group request (older clients) is always "ok".
+        return self.where(targets[0]) if task_id is not None and targets else "ok"
+
+    def serve(self) -> None:
+        """Act on the control requests and a SIGTERM that came since the last look (main loop only)."""
+        if self.term_due:
+            self.term_due = False
+            self.kill(None, signal.SIGTERM)
+        if not self.control_due:
+            return
+        self.control_due = False
         prefix = self.id + ".ctl."
         for name in sorted(os.listdir(self.run_dir)):
             if not name.startswith(prefix) or name.endswith(".tmp"):
                 continue
             path = os.path.join(self.run_dir, name)
             request = read_request(path) or {}
-            try:
+            try:  # gone before the answer, so that a requester that has its answer finds no request left
                 os.unlink(path)
             except OSError:
                 pass
-            op = request.get("op")
-            if op == "kill":
-                self.kill(request.get("task"), int(request.get("signal") or signal.SIGTERM))
-            elif op in ("hold", "release"):
-                targets = {t.id for t in self.tasks} if request.get("task") is None else {request["task"]}
-                if op == "hold":
-                    self.held |= targets
-                else:
-                    self.held -= targets
-        self.wake()
+            answer = self.control(request)
+            reply = request.get("reply")
+            if isinstance(reply, str) and "/" not in reply and reply.startswith(self.id + ".ack."):
+                try:
+                    write_json(os.path.join(self.run_dir, reply), {"result": answer})
+                except OSError:
+                    pass
+
+    def on_control(self, signum: int, frame: object) -> None:
+        self.control_due = True  # the wakeup fd has woken the main loop already
 
     def on_term(self, signum: int, frame: object) -> None:
-        self.kill(None, signal.SIGTERM)
-        self.wake()
+        self.term_due = True
 
     def next_task(self) -> Task | None:
         if len(self.running) >= self.max_parallel:
@@ -292,6 +336,7 @@ class Shepherd:
         after = self.spec.get("after") or {}
         for dep in after.get("jobs", []):
             while True:
+                self.serve()
                 if not self.pending:
                     return None  # everything was killed meanwhile
                 result = read_json(dep["exit"])
@@ -310,6 +355,7 @@ class Shepherd:
                 finally:
                     os.close(fd)
                 self.sleep_until_woken(0)
+                self.serve()
             ok = result.get("exit_status") == 0 and result.get("signal") is None
             if not ok and after.get("mode") != "any":
                 return "dependency %s failed (%s)" % (dep["id"], describe(result))
@@ -367,6 +413,7 @@ class Shepherd:
                 file_actions=[(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(fds)],
                 setpgroup=0,
                 setsigdef=RESET_SIGNALS,
+                setsigmask=(),
             )
         except OSError as e:
             if e.errno == 2:
@@ -406,10 +453,20 @@ class Shepherd:
             "cpu_time": usage.ru_utime + usage.ru_stime,
             "max_rss": usage.ru_maxrss,
         }
+        # Name the signal that ended the task, which is not the one sent when SIGTERM was ignored or trapped.
+        how = None
+        if task.escalated and result["signal"] == signal.SIGKILL:
+            how = "SIGKILL after SIGTERM was ignored for %gs" % self.grace
+        elif result["signal"] is not None:
+            how = signame(result["signal"])
         if task.timed_out:
             result["annotation"] = "timed out after %gs" % float(self.timeout or 0)
+            if task.escalated and how is not None:
+                result["annotation"] += " (%s)" % how
         elif task.killed_with is not None:
-            result["annotation"] = "killed by drmaa2 kill (%s)" % signame(task.killed_with)
+            if how is None:
+                how = "%s, then it exited with status %s" % (signame(task.killed_with), result["exit_status"])
+            result["annotation"] = "killed by drmaa2 kill (%s)" % how
         elif result["signal"] is not None:
             result["annotation"] = "killed by signal %d (%s)" % (result["signal"], signame(result["signal"]))
             if result["signal"] == signal.SIGKILL and self.oom_killer_ran(task):
@@ -437,11 +494,21 @@ class Shepherd:
         signal.signal(signal.SIGCHLD, lambda signum, frame: self.wake())
         signal.signal(signal.SIGHUP, signal.SIG_IGN)
         signal.signal(signal.SIGINT, signal.SIG_IGN)
+        # Blocked by the submitter until now (see the module docstring); a pending one is delivered here.
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGUSR1])
 
     def run(self) -> None:
         self.listen()
         self.create_outputs()
-        self.on_control(signal.SIGUSR1, None)  # requests that came before we listened
+        try:
+            self.start_all()
+        finally:
+            # Answer what came last (the requester learns the task ended) and leave no request behind.
+            self.control_due = True
+            self.serve()
+
+    def start_all(self) -> None:
+        self.serve()  # requests that came before we listened
         self.env = dict(os.environ)
         self.env.update(self.spec.get("env", {}))
         if self.spec.get("cwd"):
@@ -451,15 +518,19 @@ class Shepherd:
                 reason = "cannot enter working directory %s: %s" % (self.spec["cwd"], e.strerror)
                 for task in self.pending:
                     self.finish(task, annotation=reason)
+                self.pending.clear()  # ended: a late request must not write another record
                 return
         failure = self.dependency_failure()
         if failure is not None:
             for task in self.pending:
                 self.finish(task, annotation=failure)
+            self.pending.clear()
             return
         while self.pending or self.running:
-            # Reap before spawning: a slot freed now must be used before we sleep.
+            # Reap before spawning: a slot freed now must be used before we sleep; serve before spawning: a
+            # kill or hold that came meanwhile must stop a task from starting.
             self.reap_exited()
+            self.serve()
             nxt = self.next_task()
             while nxt is not None:
                 self.pending.remove(nxt)

@@ -26,6 +26,10 @@ STATES = {
 }
 FINAL = ("SUCCEEDED", "FAILED")
 CANCELLED = "task was cancelled"
+#: A task drmaa2 cancelled itself: Cloud Foundry sends SIGTERM, and SIGKILL 10 s later if the process is still
+#: there, but reports only "cancelled", not the signal that ended it.
+KILLED = "killed by drmaa2 kill (SIGTERM; Cloud Foundry does not say whether SIGKILL followed)"
+SIGTERM = 15
 #: The resource limits a task takes, and the fields of the create body they go in.
 LIMITS = {"memory_mb": "memory_in_mb", "disk_mb": "disk_in_mb"}
 _EXITED = re.compile(r"Exited with status (-?\d+)")
@@ -117,6 +121,11 @@ def task_changes(job: JobInfo, task: Mapping[str, Any], now: float) -> dict[str,
             changes["exit_status"], changes["annotation"] = failure(
                 (task.get("result") or {}).get("failure_reason")
             )
+            if changes["annotation"] == CANCELLED and "terminate_requested" in job.backend_data:
+                # We asked (the core marks every kill before sending it): the contract for a job killed by
+                # drmaa2 kill is signal 15, exit code 143, on every backend. A cancel by someone else (the cf
+                # CLI, the platform) stays without exit status: we cannot know how it ended.
+                changes["signal"], changes["annotation"] = SIGTERM, KILLED
     return changes
 
 

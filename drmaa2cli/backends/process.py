@@ -27,6 +27,9 @@ from .base import Backend, BackendContext, Launch, job_variables
 SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
 BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
 GRACE_SECONDS = 5.0
+#: How long a control request waits for the shepherd's answer (it answers within milliseconds, or within its
+#: interpreter's start-up when the request came right after submit).
+ANSWER_SECONDS = 10.0
 # Waiting on more jobs than this at once, wait_any watches their shepherds only (one per submission) and looks
 # again after POLL_PER_JOB seconds per job: waking at every task's exit would refresh every job each time.
 WATCH_EACH_UP_TO = 16
@@ -54,7 +57,9 @@ class ProcessLaunch(Launch):
         self.array = array
         self.after = after
         # -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
-        self.shepherd = DetachedLaunch(["-I", "-S", "-c", BOOT], dict(os.environ))
+        # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
+        # submit returns would otherwise end the booting shepherd and the job with it.
+        self.shepherd = DetachedLaunch(["-I", "-S", "-c", BOOT], dict(os.environ), blocked=(signals.SIGUSR1,))
         self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
         self.tasks: list[dict[str, Any]] = []
         self.group = ""
@@ -281,37 +286,71 @@ class ProcessBackend(Backend):
         pid = started["pid"] if started and alive(started["pid"], started.get("proc_start")) else None
         return alive(data.get("shepherd"), data.get("shepherd_start")), pid, started is not None
 
-    def _request(self, job: JobInfo, **request: Any) -> None:
-        """Hand a control request to the job's shepherd (a file, then SIGUSR1)."""
-        group = job.backend_data.get("group", job.id)
-        name = f"{group}.ctl.{time.time_ns()}.{os.getpid()}"
+    def _request(self, job: JobInfo, **request: Any) -> str | None:
+        """Hand a control request to the job's shepherd (a file, then SIGUSR1) and wait for its answer: "ok",
+        "started" or "ended" (see the shepherd); "gone" when the shepherd exited without answering (the request
+        file is then removed); None when it gave no answer within ANSWER_SECONDS (the request stays and is
+        served when the shepherd gets to it)."""
+        data = job.backend_data
+        group = data.get("group", job.id)
+        suffix = f"{time.time_ns()}.{os.getpid()}"
+        name, reply = f"{group}.ctl.{suffix}", self.run_dir / f"{group}.ack.{suffix}"
         tmp = self.run_dir / (name + ".tmp")
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "wb") as f:
-            f.write(marshal.dumps({"task": job.id, **request}))
+            f.write(marshal.dumps({"task": job.id, "reply": reply.name, **request}))
         os.replace(tmp, self.run_dir / name)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(int(job.backend_data["shepherd"]), signals.SIGUSR1)
+        pid = int(data["shepherd"])
+        try:
+            pidfd = os.pidfd_open(pid)
+        except ProcessLookupError:
+            pidfd = None
+        try:
+            if pidfd is not None and alive(pid, data.get("shepherd_start")):
+                os.kill(pid, signals.SIGUSR1)
+                deadline = time.monotonic() + ANSWER_SECONDS
+                pause = 0.001
+                while True:
+                    answer = _read_json(reply)
+                    if answer is not None:
+                        with contextlib.suppress(OSError):
+                            reply.unlink()
+                        return str(answer.get("result"))
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return None
+                    if select.select([pidfd], [], [], min(pause, remaining))[0]:
+                        break  # the shepherd exited; it may have answered just before
+                    pause = min(pause * 2, 0.05)
+            answer = _read_json(reply)
+            for path in (self.run_dir / name, reply):
+                with contextlib.suppress(OSError):
+                    path.unlink()
+            return "gone" if answer is None else str(answer.get("result"))
+        finally:
+            if pidfd is not None:
+                os.close(pidfd)
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         shepherd_alive, pid, _ = self._state(job)
-        if shepherd_alive:
-            self._request(job, op="kill", signal=signal)
-        elif pid is not None:
+        answer = self._request(job, op="kill", signal=signal) if shepherd_alive else "gone"
+        if answer == "ended":
+            raise InvalidState(f"job {job.id} has already ended")
+        if answer == "gone" and pid is not None:
+            # No supervisor to do it (it died): signal the job ourselves.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal or signals.SIGKILL)
 
     def hold(self, job: JobInfo) -> None:
         shepherd_alive, _, started = self._state(job)
-        if started or not shepherd_alive:
+        # Only the shepherd knows whether the hold came before the start: its answer decides.
+        if started or not shepherd_alive or self._request(job, op="hold") not in ("ok", None):
             raise InvalidState(f"job {job.id} has started; only queued jobs can be held")
-        self._request(job, op="hold")
 
     def release(self, job: JobInfo) -> None:
         shepherd_alive, _, started = self._state(job)
-        if started or not shepherd_alive:
+        if started or not shepherd_alive or self._request(job, op="release") not in ("ok", None):
             raise InvalidState(f"job {job.id} is not held")
-        self._request(job, op="release")
 
     def _signal_group(self, job: JobInfo, sig: int) -> None:
         _, pid, _ = self._state(job)

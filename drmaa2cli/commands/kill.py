@@ -7,7 +7,10 @@ import typer
 from .. import parsing
 from ._common import JobIds, output, service
 
-HELP = "Terminate jobs: SIGTERM to the job, SIGKILL after a grace period; or exactly the --signal given."
+HELP = (
+    "Terminate jobs: SIGTERM to the job, SIGKILL after a grace period; or exactly the --signal given. An array "
+    "id kills every active task and skips the ended ones (205 if all have ended)."
+)
 
 
 def command(

@@ -114,7 +114,10 @@ def run_command(**options: Any) -> int:
 # `run` takes exactly the options of `submit` (Typer reads both of these).
 run_command.__signature__ = inspect.signature(command, eval_str=True)  # type: ignore[attr-defined]
 run_command.__annotations__ = command.__annotations__
-RUN_HELP = "Run a job synchronously: submit it, stream its output live, exit with its exit code."
+RUN_HELP = (
+    "Run a job synchronously: submit it, stream its output live, exit with its exit code. With --json the "
+    "output is not streamed (stdout holds the JSON alone; `drmaa2 logs ID` prints the output)."
+)
 
 
 def submit_with(o: dict[str, Any], stream: bool) -> int:
@@ -156,8 +159,12 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
 
 
 def stream_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json_out: bool) -> int:
-    """Follow one job's output live (arrays: wait, then print each task's output in order)."""
-    if len(jobs) > 1:
+    """Follow one job's output live (arrays: wait, then print each task's output in order). With ``json_out``
+    nothing is streamed: stdout holds the JSON document alone, which a script parses as a whole, and the
+    output stays where `drmaa2 logs` reads it."""
+    if json_out:
+        done = svc.wait([job_id])
+    elif len(jobs) > 1:
         done = svc.wait([job_id])
         for job in done:
             for stream in ("out", "err"):

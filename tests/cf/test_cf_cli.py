@@ -7,6 +7,7 @@ import os
 import stat
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -87,12 +88,31 @@ def test_logs_come_from_log_cache(cf_cli: Cli) -> None:
 
 
 def test_kill_cancels_the_task(cf_cli: Cli) -> None:
+    """drmaa2 kill ends a task as it ends a job everywhere: signal 15, exit code 143 (once 207, because Cloud
+    Foundry reports a cancelled task without its signal), also to a wait that started before the kill."""
     job = cf_cli("submit", "--terse", *APP, "--", "sleep", "30").out.strip()
-    assert cf_cli("kill", job).code == 0
-    r = cf_cli("wait", job)
-    assert r.code == 207  # ended without an exit status
+    waiting = subprocess.Popen([sys.executable, "-m", "drmaa2cli", "wait", job], env=cf_cli.env,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        assert cf_cli("kill", job).code == 0
+        assert waiting.wait(timeout=60) == 143, waiting.communicate()[1]
+    finally:
+        if waiting.poll() is None:
+            waiting.kill()
+        waiting.communicate()
+    assert cf_cli("wait", job).code == 143
     info = cf_cli.info(job)
-    assert info["state"] == "failed" and info["annotation"] == "task was cancelled"
+    assert (info["state"], info["signal"], info["exit_code"], info["exit_status"]) == ("failed", 15, 143, None)
+    assert info["annotation"] == (
+        "killed by drmaa2 kill (SIGTERM; Cloud Foundry does not say whether SIGKILL followed)")
+
+
+def test_a_task_cancelled_by_someone_else_has_no_exit_status(cf_cli: Cli, standin: StandIn) -> None:
+    job = cf_cli("submit", "--terse", *APP, "--", "sleep", "30").out.strip()
+    standin.world.cancel_task(cf_cli.info(job)["native_id"])  # `cf terminate-task`, not drmaa2 kill
+    assert cf_cli("wait", job).code == 207  # how it ended is not known
+    info = cf_cli.info(job)
+    assert (info["state"], info["signal"], info["annotation"]) == ("failed", None, "task was cancelled")
 
 
 @pytest.mark.parametrize(
@@ -152,3 +172,23 @@ def test_hold_release_array_and_dependency_through_the_core(cf_cli: Cli, standin
     assert cf_cli("wait", held, array).code == 0, cf_cli.seen[-1]
     labels = sorted(t.labels["drmaa2-job"].split("-", 1)[1] for t in standin.world.tasks.values())
     assert labels == sorted([held, f"{array}.1", f"{array}.2", f"{array}.3"])
+
+
+def test_a_copy_read_before_the_kill_ends_it_killed(cf_cli: Cli) -> None:
+    """A `wait` holds the job as read when it began; the kill another command records meanwhile must still
+    decide how the task ended (and a write from that copy must not drop it)."""
+    from drmaa2cli import config
+    from drmaa2cli.service import Service
+
+    job = cf_cli("submit", "--terse", *APP, "--", "sleep", "30").out.strip()
+    waiter = Service(config.resolve(environ=cf_cli.env), environ=cf_cli.env)
+    (stale,) = waiter.resolve_ids([job])
+    assert "terminate_requested" not in stale.backend_data
+    assert cf_cli("kill", job).code == 0
+    deadline = time.monotonic() + 60
+    while not stale.state.final:
+        assert time.monotonic() < deadline, "the cancelled task never ended"
+        (stale,) = waiter.refresh([stale])
+        time.sleep(0.1)
+    assert (stale.signal, stale.exit_code()) == (15, 143)
+    assert cf_cli.info(job)["exit_code"] == 143

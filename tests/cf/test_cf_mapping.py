@@ -68,6 +68,20 @@ def test_states() -> None:
     assert task_changes(job(), task("WEIRD"), 0)["state"] is JobState.UNDETERMINED
 
 
+def test_a_cancel_drmaa2_asked_for_ends_by_sigterm() -> None:
+    """The core marks a job before it kills it: that cancel ends with signal 15 (exit code 143) like a kill on
+    every backend; a cancel without the mark (someone else's) keeps no exit status (207)."""
+    ours = job(JobState.RUNNING, "g").evolve(backend_data={"terminate_requested": None})
+    killed = task_changes(ours, task("FAILED", "task was cancelled"), 0)
+    assert (killed["state"], killed["exit_status"], killed["signal"]) == (JobState.FAILED, None, 15)
+    assert killed["annotation"] == (
+        "killed by drmaa2 kill (SIGTERM; Cloud Foundry does not say whether SIGKILL followed)")
+    other = task_changes(job(JobState.RUNNING, "g"), task("FAILED", "task was cancelled"), 0)
+    assert (other["exit_status"], other.get("signal"), other["annotation"]) == (None, None, "task was cancelled")
+    exited = task_changes(ours, task("FAILED", "APP/TASK/t: Exited with status 2"), 0)
+    assert (exited["exit_status"], exited.get("signal")) == (2, None)  # it ended on its own first
+
+
 def test_task_seen_pending_is_dispatched_when_seen_running() -> None:
     changes = task_changes(job(JobState.QUEUED, "g"), task("RUNNING"), 1767225700.0)
     assert changes["dispatch_time"] == 1767225700.0
