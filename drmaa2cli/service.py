@@ -54,6 +54,17 @@ APPLIES = {
     "suspend": frozenset({JobState.RUNNING, JobState.UNDETERMINED}),
     "resume": frozenset({JobState.SUSPENDED, JobState.UNDETERMINED}),
 }
+#: A job named alone that is already where the action would take it is left as it is (holding a held job is
+#: no error, as with qhold and scontrol hold).
+ALREADY = {
+    "terminate": frozenset(), "hold": frozenset({JobState.QUEUED_HELD, JobState.REQUEUED_HELD}),
+    "release": frozenset(), "suspend": frozenset({JobState.SUSPENDED}), "resume": frozenset(),
+}
+REFUSED = {
+    "terminate": "job {id} has already ended ({state})", "hold": "job {id} has started ({state}); only queued "
+    "jobs can be held", "release": "job {id} is not held ({state})", "suspend": "job {id} is not running "
+    "({state})", "resume": "job {id} is not suspended ({state})",
+}
 PAST = {"terminate": "killed", "hold": "held", "release": "released", "suspend": "suspended", "resume": "resumed"}
 
 
@@ -443,6 +454,12 @@ class Service:
                     continue
             elif job.state.final:
                 errors.append(InvalidState(f"job {job.id} has already ended ({job.state.value})"))
+                continue
+            elif not _applies(job, action):
+                # Decided here, from the state, so that every backend answers alike (one that cannot hold at
+                # all would otherwise say 204 for a job that has simply started).
+                if job.state not in ALREADY[action]:
+                    errors.append(InvalidState(REFUSED[action].format(id=job.id, state=job.state.value)))
                 continue
             try:
                 if "deferred" in job.backend_data:
