@@ -44,15 +44,16 @@ WATCHDOG = str(Path(__file__).resolve().parent / "docker_watchdog.py")
 class DockerLaunch(Launch):
     """A validated container spec; the container is created and started in ``start``."""
 
-    def __init__(self, backend: DockerBackend, engine: Engine, template: JobTemplate, spec: ContainerSpec):
+    def __init__(self, backend: DockerBackend, engine: Engine, spec: ContainerSpec):
         self.backend = backend
         self.engine = engine
-        self.template = template
         self.spec = spec
         self.name = ""
 
     def bind(self, job: JobInfo) -> None:
-        ctx, t = self.backend.ctx, self.template
+        # The job's own template, not the one given to ``prepare``: the core fills in the placeholders of its
+        # paths (%j, %A, %a, %%, $DRMAA2_INDEX$) per job and per task.
+        ctx, t = self.backend.ctx, job.template
         out = os.path.abspath(t.output_path) if t.output_path else ctx.default_output(job.id, "out")
         err = os.path.abspath(t.error_path) if t.error_path else ctx.default_output(job.id, "err")
         job.output_path, job.error_path = out, out if t.join_files else err
@@ -80,7 +81,7 @@ class DockerLaunch(Launch):
             return apply_result(job, result)
         except Drmaa2Error as e:
             return apply_result(job, self.backend.finisher.start_failed(self.engine, job, e))
-        if self.template.timeout:
+        if job.template.timeout:
             self._watch(job)
         return None
 
@@ -90,7 +91,7 @@ class DockerLaunch(Launch):
             "address": self.engine.address,
             "version": self.engine.version,
             "container": self.name,
-            "timeout": self.template.timeout,
+            "timeout": job.template.timeout,
             "grace": GRACE_SECONDS,
             "marker": str(self.backend.files.kill_path(job.id)),
         }
@@ -138,7 +139,7 @@ class DockerBackend(Backend):
             engine.pull(spec.image)
         self.files.ensure_dirs()
         self.ctx.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return DockerLaunch(self, engine, template, spec)
+        return DockerLaunch(self, engine, spec)
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
