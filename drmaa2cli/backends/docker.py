@@ -29,11 +29,18 @@ from ..procfs import DetachedLaunch
 from .base import Backend, BackendContext, Launch
 from .docker_engine import Engine, Missing, redact
 from .docker_files import JobFiles, create_output
-from .docker_finish import ACTIVE, Finisher, apply_result, container_of, epoch, submitter, submitter_alive
+from .docker_finish import (
+    ACTIVE,
+    GRACE_SECONDS,
+    Finisher,
+    apply_result,
+    container_of,
+    epoch,
+    submitter,
+    submitter_alive,
+)
 from .docker_spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
 
-#: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
-GRACE_SECONDS = 5
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
 #: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
