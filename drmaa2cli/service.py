@@ -391,16 +391,25 @@ class Service:
         updates: list[JobInfo] = []
         if jobs and all(j.state.final for j in jobs):
             named |= {j.id for j in jobs}
+        queued: list[JobInfo] = []
+        started: list[JobInfo] = []
         for job in jobs:
             if job.state.final:
                 # A task ended already is skipped when its array is named as a whole.
                 if job.id in named:
                     errors.append(InvalidState(f"job {job.id} has already ended ({job.state.value})"))
                 continue
+            if "deferred" not in job.backend_data:
+                started.append(job)
+                continue
             try:
-                if "deferred" in job.backend_data:
-                    updates.append(self._control_deferred(job, action))
-                    continue
+                queued.append(self._control_deferred(job, action))
+            except Drmaa2Error as e:
+                errors.append(e)
+        # Jobs their runner started since they were read are controlled through their backend after all.
+        started += self._put_deferred(queued)
+        for job in started:
+            try:
                 getattr(self.backend(job.backend), action)(job, *args)
                 if action == "hold":
                     updates.append(job.evolve(state=JobState.QUEUED_HELD))
@@ -413,6 +422,24 @@ class Service:
             self.warnings.extend(str(e) for e in errors[:-1])
             raise errors[-1]
         return self.refresh(self.resolve_ids(ids))
+
+    def _put_deferred(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """Write the new records of jobs their runner has not started, in one transaction, except those the
+        runner took out of ``deferred`` since they were read (it does that under the store lock before it
+        starts a job): their current records are returned instead, and nothing of theirs is written."""
+        if not jobs:
+            return []
+        wanted = {j.id for j in jobs}
+        with self.store.transaction() as txn:
+            # One pass over the live records (an array may have thousands of tasks); archived ones are final.
+            taken = [
+                JobInfo.from_record(r) for r in txn.live_records()
+                if r["id"] in wanted and r["state"] not in FINAL_STATES
+                and "deferred" not in r.get("backend_data", {})
+            ]
+            gone = {j.id for j in taken}
+            txn.put_many([j for j in jobs if j.id not in gone], create=False)
+        return taken
 
     def _control_deferred(self, job: JobInfo, action: str) -> JobInfo:
         """Kill, hold or release a job its runner has not started: only its record changes."""
