@@ -445,6 +445,8 @@ class Service:
             self._mark_terminated(
                 [j for j in jobs if _applies(j, action) and "deferred" not in j.backend_data], args[0]
             )
+        queued: dict[str, tuple[JobInfo, str | None]] = {}  # job id -> (new record, its array id)
+        started: list[tuple[JobInfo, str | None]] = []
         for job in jobs:
             array = job.id.partition(".")[0] if "." in job.id and job.id not in named else None
             if array is not None:
@@ -461,15 +463,27 @@ class Service:
                 if job.state not in ALREADY[action]:
                     errors.append(InvalidState(REFUSED[action].format(id=job.id, state=job.state.value)))
                 continue
+            if "deferred" not in job.backend_data:
+                started.append((job, array))
+                continue
             try:
-                if "deferred" in job.backend_data:
-                    updates.append(self._control_deferred(job, action))
-                else:
-                    getattr(self.backend(job.backend), action)(job, *args)
-                    if action == "hold":
-                        updates.append(job.evolve(state=JobState.QUEUED_HELD))
-                    elif action == "release":
-                        updates.append(job.evolve(state=JobState.QUEUED))
+                queued[job.id] = (self._control_deferred(job, action), array)
+            except Drmaa2Error as e:
+                errors.append(e)
+        # Jobs their runner started since they were read are controlled through their backend after all.
+        taken = self._put_deferred([new for new, _ in queued.values()])
+        for job in taken:
+            started.append((job, queued.pop(job.id)[1]))
+        for _, array in queued.values():
+            if array is not None:
+                reached[array] += 1
+        for job, array in started:
+            try:
+                getattr(self.backend(job.backend), action)(job, *args)
+                if action == "hold":
+                    updates.append(job.evolve(state=JobState.QUEUED_HELD))
+                elif action == "release":
+                    updates.append(job.evolve(state=JobState.QUEUED))
             except InvalidState as e:
                 if array is None:
                     errors.append(e)
@@ -511,6 +525,23 @@ class Service:
                     marked.append(current.evolve(backend_data=data))
             txn.put_many(marked, create=False)
 
+    def _put_deferred(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """Write the new records of jobs their runner has not started, in one transaction, except those the
+        runner took out of ``deferred`` since they were read (it does that under the store lock before it
+        starts a job): their current records are returned instead, and nothing of theirs is written."""
+        if not jobs:
+            return []
+        wanted = {j.id for j in jobs}
+        with self.store.transaction() as txn:
+            # One pass over the live records (an array may have thousands of tasks); archived ones are final.
+            taken = [
+                JobInfo.from_record(r) for r in txn.live_records()
+                if r["id"] in wanted and r["state"] not in FINAL_STATES
+                and "deferred" not in r.get("backend_data", {})
+            ]
+            gone = {j.id for j in taken}
+            txn.put_many([j for j in jobs if j.id not in gone], create=False)
+        return taken
     def _control_deferred(self, job: JobInfo, action: str) -> JobInfo:
         """Kill, hold or release a job its runner has not started: only its record changes."""
         if action == "terminate":

@@ -29,11 +29,18 @@ from ..procfs import DetachedLaunch
 from .base import Backend, BackendContext, Launch
 from .docker_engine import Engine, Missing, redact
 from .docker_files import JobFiles, create_output
-from .docker_finish import ACTIVE, Finisher, apply_result, container_of, epoch, submitter, submitter_alive
+from .docker_finish import (
+    ACTIVE,
+    GRACE_SECONDS,
+    Finisher,
+    apply_result,
+    container_of,
+    epoch,
+    submitter,
+    submitter_alive,
+)
 from .docker_spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
 
-#: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
-GRACE_SECONDS = 5
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
 #: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
@@ -44,15 +51,16 @@ WATCHDOG = str(Path(__file__).resolve().parent / "docker_watchdog.py")
 class DockerLaunch(Launch):
     """A validated container spec; the container is created and started in ``start``."""
 
-    def __init__(self, backend: DockerBackend, engine: Engine, template: JobTemplate, spec: ContainerSpec):
+    def __init__(self, backend: DockerBackend, engine: Engine, spec: ContainerSpec):
         self.backend = backend
         self.engine = engine
-        self.template = template
         self.spec = spec
         self.name = ""
 
     def bind(self, job: JobInfo) -> None:
-        ctx, t = self.backend.ctx, self.template
+        # The job's own template, not the one given to ``prepare``: the core fills in the placeholders of its
+        # paths (%j, %A, %a, %%, $DRMAA2_INDEX$) per job and per task.
+        ctx, t = self.backend.ctx, job.template
         out = os.path.abspath(t.output_path) if t.output_path else ctx.default_output(job.id, "out")
         err = os.path.abspath(t.error_path) if t.error_path else ctx.default_output(job.id, "err")
         job.output_path, job.error_path = out, out if t.join_files else err
@@ -66,21 +74,29 @@ class DockerLaunch(Launch):
             if path:
                 create_output(path)
         labels = labels_for(job, self.backend.ctx.instance)
-        try:
-            self.engine.create(self.name, create_config(self.spec, job, labels))
-        except Missing:
-            raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
+        files = self.backend.files
+        # The record is committed: ``drmaa2 kill`` may already have found no container and recorded the
+        # kill (see DockerBackend.terminate, which takes this lock). Then the job never starts.
+        with files.lock(job.id):
+            result = files.result(job.id)
+            if result is not None:
+                return apply_result(job, result)
+            try:
+                self.engine.create(self.name, create_config(self.spec, job, labels))
+            except Missing:
+                raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
             self.engine.start(self.name)
-        except Missing:
-            # Terminated between create and start: terminate recorded why.
-            result = self.backend.files.result(job.id)
-            if result is None:
-                raise InvalidState(f"container {self.name} was removed before it started") from None
-            return apply_result(job, result)
         except Drmaa2Error as e:
+            # Terminated between create and start (the engine says no such container, or one "marked for
+            # removal"): terminate recorded why.
+            result = files.result(job.id)
+            if result is not None:
+                return apply_result(job, result)
+            if isinstance(e, Missing):
+                raise InvalidState(f"container {self.name} was removed before it started") from None
             return apply_result(job, self.backend.finisher.start_failed(self.engine, job, e))
-        if self.template.timeout:
+        if job.template.timeout:
             self._watch(job)
         return None
 
@@ -90,7 +106,7 @@ class DockerLaunch(Launch):
             "address": self.engine.address,
             "version": self.engine.version,
             "container": self.name,
-            "timeout": self.template.timeout,
+            "timeout": job.template.timeout,
             "grace": GRACE_SECONDS,
             "marker": str(self.backend.files.kill_path(job.id)),
         }
@@ -138,7 +154,7 @@ class DockerBackend(Backend):
             engine.pull(spec.image)
         self.files.ensure_dirs()
         self.ctx.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        return DockerLaunch(self, engine, template, spec)
+        return DockerLaunch(self, engine, spec)
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -248,22 +264,32 @@ class DockerBackend(Backend):
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """Kill the container with ``signal``, or stop it (SIGTERM, SIGKILL after GRACE_SECONDS). A job
-        whose container never started is removed and recorded as failed. Raises InvalidState."""
+        whose container has not started yet is recorded as failed and never starts (a created container is
+        removed). Raises InvalidState."""
         engine = self._job_engine(job)
-        if self._status(engine, job) == "created":
-            with self.files.lock(job.id):
+        # Under the job's lock, which ``start`` holds from its look for a result until the container exists:
+        # a kill between the committed record and the container (a submitter or runner still at work, seen
+        # from another command or thread) is recorded, and ``start`` then creates nothing.
+        with self.files.lock(job.id):
+            try:
+                status = self._status(engine, job)
+            except InvalidState:
+                if not self._starting(engine, job):
+                    raise
+                status = "created"
+            if status == "created":
                 if self.files.result(job.id) is None:
                     self.files.write_result(
                         job.id,
                         {
                             "state": "failed",
-                            "annotation": "terminated before it started",
+                            "annotation": "killed by drmaa2 kill before it started",
                             "finish_time": time.time(),
                         },
                     )
                 with contextlib.suppress(Drmaa2Error):
                     engine.remove(container_of(job))
-            return
+                return
         # Before the signal: the finaliser may run the moment the container dies.
         self.files.record_kill(job.id, "stop" if signal is None else signal)
         try:
@@ -274,6 +300,16 @@ class DockerBackend(Backend):
         except InvalidState:  # Missing too: the container is gone
             self.files.record_kill(job.id, None)
             raise InvalidState(f"job {job.id} has already ended") from None
+
+    def _starting(self, engine: Engine, job: JobInfo) -> bool:
+        """Whether ``job`` has no result and no container yet, and its submitter may still create it."""
+        if self.files.result(job.id) is not None or job.dispatch_time is not None or not submitter_alive(job):
+            return False
+        try:
+            engine.inspect(container_of(job))
+        except Missing:
+            return True
+        return False
 
     def suspend(self, job: JobInfo) -> None:
         """Pause the container (cgroup freezer). Raises InvalidState unless it is running."""

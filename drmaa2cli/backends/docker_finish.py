@@ -27,6 +27,8 @@ from .docker_files import JobFiles, fill_output
 ACTIVE = ("running", "paused", "restarting")
 #: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
 FOREIGN_SUBMITTER_SECONDS = 60.0
+#: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
+GRACE_SECONDS = 5
 
 
 class Finisher:
@@ -124,7 +126,11 @@ class Finisher:
             if killed is None and code == 0:
                 result["state"] = "done"  # it handled SIGTERM and chose success, as a process may
         elif killed is not None:
-            result.update(signal=killed, annotation=f"killed by drmaa2 kill ({signal_name(killed)})")
+            how = signal_name(killed)
+            if sent == "stop" and killed == signals.SIGKILL:
+                # Stopped, not killed with --signal KILL: say that SIGKILL came only after SIGTERM did nothing.
+                how += f" after SIGTERM was ignored for {GRACE_SECONDS}s"
+            result.update(signal=killed, annotation=f"killed by drmaa2 kill ({how})")
         elif st["Status"] == "dead":
             result.update(exit_status=code, annotation=f"the container died: {error or 'engine error'}")
         elif code == 0:

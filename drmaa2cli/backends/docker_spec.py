@@ -24,6 +24,12 @@ LABEL = "drmaa2."
 EXTENSIONS = ("user", "pull", "native")
 NATIVE = ("network", "entrypoint", "init")
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
+#: The container's log, which is where its output is read from. The engine's default ``json-file`` driver
+#: stores each line as a JSON string and replaces bytes that are not UTF-8 by U+FFFD (300,000 random bytes
+#: came back as 557,584); ``local`` stores them as protobuf bytes and gives them back exactly. Every option is
+#: set, so that the engine's ``log-opts`` (meant for its default driver) are not merged in: one file, never
+#: rotated in practice (the driver has no "unlimited": a size of 0 would rotate on every write), uncompressed.
+LOG_CONFIG = {"Type": "local", "Config": {"max-size": "1p", "max-file": "1", "compress": "false"}}
 
 
 @dataclass
@@ -159,6 +165,7 @@ def create_config(spec: ContainerSpec, job: JobInfo, labels: dict[str, str]) -> 
 def host_config(spec: ContainerSpec) -> dict[str, Any]:
     return {
         "Init": spec.init,
+        "LogConfig": LOG_CONFIG,
         **_given(
             Memory=spec.memory,
             MemorySwap=spec.memory,

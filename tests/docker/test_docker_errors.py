@@ -107,9 +107,9 @@ from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.docker import DockerBackend
 from drmaa2cli.models import JobInfo, JobTemplate
 home, instance, stage = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
-launch = DockerBackend(BackendContext(home=home, instance=instance)).prepare(
-    JobTemplate(remote_command="echo", args=["hi"], job_category=sys.argv[4]))
-job = JobInfo(id="1", session="tests", backend="docker", template=launch.template, submission_time=0)
+template = JobTemplate(remote_command="echo", args=["hi"], job_category=sys.argv[4])
+launch = DockerBackend(BackendContext(home=home, instance=instance)).prepare(template)
+job = JobInfo(id="1", session="tests", backend="docker", template=template, submission_time=0)
 launch.bind(job)
 print(json.dumps(job.to_record()), flush=True)
 if stage == "created":
