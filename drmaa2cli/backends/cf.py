@@ -66,6 +66,8 @@ class CFBackend(Backend):
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
+        "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
+                               "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
     }

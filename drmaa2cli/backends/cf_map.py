@@ -13,6 +13,7 @@ from typing import Any
 
 from ..errors import UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
+from . import ending
 from .base import job_variables
 
 #: The task label that finds a task whose create got no answer: ``drmaa2-job=<home instance>-<job id>``.
@@ -70,19 +71,23 @@ def task_body(job: JobInfo) -> dict[str, Any]:
     return body
 
 
-def failure(reason: str | None) -> tuple[int | None, str]:
-    """(exit status, annotation) of a FAILED task from its ``result.failure_reason``."""
+def failure(reason: str | None) -> tuple[int | None, int | None, str]:
+    """(exit status, signal, annotation) of a FAILED task from its ``result.failure_reason``. Cloud Foundry
+    reports a process killed by signal N as "Exit status 128+N", read as a shell reads it."""
     if not reason:
-        return None, "task failed (no reason given)"
+        return None, None, "task failed (no reason given)"
     if reason.strip().lower() == CANCELLED:
-        return None, CANCELLED
+        return None, None, CANCELLED
     m = _EXITED.search(reason)
     if m is None:
-        return None, reason.strip()
+        return None, None, reason.strip()
     status = int(m.group(1))
     if "out of memory" in reason.lower():
-        return status, f"OOM killed (exited with status {status})"
-    return status, f"exited with status {status}"
+        return status, None, f"OOM killed (exited with status {status})"
+    exit_status, signal = ending.split_status(status)
+    if signal is not None:
+        return None, signal, ending.by_signal(signal)
+    return exit_status, None, ending.exited(status)
 
 
 def parse_time(value: Any) -> float | None:
@@ -118,7 +123,7 @@ def task_changes(job: JobInfo, task: Mapping[str, Any], now: float) -> dict[str,
         if state is JobState.DONE:
             changes["exit_status"] = 0
         else:
-            changes["exit_status"], changes["annotation"] = failure(
+            changes["exit_status"], changes["signal"], changes["annotation"] = failure(
                 (task.get("result") or {}).get("failure_reason")
             )
             if changes["annotation"] == CANCELLED and "terminate_requested" in job.backend_data:

@@ -18,15 +18,16 @@ import os
 import signal as signals
 import socket
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from ..errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
 from ..procfs import DetachedLaunch
 from .base import Backend, BackendContext, Launch
+from .contract import Refusal
 from .docker_engine import Engine, Missing, redact
 from .docker_files import JobFiles, create_output
 from .docker_finish import (
@@ -119,6 +120,11 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
+                               "container's own exit status above 128 is shown as that signal (as a shell reads "
+                               "$?)"),
+    }
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
@@ -206,7 +212,7 @@ class DockerBackend(Backend):
         if not limit or started is None or time.time() < started + limit + late:
             return
         if self.files.kill_signal(job.id) is None:
-            self.files.record_kill(job.id, "timeout")
+            self.files.record_kill(job.id, "overdue")  # a timeout ended by SIGKILL alone, no SIGTERM first
         with contextlib.suppress(Drmaa2Error):
             engine.kill(container_of(job), signals.SIGKILL)
 

@@ -44,7 +44,8 @@ class JobFiles:
         _write_atomically(self._result_path(job_id), json.dumps(result).encode())
 
     def kill_signal(self, job_id: str) -> int | str | None:
-        """The signal ``terminate`` sent (a number, or "stop" for SIGTERM then SIGKILL), if any."""
+        """The signal ``terminate`` sent (a number, or "stop" for SIGTERM then SIGKILL), "timeout" (the watchdog
+        stopped it) or "overdue" (a refresh killed a job long past its timeout), if any."""
         data = _read_json(self.kill_path(job_id))
         return None if data is None else data.get("signal")
 

@@ -19,6 +19,7 @@ from typing import Any
 from ..errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
 from ..models import JobInfo, JobState
 from ..procfs import alive, proc_start
+from . import ending
 from .docker_engine import Engine, Missing
 from .docker_files import JobFiles, fill_output
 
@@ -27,8 +28,9 @@ from .docker_files import JobFiles, fill_output
 ACTIVE = ("running", "paused", "restarting")
 #: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
 FOREIGN_SUBMITTER_SECONDS = 60.0
-#: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``).
-GRACE_SECONDS = 5
+#: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``, whole
+#: seconds).
+GRACE_SECONDS = int(ending.GRACE_SECONDS)
 
 
 class Finisher:
@@ -120,24 +122,25 @@ class Finisher:
             limit = (info.get("HostConfig") or {}).get("Memory") or 0
             detail = f" (memory limit {limit // 2**20} MiB)" if limit else ""
             result.update(signal=int(signals.SIGKILL), annotation=f"OOM killed{detail}")
-        elif sent == "timeout":
+        elif sent in ("timeout", "overdue"):
             result.update(signal=killed, exit_status=None if killed else code)
-            result["annotation"] = f"timed out after {job.template.timeout or 0:g}s"
+            result["annotation"] = ending.timed_out(job.template.timeout, killed, escalated=sent == "timeout")
             if killed is None and code == 0:
                 result["state"] = "done"  # it handled SIGTERM and chose success, as a process may
         elif killed is not None:
-            how = signal_name(killed)
-            if sent == "stop" and killed == signals.SIGKILL:
-                # Stopped, not killed with --signal KILL: say that SIGKILL came only after SIGTERM did nothing.
-                how += f" after SIGTERM was ignored for {GRACE_SECONDS}s"
-            result.update(signal=killed, annotation=f"killed by drmaa2 kill ({how})")
+            # Stopped, not killed with --signal KILL: SIGKILL came only after SIGTERM did nothing.
+            result.update(signal=killed, annotation=ending.killed(killed, escalated=sent == "stop"))
         elif st["Status"] == "dead":
             result.update(exit_status=code, annotation=f"the container died: {error or 'engine error'}")
         elif code == 0:
             result.update(state="done", exit_status=0)
         else:
-            note = " (a process was OOM killed)" if st.get("OOMKilled") else (f": {error}" if error else "")
-            result.update(exit_status=code, annotation=f"exited with status {code}{note}")
+            status, signal = ending.split_status(code)
+            if signal is not None:
+                result.update(signal=signal, annotation=ending.by_signal(signal))
+            else:
+                note = " (a process was OOM killed)" if st.get("OOMKilled") else (f": {error}" if error else "")
+                result.update(exit_status=status, annotation=ending.exited(code) + note)
         return result
 
     def _save_output(self, engine: Engine, job: JobInfo) -> str | None:
@@ -179,16 +182,9 @@ def killed_by(sent: int | str | None, code: int | None) -> int | None:
     if sent is None or code is None or code <= 128:
         return None
     got = code - 128
-    if sent in ("stop", "timeout"):
+    if sent in ("stop", "timeout", "overdue"):
         return got if got in (signals.SIGTERM, signals.SIGKILL) else None
     return got if sent == got else None
-
-
-def signal_name(number: int) -> str:
-    try:
-        return signals.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
 
 
 def epoch(stamp: str | None) -> float | None:

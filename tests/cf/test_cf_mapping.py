@@ -18,19 +18,21 @@ from drmaa2cli.models import JobInfo, JobState, JobTemplate
 
 
 @pytest.mark.parametrize(
-    ("reason", "status", "annotation"),
+    ("reason", "status", "signal", "annotation"),
     [
-        ("APP/TASK/abc: Exited with status 3", 3, "exited with status 3"),
-        ("Exited with status 1", 1, "exited with status 1"),
-        ("APP/TASK/x: Exited with status 137 (out of memory)", 137, "OOM killed (exited with status 137)"),
-        ("task was cancelled", None, "task was cancelled"),
-        ("Task expired in PENDING state", None, "Task expired in PENDING state"),
-        ("Unable to determine completion status", None, "Unable to determine completion status"),
-        (None, None, "task failed (no reason given)"),
+        ("APP/TASK/abc: Exited with status 3", 3, None, "exited with status 3"),
+        ("Exited with status 1", 1, None, "exited with status 1"),
+        ("Exited with status 127", 127, None, "exited with status 127 (command not found)"),
+        ("Exited with status 143", None, 15, "killed by signal 15 (SIGTERM)"),
+        ("APP/TASK/x: Exited with status 137 (out of memory)", 137, None, "OOM killed (exited with status 137)"),
+        ("task was cancelled", None, None, "task was cancelled"),
+        ("Task expired in PENDING state", None, None, "Task expired in PENDING state"),
+        ("Unable to determine completion status", None, None, "Unable to determine completion status"),
+        (None, None, None, "task failed (no reason given)"),
     ],
 )
-def test_failure_reasons(reason: str | None, status: int | None, annotation: str) -> None:
-    assert failure(reason) == (status, annotation)
+def test_failure_reasons(reason: str | None, status: int | None, signal: int | None, annotation: str) -> None:
+    assert failure(reason) == (status, signal, annotation)
 
 
 def job(state: JobState = JobState.QUEUED, native_id: str | None = None) -> JobInfo:

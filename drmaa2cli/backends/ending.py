@@ -1,0 +1,69 @@
+"""How a job ended, in the same words and numbers on every backend: one place builds the annotations that
+``status`` shows and decides exit status versus signal, so that a job moved to another backend reads alike.
+
+The process backend's shepherd keeps its own copy of these words: it imports nothing outside the interpreter
+(see ``_shepherd/shepherd.py``); ``tests/conformance`` holds both to the same text.
+"""
+
+from __future__ import annotations
+
+import signal as signals
+
+#: Seconds between the SIGTERM of `drmaa2 kill` (or a timeout) and the SIGKILL that follows it.
+GRACE_SECONDS = 5.0
+#: Exit statuses that a shell (and Docker, and Cloud Foundry) reports for a process killed by signal N: 128+N.
+_SIGNALLED = range(129, 128 + 65)
+#: What a shell's exit status means when the command itself could not be run.
+_SHELL_STATUS = {126: "command cannot be run", 127: "command not found"}
+
+
+def signal_name(number: int) -> str:
+    try:
+        return signals.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
+
+
+def split_status(code: int | None) -> tuple[int | None, int | None]:
+    """(exit status, signal) of a platform that reports only a number, 128+N for signal N (Docker, Cloud
+    Foundry): read as a shell reads ``$?``. A job that itself exits 143 is then shown killed by SIGTERM there."""
+    if code is not None and code in _SIGNALLED:
+        return None, code - 128
+    return code, None
+
+
+def exited(status: int) -> str:
+    """"exited with status 3"; 126 and 127 say what a shell means by them."""
+    note = _SHELL_STATUS.get(status)
+    return f"exited with status {status}" + (f" ({note})" if note else "")
+
+
+def by_signal(number: int) -> str:
+    """A signal drmaa2 did not send: "killed by signal 9 (SIGKILL)"."""
+    return f"killed by signal {number} ({signal_name(number)})"
+
+
+def escalation(number: int | None, escalated: bool) -> str | None:
+    """How a graceful stop ended: "SIGTERM", or "SIGKILL after SIGTERM was ignored for 5s"."""
+    if number is None:
+        return None
+    if escalated and number == signals.SIGKILL:
+        return f"SIGKILL after SIGTERM was ignored for {GRACE_SECONDS:g}s"
+    return signal_name(number)
+
+
+def killed(number: int, escalated: bool = False) -> str:
+    """Ended by `drmaa2 kill`: "killed by drmaa2 kill (SIGTERM)"; ``escalated`` when the SIGKILL came only
+    after SIGTERM did nothing for the grace period (not when the user asked for SIGKILL)."""
+    return f"killed by drmaa2 kill ({escalation(number, escalated)})"
+
+
+def timed_out(limit: float | None, number: int | None = None, escalated: bool = False) -> str:
+    """"timed out after 3s", with " (SIGKILL after SIGTERM was ignored for 5s)" when that is how it ended."""
+    text = f"timed out after {limit or 0:g}s"
+    if escalated and number == signals.SIGKILL:
+        text += f" ({escalation(number, escalated)})"
+    return text
+
+
+KILLED_BEFORE_START = "killed by drmaa2 kill before it started"
