@@ -4,12 +4,23 @@ tests/gridengine."""
 
 from __future__ import annotations
 
+import os
+import re
+import signal
+import subprocess
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
 
 from drmaa2cli.errors import InvalidArgument, InvalidState
 from drmaa2cli.models import ArraySpec, JobInfo, JobState, JobTemplate
+from drmaa2cli.procfs import alive
+from drmaa2cli.store import Store
+from tests.conftest import Cli, Result
 from tests.slurm.sched_driver import Driver
 
 NASTY = ["a b", "it's", 'say "hi"', "$HOME", "`id`", "back\\slash", "new\nline", "", "*", "ünï", "-n"]
@@ -122,3 +133,89 @@ def test_unknown_job_keeps_its_last_state(sched: Driver) -> None:
     ghost = JobInfo(id="1", session="s", backend=sched.backend.name, state=JobState.RUNNING,
                     native_id="99999999", dispatch_time=1.0)
     assert sched.backend.refresh([ghost]) == []
+
+
+# --- through the CLI, the way a user meets these backends ------------------------------------------------------
+class SchedCli:
+    """The CLI with this scheduler's client environment and ``--backend``; ``cleanup`` cancels every native job
+    that carries one of the names given to ``name`` and ends the runners this test made start."""
+
+    def __init__(self, cli: Cli, driver: Driver) -> None:
+        self.cli = cli
+        self.backend = driver.backend.name
+        environ = driver.backend.ctx.environ
+        self.env = {k: environ[k] for k in ("SLURM_CONF", "SGE_ROOT", "SGE_CELL") if k in environ}
+        self.names: list[str] = []
+        self.runners: list[tuple[int, int | None]] = []
+
+    def __call__(self, *args: str, timeout: float = 120) -> Result:
+        return self.cli(*args, env=self.env, timeout=timeout)
+
+    def name(self, prefix: str) -> str:
+        name = f"{prefix}{uuid.uuid4().hex[:10]}"
+        self.names.append(name)
+        return name
+
+    def submit(self, *command: str, options: Sequence[str] = ()) -> str:
+        r = self("submit", "--terse", "--backend", self.backend, *options, "--", *command)
+        assert r.code == 0, r.err
+        job_id = r.out.strip()
+        for job in Store(self.cli.home).snapshot().tasks(int(job_id.split(".")[0])):
+            deferred = job.backend_data.get("deferred")
+            if deferred:
+                self.runners.append((int(deferred["runner"]), deferred.get("runner_start")))
+        return job_id
+
+    def native_ids(self, name: str) -> set[str]:
+        """The scheduler's ids of every job named ``name`` it knows, pending, running or ended: each one a
+        real submission."""
+        if self.backend == "slurm":
+            out = self.run(["squeue", "--noheader", "--states=all", f"--name={name}", "--format=%i"])
+            return {line.strip() for line in out.splitlines() if line.strip()}
+        ids = set()
+        for item in ET.fromstring(self.run(["qstat", "-xml"])).iter("job_list"):
+            if item.findtext("JB_name") == name:
+                ids.add(item.findtext("JB_job_number", ""))
+        ids |= set(re.findall(r"^jobnumber\s+(\d+)", self.run(["qacct", "-j", name], check=False), re.M))
+        return ids
+
+    def run(self, argv: list[str], check: bool = True) -> str:
+        proc = subprocess.run(argv, capture_output=True, text=True, env={**os.environ, **self.env}, timeout=60,
+                              check=False)
+        assert proc.returncode == 0 or not check, proc.stderr
+        return proc.stdout
+
+    def cleanup(self) -> None:
+        for pid, start in self.runners:
+            if alive(pid, start):
+                os.kill(pid, signal.SIGKILL)
+        for name in self.names:
+            if self.backend == "slurm":
+                self.run(["scancel", f"--name={name}"], check=False)
+            else:
+                self.run(["qdel", name], check=False)
+
+
+@pytest.fixture
+def sched_cli(sched: Driver, cli: Cli) -> Iterator[SchedCli]:
+    driver = SchedCli(cli, sched)
+    yield driver
+    driver.cleanup()
+
+
+def test_dependent_job_is_submitted_exactly_once(sched_cli: SchedCli) -> None:
+    """Grid Engine leaves dependencies on success to drmaa2's runner; it used to submit the job again and
+    again (the record kept the runner's "deferred" mark after the start), and `wait` never returned."""
+    first = sched_cli.submit("sleep", "2")
+    name = sched_cli.name("dep")
+    dep = sched_cli.submit("echo", "dep", options=["--name", name, "--after", first])
+    r = sched_cli("wait", "--timeout", "45s", dep)
+    assert r.code == 0, (r.code, r.err, sched_cli.cli.info(dep))
+    info = sched_cli.cli.info(dep)
+    assert info["state"] == "done"
+    # The runner is done once the job started; only then can no further copy appear.
+    deadline = time.monotonic() + 30
+    while any(alive(pid, start) for pid, start in sched_cli.runners):
+        assert time.monotonic() < deadline, "the runner did not exit after starting the job"
+        time.sleep(0.1)
+    assert sched_cli.native_ids(name) == {info["native_id"]}
