@@ -219,3 +219,24 @@ def test_dependent_job_is_submitted_exactly_once(sched_cli: SchedCli) -> None:
         assert time.monotonic() < deadline, "the runner did not exit after starting the job"
         time.sleep(0.1)
     assert sched_cli.native_ids(name) == {info["native_id"]}
+
+
+def test_times_are_in_order(sched: Driver) -> None:
+    """Both schedulers report whole seconds, drmaa2 records the submission to the microsecond: a job that
+    started within the second it was submitted used to start "before" its submission."""
+    jobs = []
+    for argv in (["true"], ["true"], ["sh", "-c", "exit 2"]):
+        # Submitted just after a second began, a job is likely to start within that second, which the
+        # scheduler then reports as its start: earlier than the submission's fraction of a second.
+        time.sleep(1 - time.time() % 1)
+        jobs.append(sched.run(argv))
+    seen = []
+    while not all(j.state.final for j in jobs):
+        jobs = sched.refresh(jobs)
+        seen.extend(j for j in jobs if j.dispatch_time is not None)  # running ones too
+        sched.backend.wait_any([j for j in jobs if not j.state.final], 0.5)
+        assert len(seen) < 10_000
+    for job in seen + jobs:
+        assert job.submission_time is not None and job.dispatch_time is not None
+        assert job.submission_time <= job.dispatch_time, job
+        assert job.finish_time is None or job.dispatch_time <= job.finish_time, job

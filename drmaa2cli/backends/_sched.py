@@ -263,6 +263,22 @@ def time_limit_seconds(timeout: float | None) -> int | None:
     return int(-(-timeout // 1))
 
 
+def times_in_order(job: JobInfo) -> JobInfo:
+    """``job`` with submission <= dispatch <= finish time. Slurm and Grid Engine report whole seconds while
+    drmaa2 records the submission to the microsecond, so a job that started within the second it was
+    submitted would seem to have started before it; such times are moved up to the one before them."""
+    dispatch, finish = job.dispatch_time, job.finish_time
+    if dispatch is not None and job.submission_time is not None:
+        dispatch = max(dispatch, job.submission_time)
+    if finish is not None:
+        earliest = dispatch if dispatch is not None else job.submission_time
+        if earliest is not None:
+            finish = max(finish, earliest)
+    if (dispatch, finish) == (job.dispatch_time, job.finish_time):
+        return job
+    return job.evolve(dispatch_time=dispatch, finish_time=finish)
+
+
 #: The JobInfo fields a scheduler reports about a job that has ended.
 OBSERVED = ("state", "annotation", "exit_status", "signal", "dispatch_time", "finish_time", "cpu_time", "max_rss",
             "machine")

@@ -148,7 +148,11 @@ class SchedulerBackend(Backend):
         answer."""
         active = [j for j in jobs if j.native_id and not j.state.final]
         known, ask = self._ended.split(active)
-        changed = self._ask(ask) if ask else []
+        asked = {j.id: j for j in ask}
+        # A job whose times had to be put in order differs from the scheduler's answer every time: only
+        # what is news after that counts as changed.
+        fixed = (_sched.times_in_order(j) for j in (self._ask(ask) if ask else []))
+        changed = [j for j in fixed if j != asked.get(j.id)]
         self._ended.remember(changed)
         return known + changed
 
