@@ -240,3 +240,22 @@ def test_times_are_in_order(sched: Driver) -> None:
         assert job.submission_time is not None and job.dispatch_time is not None
         assert job.submission_time <= job.dispatch_time, job
         assert job.finish_time is None or job.dispatch_time <= job.finish_time, job
+
+
+def test_output_files_are_private(sched: Driver, tmp_path: Path) -> None:
+    """drmaa2 creates every file it writes for a job 0600; the schedulers' daemons would create them 0644."""
+    script = ["sh", "-c", "echo out; echo err >&2"]
+    jobs = [
+        sched.run(script),
+        sched.run(script, join_files=True),
+        sched.run(script, output_path=str(tmp_path / "user.out"), error_path=str(tmp_path / "user.err")),
+        sched.run(script, output_path=str(tmp_path / "joined.out"), join_files=True),
+    ]
+    tasks = sched.submit(JobTemplate(remote_command="sh", args=["-c", "echo out; echo err >&2"],
+                                     output_path=str(tmp_path / "task-%a.out")), array=ArraySpec(1, 2))
+    jobs = sched.wait(jobs + tasks)
+    paths = {p for j in jobs for p in (j.output_path, j.error_path) if p}
+    assert len(paths) == 10
+    for path in paths:
+        assert read(path).strip(), path  # the job wrote there
+        assert Path(path).stat().st_mode & 0o777 == 0o600, path

@@ -14,7 +14,7 @@ import shlex
 import signal as signals
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -336,6 +336,18 @@ def job_paths(ctx: BackendContext, template: JobTemplate, job_id: str, cwd: str)
     )
 
 
+def create_private(paths: Iterable[str | None]) -> None:
+    """Create the job's output files 0600 before the scheduler sees the job, as the process backend does:
+    the scheduler's daemon would create them with its own umask (0644), and opening a file that exists
+    keeps its mode. Also makes them exist from submission on (``tail -f``). Errors are left to the
+    scheduler, which reports them as the job's (O_NONBLOCK: a FIFO without a reader must not block)."""
+    for path in dict.fromkeys(p for p in paths if p):
+        try:
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600))
+        except OSError:
+            pass
+
+
 class Submitter(Protocol):
     """What ``ScriptLaunch`` needs from a scheduler backend."""
 
@@ -388,7 +400,12 @@ class ScriptLaunch(Launch):
         job.output_path = paths.output
         job.error_path = paths.error or paths.output
 
+    def create_outputs(self, jobs: Sequence[JobInfo]) -> None:
+        os.makedirs(self.backend.ctx.output_dir, mode=0o700, exist_ok=True)
+        create_private(p for job in jobs for p in (job.output_path, job.error_path))
+
     def start(self, job: JobInfo) -> JobInfo | None:
+        self.create_outputs([job])
         spec = JobSpec(job.id, job.session, job.template.argv, job.template.job_environment)
         native = self.backend.submit(job.template, self.paths(job.template, job.id), spec, None, self.after)
         return job.evolve(native_id=native)
@@ -398,6 +415,7 @@ class ScriptLaunch(Launch):
             return [new for job in jobs if (new := self.start(job)) is not None]
         if not jobs:
             return []
+        self.create_outputs(jobs)
         number = jobs[0].id.split(".", 1)[0]
         pattern = self.task_template(number, TASK_MARK)
         paths = self.paths(pattern, f"{number}.{TASK_MARK}")
