@@ -13,6 +13,7 @@ import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -151,6 +152,12 @@ class SchedCli:
     def __call__(self, *args: str, timeout: float = 120) -> Result:
         return self.cli(*args, env=self.env, timeout=timeout)
 
+    def info(self, job_id: str) -> dict[str, Any]:
+        r = self("status", "--json", job_id)
+        assert r.code == 0, r.err
+        (job,) = r.json()["jobs"]
+        return cast(dict[str, Any], job)
+
     def name(self, prefix: str) -> str:
         name = f"{prefix}{uuid.uuid4().hex[:10]}"
         self.names.append(name)
@@ -210,8 +217,8 @@ def test_dependent_job_is_submitted_exactly_once(sched_cli: SchedCli) -> None:
     name = sched_cli.name("dep")
     dep = sched_cli.submit("echo", "dep", options=["--name", name, "--after", first])
     r = sched_cli("wait", "--timeout", "45s", dep)
-    assert r.code == 0, (r.code, r.err, sched_cli.cli.info(dep))
-    info = sched_cli.cli.info(dep)
+    assert r.code == 0, (r.code, r.err, sched_cli.info(dep))
+    info = sched_cli.info(dep)
     assert info["state"] == "done"
     # The runner is done once the job started; only then can no further copy appear.
     deadline = time.monotonic() + 30
@@ -259,3 +266,55 @@ def test_output_files_are_private(sched: Driver, tmp_path: Path) -> None:
     for path in paths:
         assert read(path).strip(), path  # the job wrote there
         assert Path(path).stat().st_mode & 0o777 == 0o600, path
+
+
+#: A job that ignores SIGTERM (and so does the sleep it starts, which inherits that).
+IGNORES_TERM = ("sh", "-c", "trap '' TERM; echo ready; sleep 60")
+
+
+def wait_running(sched_cli: SchedCli, *job_ids: str) -> None:
+    """Until every job runs and has printed "ready" if it prints anything (a deadline, not a measurement)."""
+    deadline = time.monotonic() + 300  # other users' jobs may occupy the test cluster's two CPUs for a while
+    for job_id in job_ids:
+        while True:
+            info = sched_cli.info(job_id)
+            out = Path(info["output_path"])
+            if info["state"] == "running" and (info["command"][0] != "sh" or out.read_text().strip() == "ready"):
+                break
+            assert info["state"] in ("queued", "running") and time.monotonic() < deadline, info
+            time.sleep(0.2)
+
+
+def test_timeout_under_a_minute(sched_cli: SchedCli) -> None:
+    """Slurm's --time has minute granularity (and is checked every 30 s): a 3 s timeout let `sleep 60` end
+    done. The job's watcher enforces it: SIGTERM at the timeout, SIGKILL after the grace period."""
+    r = sched_cli("submit", "--backend", sched_cli.backend, "--wait", "-t", "3s", "--name",
+                  sched_cli.name("tmo"), "--", "sleep", "60")
+    assert r.code == 143, r.err  # 128 + SIGTERM, as on the process backend
+    (job_id,) = re.findall(r"Submitted job (\d+)", r.out)
+    info = sched_cli.info(job_id)
+    assert (info["state"], info["signal"], info["annotation"]) == ("failed", 15, "timed out after 3s")
+    assert info["wallclock_time"] < 30  # far below the 60 s it would otherwise run (tolerance: 1 s)
+    ignores = sched_cli.submit(*IGNORES_TERM, options=["-t", "3s", "--name", sched_cli.name("tmo")])
+    assert sched_cli("wait", "--timeout", "90s", ignores).code == 137
+    info = sched_cli.info(ignores)
+    assert (info["state"], info["signal"]) == ("failed", 9)
+    assert info["annotation"] == "timed out after 3s (SIGKILL after SIGTERM was ignored for 5s)"
+    assert Path(info["output_path"]).read_text() == "ready\n"
+
+
+def test_kill_is_sigterm_then_sigkill_after_the_grace(sched_cli: SchedCli) -> None:
+    """`drmaa2 kill` as on the process backend: SIGTERM (Grid Engine's qdel sends SIGKILL at once: 137, not
+    143), and SIGKILL 5 s later for a job that ignores it, with the signal that really ended the job named."""
+    dies = sched_cli.submit("sleep", "60", options=["--name", sched_cli.name("kill")])
+    ignores = sched_cli.submit(*IGNORES_TERM, options=["--name", sched_cli.name("kill")])
+    wait_running(sched_cli, dies, ignores)
+    r = sched_cli("kill", dies, ignores)
+    assert r.code == 0, r.err
+    assert sched_cli("wait", "--timeout", "90s", dies).code == 143
+    assert sched_cli("wait", "--timeout", "90s", ignores).code == 137
+    info = sched_cli.info(dies)
+    assert (info["state"], info["signal"], info["annotation"]) == ("failed", 15, "killed by drmaa2 kill (SIGTERM)")
+    info = sched_cli.info(ignores)
+    assert (info["state"], info["signal"]) == ("failed", 9)
+    assert info["annotation"] == "killed by drmaa2 kill (SIGKILL after SIGTERM was ignored for 5s)"
