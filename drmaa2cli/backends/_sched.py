@@ -8,19 +8,21 @@ scheduler sees the command's own exit status or signal (no shell in between once
 
 from __future__ import annotations
 
+import contextlib
+import math
 import os
 import re
 import shlex
 import signal as signals
 import subprocess
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
 from ..errors import BackendUnavailable, InvalidArgument
-from ..models import ArraySpec, JobInfo, JobTemplate
+from ..models import ArraySpec, JobInfo, JobState, JobTemplate
 from .base import BackendContext, Launch
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
@@ -43,12 +45,26 @@ class After:
     mode: str = "ok"
 
 
+#: Seconds between drmaa2's SIGTERM (kill, timeout) and its SIGKILL, as on the process and docker backends.
+GRACE_SECONDS = 5
+#: How often the job's watcher looks for a kill request and at the clock (see ``job_script``).
+WATCH_TICK = 0.5
+#: The scheduler's own time limit is the timeout plus the grace plus this: a backstop that ends the job
+#: should its watcher not (the watcher enforces the timeout itself).
+BACKSTOP_SECONDS = 30
+#: A kill request older than the grace plus this, of a job still active, is carried out by the scheduler
+#: instead (its watcher cannot see the request: no shared file system, or it died).
+FALLBACK_SECONDS = GRACE_SECONDS + 10
+
+
 @dataclass(frozen=True)
 class JobSpec:
     """What the wrapper script needs: our job id, the session, the command and the extra environment.
 
     ``job_id`` is our job number; ``task_var`` names the scheduler's task-index variable for an array
-    (SLURM_ARRAY_TASK_ID, SGE_TASK_ID), which the script exports as DRMAA2_TASK_ID.
+    (SLURM_ARRAY_TASK_ID, SGE_TASK_ID), which the script exports as DRMAA2_TASK_ID. ``control`` is the path
+    prefix of the job's control files (``control_prefix``; for an array without the task index, which the
+    script appends) and ``timeout`` the run time after which the watcher ends the job.
     """
 
     job_id: str
@@ -56,6 +72,60 @@ class JobSpec:
     argv: list[str]
     environment: Mapping[str, str] = field(default_factory=dict)
     task_var: str | None = None
+    control: str | None = None
+    timeout: float | None = None
+
+
+def control_prefix(ctx: BackendContext, job_id: str) -> str:
+    """Where a job's control files live: PREFIX.kill (drmaa2 kill's request: "15" or "9", written here) and
+    PREFIX.end (what the job's watcher did: "kill" or "timeout", "... 9" once it had to send SIGKILL). In
+    the output directory, which the nodes must see anyway for the default output files."""
+    return str(ctx.output_dir / job_id)
+
+
+# The watcher, run in the background before the script execs the command, so that the command keeps the
+# job's pid and the scheduler reports its exact exit status or signal. It ignores SIGTERM and signals the
+# job's whole process group (kill 0: the job and everything it started, as the process backend's killpg;
+# both schedulers give each job a process group of its own), and sends SIGKILL to that group (itself
+# included) GRACE seconds later if the command outlived SIGTERM. It notes what it did in PREFIX.end
+# before signalling, so that drmaa2 can tell a kill or timeout from any other death by that signal. It
+# counts ticks rather than asking `date` each time; its clock is checked every 20 ticks so that a long
+# timeout does not drift by the cost of the ticks. Tolerance: the timeout is enforced within about a
+# tick (0.5 s) of its time.
+_WATCHER = """\
+( trap '' TERM
+  _d2_job=$$ _d2_cause= _d2_sig=15 _d2_n=0 _d2_start=$(date +%s 2>/dev/null)
+  while kill -0 "$_d2_job" 2>/dev/null; do
+    if [ -s "$_d2.kill" ]; then _d2_cause=kill; read -r _d2_sig < "$_d2.kill"; break; fi
+    if [ -n "$_d2_ticks" ] && [ "$_d2_n" -ge "$_d2_ticks" ]; then _d2_cause=timeout; break; fi
+    sleep TICK 2>/dev/null || sleep 1
+    _d2_n=$((_d2_n + 1))
+    if [ -n "$_d2_start" ] && [ $((_d2_n % 20)) = 0 ]; then
+      _d2_now=$(date +%s 2>/dev/null) && _d2_n=$(( (_d2_now - _d2_start) * TPS ))
+    fi
+  done
+  [ -n "$_d2_cause" ] || exit 0
+  if [ "$_d2_sig" = 9 ]; then
+    (umask 077; echo "$_d2_cause 9" > "$_d2.end"); kill -KILL 0
+  fi
+  (umask 077; echo "$_d2_cause" > "$_d2.end")
+  kill -TERM 0
+  _d2_n=0
+  while kill -0 "$_d2_job" 2>/dev/null && [ "$_d2_n" -lt GRACE_TICKS ]; do
+    sleep TICK 2>/dev/null || sleep 1
+    _d2_n=$((_d2_n + 1))
+  done
+  if kill -0 "$_d2_job" 2>/dev/null; then
+    (umask 077; echo "$_d2_cause 9" > "$_d2.end"); kill -KILL 0
+  fi
+) </dev/null >/dev/null 2>&1 &
+"""
+
+
+def watcher() -> str:
+    tps = round(1 / WATCH_TICK)
+    return (_WATCHER.replace("GRACE_TICKS", str(GRACE_SECONDS * tps)).replace("TPS", str(tps))
+            .replace("TICK", f"{WATCH_TICK:g}"))
 
 
 @dataclass(frozen=True)
@@ -102,6 +172,13 @@ def job_script(spec: JobSpec) -> bytes:
     if spec.task_var is not None:
         lines.append(f'DRMAA2_TASK_ID="${spec.task_var}"; export DRMAA2_TASK_ID')
     lines.append(f"export DRMAA2_SESSION={shlex.quote(spec.session)}")
+    if spec.control is not None:
+        # Shell variables, not exported: the command does not see them.
+        prefix = shlex.quote(spec.control)
+        lines.append(f'_d2={prefix}."$DRMAA2_TASK_ID"' if spec.task_var is not None else f"_d2={prefix}")
+        ticks = "" if spec.timeout is None else str(math.ceil(spec.timeout / WATCH_TICK))
+        lines.append(f"_d2_ticks={ticks}")
+        lines.append(watcher().rstrip("\n"))
     lines.append("exec " + " ".join(shlex.quote(a) for a in spec.argv))
     # surrogateescape: arguments that came in as undecodable bytes leave as the same bytes.
     return os.fsencode("\n".join(lines) + "\n")
@@ -256,11 +333,81 @@ def submitted_id(text: str, separator: str, program: str) -> str:
 
 
 def time_limit_seconds(timeout: float | None) -> int | None:
+    """The scheduler's own time limit for a job with ``timeout``: a backstop past the job's watcher, which
+    enforces the timeout itself (Slurm's limits have minute granularity and are checked every 30 s; Grid
+    Engine's h_rt kills with SIGKILL at once), so the limit leaves room for the grace period."""
     if timeout is None:
         return None
     if timeout <= 0:
         raise InvalidArgument("the timeout must be positive")
-    return int(-(-timeout // 1))
+    return int(-(-timeout // 1)) + GRACE_SECONDS + BACKSTOP_SECONDS
+
+
+def times_in_order(job: JobInfo) -> JobInfo:
+    """``job`` with submission <= dispatch <= finish time. Slurm and Grid Engine report whole seconds while
+    drmaa2 records the submission to the microsecond, so a job that started within the second it was
+    submitted would seem to have started before it; such times are moved up to the one before them."""
+    dispatch, finish = job.dispatch_time, job.finish_time
+    if dispatch is not None and job.submission_time is not None:
+        dispatch = max(dispatch, job.submission_time)
+    if finish is not None:
+        earliest = dispatch if dispatch is not None else job.submission_time
+        if earliest is not None:
+            finish = max(finish, earliest)
+    if (dispatch, finish) == (job.dispatch_time, job.finish_time):
+        return job
+    return job.evolve(dispatch_time=dispatch, finish_time=finish)
+
+
+def read_control(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8", errors="replace") as f:
+            return f.read().strip()
+    except OSError:
+        return None
+
+
+def write_control(path: str, text: str) -> None:
+    """Write a control file 0600, whole or not at all (the watcher reads it any moment)."""
+    tmp = f"{path}.{os.getpid()}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        os.write(fd, text.encode())
+    finally:
+        os.close(fd)
+    os.replace(tmp, path)
+
+
+def how_it_ended(job: JobInfo, prefix: str) -> JobInfo:
+    """An ended job with what drmaa2 did to it, from its control files (``control_prefix``): "timed out
+    after 3s", "killed by drmaa2 kill (SIGTERM)", "killed by drmaa2 kill (SIGKILL after SIGTERM was ignored
+    for 5s)", and the signal that really ended it. Jobs drmaa2 did not kill or time out are unchanged."""
+    ended = read_control(prefix + ".end")
+    requested = read_control(prefix + ".kill")
+    if ended is None and requested is None:
+        return job
+    cause, _, escalated = (ended or "kill").partition(" ")
+    exit_status, sig = job.exit_status, job.signal
+    if sig is None and exit_status is not None and exit_status > 128 and ended is not None:
+        # Grid Engine reports a job that a signal ended as exit status 128+N; after the watcher signalled
+        # it, that is what happened.
+        sig, exit_status = exit_status - 128, None
+    if escalated == "9" and sig is None and exit_status is None:
+        sig = 9
+    if sig is None and exit_status is None:
+        return job  # it never ran (deleted while pending): the scheduler's account stands
+    if cause == "timeout":
+        why = f"timed out after {job.template.timeout or 0:g}s"
+        if escalated == "9":
+            why += f" (SIGKILL after SIGTERM was ignored for {GRACE_SECONDS}s)"
+    elif escalated == "9" and requested != "9":
+        why = f"killed by drmaa2 kill (SIGKILL after SIGTERM was ignored for {GRACE_SECONDS}s)"
+    else:
+        # The signal that ended it, or (it handled the signal and exited) the one drmaa2 sent.
+        sent = 9 if requested == "9" else 15
+        why = f"killed by drmaa2 kill ({signal_name(sig if sig is not None else sent)})"
+    state = JobState.DONE if exit_status == 0 and sig is None else JobState.FAILED
+    return job.evolve(state=state, exit_status=exit_status, signal=sig, annotation=why)
 
 
 #: The JobInfo fields a scheduler reports about a job that has ended.
@@ -320,6 +467,16 @@ def job_paths(ctx: BackendContext, template: JobTemplate, job_id: str, cwd: str)
     )
 
 
+def create_private(paths: Iterable[str | None]) -> None:
+    """Create the job's output files 0600 before the scheduler sees the job, as the process backend does:
+    the scheduler's daemon would create them with its own umask (0644), and opening a file that exists
+    keeps its mode. Also makes them exist from submission on (``tail -f``). Errors are left to the
+    scheduler, which reports them as the job's (O_NONBLOCK: a FIFO without a reader must not block)."""
+    for path in dict.fromkeys(p for p in paths if p):
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600))
+
+
 class Submitter(Protocol):
     """What ``ScriptLaunch`` needs from a scheduler backend."""
 
@@ -372,8 +529,14 @@ class ScriptLaunch(Launch):
         job.output_path = paths.output
         job.error_path = paths.error or paths.output
 
+    def create_outputs(self, jobs: Sequence[JobInfo]) -> None:
+        os.makedirs(self.backend.ctx.output_dir, mode=0o700, exist_ok=True)
+        create_private(p for job in jobs for p in (job.output_path, job.error_path))
+
     def start(self, job: JobInfo) -> JobInfo | None:
-        spec = JobSpec(job.id, job.session, job.template.argv, job.template.job_environment)
+        self.create_outputs([job])
+        spec = JobSpec(job.id, job.session, job.template.argv, job.template.job_environment,
+                       control=control_prefix(self.backend.ctx, job.id), timeout=job.template.timeout)
         native = self.backend.submit(job.template, self.paths(job.template, job.id), spec, None, self.after)
         return job.evolve(native_id=native)
 
@@ -382,10 +545,12 @@ class ScriptLaunch(Launch):
             return [new for job in jobs if (new := self.start(job)) is not None]
         if not jobs:
             return []
+        self.create_outputs(jobs)
         number = jobs[0].id.split(".", 1)[0]
         pattern = self.task_template(number, TASK_MARK)
         paths = self.paths(pattern, f"{number}.{TASK_MARK}")
-        spec = JobSpec(number, jobs[0].session, pattern.argv, pattern.job_environment, self.backend.task_var)
+        spec = JobSpec(number, jobs[0].session, pattern.argv, pattern.job_environment, self.backend.task_var,
+                       control=control_prefix(self.backend.ctx, number), timeout=pattern.timeout)
         native = self.backend.submit(pattern, paths, spec, self.array, self.after)
         return [
             job.evolve(

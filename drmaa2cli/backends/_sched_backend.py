@@ -9,8 +9,10 @@ commands (``_submit_command``, ``_control_command``), reads its scheduler's answ
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import time
 from abc import abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
@@ -148,9 +150,38 @@ class SchedulerBackend(Backend):
         answer."""
         active = [j for j in jobs if j.native_id and not j.state.final]
         known, ask = self._ended.split(active)
-        changed = self._ask(ask) if ask else []
+        asked = {j.id: j for j in ask}
+        # A job whose times had to be put in order differs from the scheduler's answer every time: only
+        # what is news after that counts as changed.
+        fixed = (self._finished(_sched.times_in_order(j)) for j in (self._ask(ask) if ask else []))
+        changed = [j for j in fixed if j != asked.get(j.id)]
         self._ended.remember(changed)
+        fresh = {j.id: j for j in changed}
+        self._carry_out_stale_kills([fresh.get(j.id, j) for j in ask])
         return known + changed
+
+    def _control_prefix(self, job: JobInfo) -> str:
+        return _sched.control_prefix(self.ctx, job.id)
+
+    def _finished(self, job: JobInfo) -> JobInfo:
+        """An ended job with what drmaa2's kill or timeout did to it (``_sched.how_it_ended``)."""
+        return _sched.how_it_ended(job, self._control_prefix(job)) if job.state.final else job
+
+    def _carry_out_stale_kills(self, jobs: list[JobInfo]) -> None:
+        """A kill request the job's watcher has not carried out in time (no shared file system, the watcher
+        gone): the scheduler ends the job instead."""
+        now = time.time()
+        for job in jobs:
+            if job.state.final:
+                continue
+            try:
+                requested = os.stat(self._control_prefix(job) + ".kill").st_mtime
+            except OSError:
+                continue
+            if now - requested > _sched.FALLBACK_SECONDS:
+                # Ended meanwhile, or the scheduler does not answer: the next refresh tries again.
+                with contextlib.suppress(Drmaa2Error):
+                    self._cancel(job, 9)
 
     @abstractmethod
     def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
@@ -173,6 +204,39 @@ class SchedulerBackend(Backend):
         _sched.poll_until(ended, timeout)
 
     # --- control ------------------------------------------------------------------------------------
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        """The graceful default (and SIGTERM): SIGTERM to the job's process group, SIGKILL after
+        GRACE_SECONDS, done by the job's watcher on seeing drmaa2's request (``_sched.job_script``), the
+        same on every scheduler; a job that has not started is cancelled by the scheduler. SIGKILL: the
+        request (for the annotation), then the scheduler's cancel at once. Other signals: ``_signal``.
+        Raises InvalidState when the job has already ended."""
+        if signal not in (None, 9, 15):
+            self._signal(job, signal)
+            return
+        self._native(job)
+        _sched.write_control(self._control_prefix(job) + ".kill", "9" if signal == 9 else "15")
+        if signal == 9 or job.state in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED,
+                                        JobState.REQUEUED_HELD):
+            # Nothing runs yet for a watcher to signal (a job that started meanwhile ends by the
+            # scheduler's cancel, or by its watcher, which sees the request at once).
+            self._cancel(job, signal)
+        elif job.state is JobState.SUSPENDED:
+            # Its watcher is stopped with it: resume it, and the watcher signals at once.
+            self._control(job, "resume")
+
+    @abstractmethod
+    def _cancel(self, job: JobInfo, signal: int | None) -> None:
+        """End the job through the scheduler (scancel, qdel). Raises InvalidState when it has ended."""
+
+    @abstractmethod
+    def _signal(self, job: JobInfo, signal: int) -> None:
+        """Send ``signal`` (not SIGTERM or SIGKILL) to the job, or raise UnsupportedOperation."""
+
+    def cleanup(self, job: JobInfo) -> None:
+        for suffix in (".kill", ".end"):
+            with contextlib.suppress(OSError):
+                os.unlink(self._control_prefix(job) + suffix)
+
     def _native(self, job: JobInfo) -> str:
         if not job.native_id:
             raise InvalidState(f"job {job.id} has no {self.label} job id")

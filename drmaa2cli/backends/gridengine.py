@@ -152,11 +152,11 @@ class GridEngineBackend(SchedulerBackend):
         return out
 
     # --- control ------------------------------------------------------------------------------------
-    def terminate(self, job: JobInfo, signal: int | None) -> None:
-        """qdel (Grid Engine kills with SIGKILL). Other signals than SIGTERM/SIGKILL cannot be sent:
-        UnsupportedOperation."""
-        if signal not in (None, 9, 15):
-            raise UnsupportedOperation(f"grid engine cannot send signal {signal}; it can only delete jobs")
+    def _signal(self, job: JobInfo, signal: int) -> None:
+        raise UnsupportedOperation(f"grid engine cannot send signal {signal}; it can only delete jobs")
+
+    def _cancel(self, job: JobInfo, signal: int | None) -> None:
+        """qdel (Grid Engine kills a running job with SIGKILL)."""
         native = self._native(job)
         proc = self._run(cmd.build_delete_command([native]))
         if proc.returncode != 0:

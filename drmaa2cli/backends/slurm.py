@@ -147,11 +147,15 @@ class SlurmBackend(SchedulerBackend):
         return out
 
     # --- control ------------------------------------------------------------------------------------
-    def terminate(self, job: JobInfo, signal: int | None) -> None:
-        """scancel (SIGTERM, then SIGKILL after the cluster's KillWait) or scancel --signal=N."""
+    def _cancel(self, job: JobInfo, signal: int | None) -> None:
+        """scancel (SIGTERM, then SIGKILL after the cluster's KillWait), or SIGKILL at once."""
         proc = self._run(cmd.build_cancel_command(self._native(job), signal))
         if proc.returncode != 0:
             raise self._job_error(job, "scancel", _sched.message(proc))
+
+    def _signal(self, job: JobInfo, signal: int) -> None:
+        """scancel --full --signal=N: to the batch script and all its processes."""
+        self._cancel(job, signal)
 
     def _control_command(self, action: str, native_id: str) -> list[str]:
         return cmd.build_control_command(action, native_id)

@@ -37,7 +37,7 @@ def test_submit_command_maps_template() -> None:
     argv = cmd.build_submit_command(t, PATHS, job_name="n", parallel_environment="mpi")
     assert argv == [
         "qsub", "-terse", "-S", "/bin/sh", "-N", "n", "-wd", "/w", "-o", "/o/1.out", "-e", "/o/1.err",
-        "-h", "-q", "all.q", "-pe", "mpi", "2", "-l", "h_rt=91,h_vmem=500M", "-P", "proj",
+        "-h", "-q", "all.q", "-pe", "mpi", "2", "-l", "h_rt=126,h_vmem=500M", "-P", "proj",
     ]
 
 

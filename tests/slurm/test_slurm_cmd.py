@@ -39,7 +39,7 @@ def test_submit_command_maps_template() -> None:
     argv = cmd.build_submit_command(t, PATHS, job_name="name")
     assert argv == [
         "sbatch", "--parsable", "--job-name=name", "--chdir=/w", "--output=/o/1.out", "--error=/o/1.err",
-        "--hold", "--time=1:31", "--partition=debug", "--mem=512M", "--tmp=10M", "--cpus-per-task=2",
+        "--hold", "--time=2:06", "--partition=debug", "--mem=512M", "--tmp=10M", "--cpus-per-task=2",
         "--exclusive", "--comment=a b",
     ]
 
