@@ -13,7 +13,6 @@ import math
 import os
 import re
 import shlex
-import signal as signals
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -23,6 +22,7 @@ from typing import Protocol
 
 from ..errors import BackendUnavailable, InvalidArgument
 from ..models import ArraySpec, JobInfo, JobState, JobTemplate
+from . import ending
 from .base import BackendContext, Launch
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
@@ -46,7 +46,7 @@ class After:
 
 
 #: Seconds between drmaa2's SIGTERM (kill, timeout) and its SIGKILL, as on the process and docker backends.
-GRACE_SECONDS = 5
+GRACE_SECONDS = int(ending.GRACE_SECONDS)
 #: How often the job's watcher looks for a kill request and at the clock (see ``job_script``).
 WATCH_TICK = 0.5
 #: The scheduler's own time limit is the timeout plus the grace plus this: a backstop that ends the job
@@ -246,19 +246,12 @@ def message(proc: subprocess.CompletedProcess[str]) -> str:
     return f"exit status {proc.returncode}"
 
 
-def signal_name(number: int) -> str:
-    try:
-        return signals.Signals(number).name
-    except ValueError:
-        return f"signal {number}"
-
-
 def describe_exit(exit_status: int | None, signal: int | None) -> str | None:
     """The annotation for how a job ended: "exited with status 3", "killed by signal 9 (SIGKILL)"."""
     if signal is not None:
-        return f"killed by signal {signal} ({signal_name(signal)})"
+        return ending.by_signal(signal)
     if exit_status is not None:
-        return f"exited with status {exit_status}"
+        return ending.exited(exit_status)
     return None
 
 
@@ -397,15 +390,11 @@ def how_it_ended(job: JobInfo, prefix: str) -> JobInfo:
     if sig is None and exit_status is None:
         return job  # it never ran (deleted while pending): the scheduler's account stands
     if cause == "timeout":
-        why = f"timed out after {job.template.timeout or 0:g}s"
-        if escalated == "9":
-            why += f" (SIGKILL after SIGTERM was ignored for {GRACE_SECONDS}s)"
-    elif escalated == "9" and requested != "9":
-        why = f"killed by drmaa2 kill (SIGKILL after SIGTERM was ignored for {GRACE_SECONDS}s)"
+        why = ending.timed_out(job.template.timeout, sig, escalated=escalated == "9")
     else:
         # The signal that ended it, or (it handled the signal and exited) the one drmaa2 sent.
         sent = 9 if requested == "9" else 15
-        why = f"killed by drmaa2 kill ({signal_name(sig if sig is not None else sent)})"
+        why = ending.killed(sig if sig is not None else sent, escalated=escalated == "9" and requested != "9")
     state = JobState.DONE if exit_status == 0 and sig is None else JobState.FAILED
     return job.evolve(state=state, exit_status=exit_status, signal=sig, annotation=why)
 
