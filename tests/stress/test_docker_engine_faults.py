@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.requires import unavailable
+from tests.requires import command, unavailable
 
 from .harness import Figures, cli_env, one_line_error, read_store, run, spawn, wait_for
 
@@ -65,9 +65,14 @@ class PrivateEngine:
 
 
 @pytest.fixture(params=[False, True], ids=["containers-stop", "live-restore"])
-def engine(request: pytest.FixtureRequest) -> Iterator[PrivateEngine]:
-    if os.geteuid() != 0 or not all(shutil.which(c) for c in ("dockerd", "docker", "unshare")):
-        unavailable("a private Docker engine needs root, unshare and dockerd (tests/infra/docker-engine.sh)")
+def engine(request: pytest.FixtureRequest, docker_engine: str) -> Iterator[PrivateEngine]:
+    # docker_engine: tests/infra/docker-engine.sh has installed dockerd and docker (and started the machine's
+    # engine, which this test must not disturb).
+    if os.geteuid() != 0:
+        unavailable("a private Docker engine needs root")
+    command("unshare", "util-linux")
+    if not all(shutil.which(c) for c in ("dockerd", "docker")):
+        unavailable("tests/infra/docker-engine.sh left no dockerd and docker")
     root = Path(tempfile.mkdtemp(prefix="d2e-", dir="/tmp"))  # a unix socket path must stay short
     private = PrivateEngine(root, live_restore=request.param)
     machine_bridge = Path("/sys/class/net/docker0")
