@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ from hypothesis import strategies as st
 from drmaa2cli.cli import app
 
 from .conftest import current_scale
-from .harness import DRMAA2_CODES, Figures
+from .harness import DRMAA2_CODES, Figures, end_jobs
 
 SCALE = current_scale()
 # Commands that may legitimately block on a job (a held job never ends by itself).
@@ -185,8 +186,10 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Sandbox:
-    return sandbox(tmp_path)
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    made = sandbox(tmp_path)
+    yield made
+    end_jobs(made.env, made.root / "work")  # the fuzzer submits held jobs, and jobs after them
 
 
 @FUZZ_SETTINGS
@@ -221,7 +224,7 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def filled(tmp_path: Path) -> Sandbox:
+def filled(tmp_path: Path) -> Iterator[Sandbox]:
     """A sandbox whose home holds finished, archived, held and array jobs in two sessions."""
     box = sandbox(tmp_path)
     for args in (["--wait", "--array", "1-33", "--", "true"], ["--wait", "--", "sh", "-c", "exit 2"],
@@ -231,7 +234,10 @@ def filled(tmp_path: Path) -> Sandbox:
     home = Path(box.env["DRMAA2_HOME"])
     assert (home / "archive" / "000000.json").exists()
     shutil.copytree(home, box.root / "pristine", symlinks=True)
-    return box
+    yield box
+    # The held job's shepherd waits for a release that never comes (the copies' `kill` cannot reach it: its
+    # control files are looked for in this home); it outlived whole test runs before.
+    end_jobs(box.env, box.root / "work")
 
 
 @settings(FUZZ_SETTINGS, max_examples=max(20, SCALE.fuzz_examples // 4))
