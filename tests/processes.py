@@ -95,11 +95,15 @@ def left_behind(roots: Iterable[Path], leaders: set[int] | None = None) -> list[
     return sorted(owned.values(), key=lambda p: (not p.helper, p.pid))
 
 
-def end(roots: Iterable[Path], rounds: int = 20) -> list[Proc]:
+def end(roots: Iterable[Path], grace: float = 3.0, rounds: int = 20) -> list[Proc]:
     """SIGKILL everything ``left_behind(roots)`` finds, until nothing is left (at most ``rounds`` passes: a
-    dying helper may have started one more process meanwhile). Returns what was found in the first pass."""
+    dying helper may have started one more process meanwhile). A shepherd whose job just ended, or a CLI call
+    on its way out, is given ``grace`` seconds to end by itself first. Returns what had to be killed."""
     roots = list(roots)
     leaders: set[int] = set()
+    deadline = time.monotonic() + grace
+    while left_behind(roots, leaders) and time.monotonic() < deadline:
+        time.sleep(0.05)
     first: list[Proc] | None = None
     for _ in range(rounds):
         found = left_behind(roots, leaders)

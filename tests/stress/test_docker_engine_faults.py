@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import gate
 from tests.requires import command, unavailable
 
 from .harness import Figures, cli_env, one_line_error, read_store, run, spawn, wait_for
@@ -94,11 +95,18 @@ def engine(request: pytest.FixtureRequest, docker_engine: str) -> Iterator[Priva
 
 def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figures: Figures) -> None:
     env = cli_env(tmp_path / "home", DOCKER_HOST=engine.host, DRMAA2_BACKEND="docker")
-    sub = run(env, "submit", "--terse", "--image", IMAGE, "--", "sh", "-c", "sleep 4; exit 7")
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    # The job runs until the test lets it end (a short sleep could end before the engine stops on a busy
+    # machine, and the outage would not be met).
+    sub = run(env, "submit", "--terse", "--image", IMAGE, "--mount", f"{gates}:/g", "--", "sh", "-c",
+              f"{gate(Path('/g/go'))}; exit 7")
     assert sub.code == 0, sub.err
     job = sub.out.strip()
+    assert wait_for(lambda: json.loads(run(env, "status", "--json", job).out)["jobs"][0]["state"] == "running",
+                    120), "the job never ran"
     waiter = spawn(env, "wait", job)
-    time.sleep(1.0)
+    time.sleep(1.0)  # a head start for the waiter; the job runs on whether or not it has its answer yet
     engine.stop()
     figures.add("engine_stops")
     down = run(env, "status", "--json", job)
@@ -111,6 +119,7 @@ def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figur
     time.sleep(2.0)
     assert waiter.poll() is None, waiter.communicate()  # still waiting: the outage is not the job's end
     engine.start()
+    (gates / "go").touch()  # a container that lived through the outage ends now, with its own status
     out, err = waiter.communicate(timeout=120)
     figures.set("last_wait_exit_code", waiter.returncode)
     info = json.loads(run(env, "status", "--json", job).out)["jobs"][0]

@@ -26,6 +26,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from drmaa2cli.cli import app
+from tests.conftest import until
 
 from .conftest import current_scale
 from .harness import DRMAA2_CODES, Figures, end_jobs
@@ -229,10 +230,14 @@ def filled(tmp_path: Path) -> Iterator[Sandbox]:
     box = sandbox(tmp_path)
     for args in (["--wait", "--array", "1-33", "--", "true"], ["--wait", "--", "sh", "-c", "exit 2"],
                  ["--hold", "--", "true"], ["--wait", "--session", "other", "--", "true"], ["--", "true"]):
-        subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", *args], env=box.env,
-                       capture_output=True, timeout=60, cwd=box.root / "work", check=False)
+        last = subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", "--terse", *args], env=box.env,
+                              capture_output=True, text=True, timeout=60, cwd=box.root / "work", check=False)
     home = Path(box.env["DRMAA2_HOME"])
     assert (home / "archive" / "000000.json").exists()
+    # The last job ended unobserved (its record still says queued), but its shepherd must be done writing
+    # before the copy: a half-renamed start or exit file broke copytree.
+    ended = home / "run" / f"{last.stdout.strip()}.exit"
+    until(lambda: ended.exists() and not list((home / "run").glob("*.tmp")), "the last job's exit file")
     shutil.copytree(home, box.root / "pristine", symlinks=True)
     yield box
     # The held job's shepherd waits for a release that never comes (the copies' `kill` cannot reach it: its
