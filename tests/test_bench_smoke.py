@@ -1,7 +1,7 @@
 """The benchmark suite runs end to end (one repetition, tiny sizes), so that it cannot rot. Nothing about time is
 asserted: only that every target ran and reported beside every peer (task-spooler, and the test suite's own
-Slurm and Grid Engine clusters and Docker engine, which the fixtures start), and that no job was lost or
-duplicated under concurrent submitters."""
+Slurm and Grid Engine clusters and Docker engine, which the fixtures start; task-spooler is installed by
+``bench/setup-peers`` when missing), and that no job was lost or duplicated under concurrent submitters."""
 
 from __future__ import annotations
 
@@ -11,10 +11,26 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
+from tests.requires import unavailable
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def test_benchmark_smoke_run(tmp_path: Path, docker_engine: str, slurm_env: dict[str, str],
+@pytest.fixture(scope="session")
+def task_spooler() -> None:
+    """Install task-spooler (the peer ``tsp``) when it is missing, the way ``bench/run`` does."""
+    try:
+        proc = subprocess.run([str(ROOT / "bench" / "setup-peers"), "task-spooler"], capture_output=True,
+                              text=True, timeout=900, check=False)
+    except (OSError, subprocess.TimeoutExpired) as e:
+        unavailable(f"bench/setup-peers task-spooler could not run: {e}")
+    if proc.returncode != 0:
+        unavailable(f"bench/setup-peers could not install task-spooler: {proc.stderr.strip()[-2000:]}")
+
+
+def test_benchmark_smoke_run(tmp_path: Path, task_spooler: None, docker_engine: str, slurm_env: dict[str, str],
                              gridengine_env: dict[str, str]) -> None:
     env = {**os.environ, **slurm_env, **gridengine_env}
     proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path),

@@ -10,12 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli import config
+from drmaa2cli import config, runner
 from drmaa2cli.backends.process import ProcessBackend
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
+from drmaa2cli.runner import runner_alive
 from drmaa2cli.service import Service
 
-from .conftest import Cli
+from .conftest import Cli, gate, until
 
 
 def overlap(jobs: list[dict[str, object]]) -> int:
@@ -54,9 +55,11 @@ def test_array_step_and_output_placeholders(cli: Cli, tmp_path: Path) -> None:
     assert cli("status", f"{array}.3").code == 202
 
 
-def test_failed_dependency_fails_the_dependent(cli: Cli) -> None:
-    first = cli.submit("sh", "-c", "sleep 0.3; exit 3")
+def test_failed_dependency_fails_the_dependent(cli: Cli, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    first = cli.submit("sh", "-c", f"{gate(go)}; exit 3")
     waiting = cli.submit("echo", "must not run", options=["--after", first])
+    go.touch()  # the dependency fails only now, while its dependent waits for it
     assert cli("wait", waiting).code == 207
     info = cli.info(waiting)
     assert info["state"] == "failed" and info["annotation"] == f"dependency {first} failed (exited with status 3)"
@@ -67,11 +70,12 @@ def test_failed_dependency_fails_the_dependent(cli: Cli) -> None:
 
 
 def test_dependencies_ok_and_any(cli: Cli, tmp_path: Path) -> None:
-    marker = tmp_path / "order"
-    a = cli.submit("sh", "-c", f"sleep 0.3; echo a >> {marker}")
+    marker, go = tmp_path / "order", tmp_path / "go"
+    a = cli.submit("sh", "-c", f"{gate(go)}; echo a >> {marker}")
     b = cli.submit("sh", "-c", f"echo b >> {marker}", options=["--after", a])
     bad = cli.submit("false")
     c = cli.submit("sh", "-c", f"echo c >> {marker}", options=["--after-any", f"{b},{bad}"])
+    go.touch()  # a ends only once b and c wait for it
     assert cli("wait", c).code == 0
     assert marker.read_text() == "a\nb\nc\n"
     assert cli("submit", "--after", "999", "--", "true").code == 202
@@ -79,8 +83,10 @@ def test_dependencies_ok_and_any(cli: Cli, tmp_path: Path) -> None:
 
 def test_hold_released_from_another_shell(cli: Cli, tmp_path: Path) -> None:
     job = cli.submit("echo", "released", options=["--hold"])
-    assert cli.info(job)["state"] == "queued_held"
-    time.sleep(0.3)
+    info = cli.info(job)
+    assert info["state"] == "queued_held"
+    # The shepherd has the job once it created the output file: it holds it instead of starting it.
+    until(Path(info["output_path"]).exists, f"job {job}'s shepherd creating its output file")
     assert cli.info(job)["state"] == "queued_held"
     # another shell, another process
     subprocess.run([sys.executable, "-m", "drmaa2cli", "release", job], env=cli.env, check=True)
@@ -89,9 +95,11 @@ def test_hold_released_from_another_shell(cli: Cli, tmp_path: Path) -> None:
     assert cli("release", job).code == 205
 
 
-def test_hold_a_queued_array_task_and_kill_the_rest(cli: Cli) -> None:
-    array = cli.submit("sleep", "0.2", options=["--array", "1-4%1"])
-    assert cli("hold", f"{array}.4").code == 0
+def test_hold_a_queued_array_task_and_kill_the_rest(cli: Cli, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    array = cli.submit("sh", "-c", gate(go), options=["--array", "1-4%1"])
+    assert cli("hold", f"{array}.4").code == 0  # task 1 runs until go exists: 4 has not started
+    go.touch()
     assert cli("wait", f"{array}.3").code == 0
     assert cli.info(f"{array}.4")["state"] == "queued_held"
     assert cli("kill", array).code == 0  # finished tasks are skipped
@@ -99,13 +107,15 @@ def test_hold_a_queued_array_task_and_kill_the_rest(cli: Cli) -> None:
     assert "before it started" in cli.info(f"{array}.4")["annotation"]
 
 
-def test_suspend_and_resume(cli: Cli) -> None:
-    job = cli.submit("sleep", "2")
-    time.sleep(0.2)
+def test_suspend_and_resume(cli: Cli, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    job = cli.submit("sh", "-c", gate(go))  # runs until the test creates go
+    cli.until_state(job, "running")
     assert cli("suspend", job).code == 0
     assert cli.info(job)["state"] == "suspended"
     assert cli("resume", job).code == 0
     assert cli.info(job)["state"] == "running"
+    go.touch()
     assert cli("wait", job).code == 0
     assert cli("suspend", job).code == 205
 
@@ -136,10 +146,10 @@ def test_run_json_prints_the_json_alone(cli: Cli) -> None:
 
 def test_output_file_exists_before_the_job_starts(cli: Cli) -> None:
     job = cli.submit("echo", "later", options=["--hold"])
-    time.sleep(0.3)
     path = Path(cli.info(job)["output_path"])
-    assert path.exists() and path.read_text() == ""
-    cli("kill", job)
+    until(path.exists, f"the output file of held job {job}")
+    assert path.read_text() == "" and cli.info(job)["state"] == "queued_held"
+    assert cli("kill", job).code == 0
 
 
 def test_rm(cli: Cli) -> None:
@@ -181,8 +191,13 @@ def test_runner_starts_arrays_holds_and_dependencies(no_native: None, home: Path
     assert all(j.dispatch_time and first.id and j.dispatch_time >= svc.jobs([first.id])[0].finish_time  # type: ignore[operator]
                for j in done)
     held = svc.submit(JobTemplate(remote_command="true", submit_as_hold=True))
-    time.sleep(0.5)
-    assert svc.jobs([held.id])[0].state is JobState.QUEUED_HELD
+    # The runner has the job once it runs; it then looks at the record every POLL_SECONDS. The hold must keep
+    # it queued across several of its looks (the window only lets a wrong start show: it cannot fail a
+    # correct runner, however slow the machine).
+    until(lambda: runner_alive(svc.jobs([held.id])[0]), f"the runner of held job {held.id}")
+    for _ in range(5):
+        time.sleep(runner.POLL_SECONDS)
+        assert svc.jobs([held.id])[0].state is JobState.QUEUED_HELD
     svc.release([held.id])
     assert svc.wait([held.id], timeout=30)[0].state is JobState.DONE
     failing = svc.submit(JobTemplate(remote_command="false"))

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import pty
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ import typer
 from drmaa2cli import docgen
 from drmaa2cli.cli import app
 from drmaa2cli.errors import EXIT_CODE_HELP
+from tests import requires
 
 from .conftest import Cli
 
@@ -51,8 +51,7 @@ def test_every_command_and_option_is_documented() -> None:
 
 
 def test_man_renders() -> None:
-    man = shutil.which("man")
-    assert man, "man is not installed"
+    man = requires.command("man", "man-db")
     r = subprocess.run([man, "-l", str(ROOT / "man" / "drmaa2.1")], capture_output=True, text=True,
                        env={**os.environ, "MANPAGER": "cat", "PAGER": "cat"})
     assert r.returncode == 0, r.stderr

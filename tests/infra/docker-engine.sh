@@ -28,13 +28,14 @@ if ! engine_answers; then
         *) die "no engine answers at DOCKER_HOST=$DOCKER_HOST, and only a local one can be started here" ;;
     esac
     [ "$(id -u)" = 0 ] || die "no engine answers and starting one needs root"
-    if ! command -v dockerd >/dev/null || ! command -v busybox >/dev/null; then
-        say "installing docker.io and busybox-static"
+    # procps: pgrep, below (a minimal Debian has none).
+    if ! command -v dockerd >/dev/null || ! command -v busybox >/dev/null || ! command -v pgrep >/dev/null; then
+        say "installing docker.io, busybox-static and procps"
         export DEBIAN_FRONTEND=noninteractive
         apt_get() { apt-get -o DPkg::Lock::Timeout=600 -q "$@"; }
-        if ! apt_get install -y --no-install-recommends docker.io busybox-static >/dev/null; then
+        if ! apt_get install -y --no-install-recommends docker.io busybox-static procps >/dev/null; then
             apt_get update >/dev/null
-            apt_get install -y --no-install-recommends docker.io busybox-static >/dev/null
+            apt_get install -y --no-install-recommends docker.io busybox-static procps >/dev/null
         fi
     fi
     if ! pgrep -x dockerd >/dev/null; then

@@ -50,6 +50,15 @@ fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (daemons and packages)"
 
+# running() needs pgrep, which a minimal Debian lacks.
+if ! command -v pgrep >/dev/null; then
+    say "installing procps (pgrep)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends procps >&2 \
+        || { apt-get -o DPkg::Lock::Timeout=600 update >&2 \
+             && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends procps >&2; }
+fi
+
 # Fast path: a second call while the cluster runs changes nothing.
 if running sge_qmaster && running sge_execd && ready; then
     print_env

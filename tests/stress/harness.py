@@ -4,6 +4,7 @@ the processes a drmaa2 home owns, and the figures each test reports."""
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import signal
 import subprocess
@@ -203,6 +204,21 @@ def kill_all(pids: Iterable[int], sig: int = signal.SIGKILL, groups: bool = Fals
             (os.killpg if groups else os.kill)(pid, sig)
             killed += 1
     return killed
+
+
+def end_jobs(env: dict[str, str], cwd: Path | None = None) -> None:
+    """End every process a test started for ``env``'s home: its active jobs through ``drmaa2 kill`` (every
+    session), then whatever still runs (a shepherd of a record the test broke, a runner, an orphaned job)."""
+    r = run(env, "status", "--all", "--json", "--limit", "0", cwd=cwd)
+    with contextlib.suppress(ValueError, KeyError, TypeError, AttributeError):
+        active = [j["id"] for j in json.loads(r.out)["jobs"] if j["state"] not in ("done", "failed")]
+        if r.code == 0 and active:
+            run(env, "kill", "--signal", "KILL", *active, cwd=cwd)
+            run(env, "wait", "--timeout", "60", *active, cwd=cwd)
+    home = Path(env["DRMAA2_HOME"])
+    pids = home_processes(home)
+    kill_all(pids)
+    assert wait_for(lambda: not home_processes(home), 30), f"processes of {home} do not end: {pids}"
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

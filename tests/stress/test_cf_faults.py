@@ -22,7 +22,7 @@ import pytest
 
 from tests.cf.fixtures import write_cf_config
 from tests.cf_standin import StandIn
-from tests.conftest import Result
+from tests.conftest import Result, gate, until
 
 from .conftest import Scale
 from .harness import Figures, kill_all, one_line_error, read_store, spawn, supervisors, wait_for
@@ -116,14 +116,18 @@ def test_wait_rides_out_api_faults(
     assert all(f.count == 0 for f in standin.faults)  # each fault was met
 
 
-def test_token_revoked_during_wait(cf: CfCli, standin: StandIn, figures: Figures) -> None:
-    job = cf.submit("sh", "-c", "sleep 1; exit 5")
+def test_token_revoked_during_wait(cf: CfCli, standin: StandIn, figures: Figures, tmp_path: Path) -> None:
+    go = tmp_path / "go"
+    job = cf.submit("sh", "-c", f"{gate(go)}; exit 5")  # the stand-in runs it locally: it sees go
+    asked = len(standin.requests_to("GET", "^/v3/tasks"))
     waiter = subprocess.Popen([sys.executable, "-m", "drmaa2cli", "wait", job], env=cf.env,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    time.sleep(0.3)
+    # The waiter holds a token once it has asked about the task.
+    until(lambda: len(standin.requests_to("GET", "^/v3/tasks")) > asked, "the waiter asking about its task")
     standin.world.revoke_access_tokens()  # the API now answers 401 to the token the waiter holds
     figures.add("faults_injected")
-    out, err = waiter.communicate(timeout=60)
+    go.touch()
+    out, err = waiter.communicate(timeout=120)
     cf.seen += [out, err]
     assert waiter.returncode == 5, err
     assert standin.requests_to("POST", "/oauth/token$")  # renewed with the refresh token

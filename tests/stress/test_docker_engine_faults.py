@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.requires import unavailable
+from tests.conftest import gate
+from tests.requires import command, unavailable
 
 from .harness import Figures, cli_env, one_line_error, read_store, run, spawn, wait_for
 
@@ -65,9 +66,14 @@ class PrivateEngine:
 
 
 @pytest.fixture(params=[False, True], ids=["containers-stop", "live-restore"])
-def engine(request: pytest.FixtureRequest) -> Iterator[PrivateEngine]:
-    if os.geteuid() != 0 or not all(shutil.which(c) for c in ("dockerd", "docker", "unshare")):
-        unavailable("a private Docker engine needs root, unshare and dockerd (tests/infra/docker-engine.sh)")
+def engine(request: pytest.FixtureRequest, docker_engine: str) -> Iterator[PrivateEngine]:
+    # docker_engine: tests/infra/docker-engine.sh has installed dockerd and docker (and started the machine's
+    # engine, which this test must not disturb).
+    if os.geteuid() != 0:
+        unavailable("a private Docker engine needs root")
+    command("unshare", "util-linux")
+    if not all(shutil.which(c) for c in ("dockerd", "docker")):
+        unavailable("tests/infra/docker-engine.sh left no dockerd and docker")
     root = Path(tempfile.mkdtemp(prefix="d2e-", dir="/tmp"))  # a unix socket path must stay short
     private = PrivateEngine(root, live_restore=request.param)
     machine_bridge = Path("/sys/class/net/docker0")
@@ -89,11 +95,18 @@ def engine(request: pytest.FixtureRequest) -> Iterator[PrivateEngine]:
 
 def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figures: Figures) -> None:
     env = cli_env(tmp_path / "home", DOCKER_HOST=engine.host, DRMAA2_BACKEND="docker")
-    sub = run(env, "submit", "--terse", "--image", IMAGE, "--", "sh", "-c", "sleep 4; exit 7")
+    gates = tmp_path / "gates"
+    gates.mkdir()
+    # The job runs until the test lets it end (a short sleep could end before the engine stops on a busy
+    # machine, and the outage would not be met).
+    sub = run(env, "submit", "--terse", "--image", IMAGE, "--mount", f"{gates}:/g", "--", "sh", "-c",
+              f"{gate(Path('/g/go'))}; exit 7")
     assert sub.code == 0, sub.err
     job = sub.out.strip()
+    assert wait_for(lambda: json.loads(run(env, "status", "--json", job).out)["jobs"][0]["state"] == "running",
+                    120), "the job never ran"
     waiter = spawn(env, "wait", job)
-    time.sleep(1.0)
+    time.sleep(1.0)  # a head start for the waiter; the job runs on whether or not it has its answer yet
     engine.stop()
     figures.add("engine_stops")
     down = run(env, "status", "--json", job)
@@ -106,6 +119,7 @@ def test_engine_stopped_during_wait(tmp_path: Path, engine: PrivateEngine, figur
     time.sleep(2.0)
     assert waiter.poll() is None, waiter.communicate()  # still waiting: the outage is not the job's end
     engine.start()
+    (gates / "go").touch()  # a container that lived through the outage ends now, with its own status
     out, err = waiter.communicate(timeout=120)
     figures.set("last_wait_exit_code", waiter.returncode)
     info = json.loads(run(env, "status", "--json", job).out)["jobs"][0]

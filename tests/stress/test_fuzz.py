@@ -15,6 +15,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,9 +26,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from drmaa2cli.cli import app
+from tests.conftest import until
 
 from .conftest import current_scale
-from .harness import DRMAA2_CODES, Figures
+from .harness import DRMAA2_CODES, Figures, end_jobs
 
 SCALE = current_scale()
 # Commands that may legitimately block on a job (a held job never ends by itself).
@@ -185,8 +187,10 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture
-def box(tmp_path: Path) -> Sandbox:
-    return sandbox(tmp_path)
+def box(tmp_path: Path) -> Iterator[Sandbox]:
+    made = sandbox(tmp_path)
+    yield made
+    end_jobs(made.env, made.root / "work")  # the fuzzer submits held jobs, and jobs after them
 
 
 @FUZZ_SETTINGS
@@ -221,17 +225,24 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 
 
 @pytest.fixture
-def filled(tmp_path: Path) -> Sandbox:
+def filled(tmp_path: Path) -> Iterator[Sandbox]:
     """A sandbox whose home holds finished, archived, held and array jobs in two sessions."""
     box = sandbox(tmp_path)
     for args in (["--wait", "--array", "1-33", "--", "true"], ["--wait", "--", "sh", "-c", "exit 2"],
                  ["--hold", "--", "true"], ["--wait", "--session", "other", "--", "true"], ["--", "true"]):
-        subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", *args], env=box.env,
-                       capture_output=True, timeout=60, cwd=box.root / "work", check=False)
+        last = subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", "--terse", *args], env=box.env,
+                              capture_output=True, text=True, timeout=60, cwd=box.root / "work", check=False)
     home = Path(box.env["DRMAA2_HOME"])
     assert (home / "archive" / "000000.json").exists()
+    # The last job ended unobserved (its record still says queued), but its shepherd must be done writing
+    # before the copy: a half-renamed start or exit file broke copytree.
+    ended = home / "run" / f"{last.stdout.strip()}.exit"
+    until(lambda: ended.exists() and not list((home / "run").glob("*.tmp")), "the last job's exit file")
     shutil.copytree(home, box.root / "pristine", symlinks=True)
-    return box
+    yield box
+    # The held job's shepherd waits for a release that never comes (the copies' `kill` cannot reach it: its
+    # control files are looked for in this home); it outlived whole test runs before.
+    end_jobs(box.env, box.root / "work")
 
 
 @settings(FUZZ_SETTINGS, max_examples=max(20, SCALE.fuzz_examples // 4))

@@ -8,7 +8,6 @@ import contextlib
 import errno
 import json
 import os
-import shutil
 import stat
 import subprocess
 import sys
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.requires import unavailable
+from tests.requires import command, unavailable
 
 from .harness import Figures, cli_env, one_line_error, read_store, run
 
@@ -46,9 +45,7 @@ def unprivileged() -> list[str]:
     nobody often cannot even reach this interpreter (a venv under /root)."""
     if os.geteuid() != 0:
         return []
-    setpriv = shutil.which("setpriv")
-    if setpriv is None:
-        unavailable("running as root without setpriv: permissions cannot be enforced")
+    setpriv = command("setpriv", "util-linux")
     return [setpriv, "--bounding-set=-all", "--inh-caps=-all", "--"]
 
 
@@ -139,8 +136,9 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
     """A 4 MiB tmpfs of our own, so that filling it up harms nobody."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or shutil.which("mount") is None:
+    if os.geteuid() != 0:
         unavailable("mounting a small tmpfs needs root")
+    command("mount", "mount")
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m,mode=0700", f"drmaa2-{uuid.uuid4().hex[:6]}",
                         str(mount)], capture_output=True, text=True)
     if r.returncode != 0:

@@ -4,6 +4,7 @@ gone at once (as after a reboot, also with pids reused by other processes). Each
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -25,7 +26,8 @@ from .harness import Figures, cli_env, home_processes, kill_all, run, spawn, sup
 
 PY = sys.executable
 # A job that keeps going while its supervisor dies; long enough for any fault to land first.
-SLEEPER = ["sleep", "3"]
+# Lasts until the test ends it: a short sleep could end before a slow CLI round trip kills its shepherd.
+SLEEPER = ["sleep", "300"]
 
 
 def info(env: dict[str, str], job: str) -> dict[str, Any]:
@@ -121,7 +123,14 @@ def test_shepherd_killed_before_its_job_started(tmp_path: Path, kind: str, figur
         job = submit(env, *SLEEPER, options=("--array", "1-4%1"))
     os.kill(shepherd_of(home, job), signal.SIGKILL)
     figures.add("faults_injected")
+    if kind == "throttled-array":
+        # Its first task may have started: orphaned, it runs on (and keeps the array from ending) until ended.
+        for start in (home / "run").glob("*.start"):
+            with contextlib.suppress(ProcessLookupError, ValueError, KeyError):
+                os.killpg(json.loads(start.read_text())["pid"], signal.SIGKILL)
     r, took = timed_wait(env, job)
+    if kind == "dependent":
+        run(env, "kill", "--signal", "KILL", first)  # the sleeper it depended on is the test's to end
     assert r.code == 207, (r.code, r.err)
     ids = [j["id"] for j in json.loads(run(env, "status", "--json", job).out)["jobs"]]
     for task in ids:
