@@ -97,12 +97,9 @@ def test_kill_records_the_signal(cli: Cli) -> None:
     assert cli("kill", job2).code == 205  # already ended
 
 
-def wait_for_output(cli: Cli, job: str, text: str, deadline: float = 30.0) -> None:
+def wait_for_output(cli: Cli, job: str, text: str) -> None:
     path = Path(cli.info(job)["output_path"])
-    end = time.monotonic() + deadline
-    while text not in path.read_text():
-        assert time.monotonic() < end, f"job {job} never printed {text!r}"
-        time.sleep(0.05)
+    until(lambda: text in path.read_text(), f"job {job} printing {text!r}")
 
 
 def test_kill_and_timeout_name_the_signal_that_ended_the_job(cli: Cli) -> None:
