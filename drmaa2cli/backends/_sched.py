@@ -388,7 +388,10 @@ def how_it_ended(job: JobInfo, prefix: str) -> JobInfo:
     if escalated == "9" and sig is None and exit_status is None:
         sig = 9
     if sig is None and exit_status is None:
-        return job  # it never ran (deleted while pending): the scheduler's account stands
+        if requested is not None and job.dispatch_time is None:
+            # Cancelled while pending because drmaa2 kill asked: said as on every backend.
+            return job.evolve(state=JobState.FAILED, annotation=ending.KILLED_BEFORE_START)
+        return job  # it never ran, and not through drmaa2: the scheduler's account stands
     if cause == "timeout":
         why = ending.timed_out(job.template.timeout, sig, escalated=escalated == "9")
     else:

@@ -215,11 +215,14 @@ class SchedulerBackend(Backend):
             return
         self._native(job)
         _sched.write_control(self._control_prefix(job) + ".kill", "9" if signal == 9 else "15")
-        if signal == 9 or job.state in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED,
-                                        JobState.REQUEUED_HELD):
-            # Nothing runs yet for a watcher to signal (a job that started meanwhile ends by the
-            # scheduler's cancel, or by its watcher, which sees the request at once).
+        if signal == 9:
             self._cancel(job, signal)
+        elif job.state in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED, JobState.REQUEUED_HELD,
+                           JobState.UNDETERMINED):
+            # Nothing runs yet for a watcher to signal. The record may be a moment old: only a job the
+            # scheduler still holds back is cancelled; one that started meanwhile is ended by its watcher,
+            # which sees the request at once (a plain cancel would SIGKILL it on Grid Engine).
+            self._cancel_pending(job)
         elif job.state is JobState.SUSPENDED:
             # Its watcher is stopped with it: resume it, and the watcher signals at once.
             self._control(job, "resume")
@@ -227,6 +230,11 @@ class SchedulerBackend(Backend):
     @abstractmethod
     def _cancel(self, job: JobInfo, signal: int | None) -> None:
         """End the job through the scheduler (scancel, qdel). Raises InvalidState when it has ended."""
+
+    @abstractmethod
+    def _cancel_pending(self, job: JobInfo) -> None:
+        """Cancel the job if, and only if, it has not started; leave a running one alone. Raises InvalidState
+        when it has ended."""
 
     @abstractmethod
     def _signal(self, job: JobInfo, signal: int) -> None:

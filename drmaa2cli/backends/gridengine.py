@@ -10,6 +10,7 @@ has no events: ``wait_any`` polls qstat with a growing interval. Command lines a
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import ClassVar
 
@@ -163,6 +164,20 @@ class GridEngineBackend(SchedulerBackend):
             raise self._job_error(job, "qdel", _sched.message(proc))
         if "has deleted" in proc.stdout:
             self._deleted.add(native)
+
+    def _cancel_pending(self, job: JobInfo) -> None:
+        """qdel has no "only if pending": a user hold first keeps the job from being dispatched, then qdel if
+        qstat still shows it waiting; a job that started meanwhile loses the hold again and is left to its
+        watcher."""
+        native = self._native(job)
+        self._control(job, "hold")
+        proc = self._run(cmd.build_status_command())
+        rec = cmd.parse_qstat_xml(proc.stdout).get(native) if proc.returncode == 0 else None
+        if rec is not None and cmd.job_changes(rec)["state"] in (JobState.QUEUED_HELD, JobState.REQUEUED_HELD):
+            self._cancel(job, None)
+        else:
+            with contextlib.suppress(Drmaa2Error):
+                self._control(job, "release")
 
     def _control_command(self, action: str, native_id: str) -> list[str]:
         """qhold, qrls, qmod -sj (SIGSTOP to the job), qmod -usj."""

@@ -153,6 +153,12 @@ class SlurmBackend(SchedulerBackend):
         if proc.returncode != 0:
             raise self._job_error(job, "scancel", _sched.message(proc))
 
+    def _cancel_pending(self, job: JobInfo) -> None:
+        """scancel --state=PENDING: slurmctld cancels the job only while it is pending, in one step."""
+        proc = self._run(["scancel", "--state=PENDING", self._native(job)])
+        if proc.returncode != 0:
+            raise self._job_error(job, "scancel", _sched.message(proc))
+
     def _signal(self, job: JobInfo, signal: int) -> None:
         """scancel --full --signal=N: to the batch script and all its processes."""
         self._cancel(job, signal)

@@ -304,7 +304,10 @@ def job_changes(rec: Record) -> dict[str, Any]:
         state = JobState.QUEUED_HELD
     changes: dict[str, Any] = {"state": state}
     started = rec.start is not None and state not in (JobState.QUEUED, JobState.QUEUED_HELD)
-    if started:
+    # A job cancelled before it ran has no exit status at all (Slurm reports 0 and no node), and no start:
+    # Slurm stamps its cancel time there.
+    ran = started and (rec.state != "CANCELLED" or bool(rec.nodes) or bool(rec.exit_status or rec.signal))
+    if ran:
         changes["dispatch_time"] = rec.start
         if rec.nodes:
             changes["machine"] = rec.nodes
@@ -314,8 +317,6 @@ def job_changes(rec: Record) -> dict[str, Any]:
         return changes
     if rec.end is not None:
         changes["finish_time"] = rec.end
-    # A job cancelled before it ran has no exit status at all (Slurm reports 0 and no node).
-    ran = started and (rec.state != "CANCELLED" or bool(rec.nodes) or bool(rec.exit_status or rec.signal))
     exit_status, sig = (rec.exit_status, rec.signal) if ran else (None, None)
     if state is JobState.FAILED and exit_status == 0 and sig is None:
         # Cancelled or timed out with "0:0" (the completion log loses the signal): no status to pass on,

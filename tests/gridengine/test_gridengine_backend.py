@@ -38,7 +38,7 @@ def test_kill_pending_job(gridengine: Driver) -> None:
     gridengine.backend.terminate(job, None)
     (job,) = gridengine.wait([job])
     assert (job.state, job.exit_status) == (JobState.FAILED, None)
-    assert job.annotation == "deleted before it started"
+    assert job.annotation == "killed by drmaa2 kill before it started" and job.dispatch_time is None
 
 
 def test_job_that_cannot_start_fails_instead_of_waiting(gridengine: Driver, tmp_path: Path) -> None:

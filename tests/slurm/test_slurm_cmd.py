@@ -113,6 +113,7 @@ def test_suspended_and_cancelled_before_start() -> None:
     assert c["state"] is JobState.FAILED
     assert c["exit_status"] is None and c["signal"] is None
     assert c["annotation"] == "cancelled before it started"
+    assert c.get("dispatch_time") is None  # Slurm stamps the cancel time as its start
     assert changes(recs, "done")["state"] is JobState.DONE
 
 
@@ -128,13 +129,14 @@ def test_final_states_exit_codes_and_signals() -> None:
     assert (c["state"], c["exit_status"], c["machine"]) == (JobState.DONE, 0, "vm")
     assert c["dispatch_time"] is not None and c["finish_time"] is not None
     c = changes(recs, "busy")  # cancelled while another job ran: never started
-    assert c["annotation"] == "cancelled before it started"
+    assert c["annotation"] == "cancelled before it started" and c.get("dispatch_time") is None
     c = changes(recs, "running")  # cancelled while running
     assert c["state"] is JobState.FAILED and c["signal"] in (9, 15)
     c = changes(recs, "timeout")
     assert c["state"] is JobState.FAILED and str(c["annotation"]).startswith("time limit reached")
     c = changes(recs, "dep_killed")
     assert c["state"] is JobState.FAILED and c["annotation"] == "cancelled: a dependency failed"
+    assert c.get("dispatch_time") is None
     assert recs[JOBS["dep_never"]].reason == cmd.NEVER_REASON
 
 
