@@ -17,6 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .backends import ending
 from .errors import Drmaa2Error, JobNotFound
 from .models import JobInfo, JobState
 from .procfs import DetachedLaunch, alive
@@ -89,7 +90,7 @@ def run(svc: Service, number: int) -> None:
             return
         failed = next((d for d in deps if d.state is not JobState.DONE), None)
         if failed is not None and info.get("mode") != "any":
-            svc.fail(jobs, f"dependency {failed.id} failed ({failed.annotation or failed.state.value})")
+            svc.fail(jobs, ending.dependency_failed([failed.id], failed.annotation or failed.state.value))
             return
     max_parallel = info.get("max_parallel") or len(jobs)
     be = svc.backend(jobs[0].backend)

@@ -17,7 +17,7 @@ from typing import Any
 
 from . import config
 from . import runner as runner_mod
-from .backends import Backend, BackendContext, backend_class
+from .backends import Backend, BackendContext, backend_class, ending
 from .errors import (
     BackendUnavailable,
     Drmaa2Error,
@@ -189,7 +189,7 @@ class Service:
                     launch.bind(job)
                     if blocking is not None:
                         job.state, job.finish_time = JobState.FAILED, now
-                        job.annotation = f"dependency {blocking.id} failed ({blocking.annotation or 'failed'})"
+                        job.annotation = ending.dependency_failed([blocking.id], blocking.annotation or "failed")
                     elif runner is not None:
                         job.backend_data["deferred"] = {
                             "after": [d.id for d in pending],

@@ -37,7 +37,7 @@ _BACKEND_DATA: dict[str, tuple[type, ...]] = {
     "container": (str,), "engine": (str,), "submitter": (dict,),
     "api": (str,), "app": (str,), "app_guid": (str,), "label": (str,), "task_name": (str,),
     "sequence_id": (int,), "created_at": (str,),
-    "array_job": (str,), "job_id": (str,), "missing_since": _NUMBER, "deferred": (dict,),
+    "array_job": (str,), "job_id": (str,), "missing_since": _NUMBER, "after": (list,), "deferred": (dict,),
 }
 _SUBMITTER: dict[str, tuple[type, ...]] = {"host": (str,), "pid": (int,), "start": (int,)}
 _DEFERRED: dict[str, tuple[type, ...]] = {

@@ -43,6 +43,8 @@ class After:
 
     native_ids: list[str]
     mode: str = "ok"
+    #: drmaa2's ids of the same jobs, kept in the dependent job's record for the words of its failure.
+    ids: list[str] = field(default_factory=list)
 
 
 #: Seconds between drmaa2's SIGTERM (kill, timeout) and its SIGKILL, as on the process and docker backends.
@@ -520,6 +522,8 @@ class ScriptLaunch(Launch):
             paths = self.paths(job.template, job.id)
         job.output_path = paths.output
         job.error_path = paths.error or paths.output
+        if self.after is not None and self.after.ids:
+            job.backend_data["after"] = list(self.after.ids)
 
     def create_outputs(self, jobs: Sequence[JobInfo]) -> None:
         os.makedirs(self.backend.ctx.output_dir, mode=0o700, exist_ok=True)

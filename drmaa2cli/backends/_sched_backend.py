@@ -100,7 +100,7 @@ class SchedulerBackend(Backend):
             missing = [j.id for j in after.jobs if not j.native_id]
             if missing:
                 raise InvalidArgument(f"job {missing[0]} has no {self.label} job id to depend on")
-            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode)
+            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode, [j.id for j in after.jobs])
         launch = _sched.ScriptLaunch(self, template, array, deps)
         paths = launch.paths(template, "0")
         _sched.check_local_paths(self.ctx, paths)

@@ -67,3 +67,10 @@ def timed_out(limit: float | None, number: int | None = None, escalated: bool = 
 
 
 KILLED_BEFORE_START = "killed by drmaa2 kill before it started"
+
+
+def dependency_failed(ids: list[str], why: str | None = None) -> str:
+    """A job that never ran because a job it depends on did not succeed: "dependency 4 failed (exited with
+    status 1)"; when the platform does not say which of several it was, "one of dependencies 4, 5 failed"."""
+    text = f"dependency {ids[0]} failed" if len(ids) == 1 else f"one of dependencies {', '.join(ids)} failed"
+    return text + (f" ({why})" if why else "")

@@ -13,7 +13,7 @@ from typing import ClassVar
 
 from ..errors import Drmaa2Error, InvalidState, UnsupportedOperation
 from ..models import ArraySpec, JobInfo, JobState, JobTemplate
-from . import _sched
+from . import _sched, ending
 from . import slurm_cmd as cmd
 from ._sched_backend import SchedulerBackend
 from .base import BackendContext
@@ -89,6 +89,8 @@ class SlurmBackend(SchedulerBackend):
                 never.append(job)
             else:
                 changes = cmd.job_changes(rec)
+                if rec.reason == cmd.NEVER_REASON and changes["state"].final:
+                    changes["annotation"] = _never_ran(job)
                 if rec.job_id and job.backend_data.get("job_id") != rec.job_id:
                     changes["backend_data"] = {**job.backend_data, "job_id": rec.job_id}
                 new = job.evolve(**changes)
@@ -100,7 +102,7 @@ class SlurmBackend(SchedulerBackend):
             # Clusters without kill_invalid_depend leave such jobs pending forever: cancel them here.
             self._run(["scancel", *(str(j.native_id) for j in never)])
             changed.extend(j.evolve(state=JobState.FAILED, finish_time=time.time(),
-                                    annotation="never ran: a dependency failed") for j in never)
+                                    annotation=_never_ran(j)) for j in never)
         changed.extend(self._with_accounting(ended))
         changed.extend(self._from_accounting(missing))
         return changed
@@ -176,3 +178,8 @@ class SlurmBackend(SchedulerBackend):
         if "not pending" in low or "not running" in low or "not suspended" in low:
             return InvalidState(f"job {job.id}: {msg}")
         return self._refused(what, msg)
+
+
+def _never_ran(job: JobInfo) -> str:
+    """Slurm cancels a job whose dependency failed (kill_invalid_depend) without saying which one."""
+    return ending.dependency_failed(list(job.backend_data.get("after") or ["?"]))
