@@ -252,9 +252,9 @@ def describe_exit(exit_status: int | None, signal: int | None) -> str | None:
     """The annotation for how a job ended: "exited with status 3", "killed by signal 9 (SIGKILL)"."""
     if signal is not None:
         return ending.by_signal(signal)
-    if exit_status is not None:
+    if exit_status:
         return ending.exited(exit_status)
-    return None
+    return None  # success needs no words, as on every backend
 
 
 def decode_wait_status(status: int) -> tuple[int | None, int | None]:

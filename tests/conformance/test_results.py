@@ -28,6 +28,7 @@ def test_exit_status(target: Target) -> None:
     assert (target.wait(ok), target.wait(bad), target.wait(sig)) == (0, 3, 143)
     done = target.info(ok)
     assert (done["state"], done["exit_status"], done["signal"], done["exit_code"]) == ("done", 0, None, 0)
+    assert done["annotation"] is None, done
     bad_info = target.info(bad)
     assert (bad_info["state"], bad_info["exit_status"], bad_info["signal"], bad_info["exit_code"]) == (
         "failed", 3, None, 3)
