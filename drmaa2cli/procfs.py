@@ -1,7 +1,7 @@
 """Processes by pid *and* /proc start time (so a reused pid is never taken for ours), and the detached,
 handshake-started helpers (shepherds, runners) that must outlive the command that starts them.
 
-``_shepherd/shepherd.py`` keeps its own copy of ``proc_start``: it runs with the standard library only.
+``backends/process/shepherd.py`` keeps its own copy of ``proc_start``: it runs with the standard library only.
 """
 
 from __future__ import annotations

@@ -52,7 +52,8 @@ def test_submit_does_not_load_what_it_does_not_use() -> None:
             "print(' '.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
-    assert not {"rich", "httpx", "tomllib", "secrets", "shlex", "socket", "drmaa2cli.backends.cf"} & loaded
+    assert not {"rich", "httpx", "tomllib", "secrets", "shlex", "socket", "drmaa2cli.backends.cf",
+                "drmaa2cli.backends.docker", "drmaa2cli.backends.sched"} & loaded
 
 
 def test_config_is_parsed_only_when_present_and_bad_bytes_are_a_usage_error(cli: Cli) -> None:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli._shepherd import shepherd
-from drmaa2cli.backends.process import SHEPHERD_DIR
+from drmaa2cli.backends.process import shepherd
+from drmaa2cli.backends.process.backend import SHEPHERD_DIR
 
 from .conftest import Cli
 

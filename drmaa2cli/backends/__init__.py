@@ -12,11 +12,11 @@ from ..errors import BackendUnavailable, InvalidArgument
 from .base import Backend, BackendContext, Launch
 
 REGISTRY: dict[str, str] = {
-    "process": "drmaa2cli.backends.process:ProcessBackend",
-    "cf": "drmaa2cli.backends.cf:CFBackend",
-    "slurm": "drmaa2cli.backends.slurm:SlurmBackend",
-    "gridengine": "drmaa2cli.backends.gridengine:GridEngineBackend",
-    "docker": "drmaa2cli.backends.docker:DockerBackend",
+    "process": "drmaa2cli.backends.process.backend:ProcessBackend",
+    "cf": "drmaa2cli.backends.cf.backend:CFBackend",
+    "slurm": "drmaa2cli.backends.sched.slurm:SlurmBackend",
+    "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
+    "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "names"]

@@ -147,7 +147,7 @@ class Backend(ABC):
         """End the job. ``signal`` None means the backend's graceful default (SIGTERM, then SIGKILL after a
         grace period); a number sends exactly that signal. Raises InvalidState if it already ended.
         Before calling this the core records ``backend_data["terminate_requested"]`` (the signal) on the job, so
-        that a platform reporting only "cancelled" can still end it as killed by SIGTERM (see cf_map)."""
+        that a platform reporting only "cancelled" can still end it as killed by SIGTERM (see cf/map.py)."""
 
     def suspend(self, job: JobInfo) -> None:
         raise UnsupportedOperation(f"the {self.name} backend cannot suspend jobs")

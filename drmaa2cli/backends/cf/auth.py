@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendUnavailable, DeniedByDrms, InvalidArgument
-from .cf_client import ApiError, Http, Unreachable
+from ...errors import BackendUnavailable, DeniedByDrms, InvalidArgument
+from .client import ApiError, Http, Unreachable
 
 ENV_API = "CF_API"
 ENV_USERNAME, ENV_PASSWORD = "CF_USERNAME", "CF_PASSWORD"

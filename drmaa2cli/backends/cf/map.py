@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..errors import UnsupportedAttribute
-from ..models import JobInfo, JobState, JobTemplate
-from . import ending
-from .base import job_variables
+from ...errors import UnsupportedAttribute
+from ...models import JobInfo, JobState, JobTemplate
+from .. import ending
+from ..base import job_variables
 
 #: The task label that finds a task whose create got no answer: ``drmaa2-job=<home instance>-<job id>``.
 LABEL = "drmaa2-job"

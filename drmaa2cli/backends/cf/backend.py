@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from ..errors import (
+from ...errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
@@ -23,12 +23,12 @@ from ..errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from ..models import JobInfo, JobState, JobTemplate
-from . import cf_auth
-from .base import Backend, BackendContext, Launch
-from .cf_client import ApiError, CFClient, Http, Unreachable
-from .cf_map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
-from .contract import Refusal
+from ...models import JobInfo, JobState, JobTemplate
+from ..base import Backend, BackendContext, Launch
+from ..contract import Refusal
+from . import auth
+from .client import ApiError, CFClient, Http, Unreachable
+from .map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
 
 UNBORN_GRACE = 60.0  # seconds a record may lack its task before the create is taken as never sent
 TASK_REUSE = 1.0  # a task read this recently is not read again by refresh (wait_any just read it)
@@ -74,7 +74,7 @@ class CFBackend(Backend):
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self._target: cf_auth.Target | None = None
+        self._target: auth.Target | None = None
         self._api: CFClient | None = None
         self._space_guid: str | None = None
         self._final: dict[str, dict[str, Any]] = {}  # a final task never changes: no need to ask twice
@@ -93,7 +93,7 @@ class CFBackend(Backend):
     def client(self) -> CFClient:
         """The API client for the current login; raises DeniedByDrms, BackendUnavailable."""
         if self._api is None:
-            target, creds = cf_auth.load(self.ctx.environ)
+            target, creds = auth.load(self.ctx.environ)
             http = Http(
                 verify=target.verify,
                 timeout=self._setting("request_timeout", 30.0),

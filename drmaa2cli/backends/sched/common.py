@@ -20,10 +20,10 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from ..errors import BackendUnavailable, InvalidArgument
-from ..models import ArraySpec, JobInfo, JobState, JobTemplate
-from . import ending
-from .base import BackendContext, Launch
+from ...errors import BackendUnavailable, InvalidArgument
+from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from .. import ending
+from ..base import BackendContext, Launch
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
 #: each scheduler's builder turns it into its own token (Slurm ``%a``, Grid Engine ``$TASK_ID``).

@@ -15,10 +15,10 @@ import time
 from urllib.parse import quote
 
 if __package__:
-    from .docker_http import SocketTransport
-else:  # run as a script, outside the package: its directory holds docker_http
+    from .http import SocketTransport
+else:  # run as a script, outside the package: its directory holds http.py
     sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from docker_http import SocketTransport  # type: ignore[import-not-found,no-redef]
+    from http import SocketTransport  # type: ignore[attr-defined,no-redef]
 
 
 def write_atomically(path: str, data: bytes) -> None:

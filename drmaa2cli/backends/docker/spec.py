@@ -16,9 +16,9 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidArgument, UnsupportedAttribute
-from ..models import JobInfo, JobTemplate
-from .base import job_variables
+from ...errors import InvalidArgument, UnsupportedAttribute
+from ...models import JobInfo, JobTemplate
+from ..base import job_variables
 
 LABEL = "drmaa2."
 EXTENSIONS = ("user", "pull", "native")

@@ -1,4 +1,4 @@
-"""OS processes on this machine, each supervised by a small detached shepherd (``_shepherd/shepherd.py``).
+"""OS processes on this machine, each supervised by a small detached shepherd (``shepherd.py`` beside this module).
 
 The shepherd, not the CLI, waits for the job and writes its exit status, signal and rusage to
 ``HOME/run/ID.exit``; any later ``drmaa2`` reads it. Processes are identified by pid *and* their
@@ -18,13 +18,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgument, InvalidState, StoreError
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from ..procfs import DetachedLaunch, alive, proc_state
-from ..store import ensure_private_dir
-from .base import Backend, BackendContext, Launch, job_variables
+from ...errors import InvalidArgument, InvalidState, StoreError
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...procfs import DetachedLaunch, alive, proc_state
+from ...store import ensure_private_dir
+from ..base import Backend, BackendContext, Launch, job_variables
 
-SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
+SHEPHERD_DIR = str(Path(__file__).resolve().parent)
 BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
 GRACE_SECONDS = 5.0
 #: How long a control request waits for the shepherd's answer (it answers within milliseconds, or within its
