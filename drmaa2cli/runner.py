@@ -34,7 +34,7 @@ class RunnerLaunch(DetachedLaunch):
     def __init__(self, home: Path) -> None:
         # Its errors (one line each) are kept for the user in HOME/runner.log.
         env = dict(os.environ, DRMAA2_HOME=str(home))
-        super().__init__(["-m", "drmaa2cli", "_runner"], env, stderr_path=str(home / "runner.log"))
+        super().__init__(module="drmaa2cli", args=["_runner"], env=env, stderr_path=str(home / "runner.log"))
 
     def start(self, number: int) -> None:
         self.send(str(number).encode())

@@ -46,7 +46,8 @@ from .spec import LABEL, ContainerSpec, container_name, create_config, labels_fo
 EVENT_REPLAY_SECONDS = 5.0
 #: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
 WATCHDOG_SLACK_SECONDS = 10.0
-WATCHDOG = str(Path(__file__).resolve().parent / "watchdog.py")
+#: Started as a lean helper (``procfs.helper_argv``): standard library only, ~4 MB while it waits.
+WATCHDOG = Path(__file__).resolve().with_name("watchdog.py")
 
 
 class DockerLaunch(Launch):
@@ -112,7 +113,7 @@ class DockerLaunch(Launch):
             "marker": str(self.backend.files.kill_path(job.id)),
         }
         log = str(self.backend.files.run_dir / "docker-watchdog.log")
-        DetachedLaunch(["-I", "-S", WATCHDOG], {}, stderr_path=log).send(json.dumps(orders).encode())
+        DetachedLaunch(script=WATCHDOG, env={}, stderr_path=log).send(json.dumps(orders).encode())
 
 
 class DockerBackend(Backend):

@@ -24,8 +24,9 @@ from ...procfs import DetachedLaunch, alive, proc_state
 from ...store import ensure_private_dir
 from ..base import Backend, BackendContext, Launch, job_variables
 
-SHEPHERD_DIR = str(Path(__file__).resolve().parent)
-BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
+#: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
+#: interpreter, because one runs for every job.
+SHEPHERD = Path(__file__).resolve().with_name("shepherd.py")
 GRACE_SECONDS = 5.0
 #: How long a control request waits for the shepherd's answer (it answers within milliseconds, or within its
 #: interpreter's start-up when the request came right after submit).
@@ -56,10 +57,9 @@ class ProcessLaunch(Launch):
         self.template = template
         self.array = array
         self.after = after
-        # -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
         # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
         # submit returns would otherwise end the booting shepherd and the job with it.
-        self.shepherd = DetachedLaunch(["-I", "-S", "-c", BOOT], dict(os.environ), blocked=(signals.SIGUSR1,))
+        self.shepherd = DetachedLaunch(script=SHEPHERD, env=dict(os.environ), blocked=(signals.SIGUSR1,))
         self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
         self.tasks: list[dict[str, Any]] = []
         self.group = ""

@@ -1,6 +1,7 @@
 """Supervisor of one process-backend job or job array (Grid Engine's shepherd is the model).
 
-Runs as ``python -I -S`` with the standard library only (a few MB while it waits), detached in its own
+Started by ``procfs.DetachedLaunch`` as a lean helper (``python -I -S``, imported as ``process.shepherd``: see
+``procfs.helper_argv``) with the standard library only (a few MB while it waits), detached in its own
 session so that neither the submitting CLI's exit nor its terminal closing touches it. Protocol:
 
 * stdin: the spec (``marshal``), sent by ``drmaa2 submit`` only after the job's records are committed. EOF
