@@ -18,6 +18,7 @@ from .http import SocketTransport
 
 
 def write_atomically(path: str, data: bytes) -> None:
+    """Its own copy of ``files.write_atomically``: a lean helper cannot import the drmaa2cli package."""
     tmp = f"{path}.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(fd, "wb") as f:

@@ -8,7 +8,6 @@ The shepherd, not the CLI, waits for the job and writes its exit status, signal 
 from __future__ import annotations
 
 import contextlib
-import json
 import marshal
 import os
 import select
@@ -19,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from ...errors import InvalidArgument, InvalidState, StoreError
+from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, proc_state
-from ...store import ensure_private_dir
 from ..base import Backend, BackendContext, Launch, job_variables
 
 #: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
@@ -36,15 +35,6 @@ ANSWER_SECONDS = 10.0
 WATCH_EACH_UP_TO = 16
 POLL_PER_JOB = 0.0002
 MAX_PIDFDS = 64
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class ProcessLaunch(Launch):
@@ -157,7 +147,7 @@ class ProcessBackend(Backend):
 
     # --- observation ----------------------------------------------------------------------------------
     def _files(self, job: JobInfo) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        return _read_json(self.run_dir / f"{job.id}.start"), _read_json(self.run_dir / f"{job.id}.exit")
+        return read_json(self.run_dir / f"{job.id}.start"), read_json(self.run_dir / f"{job.id}.exit")
 
     def _shepherd_alive(self, job: JobInfo, memo: dict[tuple[Any, Any], bool]) -> bool:
         """Whether the job's shepherd lives, asked once per refresh for all the tasks it supervises."""
@@ -295,11 +285,9 @@ class ProcessBackend(Backend):
         group = data.get("group", job.id)
         suffix = f"{time.time_ns()}.{os.getpid()}"
         name, reply = f"{group}.ctl.{suffix}", self.run_dir / f"{group}.ack.{suffix}"
-        tmp = self.run_dir / (name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(marshal.dumps({"task": job.id, "reply": reply.name, **request}))
-        os.replace(tmp, self.run_dir / name)
+        # Not fsynced: a request only matters to a shepherd running on this machine now.
+        write_atomically(self.run_dir / name, marshal.dumps({"task": job.id, "reply": reply.name, **request}),
+                         durable=False)
         pid = int(data["shepherd"])
         try:
             pidfd = os.pidfd_open(pid)
@@ -311,7 +299,7 @@ class ProcessBackend(Backend):
                 deadline = time.monotonic() + ANSWER_SECONDS
                 pause = 0.001
                 while True:
-                    answer = _read_json(reply)
+                    answer = read_json(reply)
                     if answer is not None:
                         with contextlib.suppress(OSError):
                             reply.unlink()
@@ -322,7 +310,7 @@ class ProcessBackend(Backend):
                     if select.select([pidfd], [], [], min(pause, remaining))[0]:
                         break  # the shepherd exited; it may have answered just before
                     pause = min(pause * 2, 0.05)
-            answer = _read_json(reply)
+            answer = read_json(reply)
             for path in (self.run_dir / name, reply):
                 with contextlib.suppress(OSError):
                     path.unlink()

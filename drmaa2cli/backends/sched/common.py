@@ -21,6 +21,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ...errors import BackendUnavailable, InvalidArgument
+from ...files import write_atomically
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from .. import ending
 from ..base import BackendContext, Launch
@@ -364,13 +365,7 @@ def read_control(path: str) -> str | None:
 
 def write_control(path: str, text: str) -> None:
     """Write a control file 0600, whole or not at all (the watcher reads it any moment)."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomically(path, text.encode(), durable=False)  # it matters only while the job runs
 
 
 def how_it_ended(job: JobInfo, prefix: str) -> JobInfo:
