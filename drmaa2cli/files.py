@@ -10,10 +10,14 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 from pathlib import Path
 from typing import Any
 
 from .errors import StoreError
+
+#: The placeholders a job's input, output and error paths may hold (``fill_placeholders``).
+PLACEHOLDERS = re.compile(r"%[Aaj%]|\$DRMAA2_(?:INDEX|HOME_DIR|WORKING_DIR)\$")
 
 
 def ensure_private_dir(path: Path) -> None:
@@ -79,3 +83,19 @@ def read_json(path: str | Path) -> dict[str, Any] | None:
     except (OSError, ValueError):
         return None
     return data if isinstance(data, dict) else None
+
+
+def fill_placeholders(path: str, number: str, index: str, working_dir: str) -> str:
+    """Fill the path placeholders %A (job number), %a (task index), %j (job id: 12 or 12.3), %% and
+    $DRMAA2_INDEX$, $DRMAA2_HOME_DIR$, $DRMAA2_WORKING_DIR$ for one job number; ``index`` is the task index,
+    or "" for a single job (a backend may pass a mark of its own, filled in later by its scheduler)."""
+    values = {
+        "%A": number,
+        "%a": index,
+        "%j": f"{number}.{index}" if index else number,
+        "%%": "%",
+        "$DRMAA2_INDEX$": index,
+        "$DRMAA2_HOME_DIR$": os.path.expanduser("~"),
+        "$DRMAA2_WORKING_DIR$": working_dir,
+    }
+    return PLACEHOLDERS.sub(lambda m: values[m.group(0)], path)

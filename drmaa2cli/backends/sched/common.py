@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import Protocol
 
 from ...errors import BackendUnavailable, InvalidArgument
-from ...files import write_atomically
+from ...files import fill_placeholders, write_atomically
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from .. import ending
 from ..base import BackendContext, Launch
@@ -35,7 +35,6 @@ TASK_MARK = "\x00TASK\x00"
 COMMAND_TIMEOUT = 30.0
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_PLACEHOLDERS = re.compile(r"%[Aaj%]|\$DRMAA2_(?:INDEX|HOME_DIR|WORKING_DIR)\$")
 
 
 @dataclass(frozen=True)
@@ -185,22 +184,6 @@ def job_script(spec: JobSpec) -> bytes:
     lines.append("exec " + " ".join(shlex.quote(a) for a in spec.argv))
     # surrogateescape: arguments that came in as undecodable bytes leave as the same bytes.
     return os.fsencode("\n".join(lines) + "\n")
-
-
-def fill_placeholders(path: str, number: str, index: str, working_dir: str) -> str:
-    """Fill the core's path placeholders (%A, %a, %j, %%, $DRMAA2_INDEX$, $DRMAA2_HOME_DIR$,
-    $DRMAA2_WORKING_DIR$) for one job number; ``index`` is the task index, ``TASK_MARK`` for an array's
-    pattern, or "" for a single job."""
-    values = {
-        "%A": number,
-        "%a": index,
-        "%j": f"{number}.{index}" if index else number,
-        "%%": "%",
-        "$DRMAA2_INDEX$": index,
-        "$DRMAA2_HOME_DIR$": os.path.expanduser("~"),
-        "$DRMAA2_WORKING_DIR$": working_dir,
-    }
-    return _PLACEHOLDERS.sub(lambda m: values[m.group(0)], path)
 
 
 def absolute(path: str, cwd: str) -> str:
