@@ -56,6 +56,16 @@ def test_submit_does_not_load_what_it_does_not_use() -> None:
                 "drmaa2cli.backends.docker", "drmaa2cli.backends.sched"} & loaded
 
 
+def test_checking_stored_records_loads_no_backend() -> None:
+    code = ("import sys; from drmaa2cli.backends import REGISTRY, check_data; "
+            "[check_data(name, {}) for name in REGISTRY]; print(' '.join(sys.modules))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert not {"httpx", "socket", "shlex", "subprocess", "drmaa2cli.backends.cf.backend",
+                "drmaa2cli.backends.docker.backend", "drmaa2cli.backends.sched.backend",
+                "drmaa2cli.backends.process.backend"} & loaded
+
+
 def test_config_is_parsed_only_when_present_and_bad_bytes_are_a_usage_error(cli: Cli) -> None:
     assert cli("config", "--json").json()["settings"]["session"]["source"] == "default"
     cli.home.mkdir(mode=0o700, exist_ok=True)

@@ -23,10 +23,10 @@ from ...errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from ...models import JobInfo, JobState, JobTemplate
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
-from . import auth
+from . import DATA_SHAPE, auth
 from .client import ApiError, CFClient, Http, Unreachable
 from .map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
 
@@ -61,6 +61,8 @@ class CFBackend(Backend):
         "timeout",
         "queue_name",
     )
+    extensions = frozenset({"user"})
+    data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
@@ -136,7 +138,9 @@ class CFBackend(Backend):
         return self._space_guid
 
     # --- submission -----------------------------------------------------------------------------------
-    def prepare(self, template: JobTemplate) -> Launch:
+    def prepare(
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
         """Validate the template and find the app; raises UnsupportedAttribute, InvalidArgument (no or
         unknown app, app without droplet), DeniedByDrms (login), BackendUnavailable (API unreachable)."""
         self.check_template(template)

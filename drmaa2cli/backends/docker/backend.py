@@ -24,10 +24,11 @@ from typing import Any, ClassVar
 from urllib.parse import urlparse
 
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
-from ...models import JobInfo, JobState, JobTemplate
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
+from . import DATA_SHAPE
 from .engine import Engine, Missing, redact
 from .files import JobFiles, create_output
 from .finish import (
@@ -121,6 +122,8 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
+    extensions = frozenset({"user", "pull", "native"})
+    data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
@@ -143,7 +146,9 @@ class DockerBackend(Backend):
         return self._engine(job.backend_data.get("engine"))
 
     # --- submission -------------------------------------------------------------------------------
-    def prepare(self, template: JobTemplate) -> Launch:
+    def prepare(
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
         self.check_template(template)
         engine = self._engine()
         spec = spec_from_template(template, local_engine=engine.local)

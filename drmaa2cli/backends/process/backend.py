@@ -22,6 +22,7 @@ from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
+from . import DATA_SHAPE
 
 #: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
 #: interpreter, because one runs for every job.
@@ -118,18 +119,16 @@ class ProcessBackend(Backend):
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
     local_refresh = True
+    data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
 
     def prepare(
-        self, template: JobTemplate, array: ArraySpec | None = None, after: Dependencies | None = None
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
         self.check_template(template)
-        for key in ("user", "pull", "native"):
-            if template.extension.get(key):
-                raise InvalidArgument(f"the process backend cannot honour --{key}")
         cwd = template.working_directory
         if cwd and not os.path.isdir(cwd):
             raise InvalidArgument(f"working directory {cwd} does not exist")

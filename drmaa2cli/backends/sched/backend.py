@@ -27,7 +27,7 @@ from ...errors import (
 )
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..base import Backend, BackendContext
-from . import common
+from . import DATA_SHAPE, common
 
 
 class SchedulerBackend(Backend):
@@ -44,6 +44,9 @@ class SchedulerBackend(Backend):
     #: Words in the scheduler's complaints that mean "it cannot be reached" and "you may not".
     unreachable: ClassVar[tuple[str, ...]]
     denied: ClassVar[tuple[str, ...]]
+    #: Extra scheduler options (``--native``), passed as they are.
+    extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
@@ -69,15 +72,6 @@ class SchedulerBackend(Backend):
         """The native id of task ``index`` of array job ``native_id``."""
 
     # --- submission ---------------------------------------------------------------------------------
-    def check_template(self, template: JobTemplate) -> None:
-        """Also refuses the extension's "user" and "pull", which only other backends know."""
-        super().check_template(template)
-        ext = template.extension
-        if ext.get("user"):
-            raise UnsupportedAttribute(f"the {self.name} backend cannot run jobs as another user")
-        if ext.get("pull"):
-            raise UnsupportedAttribute(f"the {self.name} backend has no images to pull")
-
     def prepare(
         self,
         template: JobTemplate,
