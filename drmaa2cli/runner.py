@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,9 +32,11 @@ POLL_SECONDS = 0.2
 class RunnerLaunch(DetachedLaunch):
     """A runner process started early, waiting for the job number."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, environ: Mapping[str, str]) -> None:
+        # This process's environment with the submitter's settings over it (a library user's ``environ``: the
+        # backends the runner starts jobs on read their credentials and engine addresses there, CF_HOME say).
         # Its errors (one line each) are kept for the user in HOME/runner.log.
-        env = dict(os.environ, DRMAA2_HOME=str(home))
+        env = {**os.environ, **environ, "DRMAA2_HOME": str(home)}
         super().__init__(module="drmaa2cli", args=["_runner"], env=env, stderr_path=str(home / "runner.log"))
 
     def start(self, number: int) -> None:

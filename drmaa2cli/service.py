@@ -166,7 +166,7 @@ class Service:
         if not deferred and blocking is None and pending:
             native["after"] = Dependencies(pending, after_mode)
         launch = be.prepare(template, **native)
-        runner = runner_mod.RunnerLaunch(self.settings.home) if deferred else None
+        runner = runner_mod.RunnerLaunch(self.settings.home, self.environ) if deferred else None
         now = time.time()
         try:
             with self.store.transaction() as txn:
