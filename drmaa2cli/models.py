@@ -7,10 +7,15 @@ Names follow the DRMAA2 standard in snake_case. ``JobInfo.to_dict`` is the stabl
 from __future__ import annotations
 
 import enum
+import re
 import time
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
+
+#: A job id: the job number, and for an array task ".INDEX" (12, 12.3). ASCII digits and \Z (not $): "12\n" and
+#: "\u0661" (an Arabic-Indic digit, which int() reads as 1) are no job ids.
+JOB_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 
 SCHEMA_VERSION = 1
 

@@ -1,13 +1,15 @@
 """Processes by pid *and* /proc start time (so a reused pid is never taken for ours), and the detached,
 handshake-started helpers (shepherds, runners) that must outlive the command that starts them.
 
-``_shepherd/shepherd.py`` keeps its own copy of ``proc_start``: it runs with the standard library only.
+``backends/process/shepherd.py`` keeps its own copy of ``proc_start``: it runs with the standard library only.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping, Sequence
+from pathlib import Path
 
 
 def _stat_fields(pid: int) -> list[bytes] | None:
@@ -38,22 +40,58 @@ def alive(pid: int | None, start: int | None) -> bool:
     return pid is not None and start is not None and proc_start(pid) == start
 
 
+def helper_argv(*, module: str | None = None, script: Path | None = None, args: Sequence[str] = ()) -> list[str]:
+    """The interpreter's arguments that run a helper (the program itself, ``sys.executable``, comes first).
+
+    ``module``: a helper that needs the installed package and its dependencies (the runner opens the store),
+    run as ``python -m MODULE ARGS`` with the environment's site-packages.
+
+    ``script``: a lean helper (the process shepherd, the docker watchdog), a module in a backend package that
+    imports only the standard library and its own package's siblings, and has a ``main()``. It runs under
+    ``-I -S``: no site-packages, no user environment, no ``PYTHON*`` variables, so it starts fast and stays
+    small for as long as its job runs. It is imported as ``PACKAGE.NAME`` from the folder that holds its
+    package rather than run as ``__main__``: an imported module is loaded from its cached ``.pyc`` instead of
+    compiled at every start, its relative imports work, and neither ``drmaa2cli/__init__`` nor the backend
+    registry is imported (the backend packages' ``__init__`` modules import nothing). That folder then comes
+    first on ``sys.path``, so a helper must not import a standard module named like a package there (``sched``).
+    """
+    if (module is None) == (script is None):
+        raise ValueError("a helper is a module or a script")
+    if module is not None:
+        return ["-m", module, *args]
+    assert script is not None
+    root, name = script.parent.parent, f"{script.parent.name}.{script.stem}"
+    boot = f"import sys; sys.path.insert(0, {str(root)!r}); from {name} import main; main()"
+    return ["-I", "-S", "-c", boot, *args]
+
+
 class DetachedLaunch:
-    """A helper process started in its own session, waiting on stdin for what it should do.
+    """A helper process started in its own session, waiting on stdin for what it should do: the one way
+    drmaa2 starts a process that must outlive the command that starts it (see ``helper_argv`` for what runs).
 
     It is started before the store records are committed and told what to do only afterwards, so a
     command killed in between leaves nothing running: the helper reads end-of-file and exits.
     """
 
-    def __init__(self, argv: list[str], env: dict[str, str], stderr_path: str = os.devnull,
-                 blocked: tuple[int, ...] = ()) -> None:
-        """``blocked``: signals the helper starts with blocked, for it to unblock once it handles them (a
-        signal sent to it earlier then waits instead of taking its default action)."""
+    def __init__(
+        self,
+        *,
+        module: str | None = None,
+        script: Path | None = None,
+        args: Sequence[str] = (),
+        env: Mapping[str, str],
+        stderr_path: str = os.devnull,
+        blocked: tuple[int, ...] = (),
+    ) -> None:
+        """``env``: the helper's whole environment; ``stderr_path``: where its complaints go (appended, 0600);
+        ``blocked``: signals the helper starts with blocked, for it to unblock once it handles them (a signal
+        sent to it earlier then waits instead of taking its default action)."""
+        argv = [sys.executable, *helper_argv(module=module, script=script, args=args)]
         read_fd, self.pipe = os.pipe()
         try:
             self.pid = os.posix_spawn(
                 sys.executable,
-                [sys.executable, *argv],
+                argv,
                 env,
                 file_actions=[
                     (os.POSIX_SPAWN_DUP2, read_fd, 0),

@@ -37,7 +37,7 @@ class RunnerLaunch(DetachedLaunch):
         # backends the runner starts jobs on read their credentials and engine addresses there, CF_HOME say).
         # Its errors (one line each) are kept for the user in HOME/runner.log.
         env = {**os.environ, **environ, "DRMAA2_HOME": str(home)}
-        super().__init__(["-m", "drmaa2cli", "_runner"], env, stderr_path=str(home / "runner.log"))
+        super().__init__(module="drmaa2cli", args=["_runner"], env=env, stderr_path=str(home / "runner.log"))
 
     def start(self, number: int) -> None:
         self.send(str(number).encode())

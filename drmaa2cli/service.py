@@ -29,13 +29,12 @@ from .errors import (
     StoreError,
     WaitTimeout,
 )
-from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from .models import JOB_ID, ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
 
 # ASCII only, and \Z rather than $ (which also matches before a final newline): "ci\n" is no session name,
 # and "\u0661" (an Arabic-Indic digit, which int() reads as 1) no job id.
 SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z", re.ASCII)
-JOB_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 DEFAULT_LIMIT = 100
 #: How long `wait` rides out a backend that cannot be reached before it gives up (exit 203).
 UNAVAILABLE_PATIENCE = 60.0

@@ -31,6 +31,7 @@ from tinydb.storages import Storage
 from tinydb.table import Table
 
 from .errors import JobNotFound, StoreError
+from .files import ensure_private_dir, write_atomically
 from .models import SCHEMA_VERSION, JobInfo, JobState
 from .store_check import problem
 
@@ -40,50 +41,16 @@ LOCK_FILE = "lock"
 SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
-# What ``atomic_write`` leaves behind when its process is killed before the rename.
+# What ``atomic_write`` leaves behind when its process is killed before the rename (``files.temp_name``).
 _TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
 
 
-def ensure_private_dir(path: Path) -> None:
-    """Create ``path`` 0700 if missing, and the parents it needs 0700 too (a parent another user could write
-    to would let them swap the home); refuse a path that is not a directory."""
-    if path.is_dir():
-        return
-    missing = []
-    for directory in (path, *path.parents):
-        if os.path.lexists(directory):
-            break
-        missing.append(directory)
-    for directory in reversed(missing):
-        try:
-            directory.mkdir(mode=0o700)
-            os.chmod(directory, 0o700)  # mkdir's mode is filtered by the umask
-        except FileExistsError:
-            pass  # made by a concurrent drmaa2 meanwhile
-        except NotADirectoryError:
-            raise StoreError(f"{directory.parent} is not a directory") from None
-        except OSError as e:
-            raise StoreError(f"cannot create {directory}: {e.strerror}") from None
-    if not path.is_dir():
-        raise StoreError(f"{path} exists and is not a directory")
-
-
 def atomic_write(path: Path, data: bytes) -> None:
-    """Replace ``path`` with ``data``: temp file 0600 in the same dir, fsync, rename."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    """Replace ``path`` with ``data`` (``files.write_atomically``: temp file 0600, fsync, rename); raises
+    StoreError."""
     try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        try:
-            view = memoryview(data)
-            while view:
-                view = view[os.write(fd, view) :]
-            os.fsync(fd)
-        finally:
-            os.close(fd)
-        os.replace(tmp, path)
+        write_atomically(path, data)
     except OSError as e:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
         raise StoreError(f"cannot write {path}: {e.strerror}") from None
 
 

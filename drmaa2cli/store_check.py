@@ -7,9 +7,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .models import JOB_ID as _ID
 from .models import JobState
 
-_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 _DOC_ID = re.compile(r"\d{1,18}\Z", re.ASCII)
 _STATES = frozenset(s.value for s in JobState)
 _NUMBER = (int, float)

@@ -52,7 +52,18 @@ def test_submit_does_not_load_what_it_does_not_use() -> None:
             "print(' '.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
-    assert not {"rich", "httpx", "tomllib", "secrets", "shlex", "socket", "drmaa2cli.backends.cf"} & loaded
+    assert not {"rich", "httpx", "tomllib", "secrets", "shlex", "socket", "drmaa2cli.backends.cf",
+                "drmaa2cli.backends.docker", "drmaa2cli.backends.sched"} & loaded
+
+
+def test_checking_stored_records_loads_no_backend() -> None:
+    code = ("import sys; from drmaa2cli.backends import REGISTRY, check_data; "
+            "[check_data(name, {}) for name in REGISTRY]; print(' '.join(sys.modules))")
+    loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                                check=True).stdout.split())
+    assert not {"httpx", "socket", "shlex", "subprocess", "drmaa2cli.backends.cf.backend",
+                "drmaa2cli.backends.docker.backend", "drmaa2cli.backends.sched.backend",
+                "drmaa2cli.backends.process.backend"} & loaded
 
 
 def test_config_is_parsed_only_when_present_and_bad_bytes_are_a_usage_error(cli: Cli) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli import config, runner
-from drmaa2cli.backends.process import ProcessBackend
+from drmaa2cli.backends.process.backend import ProcessBackend
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 from drmaa2cli.runner import runner_alive
 from drmaa2cli.service import Service

@@ -9,19 +9,21 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli._shepherd import shepherd
-from drmaa2cli.backends.process import SHEPHERD_DIR
+from drmaa2cli.backends.process import shepherd
+from drmaa2cli.backends.process.backend import SHEPHERD
 
 from .conftest import Cli
 
+#: Where DetachedLaunch imports the shepherd from, as ``process.shepherd`` (procfs.helper_argv).
+BACKENDS = str(SHEPHERD.parent.parent)
 HEAVY = {"json", "re", "typing", "signal", "enum", "contextlib", "collections", "functools"}
 
 
 def test_shepherd_imports_only_builtin_modules() -> None:
-    code = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; print(' '.join(sys.modules))"
+    code = f"import sys; sys.path.insert(0, {BACKENDS!r}); import process.shepherd; print(' '.join(sys.modules))"
     loaded = subprocess.run([sys.executable, "-I", "-S", "-c", code], capture_output=True, text=True,
                             check=True).stdout.split()
-    assert "shepherd" in loaded
+    assert "process.shepherd" in loaded
     assert not HEAVY & set(loaded), HEAVY & set(loaded)
 
 
@@ -50,8 +52,9 @@ def test_a_signal_wakes_the_shepherd_even_before_python_runs_its_handler() -> No
     # is what stops a child's exit from being missed when it lands just before select() is entered.
     code = f"""if True:
         import os, select, sys
-        sys.path.insert(0, {SHEPHERD_DIR!r})
-        import _signal, shepherd
+        sys.path.insert(0, {BACKENDS!r})
+        import _signal
+        from process import shepherd
         s = shepherd.Shepherd({{"run_dir": "/tmp", "id": "1", "tasks": []}})
         s.listen()
         _signal.signal(_signal.SIGCHLD, lambda signum, frame: None)

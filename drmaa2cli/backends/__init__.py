@@ -7,19 +7,21 @@ it never breaks the other backends or the CLI's start-up.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Mapping
+from typing import Any
 
 from ..errors import BackendUnavailable, InvalidArgument
-from .base import Backend, BackendContext, Launch
+from .base import Backend, BackendContext, Launch, Shape, data_problem
 
 REGISTRY: dict[str, str] = {
-    "process": "drmaa2cli.backends.process:ProcessBackend",
-    "cf": "drmaa2cli.backends.cf:CFBackend",
-    "slurm": "drmaa2cli.backends.slurm:SlurmBackend",
-    "gridengine": "drmaa2cli.backends.gridengine:GridEngineBackend",
-    "docker": "drmaa2cli.backends.docker:DockerBackend",
+    "process": "drmaa2cli.backends.process.backend:ProcessBackend",
+    "cf": "drmaa2cli.backends.cf.backend:CFBackend",
+    "slurm": "drmaa2cli.backends.sched.slurm:SlurmBackend",
+    "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
+    "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
 }
 
-__all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "names"]
+__all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names"]
 
 
 def names() -> list[str]:
@@ -41,3 +43,21 @@ def backend_class(name: str) -> type[Backend]:
         raise BackendUnavailable(f"the {name} backend cannot load: {e}") from e
     cls: type[Backend] = getattr(module, class_name)
     return cls
+
+
+def data_shape(name: str) -> Shape:
+    """What backend ``name`` keeps in ``backend_data`` (its class's ``data_shape``), read from its package's
+    ``DATA_SHAPE``, which imports nothing: checking the store's records loads no backend (neither httpx nor
+    the docker modules). Empty for a backend this version does not know."""
+    target = REGISTRY.get(name)
+    if target is None:
+        return {}
+    package = target.partition(":")[0].rpartition(".")[0]
+    shape: Shape = getattr(importlib.import_module(package), "DATA_SHAPE", {})
+    return shape
+
+
+def check_data(name: str, data: Mapping[str, Any]) -> str | None:
+    """What is wrong with ``data``, the ``backend_data`` of a stored record of backend ``name``, as that
+    backend's ``check_data`` says it ("backend data pid has the wrong type"), or None; without loading it."""
+    return data_problem(data, data_shape(name))

@@ -15,10 +15,10 @@ started always has a committed record, and a record never points at nothing for 
    ``Launch.abort()`` is called instead of ``start`` when the record could not be committed.
 
 Job arrays, dependencies and holds: a backend lists in ``native_features`` what its platform does itself
-("array", "after", "hold"); ``prepare`` then receives ``array=`` / ``after=`` keyword arguments, ``bind`` is
-called once per task record and ``start_all`` once for all of them. For anything a backend does not do
-natively, the core runs a small detached runner that starts the jobs later through the plain protocol
-(``drmaa2cli/runner.py``), so every backend gets the same job control.
+("array", "after", "hold"); ``prepare`` then receives ``array=`` / ``after=`` keyword arguments (never one for a
+feature it does not list), ``bind`` is called once per task record and ``start_all`` once for all of them. For
+anything a backend does not do natively, the core runs a small detached runner that starts the jobs later through
+the plain protocol (``drmaa2cli/runner.py``), so every backend gets the same job control.
 
 Observation is batch-oriented (``refresh`` takes every active job of this backend at once) and waiting is
 event-driven (``wait_any`` returns when one of the jobs may have ended). Optional operations raise
@@ -32,10 +32,10 @@ from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeAlias
 
 from ..errors import UnsupportedAttribute, UnsupportedOperation
-from ..models import JobInfo, JobTemplate
+from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
 from . import contract
 from .contract import Refusal
 
@@ -74,6 +74,35 @@ def job_variables(job: JobInfo) -> dict[str, str]:
     return variables
 
 
+#: The shape of a backend's ``backend_data``: key -> the types its value may hold (besides null), or the shape
+#: of the object it holds. Plain data, so that a backend package can declare it without importing anything.
+Shape: TypeAlias = "Mapping[str, tuple[type, ...] | Shape]"
+#: What a template's ``extension`` key means, in the words of the option that sets it.
+_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native"}
+
+
+def data_problem(data: Mapping[str, Any], shape: Shape) -> str | None:
+    """The first value of ``data`` (a record's ``backend_data``) whose type ``shape`` does not allow, as
+    "backend data KEY has the wrong type", or None. Keys ``shape`` does not name are left alone (records
+    written by other versions); nested objects are checked after every key at their level."""
+    nested = []
+    for key, allowed in shape.items():
+        value = data.get(key)
+        if value is None:
+            continue
+        if isinstance(allowed, Mapping):
+            if not isinstance(value, dict):
+                return f"backend data {key} has the wrong type"
+            nested.append((value, allowed))
+        elif not isinstance(value, allowed) or (isinstance(value, bool) and bool not in allowed):
+            return f"backend data {key} has the wrong type"  # JSON true is not a number here
+    for value, inner in nested:
+        bad = data_problem(value, inner)
+        if bad is not None:
+            return bad
+    return None
+
+
 class Launch(ABC):
     """One submission in progress (see the module docstring for the protocol)."""
 
@@ -100,6 +129,12 @@ class Backend(ABC):
     native_features: ClassVar[frozenset[str]] = frozenset()
     #: Template fields this backend cannot honour; ``check_template`` refuses them by name.
     unsupported_fields: ClassVar[tuple[str, ...]] = ()
+    #: The keys of ``JobTemplate.extension`` this backend honours (docker: user, pull, native; the schedulers:
+    #: native); ``check_template`` refuses any other key that asks for something.
+    extensions: ClassVar[frozenset[str]] = frozenset()
+    #: What this backend keeps in a job's ``backend_data`` (see ``check_data``); declared in the backend's
+    #: package as ``DATA_SHAPE`` so that the store can check a record without loading the backend.
+    data_shape: ClassVar[Shape] = {}
     #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
     #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
     local_refresh: ClassVar[bool] = False
@@ -116,17 +151,34 @@ class Backend(ABC):
 
     # --- submission -------------------------------------------------------------------------------
     @abstractmethod
-    def prepare(self, template: JobTemplate) -> Launch:
+    def prepare(
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
         """Validate ``template`` and check the platform; raises InvalidArgument, BackendUnavailable,
-        DeniedByDrms. Nothing is written to the store before this returns."""
+        DeniedByDrms. Nothing is written to the store before this returns. ``array`` and ``after`` come only
+        for features listed in ``native_features``: the platform runs the array's tasks and waits for the
+        dependencies itself."""
 
     def check_template(self, template: JobTemplate) -> None:
-        """Refuse fields listed in ``unsupported_fields`` with one clear message."""
+        """Refuse fields listed in ``unsupported_fields`` and extension keys not in ``extensions`` with one
+        clear message (UnsupportedAttribute). An extension set to a false value asks for nothing."""
         for name in self.unsupported_fields:
             if getattr(template, name):
                 raise UnsupportedAttribute(
                     f"the {self.name} backend cannot honour {name.replace('_', ' ')}"
                 )
+        for key, value in template.extension.items():
+            if value and key not in self.extensions:
+                what = _EXTENSION_OPTIONS.get(key, f"the extension {key!r}")
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}")
+
+    @classmethod
+    def check_data(cls, data: Mapping[str, Any]) -> str | None:
+        """What is wrong with ``data``, the ``backend_data`` of a record of this backend read from the store
+        (a value of the wrong type: "backend data pid has the wrong type"), or None: the types declared in
+        ``data_shape``. Declared as data rather than code so that the store can check a record without loading
+        the backend (``backends.check_data``)."""
+        return data_problem(data, cls.data_shape)
 
     # --- observation ------------------------------------------------------------------------------
     @abstractmethod
@@ -147,7 +199,7 @@ class Backend(ABC):
         """End the job. ``signal`` None means the backend's graceful default (SIGTERM, then SIGKILL after a
         grace period); a number sends exactly that signal. Raises InvalidState if it already ended.
         Before calling this the core records ``backend_data["terminate_requested"]`` (the signal) on the job, so
-        that a platform reporting only "cancelled" can still end it as killed by SIGTERM (see cf_map)."""
+        that a platform reporting only "cancelled" can still end it as killed by SIGTERM (see cf/map.py)."""
 
     def suspend(self, job: JobInfo) -> None:
         raise UnsupportedOperation(f"the {self.name} backend cannot suspend jobs")

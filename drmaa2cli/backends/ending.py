@@ -2,7 +2,7 @@
 ``status`` shows and decides exit status versus signal, so that a job moved to another backend reads alike.
 
 The process backend's shepherd keeps its own copy of these words: it imports nothing outside the interpreter
-(see ``_shepherd/shepherd.py``); ``tests/conformance`` holds both to the same text.
+(see ``process/shepherd.py``); ``tests/conformance`` holds both to the same text.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends.cf import CFBackend
+from drmaa2cli.backends.cf.backend import CFBackend
 from drmaa2cli.errors import BackendUnavailable
 from drmaa2cli.models import JobInfo, JobState, JobTemplate
 from tests.cf_standin import StandIn

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from drmaa2cli.backends.cf import LABEL, CFBackend
+from drmaa2cli.backends.cf.backend import LABEL, CFBackend
 from drmaa2cli.errors import InvalidArgument, InvalidState, UnsupportedAttribute, UnsupportedOperation
 from drmaa2cli.models import JobState
 from tests.cf_standin import StandIn

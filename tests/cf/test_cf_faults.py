@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli.backends.cf import CFBackend
+from drmaa2cli.backends.cf.backend import CFBackend
 from drmaa2cli.errors import BackendUnavailable, InvalidArgument
 from drmaa2cli.models import JobInfo, JobState, JobTemplate
 from tests.cf_standin import StandIn

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from drmaa2cli.backends.cf_auth import redact, token_expiry
-from drmaa2cli.backends.cf_client import decode_envelope, retry_after
-from drmaa2cli.backends.cf_map import command_line, failure, task_changes
+from drmaa2cli.backends.cf.auth import redact, token_expiry
+from drmaa2cli.backends.cf.client import decode_envelope, retry_after
+from drmaa2cli.backends.cf.map import command_line, failure, task_changes
 from drmaa2cli.models import JobInfo, JobState, JobTemplate
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from drmaa2cli.backends.docker_engine import Engine
+from drmaa2cli.backends.docker.engine import Engine
 from drmaa2cli.store import Store
 from tests.conftest import Cli
 

@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
-from drmaa2cli.backends import docker_engine as engine_module
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends.docker import DockerBackend
-from drmaa2cli.backends.docker_engine import Engine
+from drmaa2cli.backends.docker import engine as engine_module
+from drmaa2cli.backends.docker.backend import DockerBackend
+from drmaa2cli.backends.docker.engine import Engine
 from drmaa2cli.models import JobInfo, JobTemplate
 from tests.requires import unavailable
 

@@ -61,7 +61,7 @@ def test_socket_permission_denied(jobs: Jobs) -> None:
     # nothing beyond the standard library to reach a unix socket.
     code = (
         "import pathlib, tempfile; from drmaa2cli.backends.base import BackendContext;"
-        "from drmaa2cli.backends.docker import DockerBackend; from drmaa2cli.models import JobTemplate;"
+        "from drmaa2cli.backends.docker.backend import DockerBackend; from drmaa2cli.models import JobTemplate;"
         "ctx = BackendContext(home=pathlib.Path(tempfile.mkdtemp()), environ={});"
         f"DockerBackend(ctx).prepare(JobTemplate(remote_command='true', job_category={IMAGE!r}))"
     )
@@ -104,7 +104,7 @@ def test_templates_a_container_cannot_honour(jobs: Jobs, fields: dict[str, objec
 SUBMITTER = """
 import json, pathlib, sys
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends.docker import DockerBackend
+from drmaa2cli.backends.docker.backend import DockerBackend
 from drmaa2cli.models import JobInfo, JobTemplate
 home, instance, stage = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 template = JobTemplate(remote_command="echo", args=["hi"], job_category=sys.argv[4])
@@ -144,8 +144,8 @@ def test_submitter_that_died_half_way(jobs: Jobs, stage: str) -> None:
 FINALISER = """
 import json, pathlib, sys
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends import docker_finish
-from drmaa2cli.backends.docker import DockerBackend
+from drmaa2cli.backends.docker import finish as docker_finish
+from drmaa2cli.backends.docker.backend import DockerBackend
 from drmaa2cli.models import JobInfo
 home, instance, record, tally = pathlib.Path(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4]
 save = docker_finish.Finisher._save_output

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli.backends import docker_engine
+from drmaa2cli.backends.docker import engine as docker_engine
 from drmaa2cli.errors import UnsupportedAttribute
 from drmaa2cli.models import JobState
 from tests.docker.fixtures import Jobs

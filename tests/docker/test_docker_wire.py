@@ -9,7 +9,7 @@ import threading
 
 import pytest
 
-from drmaa2cli.backends.docker_http import Reply, SocketTransport
+from drmaa2cli.backends.docker.http import Reply, SocketTransport
 
 
 def _reply(raw: bytes) -> Reply:

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends.gridengine import GridEngineBackend
+from drmaa2cli.backends.sched.gridengine import GridEngineBackend
 from tests.slurm.sched_driver import Driver, start_cluster
 
 

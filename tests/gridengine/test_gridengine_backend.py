@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli.backends import _sched
-from drmaa2cli.backends import gridengine_cmd as cmd
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends.gridengine import GridEngineBackend
+from drmaa2cli.backends.sched import common
+from drmaa2cli.backends.sched import gridengine_cmd as cmd
+from drmaa2cli.backends.sched.gridengine import GridEngineBackend
 from drmaa2cli.errors import (
     BackendUnavailable,
     UnsupportedAttribute,
@@ -57,11 +57,11 @@ def test_any_dependency_runs_after_a_failure(gridengine: Driver, tmp_path: Path)
     job's status: never pending forever. Mode "ok" is the core runner's business."""
     first = gridengine.run(["sh", "-c", "sleep 0.5; exit 1"])
     env = gridengine.backend.ctx.environ
-    paths = _sched.Paths(str(tmp_path), str(tmp_path / "then.out"), None)
+    paths = common.Paths(str(tmp_path), str(tmp_path / "then.out"), None)
     argv = cmd.build_submit_command(JobTemplate(remote_command="true"), paths, job_name="then",
-                                    after=_sched.After([str(first.native_id)], "any"))
-    script = _sched.job_script(_sched.JobSpec("then", "test", ["true"]))
-    native = cmd.parse_submit_output(_sched.run(argv, env, script).stdout)
+                                    after=common.After([str(first.native_id)], "any"))
+    script = common.job_script(common.JobSpec("then", "test", ["true"]))
+    native = cmd.parse_submit_output(common.run(argv, env, script).stdout)
     then = JobInfo(id="then", session="test", backend="gridengine", state=JobState.QUEUED, native_id=native)
     gridengine.jobs[then.id] = then
     first, then = gridengine.wait([first, then])

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli.backends import _sched
-from drmaa2cli.backends import gridengine_cmd as cmd
+from drmaa2cli.backends.sched import common
+from drmaa2cli.backends.sched import gridengine_cmd as cmd
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 
@@ -20,7 +20,7 @@ def fixture(name: str) -> str:
 
 
 JOBS = dict(line.split("=", 1) for line in fixture("jobs.txt").split())
-PATHS = _sched.Paths(working_dir="/w", output="/o/1.out", error="/o/1.err")
+PATHS = common.Paths(working_dir="/w", output="/o/1.out", error="/o/1.err")
 
 
 def accounted(label: str, native: str | None = None) -> dict[str, object]:
@@ -42,9 +42,9 @@ def test_submit_command_maps_template() -> None:
 
 
 def test_submit_command_join_input_array_after() -> None:
-    paths = _sched.Paths("/w", f"/o/a:b.{_sched.TASK_MARK}.out", None, "/in")
+    paths = common.Paths("/w", f"/o/a:b.{common.TASK_MARK}.out", None, "/in")
     argv = cmd.build_submit_command(JobTemplate(remote_command="x"), paths, job_name="n",
-                                    array=ArraySpec(1, 10, 3, 2), after=_sched.After(["7.2", "8"], "any"))
+                                    array=ArraySpec(1, 10, 3, 2), after=common.After(["7.2", "8"], "any"))
     assert argv[argv.index("-o") + 1] == ":/o/a:b.$TASK_ID.out"
     assert argv[argv.index("-j") + 1] == "y"
     assert argv[argv.index("-i") + 1] == "/in"
@@ -57,13 +57,13 @@ def test_submit_command_join_input_array_after() -> None:
     ("template", "kwargs", "message"),
     [
         (JobTemplate(remote_command="x", resource_limits={"disk_mb": 5}), {}, "disk"),
-        (JobTemplate(remote_command="x"), {"after": _sched.After(["1"], "ok")}, "success only"),
+        (JobTemplate(remote_command="x"), {"after": common.After(["1"], "ok")}, "success only"),
         (JobTemplate(remote_command="x", output_path="/a,b"), {}, "comma"),
         (JobTemplate(remote_command="x", output_path="$HOME/x"), {}, "expand"),
     ],
 )
 def test_submit_command_refuses(template: JobTemplate, kwargs: dict[str, object], message: str) -> None:
-    paths = _sched.Paths("/w", template.output_path or "/o", None)
+    paths = common.Paths("/w", template.output_path or "/o", None)
     with pytest.raises(InvalidArgument, match=message):
         cmd.build_submit_command(template, paths, job_name="n", **kwargs)  # type: ignore[arg-type]
 

@@ -22,8 +22,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sched_driver import Driver
 
 from drmaa2cli.backends.base import Backend, BackendContext
-from drmaa2cli.backends.gridengine import GridEngineBackend
-from drmaa2cli.backends.slurm import SlurmBackend
+from drmaa2cli.backends.sched.gridengine import GridEngineBackend
+from drmaa2cli.backends.sched.slurm import SlurmBackend
 from drmaa2cli.models import JobTemplate
 
 SCRIPT = b"#!/bin/sh\nexec true\n"

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli.backends.base import BackendContext
-from drmaa2cli.backends.slurm import SlurmBackend
+from drmaa2cli.backends.sched.slurm import SlurmBackend
 from drmaa2cli.errors import BackendUnavailable, InvalidArgument, UnsupportedAttribute
 from drmaa2cli.models import Dependencies, JobState, JobTemplate
 from tests.slurm.sched_driver import Driver

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli.backends import _sched
-from drmaa2cli.backends import slurm_cmd as cmd
+from drmaa2cli.backends.sched import common
+from drmaa2cli.backends.sched import slurm_cmd as cmd
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec, JobInfo, JobState, JobTemplate
 
@@ -27,7 +27,7 @@ def changes(records: dict[str, cmd.Record], label: str) -> dict[str, object]:
     return cmd.job_changes(records[JOBS[label]])
 
 
-PATHS = _sched.Paths(working_dir="/w", output="/o/1.out", error="/o/1.err")
+PATHS = common.Paths(working_dir="/w", output="/o/1.out", error="/o/1.err")
 
 
 def test_submit_command_maps_template() -> None:
@@ -45,10 +45,10 @@ def test_submit_command_maps_template() -> None:
 
 
 def test_submit_command_join_input_array_after() -> None:
-    paths = _sched.Paths("/w", f"/o/%x-7.{_sched.TASK_MARK}.out", None, "/in")
+    paths = common.Paths("/w", f"/o/%x-7.{common.TASK_MARK}.out", None, "/in")
     argv = cmd.build_submit_command(
         JobTemplate(remote_command="x"), paths, job_name="n",
-        array=ArraySpec(1, 10, 3, 2), after=_sched.After(["12", "13_2"], "ok"),
+        array=ArraySpec(1, 10, 3, 2), after=common.After(["12", "13_2"], "ok"),
     )
     assert "--output=/o/%%x-7.%a.out" in argv
     assert not any(a.startswith("--error") for a in argv)
@@ -57,7 +57,7 @@ def test_submit_command_join_input_array_after() -> None:
     assert "--dependency=afterok:12:13_2" in argv
     assert "--kill-on-invalid-dep=yes" in argv
     any_argv = cmd.build_submit_command(
-        JobTemplate(remote_command="x"), PATHS, job_name="n", after=_sched.After(["5"], "any")
+        JobTemplate(remote_command="x"), PATHS, job_name="n", after=common.After(["5"], "any")
     )
     assert "--dependency=afterany:5" in any_argv
 
@@ -67,7 +67,7 @@ def test_submit_command_join_input_array_after() -> None:
     [
         ({"array": ArraySpec(5, 1)}, "bad array range"),
         ({"array": ArraySpec(1, 5, 1, 0)}, "parallel limit"),
-        ({"after": _sched.After(["1"], "maybe")}, "dependency mode"),
+        ({"after": common.After(["1"], "maybe")}, "dependency mode"),
     ],
 )
 def test_submit_command_refuses(kwargs: dict[str, object], message: str) -> None:
@@ -78,7 +78,7 @@ def test_submit_command_refuses(kwargs: dict[str, object], message: str) -> None
 def test_backslash_path_cannot_name_tasks() -> None:
     assert cmd.slurm_path("/a\\b%") == "/a\\b%"
     with pytest.raises(InvalidArgument):
-        cmd.slurm_path(f"/a\\b{_sched.TASK_MARK}")
+        cmd.slurm_path(f"/a\\b{common.TASK_MARK}")
 
 
 def test_parse_submit_output() -> None:
@@ -174,10 +174,10 @@ def test_sacct_steps_and_units() -> None:
 
 
 def test_wait_status_decoding() -> None:
-    assert _sched.decode_wait_status(768) == (3, None)
-    assert _sched.decode_wait_status(9) == (None, 9)
-    assert _sched.decode_wait_status(137) == (None, 9)  # core dumped flag
-    assert _sched.decode_wait_status(4021) == (None, None)  # Slurm's launch failure code, no wait status
+    assert common.decode_wait_status(768) == (3, None)
+    assert common.decode_wait_status(9) == (None, 9)
+    assert common.decode_wait_status(137) == (None, 9)  # core dumped flag
+    assert common.decode_wait_status(4021) == (None, None)  # Slurm's launch failure code, no wait status
 
 
 def test_unknown_job_message() -> None:
@@ -196,9 +196,9 @@ NASTY = ["a b", "it's", 'say "hi"', "$HOME", "`id`", "back\\slash", "new\nline",
 
 
 def test_job_script_passes_arguments_byte_for_byte(tmp_path: Path) -> None:
-    spec = _sched.JobSpec("7", "s1", ["printf", "%s\\0", *NASTY], {"K": "v w'x", "_Z1": "$y"})
+    spec = common.JobSpec("7", "s1", ["printf", "%s\\0", *NASTY], {"K": "v w'x", "_Z1": "$y"})
     script = tmp_path / "job.sh"
-    script.write_bytes(_sched.job_script(spec))
+    script.write_bytes(common.job_script(spec))
     out = subprocess.run(["sh", str(script)], capture_output=True, check=True).stdout
     assert out.split(b"\0")[:-1] == [a.encode() for a in NASTY]
     text = script.read_text()
@@ -206,10 +206,10 @@ def test_job_script_passes_arguments_byte_for_byte(tmp_path: Path) -> None:
 
 
 def test_job_script_array_task_ids(tmp_path: Path) -> None:
-    spec = _sched.JobSpec("7", "s", ["sh", "-c", 'echo "$DRMAA2_JOB_ID $DRMAA2_TASK_ID"'], {},
+    spec = common.JobSpec("7", "s", ["sh", "-c", 'echo "$DRMAA2_JOB_ID $DRMAA2_TASK_ID"'], {},
                           "SLURM_ARRAY_TASK_ID")
     script = tmp_path / "job.sh"
-    script.write_bytes(_sched.job_script(spec))
+    script.write_bytes(common.job_script(spec))
     out = subprocess.run(["sh", str(script)], capture_output=True, check=True,
                          env={"SLURM_ARRAY_TASK_ID": "4", "PATH": "/usr/bin:/bin"}).stdout
     assert out == b"7 4\n"
@@ -217,22 +217,22 @@ def test_job_script_array_task_ids(tmp_path: Path) -> None:
 
 def test_job_script_refuses_bad_env_names() -> None:
     with pytest.raises(InvalidArgument):
-        _sched.job_script(_sched.JobSpec("1", "s", ["true"], {"A-B": "1"}))
+        common.job_script(common.JobSpec("1", "s", ["true"], {"A-B": "1"}))
 
 
 def test_polling_backs_off_politely() -> None:
-    delays = list(itertools.islice(_sched.backoff(), 30))
+    delays = list(itertools.islice(common.backoff(), 30))
     assert delays[0] == 0.05 and delays[-1] == 1.0
     assert all(a <= b for a, b in itertools.pairwise(delays))
     calls = []
-    _sched.poll_until(lambda: calls.append(1) or len(calls) == 3, None)
+    common.poll_until(lambda: calls.append(1) or len(calls) == 3, None)
     assert len(calls) == 3
-    _sched.poll_until(lambda: calls.append(1) or False, 0)
+    common.poll_until(lambda: calls.append(1) or False, 0)
     assert len(calls) == 3  # no time left: the scheduler is not asked again
 
 
 def test_ended_jobs_are_not_asked_about_twice() -> None:
-    cache = _sched.EndedCache()
+    cache = common.EndedCache()
     running = JobInfo(id="1", session="s", backend="slurm", state=JobState.RUNNING, native_id="7",
                       backend_data={"kept": True})
     ended = running.evolve(state=JobState.FAILED, exit_status=3, annotation="exited with status 3")

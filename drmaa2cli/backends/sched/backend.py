@@ -17,7 +17,7 @@ from abc import abstractmethod
 from collections.abc import Sequence
 from typing import ClassVar
 
-from ..errors import (
+from ...errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
@@ -25,9 +25,9 @@ from ..errors import (
     InvalidState,
     UnsupportedAttribute,
 )
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from . import _sched
-from .base import Backend, BackendContext
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..base import Backend, BackendContext
+from . import DATA_SHAPE, common
 
 
 class SchedulerBackend(Backend):
@@ -44,14 +44,17 @@ class SchedulerBackend(Backend):
     #: Words in the scheduler's complaints that mean "it cannot be reached" and "you may not".
     unreachable: ClassVar[tuple[str, ...]]
     denied: ClassVar[tuple[str, ...]]
+    #: Extra scheduler options (``--native``), passed as they are.
+    extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self._ended = _sched.EndedCache()
+        self._ended = common.EndedCache()
 
     # --- helpers ------------------------------------------------------------------------------------
     def _run(self, argv: Sequence[str], stdin: bytes | None = None) -> subprocess.CompletedProcess[str]:
-        return _sched.run(argv, self.ctx.environ, stdin)
+        return common.run(argv, self.ctx.environ, stdin)
 
     def _refused(self, what: str, message: str) -> Drmaa2Error:
         """The error for a complaint of the scheduler about ``what``: BackendUnavailable when it cannot be
@@ -69,22 +72,13 @@ class SchedulerBackend(Backend):
         """The native id of task ``index`` of array job ``native_id``."""
 
     # --- submission ---------------------------------------------------------------------------------
-    def check_template(self, template: JobTemplate) -> None:
-        """Also refuses the extension's "user" and "pull", which only other backends know."""
-        super().check_template(template)
-        ext = template.extension
-        if ext.get("user"):
-            raise UnsupportedAttribute(f"the {self.name} backend cannot run jobs as another user")
-        if ext.get("pull"):
-            raise UnsupportedAttribute(f"the {self.name} backend has no images to pull")
-
     def prepare(
         self,
         template: JobTemplate,
         *,
         array: ArraySpec | None = None,
         after: Dependencies | None = None,
-    ) -> _sched.ScriptLaunch:
+    ) -> common.ScriptLaunch:
         """Check the template, its directories here and, with ``_probe``, that the scheduler answers and
         would take it. Nothing is submitted yet.
 
@@ -100,16 +94,16 @@ class SchedulerBackend(Backend):
             missing = [j.id for j in after.jobs if not j.native_id]
             if missing:
                 raise InvalidArgument(f"job {missing[0]} has no {self.label} job id to depend on")
-            deps = _sched.After([str(j.native_id) for j in after.jobs], after.mode, [j.id for j in after.jobs])
-        launch = _sched.ScriptLaunch(self, template, array, deps)
+            deps = common.After([str(j.native_id) for j in after.jobs], after.mode, [j.id for j in after.jobs])
+        launch = common.ScriptLaunch(self, template, array, deps)
         paths = launch.paths(template, "0")
-        _sched.check_local_paths(self.ctx, paths)
+        common.check_local_paths(self.ctx, paths)
         self._probe(template, paths, array, deps)
         return launch
 
     @abstractmethod
     def _probe(
-        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+        self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
         """Refuse what the scheduler cannot run and show that it answers, before any record exists."""
 
@@ -119,7 +113,7 @@ class SchedulerBackend(Backend):
 
     @abstractmethod
     def _submit_command(
-        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+        self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> list[str]:
         """The submit command line; raises InvalidArgument for what the scheduler cannot express."""
 
@@ -130,17 +124,17 @@ class SchedulerBackend(Backend):
     def submit(
         self,
         template: JobTemplate,
-        paths: _sched.Paths,
-        spec: _sched.JobSpec,
+        paths: common.Paths,
+        spec: common.JobSpec,
         array: ArraySpec | None,
-        after: _sched.After | None,
+        after: common.After | None,
     ) -> str:
         """Submit the job script; returns the scheduler's job id. Raises BackendUnavailable, DeniedByDrms,
         InvalidArgument."""
         os.makedirs(self.ctx.output_dir, mode=0o700, exist_ok=True)
-        proc = self._run(self._submit_command(template, paths, array, after), _sched.job_script(spec))
+        proc = self._run(self._submit_command(template, paths, array, after), common.job_script(spec))
         if proc.returncode != 0:
-            raise self._refused("the job", _sched.message(proc))
+            raise self._refused("the job", common.message(proc))
         return self._job_number(proc.stdout)
 
     # --- observation --------------------------------------------------------------------------------
@@ -153,7 +147,7 @@ class SchedulerBackend(Backend):
         asked = {j.id: j for j in ask}
         # A job whose times had to be put in order differs from the scheduler's answer every time: only
         # what is news after that counts as changed.
-        fixed = (self._finished(_sched.times_in_order(j)) for j in (self._ask(ask) if ask else []))
+        fixed = (self._finished(common.times_in_order(j)) for j in (self._ask(ask) if ask else []))
         changed = [j for j in fixed if j != asked.get(j.id)]
         self._ended.remember(changed)
         fresh = {j.id: j for j in changed}
@@ -161,11 +155,11 @@ class SchedulerBackend(Backend):
         return known + changed
 
     def _control_prefix(self, job: JobInfo) -> str:
-        return _sched.control_prefix(self.ctx, job.id)
+        return common.control_prefix(self.ctx, job.id)
 
     def _finished(self, job: JobInfo) -> JobInfo:
-        """An ended job with what drmaa2's kill or timeout did to it (``_sched.how_it_ended``)."""
-        return _sched.how_it_ended(job, self._control_prefix(job)) if job.state.final else job
+        """An ended job with what drmaa2's kill or timeout did to it (``common.how_it_ended``)."""
+        return common.how_it_ended(job, self._control_prefix(job)) if job.state.final else job
 
     def _carry_out_stale_kills(self, jobs: list[JobInfo]) -> None:
         """A kill request the job's watcher has not carried out in time (no shared file system, the watcher
@@ -178,7 +172,7 @@ class SchedulerBackend(Backend):
                 requested = os.stat(self._control_prefix(job) + ".kill").st_mtime
             except OSError:
                 continue
-            if now - requested > _sched.FALLBACK_SECONDS:
+            if now - requested > common.FALLBACK_SECONDS:
                 # Ended meanwhile, or the scheduler does not answer: the next refresh tries again.
                 with contextlib.suppress(Drmaa2Error):
                     self._cancel(job, 9)
@@ -201,12 +195,12 @@ class SchedulerBackend(Backend):
             current = [fresh.get(j.id, j) for j in current]
             return any(j.state.final for j in current)
 
-        _sched.poll_until(ended, timeout)
+        common.poll_until(ended, timeout)
 
     # --- control ------------------------------------------------------------------------------------
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """The graceful default (and SIGTERM): SIGTERM to the job's process group, SIGKILL after
-        GRACE_SECONDS, done by the job's watcher on seeing drmaa2's request (``_sched.job_script``), the
+        GRACE_SECONDS, done by the job's watcher on seeing drmaa2's request (``common.job_script``), the
         same on every scheduler; a job that has not started is cancelled by the scheduler. SIGKILL: the
         request (for the annotation), then the scheduler's cancel at once. Other signals: ``_signal``.
         Raises InvalidState when the job has already ended."""
@@ -214,7 +208,7 @@ class SchedulerBackend(Backend):
             self._signal(job, signal)
             return
         self._native(job)
-        _sched.write_control(self._control_prefix(job) + ".kill", "9" if signal == 9 else "15")
+        common.write_control(self._control_prefix(job) + ".kill", "9" if signal == 9 else "15")
         if signal == 9:
             self._cancel(job, signal)
         elif job.state in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED, JobState.REQUEUED_HELD,
@@ -264,7 +258,7 @@ class SchedulerBackend(Backend):
         argv = self._control_command(action, self._native(job))
         proc = self._run(argv)
         if proc.returncode != 0:
-            raise self._job_error(job, " ".join(argv[:-1]), _sched.message(proc))
+            raise self._job_error(job, " ".join(argv[:-1]), common.message(proc))
 
     def hold(self, job: JobInfo) -> None:
         """Only a queued job can be held (InvalidState otherwise)."""

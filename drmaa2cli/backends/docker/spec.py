@@ -16,12 +16,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..errors import InvalidArgument, UnsupportedAttribute
-from ..models import JobInfo, JobTemplate
-from .base import job_variables
+from ...errors import InvalidArgument, UnsupportedAttribute
+from ...models import JobInfo, JobTemplate
+from ..base import job_variables
 
 LABEL = "drmaa2."
-EXTENSIONS = ("user", "pull", "native")
 NATIVE = ("network", "entrypoint", "init")
 _NAME_UNSAFE = re.compile(r"[^a-zA-Z0-9_.-]")
 #: The container's log, which is where its output is read from. The engine's default ``json-file`` driver
@@ -59,9 +58,6 @@ def spec_from_template(t: JobTemplate, *, local_engine: bool) -> ContainerSpec:
     cannot honour). Host paths are checked only when the engine runs on this machine."""
     if not t.job_category:
         raise InvalidArgument("the docker backend needs an image (--image)")
-    for key in t.extension:
-        if key not in EXTENSIONS:
-            raise UnsupportedAttribute(f"the docker backend cannot honour the extension {key!r}")
     spec = ContainerSpec(
         image=t.job_category,
         command=t.argv if t.remote_command else None,

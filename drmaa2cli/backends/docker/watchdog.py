@@ -1,6 +1,6 @@
 """Stops a docker job's container when its ``--timeout`` expires: one small detached process per such job.
 
-Started by ``DetachedLaunch`` as ``python -I -S docker_watchdog.py`` (standard library only, ~4 MB), it
+Started by ``DetachedLaunch`` as a lean helper (``python -I -S``, standard library only, ~4 MB), it
 reads its orders as JSON on stdin, waits on the engine's ``/containers/NAME/wait`` until the deadline, and
 then records the timeout in the job's kill marker (so the finaliser can say "timed out") and stops the
 container: SIGTERM, SIGKILL after the grace period. If it dies, ``refresh`` enforces the deadline instead.
@@ -14,14 +14,11 @@ import sys
 import time
 from urllib.parse import quote
 
-if __package__:
-    from .docker_http import SocketTransport
-else:  # run as a script, outside the package: its directory holds docker_http
-    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-    from docker_http import SocketTransport  # type: ignore[import-not-found,no-redef]
+from .http import SocketTransport
 
 
 def write_atomically(path: str, data: bytes) -> None:
+    """Its own copy of ``files.write_atomically``: a lean helper cannot import the drmaa2cli package."""
     tmp = f"{path}.{os.getpid()}"
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with open(fd, "wb") as f:
@@ -56,6 +53,3 @@ def main() -> None:
     if data:  # end-of-file without orders: the submission was abandoned
         watch(json.loads(data))
 
-
-if __name__ == "__main__":
-    main()

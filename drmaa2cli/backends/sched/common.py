@@ -20,10 +20,11 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from ..errors import BackendUnavailable, InvalidArgument
-from ..models import ArraySpec, JobInfo, JobState, JobTemplate
-from . import ending
-from .base import BackendContext, Launch
+from ...errors import BackendUnavailable, InvalidArgument
+from ...files import fill_placeholders, write_atomically
+from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from .. import ending
+from ..base import BackendContext, Launch
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
 #: each scheduler's builder turns it into its own token (Slurm ``%a``, Grid Engine ``$TASK_ID``).
@@ -34,7 +35,6 @@ TASK_MARK = "\x00TASK\x00"
 COMMAND_TIMEOUT = 30.0
 
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
-_PLACEHOLDERS = re.compile(r"%[Aaj%]|\$DRMAA2_(?:INDEX|HOME_DIR|WORKING_DIR)\$")
 
 
 @dataclass(frozen=True)
@@ -184,22 +184,6 @@ def job_script(spec: JobSpec) -> bytes:
     lines.append("exec " + " ".join(shlex.quote(a) for a in spec.argv))
     # surrogateescape: arguments that came in as undecodable bytes leave as the same bytes.
     return os.fsencode("\n".join(lines) + "\n")
-
-
-def fill_placeholders(path: str, number: str, index: str, working_dir: str) -> str:
-    """Fill the core's path placeholders (%A, %a, %j, %%, $DRMAA2_INDEX$, $DRMAA2_HOME_DIR$,
-    $DRMAA2_WORKING_DIR$) for one job number; ``index`` is the task index, ``TASK_MARK`` for an array's
-    pattern, or "" for a single job."""
-    values = {
-        "%A": number,
-        "%a": index,
-        "%j": f"{number}.{index}" if index else number,
-        "%%": "%",
-        "$DRMAA2_INDEX$": index,
-        "$DRMAA2_HOME_DIR$": os.path.expanduser("~"),
-        "$DRMAA2_WORKING_DIR$": working_dir,
-    }
-    return _PLACEHOLDERS.sub(lambda m: values[m.group(0)], path)
 
 
 def absolute(path: str, cwd: str) -> str:
@@ -364,13 +348,7 @@ def read_control(path: str) -> str | None:
 
 def write_control(path: str, text: str) -> None:
     """Write a control file 0600, whole or not at all (the watcher reads it any moment)."""
-    tmp = f"{path}.{os.getpid()}.tmp"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    try:
-        os.write(fd, text.encode())
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+    write_atomically(path, text.encode(), durable=False)  # it matters only while the job runs
 
 
 def how_it_ended(job: JobInfo, prefix: str) -> JobInfo:

@@ -1,7 +1,7 @@
 """Slurm jobs through its client commands (sbatch, squeue, sacct, scancel, scontrol).
 
 Each job is a generated ``/bin/sh`` script on sbatch's stdin that ``exec``s the exact command (see
-``_sched.job_script``). Arrays, dependencies and holds are Slurm's own (``--array``, ``--dependency``,
+``common.job_script``). Arrays, dependencies and holds are Slurm's own (``--array``, ``--dependency``,
 ``--hold``). Slurm has no events: ``wait_any`` polls squeue with a growing interval. Command lines and
 parsing live in ``slurm_cmd`` (pure, tested on saved output).
 """
@@ -11,12 +11,13 @@ from __future__ import annotations
 import time
 from typing import ClassVar
 
-from ..errors import Drmaa2Error, InvalidState, UnsupportedOperation
-from ..models import ArraySpec, JobInfo, JobState, JobTemplate
-from . import _sched, ending
+from ...errors import Drmaa2Error, InvalidState, UnsupportedOperation
+from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from .. import ending
+from ..base import BackendContext
+from . import common
 from . import slurm_cmd as cmd
-from ._sched_backend import SchedulerBackend
-from .base import BackendContext
+from .backend import SchedulerBackend
 
 
 class SlurmBackend(SchedulerBackend):
@@ -51,7 +52,7 @@ class SlurmBackend(SchedulerBackend):
 
     # --- submission ---------------------------------------------------------------------------------
     def _probe(
-        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+        self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
         """``sbatch --test-only`` validates the template and shows that slurmctld answers."""
         argv = cmd.build_submit_command(
@@ -59,10 +60,10 @@ class SlurmBackend(SchedulerBackend):
         )
         proc = self._run(argv, b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
-            raise self._refused("the job", _sched.message(proc))
+            raise self._refused("the job", common.message(proc))
 
     def _submit_command(
-        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+        self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> list[str]:
         return cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
                                         after=after)
@@ -74,8 +75,8 @@ class SlurmBackend(SchedulerBackend):
     def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
         """One squeue call for all jobs; sacct (or the completion log) for jobs squeue forgot."""
         proc = self._run(cmd.build_status_command(str(j.native_id) for j in active))
-        if proc.returncode != 0 and "invalid job id" not in _sched.message(proc).lower():
-            raise self._refused("squeue", _sched.message(proc))
+        if proc.returncode != 0 and "invalid job id" not in common.message(proc).lower():
+            raise self._refused("squeue", common.message(proc))
         records = cmd.parse_squeue(proc.stdout) if proc.returncode == 0 else {}
         changed: list[JobInfo] = []
         never: list[JobInfo] = []
@@ -112,7 +113,7 @@ class SlurmBackend(SchedulerBackend):
             return {}
         proc = self._run(cmd.build_sacct_command(ids, jobcomp))
         if proc.returncode != 0:
-            if "disabled" in _sched.message(proc).lower() and not jobcomp:
+            if "disabled" in common.message(proc).lower() and not jobcomp:
                 self._accounting = False
             return {}
         return cmd.parse_sacct(proc.stdout)
@@ -153,13 +154,13 @@ class SlurmBackend(SchedulerBackend):
         """scancel (SIGTERM, then SIGKILL after the cluster's KillWait), or SIGKILL at once."""
         proc = self._run(cmd.build_cancel_command(self._native(job), signal))
         if proc.returncode != 0:
-            raise self._job_error(job, "scancel", _sched.message(proc))
+            raise self._job_error(job, "scancel", common.message(proc))
 
     def _cancel_pending(self, job: JobInfo) -> None:
         """scancel --state=PENDING: slurmctld cancels the job only while it is pending, in one step."""
         proc = self._run(["scancel", "--state=PENDING", self._native(job)])
         if proc.returncode != 0:
-            raise self._job_error(job, "scancel", _sched.message(proc))
+            raise self._job_error(job, "scancel", common.message(proc))
 
     def _signal(self, job: JobInfo, signal: int) -> None:
         """scancel --full --signal=N: to the batch script and all its processes."""

@@ -1,10 +1,10 @@
-"""Jobs as containers on a Docker engine (engine API 1.41 or newer; see docker_engine for how it is reached).
+"""Jobs as containers on a Docker engine (engine API 1.41 or newer; see engine.py for how it is reached).
 
 - A job's container is named ``drmaa2-INSTANCE-ID`` (known in ``bind``, before it exists) and labelled with
   the home instance, session, job id and template, so a job can be recognised from the engine alone.
 - Nothing waits for the container. Whichever drmaa2 process first sees it ended (``refresh``) copies its
   logs into the job's output files, records the result in ``run/ID.docker.json`` and only then removes the
-  container (see docker_files), under the job's lock: the output survives a submitter that exited at
+  container (see files.py), under the job's lock: the output survives a submitter that exited at
   once, and concurrent refreshers finalise a job once.
 - ``init`` (tini) is the container's pid 1 unless ``--native init=false``: a signal reaches the command
   as it would outside a container (a bare pid 1 ignores SIGTERM), and death by signal N shows as 128+N.
@@ -23,14 +23,15 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
-from ..errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
-from ..models import JobInfo, JobState, JobTemplate
-from ..procfs import DetachedLaunch
-from .base import Backend, BackendContext, Launch
-from .contract import Refusal
-from .docker_engine import Engine, Missing, redact
-from .docker_files import JobFiles, create_output
-from .docker_finish import (
+from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...procfs import DetachedLaunch
+from ..base import Backend, BackendContext, Launch
+from ..contract import Refusal
+from . import DATA_SHAPE
+from .engine import Engine, Missing, redact
+from .files import JobFiles, create_output
+from .finish import (
     ACTIVE,
     GRACE_SECONDS,
     Finisher,
@@ -40,13 +41,14 @@ from .docker_finish import (
     submitter,
     submitter_alive,
 )
-from .docker_spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
+from .spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
 
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
 #: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
 WATCHDOG_SLACK_SECONDS = 10.0
-WATCHDOG = str(Path(__file__).resolve().parent / "docker_watchdog.py")
+#: Started as a lean helper (``procfs.helper_argv``): standard library only, ~4 MB while it waits.
+WATCHDOG = Path(__file__).resolve().with_name("watchdog.py")
 
 
 class DockerLaunch(Launch):
@@ -112,7 +114,7 @@ class DockerLaunch(Launch):
             "marker": str(self.backend.files.kill_path(job.id)),
         }
         log = str(self.backend.files.run_dir / "docker-watchdog.log")
-        DetachedLaunch(["-I", "-S", WATCHDOG], {}, stderr_path=log).send(json.dumps(orders).encode())
+        DetachedLaunch(script=WATCHDOG, env={}, stderr_path=log).send(json.dumps(orders).encode())
 
 
 class DockerBackend(Backend):
@@ -120,6 +122,8 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
+    extensions = frozenset({"user", "pull", "native"})
+    data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
@@ -142,7 +146,9 @@ class DockerBackend(Backend):
         return self._engine(job.backend_data.get("engine"))
 
     # --- submission -------------------------------------------------------------------------------
-    def prepare(self, template: JobTemplate) -> Launch:
+    def prepare(
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
         self.check_template(template)
         engine = self._engine()
         spec = spec_from_template(template, local_engine=engine.local)

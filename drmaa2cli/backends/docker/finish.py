@@ -16,12 +16,12 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
-from ..models import JobInfo, JobState
-from ..procfs import alive, proc_start
-from . import ending
-from .docker_engine import Engine, Missing
-from .docker_files import JobFiles, fill_output
+from ...errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
+from ...models import JobInfo, JobState
+from ...procfs import alive, proc_start
+from .. import ending
+from .engine import Engine, Missing
+from .files import JobFiles, fill_output
 
 #: Container states in which the job has not ended ("removing" has: drmaa2 removes a container only after
 #: recording its result, and a container removed by someone else is not coming back).

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ..errors import BackendUnavailable, DeniedByDrms, Drmaa2Error, InvalidArgument
+from ...errors import BackendUnavailable, DeniedByDrms, Drmaa2Error, InvalidArgument
 
 GUID_BATCH = 50  # guids per GET /v3/tasks: keeps the URL far below common 8 KiB limits
 MAX_RETRY_AFTER = 30.0
@@ -164,7 +164,7 @@ def origin(url: str) -> str:
 
 
 class TokenSource(Protocol):
-    """What ``CFClient`` needs from a login (``cf_auth.Credentials``)."""
+    """What ``CFClient`` needs from a login (``auth.Credentials``)."""
 
     def header(self, http: Http) -> str:
         """An Authorization header value valid for at least a minute; raises DeniedByDrms."""

@@ -18,6 +18,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from ...files import read_json, write_atomically
+
 
 class JobFiles:
     """Paths and atomic reads/writes of the files above for one drmaa2 home."""
@@ -38,15 +40,15 @@ class JobFiles:
         return self.run_dir / f"{job_id}.docker-kill"
 
     def result(self, job_id: str) -> dict[str, Any] | None:
-        return _read_json(self._result_path(job_id))
+        return read_json(self._result_path(job_id))
 
     def write_result(self, job_id: str, result: dict[str, Any]) -> None:
-        _write_atomically(self._result_path(job_id), json.dumps(result).encode())
+        write_atomically(self._result_path(job_id), json.dumps(result).encode())
 
     def kill_signal(self, job_id: str) -> int | str | None:
         """The signal ``terminate`` sent (a number, or "stop" for SIGTERM then SIGKILL), "timeout" (the watchdog
         stopped it) or "overdue" (a refresh killed a job long past its timeout), if any."""
-        data = _read_json(self.kill_path(job_id))
+        data = read_json(self.kill_path(job_id))
         return None if data is None else data.get("signal")
 
     def record_kill(self, job_id: str, signal: int | str | None) -> None:
@@ -54,7 +56,7 @@ class JobFiles:
             with contextlib.suppress(FileNotFoundError):
                 self.kill_path(job_id).unlink()
         else:
-            _write_atomically(self.kill_path(job_id), json.dumps({"signal": signal}).encode())
+            write_atomically(self.kill_path(job_id), json.dumps({"signal": signal}).encode())
 
     @contextlib.contextmanager
     def lock(self, job_id: str) -> Iterator[None]:
@@ -97,21 +99,3 @@ def fill_output(path: str, chunks: Iterable[bytes]) -> None:
             f.write(chunk)
         f.flush()
         os.fsync(f.fileno())
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
-
-
-def _write_atomically(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with open(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

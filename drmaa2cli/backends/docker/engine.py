@@ -1,5 +1,5 @@
 """The Docker engine as the docker backend sees it: the API calls it makes, and the one place where HTTP
-statuses and connection errors become drmaa2 errors. The transport is in docker_http (the standard library
+statuses and connection errors become drmaa2 errors. The transport is in http.py (the standard library
 for unix sockets and plain TCP, the docker SDK for TLS, ssh:// and pulls).
 """
 
@@ -12,7 +12,7 @@ from collections.abc import Iterator, Mapping
 from typing import Any, TypedDict, Unpack
 from urllib.parse import quote, urlencode, urlparse
 
-from ..errors import (
+from ...errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
@@ -20,7 +20,7 @@ from ..errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from .docker_http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
+from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
 
 #: The API of Docker 20.10: fixed, so that no call waits for the engine to be asked its version. An
 #: engine that does not speak it (Docker 29 wants 1.44 or newer, Docker 19.03 speaks 1.40) says so, and

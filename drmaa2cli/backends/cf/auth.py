@@ -14,7 +14,6 @@ import contextlib
 import json
 import os
 import re
-import tempfile
 import threading
 import time
 from collections.abc import Mapping
@@ -22,8 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..errors import BackendUnavailable, DeniedByDrms, InvalidArgument
-from .cf_client import ApiError, Http, Unreachable
+from ...errors import BackendUnavailable, DeniedByDrms, InvalidArgument
+from ...files import read_json, write_atomically
+from .client import ApiError, Http, Unreachable
 
 ENV_API = "CF_API"
 ENV_USERNAME, ENV_PASSWORD = "CF_USERNAME", "CF_PASSWORD"
@@ -176,7 +176,7 @@ class Credentials:
     def _adopt_from_config(self, rejected: str | None) -> bool:
         """Another cf or drmaa2 process may have renewed the token meanwhile: use theirs if it is fresh."""
         assert self.config_path is not None
-        doc = _read_config(self.config_path)
+        doc = read_json(self.config_path)
         if doc is None:
             return False
         token = strip_bearer(str(doc.get("AccessToken") or ""))
@@ -189,42 +189,21 @@ class Credentials:
     def _write_back(self) -> None:
         assert self.config_path is not None and self.access is not None
         path = self.config_path
-        doc = _read_config(path)
+        doc = read_json(path)
         if doc is None:
             return
         doc["AccessToken"] = f"bearer {self.access}"
         if self.refresh:
             doc["RefreshToken"] = self.refresh
-        tmp = None
-        try:
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".config.json.")  # created 0600
-            with os.fdopen(fd, "w") as f:
-                json.dump(doc, f, indent=2)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-            tmp = None
-        except OSError:
-            # Not fatal: the renewed token still serves this process; the next one renews again.
-            pass
-        finally:
-            if tmp is not None:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
+        # Not fatal: the renewed token still serves this process; the next one renews again. The temp file's
+        # name is per process, and this process writes under its lock.
+        with contextlib.suppress(OSError):
+            write_atomically(path, json.dumps(doc, indent=2).encode())
 
 
 def _expires_soon(token: str) -> bool:
     exp = token_expiry(token)
     return exp is not None and exp - time.time() < RENEW_MARGIN
-
-
-def _read_config(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, encoding="utf-8") as f:
-            doc = json.load(f)
-    except (OSError, ValueError):
-        return None
-    return doc if isinstance(doc, dict) else None
 
 
 def _section(doc: Mapping[str, Any], key: str) -> dict[str, Any]:
@@ -250,7 +229,7 @@ def load(environ: Mapping[str, str]) -> tuple[Target, Credentials]:
     path = config_path(environ)
     if not path.exists():
         raise DeniedByDrms(f"not logged in to Cloud Foundry ({path} does not exist): {LOGIN_HINT}")
-    doc = _read_config(path)
+    doc = read_json(path)
     if doc is None:
         raise InvalidArgument(f"cannot read the cf CLI config {path}: not a JSON object")
     api = str(doc.get("Target") or "")

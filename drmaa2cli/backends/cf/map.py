@@ -11,10 +11,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from ..errors import UnsupportedAttribute
-from ..models import JobInfo, JobState, JobTemplate
-from . import ending
-from .base import job_variables
+from ...errors import UnsupportedAttribute
+from ...models import JobInfo, JobState, JobTemplate
+from .. import ending
+from ..base import job_variables
 
 #: The task label that finds a task whose create got no answer: ``drmaa2-job=<home instance>-<job id>``.
 LABEL = "drmaa2-job"
@@ -37,13 +37,10 @@ _EXITED = re.compile(r"Exited with status (-?\d+)")
 
 
 def check_limits(template: JobTemplate) -> None:
-    """Refuse resource limits and extensions a task cannot carry; raises UnsupportedAttribute."""
+    """Refuse resource limits a task cannot carry; raises UnsupportedAttribute."""
     for key in template.resource_limits:
         if key not in LIMITS:
             raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit")
-    for key in template.extension:
-        if key != "user":
-            raise UnsupportedAttribute(f"the cf backend cannot honour --{key}")
 
 
 def command_line(job: JobInfo) -> str:

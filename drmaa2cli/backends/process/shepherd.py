@@ -1,6 +1,7 @@
 """Supervisor of one process-backend job or job array (Grid Engine's shepherd is the model).
 
-Runs as ``python -I -S`` with the standard library only (a few MB while it waits), detached in its own
+Started by ``procfs.DetachedLaunch`` as a lean helper (``python -I -S``, imported as ``process.shepherd``: see
+``procfs.helper_argv``) with the standard library only (a few MB while it waits), detached in its own
 session so that neither the submitting CLI's exit nor its terminal closing touches it. Protocol:
 
 * stdin: the spec (``marshal``), sent by ``drmaa2 submit`` only after the job's records are committed. EOF
@@ -22,7 +23,9 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
 One shepherd runs per job for as long as the job runs, so its memory is the process backend's cost per job. It
 imports only modules built into the interpreter (``_signal``, ``select``, ``time``, ``marshal``): the Python-level
 ``signal`` (through ``enum``), ``json`` (through ``re``), ``typing`` and ``contextlib`` would add about 2 MiB of
-PSS to each shepherd. ``json`` and ``signal`` are imported on the rare paths that need them.
+PSS to each shepherd. ``json`` and ``signal`` are imported on the rare paths that need them. For the same
+reason it keeps its own copies of what the rest of drmaa2 shares (``files.write_atomically`` and ``read_json``,
+``procfs.proc_start``, ``ending.signal_name`` and the ending words): it cannot import the drmaa2cli package.
 """
 
 from __future__ import annotations

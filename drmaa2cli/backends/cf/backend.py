@@ -14,7 +14,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from ..errors import (
+from ...errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
@@ -23,12 +23,12 @@ from ..errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from ..models import JobInfo, JobState, JobTemplate
-from . import cf_auth
-from .base import Backend, BackendContext, Launch
-from .cf_client import ApiError, CFClient, Http, Unreachable
-from .cf_map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
-from .contract import Refusal
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..base import Backend, BackendContext, Launch
+from ..contract import Refusal
+from . import DATA_SHAPE, auth
+from .client import ApiError, CFClient, Http, Unreachable
+from .map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
 
 UNBORN_GRACE = 60.0  # seconds a record may lack its task before the create is taken as never sent
 TASK_REUSE = 1.0  # a task read this recently is not read again by refresh (wait_any just read it)
@@ -61,6 +61,8 @@ class CFBackend(Backend):
         "timeout",
         "queue_name",
     )
+    extensions = frozenset({"user"})
+    data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
@@ -74,7 +76,7 @@ class CFBackend(Backend):
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
-        self._target: cf_auth.Target | None = None
+        self._target: auth.Target | None = None
         self._api: CFClient | None = None
         self._space_guid: str | None = None
         self._final: dict[str, dict[str, Any]] = {}  # a final task never changes: no need to ask twice
@@ -93,7 +95,7 @@ class CFBackend(Backend):
     def client(self) -> CFClient:
         """The API client for the current login; raises DeniedByDrms, BackendUnavailable."""
         if self._api is None:
-            target, creds = cf_auth.load(self.ctx.environ)
+            target, creds = auth.load(self.ctx.environ)
             http = Http(
                 verify=target.verify,
                 timeout=self._setting("request_timeout", 30.0),
@@ -136,7 +138,9 @@ class CFBackend(Backend):
         return self._space_guid
 
     # --- submission -----------------------------------------------------------------------------------
-    def prepare(self, template: JobTemplate) -> Launch:
+    def prepare(
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
         """Validate the template and find the app; raises UnsupportedAttribute, InvalidArgument (no or
         unknown app, app without droplet), DeniedByDrms (login), BackendUnavailable (API unreachable)."""
         self.check_template(template)

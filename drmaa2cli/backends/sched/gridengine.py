@@ -14,12 +14,12 @@ import contextlib
 import time
 from typing import ClassVar
 
-from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
-from ..models import ArraySpec, JobInfo, JobState, JobTemplate
-from . import _sched
+from ...errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
+from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from ..base import BackendContext
+from . import common
 from . import gridengine_cmd as cmd
-from ._sched_backend import SchedulerBackend
-from .base import BackendContext
+from .backend import SchedulerBackend
 
 #: Seconds a job that was never seen running may be missing from both qstat and qacct before it counts
 #: as deleted before it started (Grid Engine writes no accounting record then). Longer than the default
@@ -66,7 +66,7 @@ class GridEngineBackend(SchedulerBackend):
 
     # --- submission ---------------------------------------------------------------------------------
     def _probe(
-        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+        self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
         """Build the qsub command once, so that a template qsub cannot express is refused before any record
         exists, and ask sge_qmaster the cheapest question it answers (``qconf -sss``; qstat's output grows
@@ -74,10 +74,10 @@ class GridEngineBackend(SchedulerBackend):
         self._submit_command(template, paths, array, after)
         proc = self._run(["qconf", "-sss"])
         if proc.returncode != 0:
-            raise self._refused("qconf -sss", _sched.message(proc))
+            raise self._refused("qconf -sss", common.message(proc))
 
     def _submit_command(
-        self, template: JobTemplate, paths: _sched.Paths, array: ArraySpec | None, after: _sched.After | None
+        self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> list[str]:
         return cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
                                         after=after, parallel_environment=self._pe())
@@ -91,7 +91,7 @@ class GridEngineBackend(SchedulerBackend):
         never start) is deleted and reported failed with Grid Engine's reason."""
         proc = self._run(cmd.build_status_command())
         if proc.returncode != 0:
-            raise self._refused("qstat", _sched.message(proc))
+            raise self._refused("qstat", common.message(proc))
         try:
             records = cmd.parse_qstat_xml(proc.stdout)
         except ValueError as e:
@@ -161,7 +161,7 @@ class GridEngineBackend(SchedulerBackend):
         native = self._native(job)
         proc = self._run(cmd.build_delete_command([native]))
         if proc.returncode != 0:
-            raise self._job_error(job, "qdel", _sched.message(proc))
+            raise self._job_error(job, "qdel", common.message(proc))
         if "has deleted" in proc.stdout:
             self._deleted.add(native)
 

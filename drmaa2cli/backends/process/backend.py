@@ -1,4 +1,4 @@
-"""OS processes on this machine, each supervised by a small detached shepherd (``_shepherd/shepherd.py``).
+"""OS processes on this machine, each supervised by a small detached shepherd (``shepherd.py`` beside this module).
 
 The shepherd, not the CLI, waits for the job and writes its exit status, signal and rusage to
 ``HOME/run/ID.exit``; any later ``drmaa2`` reads it. Processes are identified by pid *and* their
@@ -8,7 +8,6 @@ The shepherd, not the CLI, waits for the job and writes its exit status, signal 
 from __future__ import annotations
 
 import contextlib
-import json
 import marshal
 import os
 import select
@@ -18,14 +17,16 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import InvalidArgument, InvalidState, StoreError
-from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from ..procfs import DetachedLaunch, alive, proc_state
-from ..store import ensure_private_dir
-from .base import Backend, BackendContext, Launch, job_variables
+from ...errors import InvalidArgument, InvalidState, StoreError
+from ...files import ensure_private_dir, read_json, write_atomically
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...procfs import DetachedLaunch, alive, proc_state
+from ..base import Backend, BackendContext, Launch, job_variables
+from . import DATA_SHAPE
 
-SHEPHERD_DIR = str(Path(__file__).resolve().parent.parent / "_shepherd")
-BOOT = f"import sys; sys.path.insert(0, {SHEPHERD_DIR!r}); import shepherd; shepherd.main()"
+#: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
+#: interpreter, because one runs for every job.
+SHEPHERD = Path(__file__).resolve().with_name("shepherd.py")
 GRACE_SECONDS = 5.0
 #: How long a control request waits for the shepherd's answer (it answers within milliseconds, or within its
 #: interpreter's start-up when the request came right after submit).
@@ -35,15 +36,6 @@ ANSWER_SECONDS = 10.0
 WATCH_EACH_UP_TO = 16
 POLL_PER_JOB = 0.0002
 MAX_PIDFDS = 64
-
-
-def _read_json(path: Path) -> dict[str, Any] | None:
-    try:
-        with open(path, "rb") as f:
-            data = json.loads(f.read())
-    except (OSError, ValueError):
-        return None
-    return data if isinstance(data, dict) else None
 
 
 class ProcessLaunch(Launch):
@@ -56,10 +48,9 @@ class ProcessLaunch(Launch):
         self.template = template
         self.array = array
         self.after = after
-        # -I -S: no site-packages, no user environment: the shepherd needs the standard library only.
         # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
         # submit returns would otherwise end the booting shepherd and the job with it.
-        self.shepherd = DetachedLaunch(["-I", "-S", "-c", BOOT], dict(os.environ), blocked=(signals.SIGUSR1,))
+        self.shepherd = DetachedLaunch(script=SHEPHERD, env=dict(os.environ), blocked=(signals.SIGUSR1,))
         self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
         self.tasks: list[dict[str, Any]] = []
         self.group = ""
@@ -128,18 +119,16 @@ class ProcessBackend(Backend):
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
     local_refresh = True
+    data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
 
     def prepare(
-        self, template: JobTemplate, array: ArraySpec | None = None, after: Dependencies | None = None
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
         self.check_template(template)
-        for key in ("user", "pull", "native"):
-            if template.extension.get(key):
-                raise InvalidArgument(f"the process backend cannot honour --{key}")
         cwd = template.working_directory
         if cwd and not os.path.isdir(cwd):
             raise InvalidArgument(f"working directory {cwd} does not exist")
@@ -157,7 +146,7 @@ class ProcessBackend(Backend):
 
     # --- observation ----------------------------------------------------------------------------------
     def _files(self, job: JobInfo) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
-        return _read_json(self.run_dir / f"{job.id}.start"), _read_json(self.run_dir / f"{job.id}.exit")
+        return read_json(self.run_dir / f"{job.id}.start"), read_json(self.run_dir / f"{job.id}.exit")
 
     def _shepherd_alive(self, job: JobInfo, memo: dict[tuple[Any, Any], bool]) -> bool:
         """Whether the job's shepherd lives, asked once per refresh for all the tasks it supervises."""
@@ -295,11 +284,9 @@ class ProcessBackend(Backend):
         group = data.get("group", job.id)
         suffix = f"{time.time_ns()}.{os.getpid()}"
         name, reply = f"{group}.ctl.{suffix}", self.run_dir / f"{group}.ack.{suffix}"
-        tmp = self.run_dir / (name + ".tmp")
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "wb") as f:
-            f.write(marshal.dumps({"task": job.id, "reply": reply.name, **request}))
-        os.replace(tmp, self.run_dir / name)
+        # Not fsynced: a request only matters to a shepherd running on this machine now.
+        write_atomically(self.run_dir / name, marshal.dumps({"task": job.id, "reply": reply.name, **request}),
+                         durable=False)
         pid = int(data["shepherd"])
         try:
             pidfd = os.pidfd_open(pid)
@@ -311,7 +298,7 @@ class ProcessBackend(Backend):
                 deadline = time.monotonic() + ANSWER_SECONDS
                 pause = 0.001
                 while True:
-                    answer = _read_json(reply)
+                    answer = read_json(reply)
                     if answer is not None:
                         with contextlib.suppress(OSError):
                             reply.unlink()
@@ -322,7 +309,7 @@ class ProcessBackend(Backend):
                     if select.select([pidfd], [], [], min(pause, remaining))[0]:
                         break  # the shepherd exited; it may have answered just before
                     pause = min(pause * 2, 0.05)
-            answer = _read_json(reply)
+            answer = read_json(reply)
             for path in (self.run_dir / name, reply):
                 with contextlib.suppress(OSError):
                     path.unlink()

@@ -14,9 +14,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ..errors import InvalidArgument
-from ..models import ArraySpec, JobState, JobTemplate
-from ._sched import (
+from ...errors import InvalidArgument
+from ...models import ArraySpec, JobState, JobTemplate
+from .common import (
     TASK_MARK,
     After,
     Paths,

@@ -1,0 +1,20 @@
+"""The docker backend: the contract class (``backend``), the engine client (``engine`` over ``http``), the
+mapping of a template to a container (``spec``), the job's files (``files``), the finaliser (``finish``) and
+the timeout watchdog (``watchdog``).
+
+Only plain data here: the registry loads ``docker.backend`` only when the backend is used, and the watchdog is
+imported as ``docker.watchdog`` by an interpreter without site-packages (see ``procfs.helper_argv``).
+"""
+
+from __future__ import annotations
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from ..base import Shape
+
+#: What a job's ``backend_data`` holds (``Backend.check_data``): its container, the engine it runs on, and the
+#: process that submitted it (host, pid, /proc start time).
+DATA_SHAPE: Shape = {
+    "container": (str,), "engine": (str,),
+    "submitter": {"host": (str,), "pid": (int,), "start": (int,)},
+}
