@@ -32,10 +32,14 @@ def _doc(source: Callable[..., Any]) -> Callable[[F], F]:
 
 
 class Service:
-    """One drmaa2 home and its settings. Cheap to create; backends are loaded on first use."""
+    """One drmaa2 home and its settings. Cheap to create; backends are loaded on first use.
 
-    def __init__(self, settings: config.Settings | None = None, environ: Mapping[str, str] | None = None) -> None:
-        self._ctx = Context(settings, environ)
+    ``warn`` receives each thing worth telling the user that did not stop the operation (the CLI prints
+    them on stderr); without it they are collected in ``warnings``."""
+
+    def __init__(self, settings: config.Settings | None = None, environ: Mapping[str, str] | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
+        self._ctx = Context(settings, environ, warn)
         self._query = Query(self._ctx)
         self._submission = Submission(self._ctx, self._query)
         self._control = Control(self._ctx, self._query)
@@ -55,7 +59,7 @@ class Service:
 
     @property
     def warnings(self) -> list[str]:
-        """Things worth telling the user that did not stop the operation (printed on stderr by the CLI)."""
+        """The warnings collected when no ``warn`` callback was given."""
         return self._ctx.warnings
 
     def backend(self, name: str) -> Backend:

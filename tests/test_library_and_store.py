@@ -99,3 +99,27 @@ def test_control_right_after_run_job_takes_effect(home: Path) -> None:
         job.release()
         assert job.wait_terminated(timeout=30).state is JobState.DONE
     assert leftover_requests(home) == []
+
+
+def test_warnings_reach_the_callback_or_are_collected(home: Path, cli: Cli) -> None:
+    """What does not stop an operation goes to the one ``warn`` callback given to the Service, else into
+    ``Service.warnings``; the CLI prints each distinct one once on stderr."""
+    from drmaa2cli import config
+    from drmaa2cli.service import Service
+
+    settings = config.resolve(environ={"DRMAA2_HOME": str(home)})
+    svc = Service(settings)
+    first, second = (svc.submit(JobTemplate(remote_command="true")).id for _ in range(2))
+    svc.wait([first, second], timeout=30)
+    told: list[str] = []
+    with pytest.raises(InvalidState, match=f"job {second} has already ended"):
+        Service(settings, warn=told.append).kill([first, second])
+    assert told == [f"job {first} has already ended (done)"]
+    with pytest.raises(InvalidState):
+        svc.kill([first, first, second])
+    assert svc.warnings == [f"job {first} has already ended (done)"]
+    a, b = cli.submit("true"), cli.submit("true")
+    cli("wait", a, b)
+    r = cli("kill", a, b)
+    assert r.code == 205 and r.err.splitlines() == [f"drmaa2: job {a} has already ended (done)",
+                                                   f"drmaa2: job {b} has already ended (done)"], r.err

@@ -23,14 +23,15 @@ FINAL_STATES = frozenset(s.value for s in JobState if s.final)
 
 class Context:
     """One drmaa2 home and its settings. ``warn`` receives things worth telling the user that did not stop
-    the operation; they are collected in ``warnings``, each once."""
+    the operation; by default they are collected in ``warnings``, each once."""
 
-    def __init__(self, settings: config.Settings | None = None, environ: Mapping[str, str] | None = None) -> None:
+    def __init__(self, settings: config.Settings | None = None, environ: Mapping[str, str] | None = None,
+                 warn: Callable[[str], None] | None = None) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.settings = settings or config.resolve(environ=self.environ)
         self.store = Store(self.settings.home)
         self.warnings: list[str] = []
-        self.warn: Callable[[str], None] = self._collect
+        self.warn = warn or self._collect
         self._backends: dict[str, Backend] = {}
 
     def _collect(self, text: str) -> None:
