@@ -123,3 +123,30 @@ def test_warnings_reach_the_callback_or_are_collected(home: Path, cli: Cli) -> N
     r = cli("kill", a, b)
     assert r.code == 205 and r.err.splitlines() == [f"drmaa2: job {a} has already ended (done)",
                                                    f"drmaa2: job {b} has already ended (done)"], r.err
+
+
+def test_destroying_a_session_asks_no_backend_about_others(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The name is checked in the store: a refresh of every live job (network calls on cf and Slurm) only to
+    see that a session exists was wasted."""
+    from drmaa2cli import config
+    from drmaa2cli.backends.process import ProcessBackend
+    from drmaa2cli.errors import SessionNotFound
+    from drmaa2cli.service import Service
+
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    busy = svc.submit(JobTemplate(remote_command="sleep", args=["30"]), session="busy")
+    done = svc.submit(JobTemplate(remote_command="true"), session="done")
+    svc.wait([done.id], timeout=30)
+    asked: list[str] = []
+    refresh = ProcessBackend.refresh
+
+    def counting(self: ProcessBackend, jobs: list[object]) -> object:
+        asked.extend(j.id for j in jobs)  # type: ignore[attr-defined]
+        return refresh(self, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProcessBackend, "refresh", counting)
+    with pytest.raises(SessionNotFound):
+        svc.destroy_session("nosuch")
+    assert svc.destroy_session("done") == 1
+    assert busy.id not in asked
+    svc.kill([busy.id])

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Drmaa2Error, InvalidState, SessionNotFound
 from ..models import JobInfo, JobState
+from ..store import Snapshot
 from .context import Context, check_session_name
 from .query import Query
 
@@ -51,7 +52,7 @@ class Sessions:
     def destroy(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``
         (then they are killed first). Returns how many job records were removed."""
-        if name not in {s.name for s in self.sessions()}:
+        if name not in _known(self.ctx.store.snapshot()):
             raise SessionNotFound(f"unknown session {name}")
         jobs, _ = self.query.list_jobs(session=name, limit=None)
         active = [j for j in jobs if not j.state.final]
@@ -110,3 +111,10 @@ class Sessions:
                 txn.remove_session(session)
         return removed
 
+
+def _known(snap: Snapshot) -> set[str]:
+    """The names `drmaa2 sessions` lists, read from the store alone (no backend is asked anything)."""
+    names = set(snap.session_names())
+    names.update(r["session"] for r in snap.live_records())
+    names.update(snap.meta_doc().get("archived", {}))
+    return names
