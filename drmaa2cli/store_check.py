@@ -5,8 +5,12 @@ problem, instead of failing later, somewhere deep inside, as an internal error."
 from __future__ import annotations
 
 import re
+import sys
+from collections.abc import Callable
 from typing import Any
 
+from . import runner
+from .backends import REGISTRY, backend_class
 from .models import JobState
 
 _ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
@@ -29,20 +33,20 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
 }
 
-# What the backends and the core keep in ``backend_data`` (each key is used by one backend only; unknown keys
-# are left alone for records written by other versions). Checked too, because the code hashes, compares and
-# signals these values: a list where a pid belongs would be an internal error deep inside a refresh.
+# What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these
+# values: a list where a pid belongs would be an internal error deep inside a refresh. Each backend checks its
+# own keys (``Backend.check_data``), the runner its mark (``runner.check_data``). This table is what a backend
+# is held to while its class is not loaded (or has no ``check_data`` yet): loading it to check a record would
+# cost every command its import (cf's, ~60 ms) in a home that ever ran such a job. Unknown keys are left alone
+# for records written by other versions.
 _BACKEND_DATA: dict[str, tuple[type, ...]] = {
     "shepherd": (int,), "shepherd_start": (int,), "group": (str,), "pid": (int,), "proc_start": (int,),
     "container": (str,), "engine": (str,), "submitter": (dict,),
     "api": (str,), "app": (str,), "app_guid": (str,), "label": (str,), "task_name": (str,),
     "sequence_id": (int,), "created_at": (str,),
-    "array_job": (str,), "job_id": (str,), "missing_since": _NUMBER, "after": (list,), "deferred": (dict,),
+    "array_job": (str,), "job_id": (str,), "missing_since": _NUMBER, "after": (list,),
 }
 _SUBMITTER: dict[str, tuple[type, ...]] = {"host": (str,), "pid": (int,), "start": (int,)}
-_DEFERRED: dict[str, tuple[type, ...]] = {
-    "after": (list,), "mode": (str,), "max_parallel": (int,), "runner": (int,), "runner_start": (int,),
-}
 
 # Fields that may be missing but not null: the code iterates over them or joins them.
 _NEVER_NULL = frozenset({"template", "backend_data", "remote_command", "args", "job_environment",
@@ -86,19 +90,32 @@ def _record_problem(doc: dict[str, Any]) -> str | None:
     if wrong is not None:
         return f"{wrong} has the wrong type"
     data = doc.get("backend_data") or {}
-    wrong = _wrong_types(data, _BACKEND_DATA)
-    wrong = wrong or _wrong_types(data.get("submitter") or {}, _SUBMITTER)
-    wrong = wrong or _wrong_types(data.get("deferred") or {}, _DEFERRED)
-    if wrong is not None:
-        return f"backend data {wrong} has the wrong type"
-    if not all(isinstance(a, str) for a in (data.get("deferred") or {}).get("after") or []):
-        return "a dependency is not a job id"
+    bad = _backend_problem(doc["backend"], data) or runner.check_data(data)
+    if bad is not None:
+        return bad
     template = doc.get("template") or {}
     if not all(isinstance(a, str) for a in template.get("args", [])):
         return "an argument is not a string"
     if not all(isinstance(v, str) for v in (template.get("job_environment") or {}).values()):
         return "an environment value is not a string"
     return None
+
+
+def _backend_problem(name: str, data: dict[str, Any]) -> str | None:
+    check = _loaded_check(name)
+    if check is not None:
+        return check(data)
+    wrong = _wrong_types(data, _BACKEND_DATA) or _wrong_types(data.get("submitter") or {}, _SUBMITTER)
+    return None if wrong is None else f"backend data {wrong} has the wrong type"
+
+
+def _loaded_check(name: str) -> Callable[[dict[str, Any]], str | None] | None:
+    """``check_data`` of the backend ``name`` if its module is loaded already, else None (see _BACKEND_DATA)."""
+    target = REGISTRY.get(name)
+    if target is None or target.partition(":")[0] not in sys.modules:
+        return None
+    check: Callable[[dict[str, Any]], str | None] | None = getattr(backend_class(name), "check_data", None)
+    return check
 
 
 def _wrong_types(doc: dict[str, Any], types: dict[str, tuple[type, ...]]) -> str | None:

@@ -150,3 +150,32 @@ def test_destroying_a_session_asks_no_backend_about_others(home: Path, monkeypat
     assert svc.destroy_session("done") == 1
     assert busy.id not in asked
     svc.kill([busy.id])
+
+
+def test_a_loaded_backend_checks_its_own_backend_data(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store asks a backend whose class is loaded to check its part of a record (``check_data``); the
+    runner checks its own mark."""
+    from drmaa2cli import config
+    from drmaa2cli.backends.process import ProcessBackend
+    from drmaa2cli.errors import StoreError
+    from drmaa2cli.service import Service
+
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    job = svc.submit(JobTemplate(remote_command="true"))
+    seen: list[dict[str, object]] = []
+
+    def check_data(cls: type, data: dict[str, object]) -> str | None:
+        seen.append(data)
+        return "backend data shepherd is not ours"
+
+    monkeypatch.setattr(ProcessBackend, "check_data", classmethod(check_data), raising=False)
+    with pytest.raises(StoreError, match="backend data shepherd is not ours"):
+        svc.jobs([job.id])
+    assert seen and "shepherd" in seen[0]
+    monkeypatch.undo()
+    live = home / "jobs.json"
+    doc = json.loads(live.read_text())
+    next(iter(doc["jobs"].values()))["backend_data"]["deferred"] = {"runner": "x"}
+    live.write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match="backend data runner has the wrong type"):
+        svc.jobs([job.id])
