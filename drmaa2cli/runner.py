@@ -66,9 +66,11 @@ def check_data(data: Mapping[str, Any]) -> str | None:
 class RunnerLaunch(DetachedLaunch):
     """A runner process started early, waiting for the job number."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, environ: Mapping[str, str]) -> None:
+        # This process's environment with the submitter's settings over it (a library user's ``environ``: the
+        # backends the runner starts jobs on read their credentials and engine addresses there, CF_HOME say).
         # Its errors (one line each) are kept for the user in HOME/runner.log.
-        env = dict(os.environ, DRMAA2_HOME=str(home))
+        env = {**os.environ, **environ, "DRMAA2_HOME": str(home)}
         super().__init__(["-m", "drmaa2cli", "_runner"], env, stderr_path=str(home / "runner.log"))
 
     def start(self, number: int) -> None:
@@ -137,7 +139,7 @@ class StartLater(Backend):
                 native["after"] = after
             return self.inner.prepare(template, **native)
         launch = self.inner.prepare(template)
-        return _LaterLaunch(launch, RunnerLaunch(self.ctx.home), [d.id for d in pending],
+        return _LaterLaunch(launch, RunnerLaunch(self.ctx.home, self.ctx.environ), [d.id for d in pending],
                             after.mode if after is not None else "ok", array.max_parallel if array else None)
 
     # --- observation ------------------------------------------------------------------------------

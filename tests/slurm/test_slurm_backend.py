@@ -51,7 +51,7 @@ def test_failed_dependency_never_leaves_a_job_pending(slurm: Driver) -> None:
     assert first.exit_status == 1
     for job in (ok, ok_no_kill):
         assert job.state is JobState.FAILED and job.exit_status is None
-        assert job.annotation and "dependency failed" in job.annotation
+        assert job.annotation == f"dependency {first.id} failed" and job.dispatch_time is None
     assert any_.state is JobState.DONE
 
 
