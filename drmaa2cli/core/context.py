@@ -42,8 +42,9 @@ class Context:
         """The backend ``name``, wrapped for the job control its platform lacks (``runner.StartLater``)."""
         if name not in self._backends:
             cls = backend_class(name)
-            # Jobs on this machine need no id of the home: reading it would cost a read of the store.
-            instance = "local" if name == "process" else self.store.instance()
+            # The id of the home keeps names apart on a platform other homes share; a backend whose jobs live in
+            # this machine's files alone (local_refresh) has none, and reading the id would cost a store read.
+            instance = "local" if cls.local_refresh else self.store.instance()
             ctx = BackendContext(
                 home=self.settings.home,
                 instance=instance,

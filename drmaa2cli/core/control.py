@@ -101,10 +101,10 @@ class Control:
 
     def mark_terminated(self, jobs: Sequence[JobInfo], signal: object) -> None:
         """Record in each job's backend data that drmaa2 asked to end it (``terminate_requested``: the signal,
-        None for the graceful default), before asking: a platform that reports only "cancelled" (Cloud Foundry)
-        can then tell our kill, which ends by SIGTERM, from someone else's cancel. Written first so that no
-        refresh can record the end before the mark; the store keeps the mark through later writes, and a
-        refresh of a copy read before it looks it up when the job ends (``Query._kill_marks_for_ended``)."""
+        None for the graceful default), before asking: a platform that reports only "cancelled" can then tell
+        our kill, which ends by SIGTERM, from someone else's cancel. Written first so that no refresh can
+        record the end before the mark; the store keeps the mark through later writes, and a refresh of a
+        copy read before it looks it up when the job ends (``Query._kill_marks_for_ended``)."""
         if not jobs:
             return
         with self.ctx.store.transaction() as txn:
