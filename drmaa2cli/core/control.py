@@ -49,7 +49,7 @@ class Control:
         errors: list[Drmaa2Error] = []
         reached: dict[str, int] = {}  # array id -> tasks the action was applied to
         skipped: dict[str, list[JobInfo]] = {}  # array id -> tasks it did not apply to
-        chosen: dict[str, list[tuple[JobInfo, str | None]]] = {}  # backend -> (job, its array id)
+        chosen: list[tuple[JobInfo, str | None]] = []  # (job, its array id) the action applies to
         for job in jobs:
             array = job.id.partition(".")[0] if "." in job.id and job.id not in named else None
             if array is not None:
@@ -66,25 +66,32 @@ class Control:
                 if job.state not in ALREADY[action]:
                     errors.append(InvalidState(REFUSED[action].format(id=job.id, state=job.state.value)))
                 continue
-            chosen.setdefault(job.backend, []).append((job, array))
-        updates: list[JobInfo] = []
-        def before(chosen: Sequence[JobInfo]) -> None:
-            self.mark_terminated(chosen, args[0])
+            chosen.append((job, array))
+        outcomes: dict[str, JobInfo | Drmaa2Error | None] = {}
+        by_backend: dict[str, list[JobInfo]] = {}
+        for job, _ in chosen:
+            by_backend.setdefault(job.backend, []).append(job)
 
-        for name, group in chosen.items():
-            outcomes = self.ctx.backend(name).control(action, [j for j, _ in group], *args,
-                                                         before=before if action == "terminate" else None)
-            for (job, array), outcome in zip(group, outcomes, strict=True):
-                if isinstance(outcome, InvalidState) and array is not None:
-                    skipped.setdefault(array, []).append(job)  # it started or ended since we looked
-                    continue
-                if isinstance(outcome, Drmaa2Error):
-                    errors.append(outcome)
-                    continue
-                if outcome is not None and action in RECORDED:
-                    updates.append(outcome.evolve(state=RECORDED[action]))
-                if array is not None:
-                    reached[array] += 1
+        def before(jobs: Sequence[JobInfo]) -> None:
+            self.mark_terminated(jobs, args[0])
+
+        for name, group in by_backend.items():
+            found = self.ctx.backend(name).control(action, group, *args,
+                                                   before=before if action == "terminate" else None)
+            outcomes.update(zip((j.id for j in group), found, strict=True))
+        updates: list[JobInfo] = []
+        for job, array in chosen:  # in the order named, whatever the backend: the last error is the one raised
+            outcome = outcomes[job.id]
+            if isinstance(outcome, InvalidState) and array is not None:
+                skipped.setdefault(array, []).append(job)  # it started or ended since we looked
+                continue
+            if isinstance(outcome, Drmaa2Error):
+                errors.append(outcome)
+                continue
+            if outcome is not None and action in RECORDED:
+                updates.append(outcome.evolve(state=RECORDED[action]))
+            if array is not None:
+                reached[array] += 1
         self.ctx.persist(updates)
         for array, count in reached.items():
             if count == 0:
