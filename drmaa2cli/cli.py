@@ -43,7 +43,7 @@ def _root(
 
 
 def _runner() -> int:
-    """Start deferred jobs (spawned by submit; reads the job number on stdin)."""
+    """Start the jobs a submit left to a runner (spawned by submit; reads the job number on stdin)."""
     from . import runner
     from .commands._common import service
 

@@ -147,7 +147,7 @@ class JobInfo:
     def to_record(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
         # The store merges a record into the stored one field by field (None leaves a field as it was), so
-        # backend_data is always written: a job whose backend data became empty (the runner's "deferred" mark
+        # backend_data is always written: a job whose backend data became empty (the runner's mark
         # removed once it started the job) must lose the old data, or the runner starts it again and again.
         data["backend_data"] = self.backend_data
         data["state"] = self.state.value

@@ -1,11 +1,15 @@
-"""Deferred starts for backends that lack a job-control feature natively (arrays with a throttle, dependencies
-across backends, holds): one detached ``drmaa2 _runner`` process per submission starts the jobs later through
-the plain backend protocol, so no daemon ever has to be started by the user.
+"""Deferred starts: job control a platform does not do itself (arrays with a throttle, dependencies across
+backends, holds), as one wrapper around the real backend. ``StartLater`` implements the backend contract
+(``backends.base.Backend``), the way httpx's transports wrap one another: the core talks to it as to any
+backend and never asks whether a job has started yet. This module alone knows the record's mark,
+``backend_data["deferred"]`` (the on-disk key of schema version 1, kept so that stores written before keep
+working).
 
-Like the process shepherd, the runner is spawned *before* the records are committed and receives the job
-number on stdin only after the commit: a submitter that dies in between leaves no runner behind. Kill, hold and
-release of a job the runner has not started yet only change its record; the runner reads the store before each
-start.
+A submission the platform cannot take as it is gets one detached ``drmaa2 _runner`` process that starts the
+jobs later through the plain backend protocol, so no daemon ever has to be started by the user. Like the
+process shepherd, the runner is spawned *before* the records are committed and receives the job number on
+stdin only after the commit: a submitter that dies in between leaves no runner behind. Kill, hold and release
+of a job the runner has not started yet only change its record; the runner reads the store before each start.
 """
 
 from __future__ import annotations
@@ -13,20 +17,50 @@ from __future__ import annotations
 import os
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
-from .errors import Drmaa2Error, JobNotFound
-from .models import JobInfo, JobState
+from .backends.base import Backend, Launch
+from .errors import Drmaa2Error, InvalidState, JobNotFound
+from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
 
-if TYPE_CHECKING:
-    from .service import Service
+if TYPE_CHECKING:  # the store checks records with check_data below: a type, not a module to load
+    from .store import Store
 
 POLL_SECONDS = 0.2
+#: The mark of a job the runner has yet to start: {"after", "mode", "max_parallel", "runner", "runner_start"}.
+KEY = "deferred"
+_FINAL = frozenset(s.value for s in JobState if s.final)
+_TYPES: dict[str, tuple[type, ...]] = {
+    "after": (list,), "mode": (str,), "max_parallel": (int,), "runner": (int,), "runner_start": (int,),
+}
+
+
+def waiting(job: JobInfo) -> bool:
+    """Whether ``job`` is held back by its runner (not handed to its platform yet)."""
+    return KEY in job.backend_data
+
+
+def check_data(data: Mapping[str, Any]) -> str | None:
+    """What is wrong with the runner's part of a record's backend data (for ``store_check``), or None."""
+    if KEY not in data:
+        return None
+    info = data[KEY]
+    if info is None:  # null is allowed for every backend data key
+        return None
+    if not isinstance(info, dict):
+        return f"backend data {KEY} has the wrong type"
+    for key, allowed in _TYPES.items():
+        value = info.get(key)
+        if key in info and value is not None and (isinstance(value, bool) or not isinstance(value, allowed)):
+            return f"backend data {key} has the wrong type"
+    if not all(isinstance(a, str) for a in info.get("after") or []):
+        return "a dependency is not a job id"
+    return None
 
 
 class RunnerLaunch(DetachedLaunch):
@@ -44,9 +78,203 @@ class RunnerLaunch(DetachedLaunch):
 
 
 def runner_alive(job: JobInfo) -> bool:
-    info = job.backend_data.get("deferred", {})
+    info = job.backend_data.get(KEY, {})
     pid = info.get("runner")
     return pid is not None and alive(int(pid), info.get("runner_start"))
+
+
+class _LaterLaunch(Launch):
+    """A submission the runner starts: bound through the real backend's launch (paths, names), which is then
+    abandoned, and marked for the runner."""
+
+    def __init__(self, inner: Launch, runner: RunnerLaunch, after: list[str], mode: str,
+                 max_parallel: int | None) -> None:
+        self.inner, self.runner = inner, runner
+        self.after, self.mode, self.max_parallel = after, mode, max_parallel
+
+    def bind(self, job: JobInfo) -> None:
+        self.inner.bind(job)
+        job.backend_data[KEY] = {
+            "after": list(self.after), "mode": self.mode, "max_parallel": self.max_parallel,
+            "runner": self.runner.pid, "runner_start": self.runner.ticks,
+        }
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        self.start_all([job])
+        return None
+
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        self.inner.abort()  # nothing starts now: the runner starts each job through a launch of its own
+        self.runner.start(jobs[0].number)
+        return []
+
+    def abort(self) -> None:
+        self.inner.abort()
+        self.runner.abort()
+
+
+class StartLater(Backend):
+    """The real backend ``inner``, with every job-control feature: what it lacks natively is done by a runner.
+    Subclassed per backend class (``wrap``) so that the class attributes the core reads are the real ones."""
+
+    name = "runner"
+    native_features = frozenset({"array", "after", "hold"})
+
+    def __init__(self, inner: Backend, store: Store) -> None:
+        super().__init__(inner.ctx)
+        self.inner, self.store = inner, store
+
+    # --- submission -------------------------------------------------------------------------------
+    def prepare(self, template: JobTemplate, array: ArraySpec | None = None,
+                after: Dependencies | None = None) -> Launch:
+        """The real backend's launch when the platform does all that is asked (``after``: dependencies not
+        ended yet), else one that leaves the start to a runner."""
+        pending = after.jobs if after is not None else []
+        wants = {f for f, on in (("array", array), ("after", pending), ("hold", template.submit_as_hold)) if on}
+        if wants <= self.inner.native_features and all(d.backend == self.inner.name for d in pending):
+            native: dict[str, Any] = {}
+            if array is not None:
+                native["array"] = array
+            if pending:
+                native["after"] = after
+            return self.inner.prepare(template, **native)
+        launch = self.inner.prepare(template)
+        return _LaterLaunch(launch, RunnerLaunch(self.ctx.home, self.ctx.environ), [d.id for d in pending],
+                            after.mode if after is not None else "ok", array.max_parallel if array else None)
+
+    # --- observation ------------------------------------------------------------------------------
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """Jobs the runner holds change only when it died before starting them (then they failed); the
+        others are the platform's."""
+        changed: list[JobInfo] = []
+        for job in jobs:
+            if waiting(job) and not runner_alive(job):
+                fresh = self.store.snapshot().find(job.id)
+                if fresh is not None and waiting(fresh) and not fresh.state.final:
+                    changed.append(job.evolve(
+                        state=JobState.FAILED, finish_time=time.time(),
+                        annotation="never started: its runner exited before starting it",
+                    ))
+                elif fresh is not None:
+                    changed.append(fresh)
+        started = [j for j in jobs if not waiting(j)]
+        return (self.inner.refresh(started) if started else []) + changed
+
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        started = [j for j in jobs if not waiting(j)]
+        if len(started) == len(jobs):
+            self.inner.wait_any(jobs, timeout)
+            return
+        # The runner's jobs change only in their records: poll them, giving the started ones a short turn.
+        if started:
+            self.inner.wait_any(started, 0.02 if timeout is None else min(0.02, timeout))
+        time.sleep(POLL_SECONDS if timeout is None else min(POLL_SECONDS, timeout))
+
+    def output(self, job: JobInfo, stream: str) -> bytes | None:
+        return None if waiting(job) else self.inner.output(job, stream)
+
+    # --- control ----------------------------------------------------------------------------------
+    def control(self, action: str, jobs: Sequence[JobInfo], *args: object,
+                before: Callable[[Sequence[JobInfo]], None] | None = None) -> list[JobInfo | Drmaa2Error | None]:
+        """Jobs the runner holds change in their records only (all in one transaction; None is their outcome);
+        jobs it started since they were read, and the others, go to the platform."""
+        held = [j for j in jobs if waiting(j)]
+        if not held:
+            return self.inner.control(action, jobs, *args, before=before)
+        started = [j for j in jobs if not waiting(j)]
+        if before is not None and started:
+            before(started)
+        outcomes: dict[str, JobInfo | Drmaa2Error | None] = {}
+        new = []
+        for job in held:
+            try:
+                new.append(self._control_deferred(job, action))
+            except Drmaa2Error as e:
+                outcomes[job.id] = e
+        taken = self._put_deferred(new)
+        outcomes.update((j.id, None) for j in new)
+        # Started by their runner since they were read: controlled through the platform after all.
+        again = started + taken
+        outcomes.update(zip((j.id for j in again), self.inner.control(action, again, *args), strict=True))
+        return [outcomes[j.id] for j in jobs]
+
+    def _control_deferred(self, job: JobInfo, action: str) -> JobInfo:
+        """Kill, hold or release a job its runner has not started: only its record changes."""
+        if action == "terminate":
+            reason = "killed by drmaa2 kill before it started"
+            return job.evolve(state=JobState.FAILED, annotation=reason, finish_time=time.time())
+        if action == "hold":
+            return job.evolve(state=JobState.QUEUED_HELD)
+        if action == "release":
+            if job.state is not JobState.QUEUED_HELD:
+                raise InvalidState(f"job {job.id} is not held")
+            return job.evolve(state=JobState.QUEUED)
+        raise InvalidState(f"job {job.id} has not started yet")
+
+    def _put_deferred(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        """Write the new records of jobs their runner has not started, in one transaction, except those the
+        runner took out of its queue since they were read (it does that under the store lock before it
+        starts a job): their current records are returned instead, and nothing of theirs is written."""
+        if not jobs:
+            return []
+        wanted = {j.id for j in jobs}
+        with self.store.transaction() as txn:
+            # One pass over the live records (an array may have thousands of tasks); archived ones are final.
+            taken = [
+                JobInfo.from_record(r) for r in txn.live_records()
+                if r["id"] in wanted and r["state"] not in _FINAL and KEY not in r.get("backend_data", {})
+            ]
+            gone = {j.id for j in taken}
+            txn.put_many([j for j in jobs if j.id not in gone], create=False)
+        return taken
+
+    # Removing a job: the per-job calls go to the platform as they are (``rm --force`` then removes the
+    # record, and a runner finding its job gone starts nothing).
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        self.inner.terminate(job, signal)
+
+    def suspend(self, job: JobInfo) -> None:
+        self.inner.suspend(job)
+
+    def resume(self, job: JobInfo) -> None:
+        self.inner.resume(job)
+
+    def hold(self, job: JobInfo) -> None:
+        self.inner.hold(job)
+
+    def release(self, job: JobInfo) -> None:
+        self.inner.release(job)
+
+    def cleanup(self, job: JobInfo) -> None:
+        if not waiting(job):  # the platform never had it
+            self.inner.cleanup(job)
+
+
+_WRAPPERS: dict[type[Backend], type[StartLater]] = {}
+
+
+def wrap(inner: Backend, store: Store) -> Backend:
+    """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes."""
+    cls = type(inner)
+    if cls not in _WRAPPERS:
+        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "local_refresh", "refuses")}
+        _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
+    return _WRAPPERS[cls](inner, store)
+
+
+# --- the runner process --------------------------------------------------------------------------------
+class Core(Protocol):
+    """What the runner uses of ``drmaa2cli.service.Service`` (named here, not imported: no import cycle)."""
+
+    @property
+    def store(self) -> Store: ...
+
+    def backend(self, name: str) -> Backend: ...
+    def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]: ...
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]: ...
+    def wait(self, ids: Sequence[str]) -> list[JobInfo]: ...
+    def persist(self, jobs: Iterable[JobInfo]) -> None: ...
+    def fail(self, jobs: Iterable[JobInfo], reason: str) -> None: ...
 
 
 def read_number() -> int | None:
@@ -54,7 +282,7 @@ def read_number() -> int | None:
     return int(data) if data.isdigit() else None
 
 
-def start_one(svc: Service, job: JobInfo) -> None:
+def start_one(svc: Core, job: JobInfo) -> None:
     """Start one deferred job unless it was killed or held meanwhile (checked under the store lock)."""
     be = svc.backend(job.backend)
     try:
@@ -63,12 +291,12 @@ def start_one(svc: Service, job: JobInfo) -> None:
     except Drmaa2Error as e:
         svc.fail([job], f"could not start: {e}")
         return
-    data = {k: v for k, v in job.backend_data.items() if k != "deferred"}
+    data = {k: v for k, v in job.backend_data.items() if k != KEY}
     bound = job.evolve(backend_data=data)
     launch.bind(bound)
     with svc.store.transaction() as txn:
         current = txn.find(job.id)
-        if current is None or current.state is not JobState.QUEUED or "deferred" not in current.backend_data:
+        if current is None or current.state is not JobState.QUEUED or not waiting(current):
             launch.abort()
             return
         txn.put(bound)
@@ -81,10 +309,10 @@ def start_one(svc: Service, job: JobInfo) -> None:
         svc.persist([updated])
 
 
-def run(svc: Service, number: int) -> None:
+def run(svc: Core, number: int) -> None:
     """Wait for the dependencies of job ``number``, then start its jobs (at most max_parallel at once)."""
     jobs = svc.resolve_ids([str(number)])
-    info = jobs[0].backend_data.get("deferred", {})
+    info = jobs[0].backend_data.get(KEY, {})
     if info.get("after"):
         try:
             deps = svc.wait(info["after"])
@@ -99,12 +327,12 @@ def run(svc: Service, number: int) -> None:
     be = svc.backend(jobs[0].backend)
     while True:
         jobs = svc.refresh(svc.resolve_ids([str(number)]))
-        waiting = [j for j in jobs if "deferred" in j.backend_data and not j.state.final]
-        running = [j for j in jobs if "deferred" not in j.backend_data and not j.state.final]
-        if not waiting:
+        queue = [j for j in jobs if waiting(j) and not j.state.final]
+        running = [j for j in jobs if not waiting(j) and not j.state.final]
+        if not queue:
             return
         room = max_parallel - len(running)
-        startable = [j for j in waiting if j.state is JobState.QUEUED][: max(0, room)]
+        startable = [j for j in queue if j.state is JobState.QUEUED][: max(0, room)]
         for job in startable:
             start_one(svc, job)
         if startable and room > len(startable):

@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from . import runner
+from .backends import check_data
 from .models import JOB_ID as _ID
 from .models import JobState
 
@@ -29,20 +31,11 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
 }
 
-# What the backends and the core keep in ``backend_data`` (each key is used by one backend only; unknown keys
-# are left alone for records written by other versions). Checked too, because the code hashes, compares and
-# signals these values: a list where a pid belongs would be an internal error deep inside a refresh.
-_BACKEND_DATA: dict[str, tuple[type, ...]] = {
-    "shepherd": (int,), "shepherd_start": (int,), "group": (str,), "pid": (int,), "proc_start": (int,),
-    "container": (str,), "engine": (str,), "submitter": (dict,),
-    "api": (str,), "app": (str,), "app_guid": (str,), "label": (str,), "task_name": (str,),
-    "sequence_id": (int,), "created_at": (str,),
-    "array_job": (str,), "job_id": (str,), "missing_since": _NUMBER, "after": (list,), "deferred": (dict,),
-}
-_SUBMITTER: dict[str, tuple[type, ...]] = {"host": (str,), "pid": (int,), "start": (int,)}
-_DEFERRED: dict[str, tuple[type, ...]] = {
-    "after": (list,), "mode": (str,), "max_parallel": (int,), "runner": (int,), "runner_start": (int,),
-}
+# What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these
+# values: a list where a pid belongs would be an internal error deep inside a refresh. Each backend declares its
+# own keys (``backends.check_data`` reads them without loading the backend: cf's import alone is ~60 ms), the
+# runner checks its mark (``runner.check_data``). Unknown keys are left alone for records written by other
+# versions.
 
 # Fields that may be missing but not null: the code iterates over them or joins them.
 _NEVER_NULL = frozenset({"template", "backend_data", "remote_command", "args", "job_environment",
@@ -86,13 +79,9 @@ def _record_problem(doc: dict[str, Any]) -> str | None:
     if wrong is not None:
         return f"{wrong} has the wrong type"
     data = doc.get("backend_data") or {}
-    wrong = _wrong_types(data, _BACKEND_DATA)
-    wrong = wrong or _wrong_types(data.get("submitter") or {}, _SUBMITTER)
-    wrong = wrong or _wrong_types(data.get("deferred") or {}, _DEFERRED)
-    if wrong is not None:
-        return f"backend data {wrong} has the wrong type"
-    if not all(isinstance(a, str) for a in (data.get("deferred") or {}).get("after") or []):
-        return "a dependency is not a job id"
+    bad = check_data(doc["backend"], data) or runner.check_data(data)
+    if bad is not None:
+        return bad
     template = doc.get("template") or {}
     if not all(isinstance(a, str) for a in template.get("args", [])):
         return "an argument is not a string"

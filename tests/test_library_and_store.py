@@ -99,3 +99,83 @@ def test_control_right_after_run_job_takes_effect(home: Path) -> None:
         job.release()
         assert job.wait_terminated(timeout=30).state is JobState.DONE
     assert leftover_requests(home) == []
+
+
+def test_warnings_reach_the_callback_or_are_collected(home: Path, cli: Cli) -> None:
+    """What does not stop an operation goes to the one ``warn`` callback given to the Service, else into
+    ``Service.warnings``; the CLI prints each distinct one once on stderr."""
+    from drmaa2cli import config
+    from drmaa2cli.service import Service
+
+    settings = config.resolve(environ={"DRMAA2_HOME": str(home)})
+    svc = Service(settings)
+    first, second = (svc.submit(JobTemplate(remote_command="true")).id for _ in range(2))
+    svc.wait([first, second], timeout=30)
+    told: list[str] = []
+    with pytest.raises(InvalidState, match=f"job {second} has already ended"):
+        Service(settings, warn=told.append).kill([first, second])
+    assert told == [f"job {first} has already ended (done)"]
+    with pytest.raises(InvalidState):
+        svc.kill([first, first, second])
+    assert svc.warnings == [f"job {first} has already ended (done)"]
+    a, b = cli.submit("true"), cli.submit("true")
+    cli("wait", a, b)
+    r = cli("kill", a, b)
+    assert r.code == 205 and r.err.splitlines() == [f"drmaa2: job {a} has already ended (done)",
+                                                   f"drmaa2: job {b} has already ended (done)"], r.err
+
+
+def test_destroying_a_session_asks_no_backend_about_others(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The name is checked in the store: a refresh of every live job (network calls on cf and Slurm) only to
+    see that a session exists was wasted."""
+    from drmaa2cli import config
+    from drmaa2cli.backends.process import ProcessBackend
+    from drmaa2cli.errors import SessionNotFound
+    from drmaa2cli.service import Service
+
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    busy = svc.submit(JobTemplate(remote_command="sleep", args=["30"]), session="busy")
+    done = svc.submit(JobTemplate(remote_command="true"), session="done")
+    svc.wait([done.id], timeout=30)
+    asked: list[str] = []
+    refresh = ProcessBackend.refresh
+
+    def counting(self: ProcessBackend, jobs: list[object]) -> object:
+        asked.extend(j.id for j in jobs)  # type: ignore[attr-defined]
+        return refresh(self, jobs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ProcessBackend, "refresh", counting)
+    with pytest.raises(SessionNotFound):
+        svc.destroy_session("nosuch")
+    assert svc.destroy_session("done") == 1
+    assert busy.id not in asked
+    svc.kill([busy.id])
+
+
+def test_a_loaded_backend_checks_its_own_backend_data(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The store asks a backend whose class is loaded to check its part of a record (``check_data``); the
+    runner checks its own mark."""
+    from drmaa2cli import config
+    from drmaa2cli.backends.process import ProcessBackend
+    from drmaa2cli.errors import StoreError
+    from drmaa2cli.service import Service
+
+    svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+    job = svc.submit(JobTemplate(remote_command="true"))
+    seen: list[dict[str, object]] = []
+
+    def check_data(cls: type, data: dict[str, object]) -> str | None:
+        seen.append(data)
+        return "backend data shepherd is not ours"
+
+    monkeypatch.setattr(ProcessBackend, "check_data", classmethod(check_data), raising=False)
+    with pytest.raises(StoreError, match="backend data shepherd is not ours"):
+        svc.jobs([job.id])
+    assert seen and "shepherd" in seen[0]
+    monkeypatch.undo()
+    live = home / "jobs.json"
+    doc = json.loads(live.read_text())
+    next(iter(doc["jobs"].values()))["backend_data"]["deferred"] = {"runner": "x"}
+    live.write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match="backend data runner has the wrong type"):
+        svc.jobs([job.id])

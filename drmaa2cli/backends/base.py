@@ -16,9 +16,10 @@ started always has a committed record, and a record never points at nothing for 
 
 Job arrays, dependencies and holds: a backend lists in ``native_features`` what its platform does itself
 ("array", "after", "hold"); ``prepare`` then receives ``array=`` / ``after=`` keyword arguments (never one for a
-feature it does not list), ``bind`` is called once per task record and ``start_all`` once for all of them. For
-anything a backend does not do natively, the core runs a small detached runner that starts the jobs later through
-the plain protocol (``drmaa2cli/runner.py``), so every backend gets the same job control.
+feature it does not list), ``bind`` is called once per task record and ``start_all`` once for all of them. The
+core holds every backend wrapped in ``drmaa2cli.runner.StartLater``, which does what a backend does not do
+natively with a small detached runner that starts the jobs later through the plain protocol, so every backend
+gets the same job control.
 
 Observation is batch-oriented (``refresh`` takes every active job of this backend at once) and waiting is
 event-driven (``wait_any`` returns when one of the jobs may have ended). Optional operations raise
@@ -29,12 +30,12 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, TypeAlias
 
-from ..errors import UnsupportedAttribute, UnsupportedOperation
+from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
 from . import contract
 from .contract import Refusal
@@ -212,6 +213,25 @@ class Backend(ABC):
 
     def release(self, job: JobInfo) -> None:
         raise UnsupportedOperation(f"the {self.name} backend cannot release jobs")
+
+    def control(self, action: str, jobs: Sequence[JobInfo], *args: object,
+                before: Callable[[Sequence[JobInfo]], None] | None = None) -> list[JobInfo | Drmaa2Error | None]:
+        """Apply ``action`` ("terminate", "suspend", "resume", "hold", "release") to each of ``jobs``, with
+        ``args`` (the signal of a terminate); ``before`` is called first with the jobs about to be handed to the
+        platform. One outcome per job, in order: the job when the platform took the action (the core then
+        records a hold or release), the ``Drmaa2Error`` it raised, or None when the outcome is recorded
+        already (a wrapper that keeps a job in its record, ``drmaa2cli/runner.py``). The core controls a batch
+        through this method: a wrapper can then write many records in one store transaction."""
+        if before is not None and jobs:
+            before(jobs)
+        outcomes: list[JobInfo | Drmaa2Error | None] = []
+        for job in jobs:
+            try:
+                getattr(self, action)(job, *args)
+                outcomes.append(job)
+            except Drmaa2Error as e:
+                outcomes.append(e)
+        return outcomes
 
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         """The job's output so far on ``stream`` ("out" or "err") when the platform holds it (a running

@@ -29,7 +29,17 @@ BackendOption = Annotated[
 
 
 def service(session: str | None = None, backend: str | None = None) -> Service:
-    return Service(config.resolve({"session": session, "backend": backend}))
+    """The Service of a command: each distinct warning goes to stderr once, as it arises (an outage in a long
+    `wait` or `status --watch` repeats the same one)."""
+    said: set[str] = set()
+    out = output()
+
+    def warn(text: str) -> None:
+        if text not in said:
+            said.add(text)
+            out.note(text)
+
+    return Service(config.resolve({"session": session, "backend": backend}), warn=warn)
 
 
 def output() -> Output:

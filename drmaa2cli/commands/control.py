@@ -3,7 +3,7 @@
 from collections.abc import Callable
 
 from ..service import Service
-from ._common import JobIds, output, service
+from ._common import JobIds, service
 
 # An array id applies the action to the tasks it can change and skips the others, exit 0; exit 205 when it
 # changes none of them (as for kill of an array whose tasks all ended) or when a task named alone cannot be.
@@ -23,11 +23,7 @@ def make(action: str) -> Callable[[list[str]], int]:
     def command(job_ids: JobIds) -> int:
         svc = service()
         method: Callable[[Service, list[str]], object] = getattr(Service, action)
-        try:
-            method(svc, job_ids)
-        finally:
-            for warning in svc.warnings:
-                output().note(warning)
+        method(svc, job_ids)
         return 0
 
     command.__doc__ = HELP[action]

@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from .. import parsing
-from ._common import JobIds, output, service
+from ._common import JobIds, service
 
 HELP = (
     "Terminate jobs: SIGTERM to the job, SIGKILL after a grace period; or exactly the --signal given. An array "
@@ -19,10 +19,5 @@ def command(
 ) -> int:
     """Terminate jobs."""
     number = parsing.signal_number(signal) if signal else None
-    svc = service()
-    try:
-        svc.kill(job_ids, number)
-    finally:
-        for warning in svc.warnings:
-            output().note(warning)
+    service().kill(job_ids, number)
     return 0

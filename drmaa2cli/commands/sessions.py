@@ -45,9 +45,6 @@ def destroy(
     name: Annotated[str, typer.Argument(help="Session name.")],
     force: Annotated[bool, typer.Option("--force", "-f", help="Kill its active jobs first.")] = False,
 ) -> int:
-    svc = service()
-    removed = svc.destroy_session(name, force=force)
-    for warning in svc.warnings:
-        output().note(warning)
+    removed = service().destroy_session(name, force=force)
     output().note(f"destroyed session {name} ({removed} job record(s) removed)")
     return 0

@@ -47,8 +47,6 @@ def command(
         render.watch(out, lambda: fetch()[0], show_session=all_sessions, interval=interval)
         return 0
     jobs, truncated = fetch()
-    for warning in svc.warnings:
-        out.note(warning)
     if json_out:
         out.json(render.jobs_document(jobs))
     elif job_ids and len(jobs) == 1:

@@ -25,12 +25,8 @@ def command(
     seconds = parsing.duration(timeout) if timeout else None
     svc = service()
     out = output()
-    try:
-        with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
-            jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
-    finally:
-        for warning in dict.fromkeys(svc.warnings):  # an outage repeats the same warning: say it once
-            out.note(warning)
+    with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
+        jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
     ended = [j for j in jobs if j.state.final]
     if any_job:
         jobs = ended[:1]

@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from drmaa2cli import JobSession, JobTemplate, config
 from drmaa2cli.models import JobInfo, JobState
+from drmaa2cli.runner import StartLater
 from drmaa2cli.service import Service
 from tests.docker.cli import DockerCli
 
@@ -95,26 +98,34 @@ def test_api_terminate_while_the_runner_starts_the_job(docker_cli: DockerCli) ->
     assert docker_cli.containers() == []
 
 
-class RunnerFirst(Service):
-    """A service whose kill of a job still queued in drmaa2 (read as "deferred") lets the job's runner take it
-    out of the queue before the kill writes its record: the interleaving that lost the kill, made certain."""
+class RunnerFirst:
+    """A kill of a job still queued in drmaa2 (read as "deferred") that lets the job's runner take it out of the
+    queue before the kill writes its record: the interleaving that lost the kill, made certain."""
 
     raced = 0
 
-    def _control_deferred(self, job: JobInfo, action: str) -> JobInfo:
-        deadline = time.monotonic() + 60
-        while action == "terminate" and "deferred" in self.store.snapshot().get(job.id).backend_data:
-            assert time.monotonic() < deadline, "the runner never started the released job"
-            time.sleep(0.002)
-        RunnerFirst.raced += action == "terminate"
-        return super()._control_deferred(job, action)
+    @staticmethod
+    def install(monkeypatch: pytest.MonkeyPatch) -> None:
+        control_deferred = StartLater._control_deferred
+
+        def runner_first(self: StartLater, job: JobInfo, action: str) -> JobInfo:
+            deadline = time.monotonic() + 60
+            while action == "terminate" and "deferred" in self.store.snapshot().get(job.id).backend_data:
+                assert time.monotonic() < deadline, "the runner never started the released job"
+                time.sleep(0.002)
+            RunnerFirst.raced += action == "terminate"
+            return control_deferred(self, job, action)
+
+        monkeypatch.setattr(StartLater, "_control_deferred", runner_first)
 
 
-def test_kill_read_as_queued_while_the_runner_starts_the_job(docker_cli: DockerCli) -> None:
+def test_kill_read_as_queued_while_the_runner_starts_the_job(docker_cli: DockerCli,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     # The kill's record ("killed before it started", the job still "deferred") overwrote the runner's, and the
     # runner's container ran on with nothing left to stop it.
     env = docker_cli.cli.env
-    session = JobSession("api", RunnerFirst(config.resolve({"session": "api", "backend": "docker"}, env), env))
+    RunnerFirst.install(monkeypatch)
+    session = JobSession("api", Service(config.resolve({"session": "api", "backend": "docker"}, env), env))
     template = JobTemplate(remote_command="sleep", args=["30"], job_category=docker_cli.image, submit_as_hold=True)
     RunnerFirst.raced = 0
     for _ in range(TRIES):
