@@ -129,7 +129,7 @@ def test_destroying_a_session_asks_no_backend_about_others(home: Path, monkeypat
     """The name is checked in the store: a refresh of every live job (network calls on cf and Slurm) only to
     see that a session exists was wasted."""
     from drmaa2cli import config
-    from drmaa2cli.backends.process import ProcessBackend
+    from drmaa2cli.backends.process.backend import ProcessBackend
     from drmaa2cli.errors import SessionNotFound
     from drmaa2cli.service import Service
 
@@ -156,7 +156,7 @@ def test_a_loaded_backend_checks_its_own_backend_data(home: Path, monkeypatch: p
     """The store asks a backend whose class is loaded to check its part of a record (``check_data``); the
     runner checks its own mark."""
     from drmaa2cli import config
-    from drmaa2cli.backends.process import ProcessBackend
+    from drmaa2cli.backends.process.backend import ProcessBackend
     from drmaa2cli.errors import StoreError
     from drmaa2cli.service import Service
 
