@@ -233,7 +233,7 @@ def test_broken_store_is_reported_and_left_alone(cli: Cli) -> None:
 
 
 @pytest.mark.parametrize(("field", "value"), [("shepherd", []), ("shepherd_start", "x"), ("group", 3),
-                                              ("submitter", 1), ("deferred", {"after": [7]})])
+                                              ("pid", "1"), ("deferred", {"after": [7]})])
 def test_backend_data_of_the_wrong_shape_is_reported(cli: Cli, field: str, value: object) -> None:
     """A hand-edited record whose backend data has the wrong type is reported as damaged (once an internal
     error: a list where the shepherd's pid belongs could not be hashed)."""
