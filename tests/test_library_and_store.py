@@ -152,27 +152,25 @@ def test_destroying_a_session_asks_no_backend_about_others(home: Path, monkeypat
     svc.kill([busy.id])
 
 
-def test_a_loaded_backend_checks_its_own_backend_data(home: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """The store asks a backend whose class is loaded to check its part of a record (``check_data``); the
-    runner checks its own mark."""
+def test_each_backend_checks_its_own_backend_data(home: Path) -> None:
+    """The store holds a record's backend data to the shape its backend declares (``backends.check_data``,
+    without loading the backend): another backend's keys are left alone; the runner checks its own mark."""
     from drmaa2cli import config
-    from drmaa2cli.backends.process.backend import ProcessBackend
     from drmaa2cli.errors import StoreError
     from drmaa2cli.service import Service
 
     svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
     job = svc.submit(JobTemplate(remote_command="true"))
-    seen: list[dict[str, object]] = []
-
-    def check_data(cls: type, data: dict[str, object]) -> str | None:
-        seen.append(data)
-        return "backend data shepherd is not ours"
-
-    monkeypatch.setattr(ProcessBackend, "check_data", classmethod(check_data), raising=False)
-    with pytest.raises(StoreError, match="backend data shepherd is not ours"):
+    live = home / "jobs.json"
+    doc = json.loads(live.read_text())
+    next(iter(doc["jobs"].values()))["backend_data"].update(shepherd="x")
+    live.write_text(json.dumps(doc))
+    with pytest.raises(StoreError, match="backend data shepherd has the wrong type"):
         svc.jobs([job.id])
-    assert seen and "shepherd" in seen[0]
-    monkeypatch.undo()
+    doc = json.loads(live.read_text())
+    next(iter(doc["jobs"].values()))["backend_data"].update(shepherd=1, container=3)  # a docker key: not ours
+    live.write_text(json.dumps(doc))
+    svc.jobs([job.id])
     live = home / "jobs.json"
     doc = json.loads(live.read_text())
     next(iter(doc["jobs"].values()))["backend_data"]["deferred"] = {"runner": "x"}
