@@ -38,6 +38,14 @@ def exited(status: int) -> str:
     return f"exited with status {status}" + (f" ({note})" if note else "")
 
 
+def says_more_than_its_status(exit_status: int | None, signal: int | None, annotation: str | None) -> bool:
+    """Whether a job's annotation tells more than its own exit status does (killed, timed out, never started,
+    an engine's note): decided on the fields, the annotation held against the words its status alone gets."""
+    if not annotation:
+        return False
+    return signal is not None or exit_status is None or annotation != exited(exit_status)
+
+
 def by_signal(number: int) -> str:
     """A signal drmaa2 did not send: "killed by signal 9 (SIGKILL)"."""
     return f"killed by signal {number} ({signal_name(number)})"

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 import typer
 
 from .. import completion, parsing, render
+from ..backends import ending
 from ..errors import InvalidArgument
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
@@ -67,7 +68,7 @@ def absolute(path: str | None) -> str | None:
 
 def report_failure(out: Output, job: JobInfo) -> None:
     """One stderr line when a job failed for a reason other than its own non-zero exit."""
-    if job.state is JobState.FAILED and job.annotation and not job.annotation.startswith("exited with"):
+    if job.state is JobState.FAILED and ending.says_more_than_its_status(job.exit_status, job.signal, job.annotation):
         out.note(f"job {job.id} failed: {job.annotation}")
 
 
