@@ -86,7 +86,8 @@ def test_control_right_after_run_job_takes_effect(home: Path) -> None:
         try:
             job.hold()
         except InvalidState as e:
-            assert "has started" in str(e)  # the start came first: an honest refusal, and the job runs on
+            # The start came first (and, on a busy machine, maybe the end): an honest refusal, the job runs on.
+            assert "has started" in str(e) or "has already ended" in str(e), e
         else:
             assert job.get_state() is JobState.QUEUED_HELD  # a hold that succeeded holds
             job.release()
