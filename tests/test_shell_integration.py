@@ -15,7 +15,7 @@ from drmaa2cli.cli import app
 from drmaa2cli.errors import EXIT_CODE_HELP
 from tests import requires
 
-from .conftest import Cli
+from .conftest import Cli, gate
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = str(Path(sys.executable).parent)
@@ -150,12 +150,25 @@ def test_colour_only_on_a_tty_and_never_with_no_color(cli: Cli) -> None:
     assert "failed" in plain and "\x1b[31m" not in plain and "\x1b[91m" not in plain
 
 
-def test_watch_ends_when_the_jobs_end(cli: Cli) -> None:
-    job = cli.submit("sleep", "0.5")
-    r = cli("status", "--watch", "--interval", "0.1", job, timeout=30)
-    assert r.code == 0
-    assert "running" in r.out and r.out.rstrip().splitlines()[-1].split()[3] == "done"
-    assert "\x1b[" not in r.out
+def test_watch_ends_when_the_jobs_end(cli: Cli, tmp_path: Path) -> None:
+    # The job runs until the watch has shown it running (a short sleep could end before a slow CLI starts).
+    go = tmp_path / "go"
+    job = cli.submit("sh", "-c", gate(go))
+    watch = subprocess.Popen([sys.executable, "-m", "drmaa2cli", "status", "--watch", "--interval", "0.1", job],
+                             env=cli.env, stdout=subprocess.PIPE, text=True)
+    assert watch.stdout is not None
+    lines = []
+    try:
+        for line in watch.stdout:
+            lines.append(line)
+            if "running" in line:
+                go.touch()
+        assert watch.wait(timeout=120) == 0
+    finally:
+        watch.kill()
+    out = "".join(lines)
+    assert "running" in out and out.rstrip().splitlines()[-1].split()[3] == "done", out
+    assert "\x1b[" not in out
 
 
 def test_misspelled_command_suggests(cli: Cli) -> None:
