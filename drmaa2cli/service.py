@@ -8,17 +8,20 @@ job. The work is done in ``drmaa2cli.core``, one module per concern; this facade
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, TypeVar
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from . import config
 from .backends import Backend
 from .core.context import SESSION_NAME, Context, check_session_name, exit_code_of
-from .core.control import Control
 from .core.query import DEFAULT_LIMIT, UNAVAILABLE_PATIENCE, Query
-from .core.sessions import Sessions, SessionSummary
 from .core.submission import FOLD_ABOVE, FOLD_BATCH, Submission, with_placeholders
 from .models import JOB_ID, ArraySpec, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
+
+if TYPE_CHECKING:
+    from .core.control import Control
+    from .core.sessions import Sessions, SessionSummary
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -42,8 +45,20 @@ class Service:
         self._ctx = Context(settings, environ, warn)
         self._query = Query(self._ctx)
         self._submission = Submission(self._ctx, self._query)
-        self._control = Control(self._ctx, self._query)
-        self._sessions = Sessions(self._ctx, self._query)
+
+    # Control and sessions are loaded when first used: a submit or a status, the commands run most often in
+    # scripts, does not pay their import.
+    @cached_property
+    def _control(self) -> Control:
+        from .core.control import Control
+
+        return Control(self._ctx, self._query)
+
+    @cached_property
+    def _sessions(self) -> Sessions:
+        from .core.sessions import Sessions
+
+        return Sessions(self._ctx, self._query)
 
     @property
     def settings(self) -> config.Settings:
@@ -134,26 +149,37 @@ class Service:
         return self._control.apply(ids, "release")
 
     # --- sessions and removal ---------------------------------------------------------------------------
-    @_doc(Sessions.sessions)
     def sessions(self) -> list[SessionSummary]:
+        """Every job session with its job counts per state."""
         return self._sessions.sessions()
 
     def create_session(self, name: str) -> None:
         self._sessions.create(name)
 
-    @_doc(Sessions.destroy)
     def destroy_session(self, name: str, force: bool = False) -> int:
+        """Remove a session and its job records and output; refuses while jobs are active unless ``force``
+        (then they are killed first). Returns how many job records were removed."""
         return self._sessions.destroy(name, force)
 
-    @_doc(Sessions.reap)
     def reap(self, ids: Sequence[str] = (), finished: bool = False, older_than: float | None = None,
              force: bool = False) -> int:
+        """``drmaa2 rm``: remove the given jobs, or every finished job of the session (``finished``, ended more
+        than ``older_than`` seconds ago). Active jobs are refused unless ``force`` (then killed first)."""
         return self._sessions.reap(ids, finished, older_than, force)
 
-    @_doc(Sessions.remove)
     def remove(self, ids: Sequence[str], session: str | None = None) -> int:
+        """Delete job records, their output files in the drmaa2 home and what their backend keeps."""
         return self._sessions.remove(ids, session)
 
+
+
+def __getattr__(name: str) -> Any:
+    """``SessionSummary`` is importable from here as before, without loading the sessions module up front."""
+    if name == "SessionSummary":
+        from .core.sessions import SessionSummary
+
+        return SessionSummary
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 __all__ = [
