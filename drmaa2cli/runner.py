@@ -18,9 +18,10 @@ import os
 import sys
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from .backends import ending
 from .backends.base import Backend, Launch
@@ -28,8 +29,13 @@ from .errors import Drmaa2Error, InvalidState, JobNotFound
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
 
-if TYPE_CHECKING:  # the store checks records with check_data below: a type, not a module to load
-    from .store import Store
+
+class Store(Protocol):
+    """What the runner uses of ``drmaa2cli.store.Store``, named here rather than imported: the store imports
+    this module (its records' check, ``check_data``), and a module the store needs must not need the store."""
+
+    def snapshot(self) -> Any: ...
+    def transaction(self) -> AbstractContextManager[Any]: ...
 
 POLL_SECONDS = 0.2
 #: The mark of a job the runner has yet to start: {"after", "mode", "max_parallel", "runner", "runner_start"}.

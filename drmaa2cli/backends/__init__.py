@@ -45,15 +45,19 @@ def backend_class(name: str) -> type[Backend]:
     return cls
 
 
+_SHAPES: dict[str, Shape] = {}
+
+
 def data_shape(name: str) -> Shape:
     """What backend ``name`` keeps in ``backend_data`` (its class's ``data_shape``), read from its package's
     ``DATA_SHAPE``, which imports nothing: checking the store's records loads no backend (neither httpx nor
-    the docker modules). Empty for a backend this version does not know."""
-    target = REGISTRY.get(name)
-    if target is None:
-        return {}
-    package = target.partition(":")[0].rpartition(".")[0]
-    shape: Shape = getattr(importlib.import_module(package), "DATA_SHAPE", {})
+    the docker modules). Empty for a backend this version does not know. Looked up once per name: every
+    record of the store is checked on every read."""
+    shape = _SHAPES.get(name)
+    if shape is None:
+        target = REGISTRY.get(name)
+        package = target.partition(":")[0].rpartition(".")[0] if target else None
+        shape = _SHAPES[name] = getattr(importlib.import_module(package), "DATA_SHAPE", {}) if package else {}
     return shape
 
 

@@ -33,12 +33,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
 
 from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
-from . import contract
-from .contract import Refusal
+
+if TYPE_CHECKING:
+    from .contract import Refusal
 
 
 @dataclass(frozen=True)
@@ -145,7 +146,10 @@ class Backend(ABC):
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        contract.check(cls.refuses, cls.__name__)
+        if cls.refuses:  # the contract's cases are loaded only by a backend that refuses one
+            from .contract import check
+
+            check(cls.refuses, cls.__name__)
 
     def __init__(self, ctx: BackendContext) -> None:
         self.ctx = ctx
