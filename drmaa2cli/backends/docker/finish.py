@@ -52,6 +52,7 @@ class Finisher:
                     return self.vanished(job)
                 if info["State"]["Status"] in ACTIVE:
                     return job
+                info = self._settled(engine, name, info)
                 result = self._result(job, info)
                 if info["State"]["Status"] != "created":
                     problem = self._save_output(engine, job)
@@ -66,6 +67,22 @@ class Finisher:
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
         return apply_result(job, result)
+
+    def _settled(self, engine: Engine, name: str, info: dict[str, Any]) -> dict[str, Any]:
+        """``info`` once the engine has had its say on memory: a container that a SIGKILL ended under a memory
+        limit may be marked OOMKilled a moment after it stopped (the kernel's OOM event arrives after the exit,
+        seen on cgroup v1), so it is asked again a few times, for up to ~1 s, before the result is written."""
+        state = info["State"]
+        limited = bool((info.get("HostConfig") or {}).get("Memory"))
+        if not limited or state.get("OOMKilled") or state.get("ExitCode") != 128 + signals.SIGKILL:
+            return info
+        for _ in range(5):
+            time.sleep(0.2)
+            with contextlib.suppress(Drmaa2Error):
+                info = engine.inspect(name)
+            if info["State"].get("OOMKilled"):
+                break
+        return info
 
     def vanished(self, job: JobInfo) -> JobInfo:
         """No container by the job's name: finalised meanwhile by another process, still being created,

@@ -265,6 +265,11 @@ class SchedulerBackend(Backend):
         if job.state not in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED):
             raise InvalidState(f"job {job.id} is {job.state.value}: only queued jobs can be held")
         self._control(job, "hold")
+        # A job dispatched in the moment before the hold (Slurm schedules at submission) may take the hold
+        # without effect: a hold is reported done only if the scheduler shows the job still waiting.
+        now = next((j for j in self._ask([job]) if j.id == job.id), job)
+        if now.state not in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED, JobState.REQUEUED_HELD):
+            raise InvalidState(f"job {job.id} has started ({now.state.value}); only queued jobs can be held")
 
     def release(self, job: JobInfo) -> None:
         self._control(job, "release")
