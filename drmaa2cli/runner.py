@@ -207,7 +207,7 @@ class StartLater(Backend):
     def _control_deferred(self, job: JobInfo, action: str) -> JobInfo:
         """Kill, hold or release a job its runner has not started: only its record changes."""
         if action == "terminate":
-            reason = "killed by drmaa2 kill before it started"
+            reason = ending.KILLED_BEFORE_START
             return job.evolve(state=JobState.FAILED, annotation=reason, finish_time=time.time())
         if action == "hold":
             return job.evolve(state=JobState.QUEUED_HELD)

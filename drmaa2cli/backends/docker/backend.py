@@ -26,6 +26,7 @@ from urllib.parse import urlparse
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch
+from .. import ending
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
 from . import DATA_SHAPE
@@ -295,7 +296,7 @@ class DockerBackend(Backend):
                         job.id,
                         {
                             "state": "failed",
-                            "annotation": "killed by drmaa2 kill before it started",
+                            "annotation": ending.KILLED_BEFORE_START,
                             "finish_time": time.time(),
                         },
                     )
