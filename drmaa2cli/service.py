@@ -21,7 +21,9 @@ from .store import Store, Transaction
 
 if TYPE_CHECKING:
     from .core.control import Control
+    from .core.monitor import Monitor
     from .core.sessions import Sessions, SessionSummary
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +61,12 @@ class Service:
         from .core.sessions import Sessions
 
         return Sessions(self._ctx, self._query)
+
+    @cached_property
+    def _monitor(self) -> Monitor:
+        from .core.monitor import Monitor
+
+        return Monitor(self._ctx, self._query)
 
     @property
     def settings(self) -> config.Settings:
@@ -171,6 +179,19 @@ class Service:
         """Delete job records, their output files in the drmaa2 home and what their backend keeps."""
         return self._sessions.remove(ids, session)
 
+
+    # --- monitoring -------------------------------------------------------------------------------------
+    def machines(self, backend: str | None = None, names: Sequence[str] = ()) -> list[MachineInfo]:
+        """The execution hosts of ``backend`` (default: the configured one); see ``Backend.machines``."""
+        return self._monitor.machines(backend or self.settings.backend, names)
+
+    def queues(self, backend: str | None = None, names: Sequence[str] = ()) -> list[QueueInfo]:
+        """Where jobs of ``backend`` can be submitted; see ``Backend.queues``."""
+        return self._monitor.queues(backend or self.settings.backend, names)
+
+    def all_jobs(self, backend: str | None = None) -> list[PlatformJob]:
+        """Every job the platform of ``backend`` shows this user, drmaa2's marked (``drmaa2_id``)."""
+        return self._monitor.all_jobs(backend or self.settings.backend)
 
 
 def __getattr__(name: str) -> Any:

@@ -39,6 +39,7 @@ from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
 
 if TYPE_CHECKING:
+    from ..monitoring import MachineInfo, PlatformJob, QueueInfo
     from .contract import Refusal
 
 
@@ -245,3 +246,22 @@ class Backend(ABC):
 
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""
+
+    # --- monitoring (DRMAA2 MonitoringSession) -------------------------------------------------------
+    # Optional: a backend that cannot describe its platform refuses with one line, as for the optional
+    # controls. An empty list is an answer ("this platform has no queues"), not a refusal.
+    def machines(self) -> list[MachineInfo]:
+        """The platform's execution hosts (this machine, the engine's host, the cluster's nodes), asked
+        now. Raises BackendUnavailable, DeniedByDrms like any call to the platform."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list machines")
+
+    def queues(self) -> list[QueueInfo]:
+        """Where jobs can be submitted (partitions, cluster queues, the space); [] when the platform has
+        no such thing. Raises BackendUnavailable, DeniedByDrms."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list queues")
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """Every job the platform shows this user, drmaa2's or not, with ``drmaa2_id`` left empty (the core
+        marks drmaa2's own from its records by native id). The default refusal makes the core list only
+        drmaa2's own jobs of this backend."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list jobs drmaa2 did not submit")

@@ -99,6 +99,15 @@ class Engine:
         found: list[dict[str, Any]] = self._json("GET", "/containers/json", params=params)
         return found or []
 
+    def info(self) -> dict[str, Any]:
+        """The engine's host: name, CPUs, memory, OS, architecture (``GET /info``)."""
+        return self._json("GET", "/info")  # type: ignore[no-any-return]
+
+    def all_containers(self) -> list[dict[str, Any]]:
+        """Every container of the engine, running or not (the engine has no owners to filter by)."""
+        found: list[dict[str, Any]] = self._json("GET", "/containers/json", params={"all": "1"})
+        return found or []
+
     def inspect(self, name: str) -> dict[str, Any]:
         return self._json("GET", f"/containers/{_q(name)}/json")  # type: ignore[no-any-return]
 

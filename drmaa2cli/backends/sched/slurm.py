@@ -13,9 +13,11 @@ from typing import ClassVar
 
 from ...errors import Drmaa2Error, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from .. import ending
 from ..base import BackendContext
 from . import common
+from . import monitor_cmd as monitor
 from . import slurm_cmd as cmd
 from .backend import SchedulerBackend
 
@@ -49,6 +51,19 @@ class SlurmBackend(SchedulerBackend):
     @staticmethod
     def task_native_id(native_id: str, index: int) -> str:
         return cmd.task_native_id(native_id, index)
+
+    # --- monitoring ---------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The cluster's nodes (``scontrol show node``: sinfo shows neither OS nor architecture)."""
+        return self._listing(monitor.SLURM_NODES, monitor.parse_slurm_nodes)
+
+    def queues(self) -> list[QueueInfo]:
+        """The partitions (``sinfo``)."""
+        return self._listing(monitor.SLURM_PARTITIONS, monitor.parse_slurm_partitions)
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """This user's jobs in ``squeue``, whoever submitted them."""
+        return self._listing(monitor.SLURM_JOBS, monitor.parse_squeue)
 
     # --- submission ---------------------------------------------------------------------------------
     def _probe(
