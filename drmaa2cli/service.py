@@ -161,8 +161,9 @@ class Service:
         """Every job session with its job counts per state."""
         return self._sessions.sessions()
 
-    def create_session(self, name: str) -> None:
-        self._sessions.create(name)
+    def create_session(self, name: str, contact: str | None = None) -> None:
+        """Create a job session; ``contact`` (the binding's backend choice) is kept with it."""
+        self._sessions.create(name, contact)
 
     def destroy_session(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``
