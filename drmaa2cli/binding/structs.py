@@ -10,7 +10,7 @@ Absolute times are ``datetime`` (UTC), time amounts seconds, memory KiB.
 from __future__ import annotations
 
 from collections import namedtuple
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from datetime import datetime, timedelta
 from enum import Enum
 from typing import Any
@@ -108,7 +108,7 @@ class Capability(Enum):
 
 
 class _Struct:
-    """What the reference's namedtuples offer besides attributes: ``_fields`` and ``_asdict``."""
+    """What the reference's namedtuples offer besides attributes: ``_asdict`` and ``_replace``."""
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
@@ -116,6 +116,9 @@ class _Struct:
 
     def _asdict(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in self.field_names()}
+
+    def _replace(self, **changes: Any) -> Any:
+        return replace(self, **changes)  # type: ignore[type-var]
 
 
 @dataclass
