@@ -276,7 +276,7 @@ def wrap(inner: Backend, store: Store) -> Backend:
     """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "local_refresh", "refuses")}
+        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "honours", "local_refresh", "refuses")}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
     return _WRAPPERS[cls](inner, store)
 

@@ -116,6 +116,20 @@ def main(session: drmaa2.JobSession) -> None:
     assert monitor.get_all_machines([machines[0].name])[0].name == machines[0].name
     queues = monitor.get_all_queues()
     assert all(q.name for q in queues)
+    # Placement and accounting: honoured where the platform can (the job runs on the machine asked for), else
+    # refused with the field's name, never dropped.
+    placed = template("true", candidate_machines=[machines[0].name], min_phys_memory=1024, accounting_id="proj1")
+    try:
+        job = session.run_job(placed)
+    except drmaa2.UnsupportedAttributeException as e:
+        assert "candidate machines" in str(e), e
+        step("placement: refused")
+    else:
+        job.wait_terminated(DEADLINE)
+        assert job.get_state()[0] == drmaa2.JobState.DONE, job.get_info()
+        assert job.get_info().allocated_machines == [machines[0].name], job.get_info()
+        assert job.job_template.accounting_id == "proj1"
+        step("placement: honoured")
     watched = session.run_job(template("sleep", "300"))
     watched.wait_started(DEADLINE)
     listed = {j.job_id for j in monitor.get_all_jobs()}

@@ -97,7 +97,7 @@ def supports(capability: Capability, contact: str | None = None) -> bool:
 
     backend, environ = backend_of(contact, os.environ)
     name = backend or config.resolve(environ=environ or None).backend
-    return field not in backend_class(name).unsupported_fields
+    return field not in backend_class(name).refused_fields()
 
 
 @translated

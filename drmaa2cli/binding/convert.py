@@ -44,8 +44,7 @@ def _refuse(name: str, backend: str) -> UnsupportedAttribute:
 
 #: Template fields drmaa2 has no way to honour on any backend (refused whenever they ask for something).
 NEVER = ("rerunnable", "email", "email_on_started", "email_on_terminated", "reservation_id", "priority",
-         "candidate_machines", "min_phys_memory", "machine_os", "machine_arch", "start_time", "deadline_time",
-         "stage_out_files", "accounting_id")
+         "machine_os", "machine_arch", "start_time", "deadline_time", "stage_out_files")
 
 
 def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
@@ -89,6 +88,10 @@ def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
         resource_limits=limits,
         stage_in_files=dict(jt.stage_in_files or {}),
         extension=dict(jt.extension or {}),
+        candidate_machines=[str(m) for m in jt.candidate_machines or []],
+        min_phys_memory=None if jt.min_phys_memory is None else int(_positive(jt.min_phys_memory,
+                                                                               "min_phys_memory")),
+        accounting_id=jt.accounting_id,
     )
 
 
@@ -106,6 +109,8 @@ def template_out(t: models.JobTemplate) -> structs.JobTemplate:
         error_path=t.error_path, join_files=t.join_files, queue_name=t.queue_name,
         min_slots=t.resource_limits.get("cpus"), stage_in_files=dict(t.stage_in_files) or None,
         resource_limits=limits or None, extension=dict(t.extension) or None,
+        candidate_machines=list(t.candidate_machines) or None, min_phys_memory=t.min_phys_memory,
+        accounting_id=t.accounting_id,
     )
 
 

@@ -43,6 +43,7 @@ class GridEngineBackend(SchedulerBackend):
     label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",
