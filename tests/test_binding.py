@@ -108,3 +108,13 @@ def test_importing_drmaa2_loads_no_cli_and_no_backend(tmp_path: Path) -> None:
     ours = ("drmaa2cli.backends", "drmaa2cli.store", "drmaa2cli.service", "drmaa2.sessions")
     heavy = {m for m in loaded if m.split(".")[0] in libraries or m.startswith(ours)}
     assert not heavy, sorted(heavy)
+
+
+def test_a_contact_with_a_password_is_refused_without_echoing_it(tmp_path: Path) -> None:
+    code = ("import drmaa2\ntry:\n    drmaa2.create_job_session('s', 'ssh://me:s3cret@host')\n"
+            "except drmaa2.InvalidArgumentException as e:\n    print(e.exit_status, e)\n")
+    r = python(["-c", code], environment(tmp_path / "home"), tmp_path, timeout=60)
+    assert r.returncode == 0 and r.stdout.startswith("201 a contact must not carry a password"), r
+    assert "s3cret" not in r.stdout + r.stderr
+    store = tmp_path / "home" / "jobs.json"
+    assert not store.exists() or b"s3cret" not in store.read_bytes()

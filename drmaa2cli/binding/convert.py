@@ -30,7 +30,12 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
         return None, {}
     if contact in BACKENDS:
         return contact, {}
-    if urlparse(contact).scheme in DOCKER_SCHEMES:
+    url = urlparse(contact)
+    if url.scheme in DOCKER_SCHEMES:
+        if url.password is not None:
+            # The contact is kept with the session in the store, where no credential may go.
+            raise InvalidArgument("a contact must not carry a password (drmaa2 keeps it with the session): "
+                                  "use an ssh key or the engine's TLS settings")
         return "docker", {**environ, "DOCKER_HOST": contact}
     raise InvalidArgument(
         f"unknown contact {contact!r} (a backend: {', '.join(BACKENDS)}; or a Docker engine address such as "
