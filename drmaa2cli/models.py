@@ -77,6 +77,8 @@ class JobTemplate:
     min_phys_memory: int | None = None
     # DRMAA2 AccountingID: the account the platform charges the job to.
     accounting_id: str | None = None
+    # DRMAA2 StageOutFiles: host path -> job path, a file copied out of the job's container when it ended.
+    stage_out_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def argv(self) -> list[str]:

@@ -9,6 +9,7 @@ ended and its session destroyed on the way out, whatever happened.
 
 from __future__ import annotations
 
+import os
 import sys
 import uuid
 
@@ -105,6 +106,22 @@ def main(session: drmaa2.JobSession) -> None:
     ok.reap()
     raises(drmaa2.InvalidArgumentException, ok.get_info)
     step("exceptions, reap: ok")
+
+    # Staging: where the backend supports it, a file the job wrote comes back; elsewhere it is refused.
+    staged = os.path.join(os.getcwd(), f"{NAME}.staged")
+    writer = template("sh", "-c", "printf 'staged\\n' > /tmp/out.txt", stage_out_files={staged: "/tmp/out.txt"})
+    if drmaa2.supports(drmaa2.Capability.JT_STAGING, CONTACT):
+        job = session.run_job(writer)
+        job.wait_terminated(DEADLINE)
+        assert job.get_state()[0] == drmaa2.JobState.DONE, job.get_info()
+        with open(staged) as f:
+            assert f.read() == "staged\n"
+        assert os.stat(staged).st_mode & 0o777 == 0o600
+        step("staging: honoured")
+    else:
+        e = raises(drmaa2.UnsupportedAttributeException, session.run_job, writer)
+        assert "stage out files" in str(e), e
+        step("staging: refused")
 
     # The monitoring session: this platform's machines, queues and jobs.
     monitor = drmaa2.open_monitoring_session(CONTACT)

@@ -50,7 +50,8 @@ def test_one_program_runs_unchanged_on_every_backend(backend: str, request: pyte
     r = python(argv, environment(tmp_path / "home", spec), tmp_path)
     assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
     assert r.stdout.splitlines()[-1] == "destroy_session: ok", r.stdout
-    assert len(r.stdout.splitlines()) == 10, r.stdout
+    assert len(r.stdout.splitlines()) == 11, r.stdout
+    assert f"staging: {'honoured' if name == 'docker' else 'refused'}" in r.stdout.splitlines(), r.stdout
     placement = "honoured" if name in ("slurm", "gridengine") else "refused"
     assert f"placement: {placement}" in r.stdout.splitlines(), r.stdout
 

@@ -82,7 +82,7 @@ def job_variables(job: JobInfo) -> dict[str, str]:
 Shape: TypeAlias = "Mapping[str, tuple[type, ...] | Shape]"
 #: Template fields only some platforms can honour: refused by every backend that does not list them in
 #: ``honours``, so that a field added later is refused everywhere until a backend takes it, never dropped.
-OPT_IN_FIELDS = ("candidate_machines", "min_phys_memory", "accounting_id")
+OPT_IN_FIELDS = ("candidate_machines", "min_phys_memory", "accounting_id", "stage_out_files")
 #: What a template's ``extension`` key means, in the words of the option that sets it.
 _EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native"}
 

@@ -73,8 +73,9 @@ drmaa_version = Version(2, 0)
 
 #: The capabilities drmaa2 has on every backend; the rest depend on the backend (``supports``).
 _EVERYWHERE = frozenset({Capability.BULK_JOBS_MAXPARALLEL})
-#: Capability -> the drmaa2 template field a backend must honour for it.
-_BY_FIELD = {Capability.JT_STAGING: "stage_in_files"}
+#: Capability -> the drmaa2 template fields a backend must honour for it.
+_BY_FIELD = {Capability.JT_STAGING: ("stage_in_files", "stage_out_files"),
+             Capability.JT_ACCOUNTINGID: ("accounting_id",)}
 
 
 @translated
@@ -87,8 +88,8 @@ def supports(capability: Capability, contact: str | None = None) -> bool:
         raise InvalidArgument(f"not a Capability: {capability!r}")
     if capability in _EVERYWHERE:
         return True
-    field = _BY_FIELD.get(capability)
-    if field is None:
+    needed = _BY_FIELD.get(capability)
+    if needed is None:
         return False
     from drmaa2cli import config
     from drmaa2cli.backends import backend_class
@@ -97,7 +98,8 @@ def supports(capability: Capability, contact: str | None = None) -> bool:
 
     backend, environ = backend_of(contact, os.environ)
     name = backend or config.resolve(environ=environ or None).backend
-    return field not in backend_class(name).refused_fields()
+    refused = backend_class(name).refused_fields()
+    return not any(field in refused for field in needed)
 
 
 @translated

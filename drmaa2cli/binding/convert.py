@@ -49,7 +49,7 @@ def _refuse(name: str, backend: str) -> UnsupportedAttribute:
 
 #: Template fields drmaa2 has no way to honour on any backend (refused whenever they ask for something).
 NEVER = ("rerunnable", "email", "email_on_started", "email_on_terminated", "reservation_id", "priority",
-         "machine_os", "machine_arch", "start_time", "deadline_time", "stage_out_files")
+         "machine_os", "machine_arch", "start_time", "deadline_time")
 
 
 def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
@@ -97,6 +97,7 @@ def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
         min_phys_memory=None if jt.min_phys_memory is None else int(_positive(jt.min_phys_memory,
                                                                                "min_phys_memory")),
         accounting_id=jt.accounting_id,
+        stage_out_files=dict(jt.stage_out_files or {}),
     )
 
 
@@ -115,7 +116,7 @@ def template_out(t: models.JobTemplate) -> structs.JobTemplate:
         min_slots=t.resource_limits.get("cpus"), stage_in_files=dict(t.stage_in_files) or None,
         resource_limits=limits or None, extension=dict(t.extension) or None,
         candidate_machines=list(t.candidate_machines) or None, min_phys_memory=t.min_phys_memory,
-        accounting_id=t.accounting_id,
+        accounting_id=t.accounting_id, stage_out_files=dict(t.stage_out_files) or None,
     )
 
 

@@ -124,6 +124,7 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
+    honours = frozenset({"stage_out_files"})
     extensions = frozenset({"user", "pull", "native"})
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
@@ -152,6 +153,11 @@ class DockerBackend(Backend):
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
         self.check_template(template)
+        for host, inside in template.stage_out_files.items():
+            if not (os.path.isabs(host) and os.path.isabs(inside)):
+                raise InvalidArgument(f"stage-out {host} <- {inside}: both paths must be absolute")
+            if not os.path.isdir(os.path.dirname(host)):
+                raise InvalidArgument(f"stage-out {host}: {os.path.dirname(host)} is not a directory")
         engine = self._engine()
         spec = spec_from_template(template, local_engine=engine.local)
         if template.timeout and engine.via_sdk:

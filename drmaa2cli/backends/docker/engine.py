@@ -99,6 +99,16 @@ class Engine:
         found: list[dict[str, Any]] = self._json("GET", "/containers/json", params=params)
         return found or []
 
+    @contextlib.contextmanager
+    def archive(self, name: str, path: str) -> Iterator[Body]:
+        """The tar stream of ``path`` in the container (``GET /containers/NAME/archive``); Missing if absent."""
+        body = self._request("GET", f"/containers/{_q(name)}/archive", params={"path": path})
+        try:
+            with self._reading():
+                yield body
+        finally:
+            body.close()
+
     def info(self) -> dict[str, Any]:
         """The engine's host: name, CPUs, memory, OS, architecture (``GET /info``)."""
         return self._json("GET", "/info")  # type: ignore[no-any-return]
