@@ -277,8 +277,9 @@ class MonitoringSession:
         service = self._open()
         out: list[Job | PlatformJob] = []
         sessions: dict[str, JobSession] = {}
-        ours = {j.id: j for j in service.list_jobs(session=None, limit=None)[0]}
-        for found in service.all_jobs(self.backend):
+        listed = service.all_jobs(self.backend)
+        ours = {j.id: j for j in service.jobs([f.drmaa2_id for f in listed if f.drmaa2_id is not None])}
+        for found in listed:
             if found.drmaa2_id is not None and found.drmaa2_id in ours:
                 rec = ours[found.drmaa2_id]
                 if rec.session not in sessions:

@@ -28,9 +28,10 @@ class Monitor:
 
     def all_jobs(self, backend: str) -> list[PlatformJob]:
         """Every job the platform shows this user, drmaa2's marked with their drmaa2 id; where the platform
-        cannot list jobs (processes, cf), drmaa2's own jobs of that backend in every session."""
-        ours, _ = self.query.list_jobs(session=None, limit=None)
-        ours = [j for j in ours if j.backend == backend]
+        cannot list jobs (processes, cf), drmaa2's own jobs of that backend in every session that the live
+        store holds (active and recently ended ones). Only this backend's jobs are refreshed."""
+        snap = self.ctx.store.snapshot()
+        ours = self.query.refresh([JobInfo.from_record(r) for r in snap.live_records() if r["backend"] == backend])
         try:
             found = self.ctx.backend(backend).platform_jobs()
         except UnsupportedOperation:
