@@ -268,6 +268,9 @@ class StartLater(Backend):
     def platform_jobs(self) -> list[PlatformJob]:
         return self.inner.platform_jobs()
 
+    def categories(self) -> list[str]:
+        return self.inner.categories()
+
 
 _WRAPPERS: dict[type[Backend], type[StartLater]] = {}
 

@@ -190,6 +190,10 @@ class Service:
         """Where jobs of ``backend`` can be submitted; see ``Backend.queues``."""
         return self._monitor.queues(backend or self.settings.backend, names)
 
+    def categories(self, backend: str | None = None) -> list[str]:
+        """The job categories of ``backend`` (docker images, cf apps); see ``Backend.categories``."""
+        return self.backend(backend or self.settings.backend).categories()
+
     def all_jobs(self, backend: str | None = None) -> list[PlatformJob]:
         """Every job the platform of ``backend`` shows this user, drmaa2's marked (``drmaa2_id``)."""
         return self._monitor.all_jobs(backend or self.settings.backend)

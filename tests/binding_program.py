@@ -42,6 +42,8 @@ def main(session: drmaa2.JobSession) -> None:
     assert session.session_name == NAME and session.contact == CONTACT
     assert NAME in drmaa2.get_job_session_names()
     assert isinstance(drmaa2.supports(drmaa2.Capability.BULK_JOBS_MAXPARALLEL, CONTACT), bool)
+    categories = session.job_categories
+    assert isinstance(categories, list) and (CATEGORY is None or CATEGORY in categories), categories
 
     # A job that fails with its own exit status, and one that succeeds.
     three = session.run_job(template("sh", "-c", "exit 3", job_name="three"))

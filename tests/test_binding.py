@@ -4,6 +4,7 @@ it stays light."""
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import re
@@ -119,3 +120,12 @@ def test_a_contact_with_a_password_is_refused_without_echoing_it(tmp_path: Path)
     assert "s3cret" not in r.stdout + r.stderr
     store = tmp_path / "home" / "jobs.json"
     assert not store.exists() or b"s3cret" not in store.read_bytes()
+
+
+def test_a_cf_session_s_categories_are_the_space_s_apps(cf_target: dict[str, Any], tmp_path: Path) -> None:
+    code = ("import drmaa2\ns = drmaa2.create_job_session('apps', 'cf')\nprint(s.job_categories)\n"
+            "drmaa2.destroy_session('apps')\n")
+    r = python(["-c", code], environment(tmp_path / "home", cf_target), tmp_path, timeout=120)
+    assert r.returncode == 0, r.stderr
+    app = cf_target["options"][cf_target["options"].index("--app") + 1]
+    assert app in ast.literal_eval(r.stdout)

@@ -271,6 +271,11 @@ class Backend(ABC):
         no such thing. Raises BackendUnavailable, DeniedByDrms."""
         raise UnsupportedOperation(f"the {self.name} backend cannot list queues")
 
+    def categories(self) -> list[str]:
+        """The job categories a template may name (docker: the engine's images; cf: the space's apps); [] for a
+        backend without categories. Raises BackendUnavailable, DeniedByDrms."""
+        return []
+
     def platform_jobs(self) -> list[PlatformJob]:
         """Every job the platform shows this user, drmaa2's or not, with ``drmaa2_id`` left empty (the core
         marks drmaa2's own from its records by native id). The default refusal makes the core list only

@@ -157,9 +157,11 @@ class JobSession:
         return self.service
 
     @property
+    @translated
     def job_categories(self) -> list[str]:
-        """drmaa2 has no list of categories: the docker image or the cf app is named in each job template."""
-        return []
+        """What ``JobTemplate.job_category`` can name here: the engine's images (docker), the space's apps (cf);
+        [] where the backend has no categories."""
+        return self._open().categories(self.backend)
 
     @translated
     def run_job(self, job_template: structs.JobTemplate) -> Job:

@@ -151,6 +151,12 @@ class CFBackend(Backend):
         name = f"{target.org}/{target.space}" if target and target.org and target.space else guid
         return [QueueInfo(name=name, default=True)]
 
+    def categories(self) -> list[str]:
+        """The apps of the targeted space: what ``--app`` (the job category) can name."""
+        space = self._space()
+        with edge("cannot list the apps of the space"):
+            return sorted(str(a["name"]) for a in self.client().paginate("/v3/apps", {"space_guids": space}))
+
     # --- submission -----------------------------------------------------------------------------------
     def prepare(
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None

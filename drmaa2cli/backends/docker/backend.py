@@ -386,6 +386,11 @@ class DockerBackend(Backend):
         """None: the engine starts a container at once."""
         return []
 
+    def categories(self) -> list[str]:
+        """The engine's tagged images: what ``--image`` (the job category) can name without a pull."""
+        tags = {str(t) for image in self._engine().images() for t in image.get("RepoTags") or []}
+        return sorted(tags - {"<none>:<none>"})
+
     def platform_jobs(self) -> list[PlatformJob]:
         """Every container of the engine, under its name (the native id drmaa2 records)."""
         out = []

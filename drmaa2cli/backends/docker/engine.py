@@ -109,6 +109,11 @@ class Engine:
         finally:
             body.close()
 
+    def images(self) -> list[dict[str, Any]]:
+        """The engine's images (``GET /images/json``)."""
+        found: list[dict[str, Any]] = self._json("GET", "/images/json")
+        return found or []
+
     def info(self) -> dict[str, Any]:
         """The engine's host: name, CPUs, memory, OS, architecture (``GET /info``)."""
         return self._json("GET", "/info")  # type: ignore[no-any-return]
