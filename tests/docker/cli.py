@@ -70,8 +70,8 @@ class DockerCli:
 
 
 @pytest.fixture
-def docker_cli(cli: Cli, docker_engine: str) -> Iterator[DockerCli]:
-    helper = DockerCli(cli, docker_engine)
+def docker_cli(cli: Cli, docker_engine: tuple[str, dict[str, str]]) -> Iterator[DockerCli]:
+    helper = DockerCli(cli, docker_engine[0])
     yield helper
     for container in helper.containers():
         helper.engine.remove(container["Id"])

@@ -23,14 +23,17 @@ from drmaa2cli.backends.docker.backend import DockerBackend
 from drmaa2cli.backends.docker.engine import Engine
 from drmaa2cli.models import JobInfo, JobTemplate
 from tests.requires import unavailable
+from tests.slurm.sched_driver import start_cluster
 
 IMAGE = "drmaa2-test/busybox:1"
+#: The engines the docker backend's own tests run against.
+ENGINES = ("docker", "podman")
 ENGINE_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "docker-engine.sh"
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> str:
-    """Make sure an engine answers and the test image exists; returns the image."""
+def dockerd() -> str:
+    """Make sure a Docker engine answers and the test image exists; returns the image."""
     try:
         run = subprocess.run(["bash", str(ENGINE_SCRIPT)], capture_output=True, text=True, timeout=900)
         lines = run.stderr.strip().splitlines()
@@ -42,12 +45,44 @@ def docker_engine() -> str:
     return IMAGE
 
 
+@pytest.fixture(scope="session")
+def podman_env() -> dict[str, str]:
+    """Podman's API service on its own socket, with the test image (tests/infra/podman.sh, started if it does
+    not answer): ``CONTAINER_HOST``."""
+    return start_cluster("podman.sh")
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def docker_engine(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
+    """The docker backend's tests run against each engine that speaks its API: Docker, and Podman with
+    ``DOCKER_HOST`` at its socket. Returns the image and the variables that select the engine."""
+    if request.param == "podman":
+        env: dict[str, str] = request.getfixturevalue("podman_env")
+        return IMAGE, {"DOCKER_HOST": env["CONTAINER_HOST"]}
+    return request.getfixturevalue("dockerd"), {}
+
+
+@pytest.fixture(autouse=True)
+def _engine_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point a docker test at its engine before its other fixtures copy the environment."""
+    if "docker_engine" in request.fixturenames:
+        _, env = request.getfixturevalue("docker_engine")
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+
+
 @pytest.fixture
-def docker_target(docker_engine: str) -> dict[str, Any]:
+def docker_target(dockerd: str) -> dict[str, Any]:
     """How the shared CLI contract suite runs its jobs on this backend."""
     names = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
     env = {k: os.environ[k] for k in names if k in os.environ}
-    return {"options": ["--backend", "docker", "--image", docker_engine], "env": env}
+    return {"options": ["--backend", "docker", "--image", dockerd], "env": env}
+
+
+@pytest.fixture
+def podman_target(podman_env: dict[str, str]) -> dict[str, Any]:
+    """How the shared CLI contract suite runs its jobs on the podman backend."""
+    return {"options": ["--backend", "podman", "--image", IMAGE], "env": dict(podman_env)}
 
 
 class Jobs:
@@ -114,7 +149,7 @@ class Jobs:
 
 
 @pytest.fixture
-def jobs(docker_engine: str, tmp_path: Path) -> Iterator[Jobs]:
+def jobs(docker_engine: tuple[str, dict[str, str]], tmp_path: Path) -> Iterator[Jobs]:
     home = tmp_path / "home"
     home.mkdir()
     helper = Jobs(home, uuid.uuid4().hex[:10])

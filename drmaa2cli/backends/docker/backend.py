@@ -86,7 +86,7 @@ class DockerLaunch(Launch):
             if result is not None:
                 return apply_result(job, result)
             try:
-                self.engine.create(self.name, create_config(self.spec, job, labels))
+                self.engine.create(self.name, create_config(self.spec, job, labels, self.engine.log_config))
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
@@ -131,6 +131,9 @@ class DockerBackend(Backend):
                                "$?)"),
     }
 
+    #: The engine client; the podman backend names its own (``podman.py``).
+    engine_class: ClassVar[type[Engine]] = Engine
+
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.files = JobFiles(ctx.home)
@@ -140,7 +143,9 @@ class DockerBackend(Backend):
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
             configured = self.ctx.settings.get("host")
-            self._engines[address] = Engine(self.ctx.environ, address, str(configured) if configured else None)
+            self._engines[address] = self.engine_class(
+                self.ctx.environ, address, str(configured) if configured else None
+            )
         return self._engines[address]
 
     def _job_engine(self, job: JobInfo) -> Engine:
