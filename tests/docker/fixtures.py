@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -52,22 +52,29 @@ def podman_env() -> dict[str, str]:
     return start_cluster("podman.sh")
 
 
+class EngineUnderTest(NamedTuple):
+    """The engine a docker test runs against: its name, the test image, the variables that select it."""
+
+    name: str
+    image: str
+    env: dict[str, str]
+
+
 @pytest.fixture(scope="session", params=ENGINES)
-def docker_engine(request: pytest.FixtureRequest) -> tuple[str, dict[str, str]]:
+def docker_engine(request: pytest.FixtureRequest) -> EngineUnderTest:
     """The docker backend's tests run against each engine that speaks its API: Docker, and Podman with
-    ``DOCKER_HOST`` at its socket. Returns the image and the variables that select the engine."""
+    ``DOCKER_HOST`` at its socket."""
     if request.param == "podman":
         env: dict[str, str] = request.getfixturevalue("podman_env")
-        return IMAGE, {"DOCKER_HOST": env["CONTAINER_HOST"]}
-    return request.getfixturevalue("dockerd"), {}
+        return EngineUnderTest("podman", IMAGE, {"DOCKER_HOST": env["CONTAINER_HOST"]})
+    return EngineUnderTest("docker", request.getfixturevalue("dockerd"), {})
 
 
 @pytest.fixture(autouse=True)
 def _engine_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point a docker test at its engine before its other fixtures copy the environment."""
     if "docker_engine" in request.fixturenames:
-        _, env = request.getfixturevalue("docker_engine")
-        for key, value in env.items():
+        for key, value in request.getfixturevalue("docker_engine").env.items():
             monkeypatch.setenv(key, value)
 
 
@@ -89,8 +96,11 @@ class Jobs:
     """Submits through the backend contract as the core does, and observes with fresh backend instances
     (a submitter that has gone), in one drmaa2 home with its own instance id."""
 
-    def __init__(self, home: Path, instance: str, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, instance: str, environ: dict[str, str] | None = None,
+                 engine_name: str = "docker") -> None:
         self.home = home
+        #: "docker" or "podman": the engine behind the docker backend in this test.
+        self.engine_name = engine_name
         self.instance = instance
         self.environ = dict(os.environ) if environ is None else environ
         self.count = 0
@@ -149,10 +159,10 @@ class Jobs:
 
 
 @pytest.fixture
-def jobs(docker_engine: tuple[str, dict[str, str]], tmp_path: Path) -> Iterator[Jobs]:
+def jobs(docker_engine: EngineUnderTest, tmp_path: Path) -> Iterator[Jobs]:
     home = tmp_path / "home"
     home.mkdir()
-    helper = Jobs(home, uuid.uuid4().hex[:10])
+    helper = Jobs(home, uuid.uuid4().hex[:10], engine_name=docker_engine.name)
     yield helper
     for container in helper.containers():
         helper.engine.remove(container["Id"])

@@ -75,7 +75,9 @@ if ! answers; then
         >"$CONF"
     rm -f "$SOCK"
     say "starting podman system service (log: $STATE/podman.log)"
-    # 9>&-: the service lives on and must not hold our lock.
+    # 9>&-: the service lives on and must not hold our lock. From its own directory: conmon leaves files (an
+    # "oom" marker) in the directory it was started from.
+    cd "$STATE"
     setsid podman system service --time=0 "unix://$SOCK" >>"$STATE/podman.log" 2>&1 </dev/null 9>&- &
     echo $! >"$STATE/podman.pid"
     i=0
@@ -102,7 +104,7 @@ if ! podman image exists "$IMAGE"; then
     done
     printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/sh\n' >"$root/etc/passwd"
     printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
-    tar -C "$root" -c . | podman import --change 'ENV PATH=/bin' - "$IMAGE" >/dev/null
+    tar -C "$root" -c . | podman import -q --change 'ENV PATH=/bin' - "$IMAGE" >/dev/null
 fi
 say "podman $(podman --remote --url "unix://$SOCK" version --format '{{.Server.Version}}') answers; image $IMAGE is present"
 print_env

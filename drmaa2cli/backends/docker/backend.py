@@ -248,7 +248,9 @@ class DockerBackend(Backend):
         since = now - EVENT_REPLAY_SECONDS
         filters = {
             "type": ["container"],
-            "event": ["die", "destroy"],
+            # Podman 4 filters on its own name of the event ("died", though it reports "die"); Docker
+            # ignores a name it does not know.
+            "event": ["die", "died", "destroy"],
             "label": [f"{LABEL}instance={self.ctx.instance}"],
         }
         with engine.events(since, until, filters) as events:
