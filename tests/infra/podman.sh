@@ -32,7 +32,7 @@ if [ "${1:-}" = stop ]; then
     if [ -f "$STATE/podman.pid" ]; then
         pid=$(cat "$STATE/podman.pid")
         # Only the service this script started (its pid file), never another podman.
-        if [ -d "/proc/$pid" ] && grep -q "system.service" "/proc/$pid/cmdline" 2>/dev/null; then
+        if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "podman system service"; then
             timeout 60 podman rm -af -t 0 >/dev/null 2>&1 || true
             kill "$pid" 2>/dev/null || true
             i=0
@@ -63,7 +63,7 @@ fi
 
 if ! answers; then
     if ! command -v podman >/dev/null || ! command -v runc >/dev/null || [ ! -x /usr/libexec/podman/catatonit ] || ! command -v busybox >/dev/null; then
-        say "installing podman, runc, catatonit (the init of --init), busybox-static"
+        say "installing podman, runc, catatonit (the containers' init), busybox-static"
         export DEBIAN_FRONTEND=noninteractive
         apt_get() { apt-get -o DPkg::Lock::Timeout=900 -q "$@"; }
         if ! apt_get install -y --no-install-recommends podman runc catatonit busybox-static iptables >&2; then

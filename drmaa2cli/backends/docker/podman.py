@@ -11,8 +11,10 @@ marks a container OOMKilled (a job killed for its memory limit reads "killed by 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any, ClassVar
 
+from ..contract import Refusal
 from .backend import DockerBackend
 from .engine import PODMAN_LOG_CONFIG, Engine
 
@@ -35,3 +37,11 @@ class PodmanBackend(DockerBackend):
 
     name = "podman"
     engine_class: ClassVar[type[Engine]] = PodmanEngine
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        **DockerBackend.refuses,
+        "command-not-found": Refusal(
+            "a command that does not exist exits 1, not 127: Podman's init (catatonit, which drmaa2 runs as the "
+            "container's pid 1) reports \"failed to exec pid1\" that way; with --native init=false the engine "
+            "refuses to start it and the job fails with 127"
+        ),
+    }

@@ -253,7 +253,6 @@ class LibDrmaaBackend(Backend):
         if not self.ctx.environ.get("DRMAA_LIBRARY_PATH"):
             raise BackendUnavailable("DRMAA_LIBRARY_PATH is not set: it names the DRMAA v1 library "
                                      "(libdrmaa.so) to use")
-        common.resource_int(template.resource_limits, "cpus")
         if template.timeout is not None and template.timeout <= 0:
             raise InvalidArgument("the timeout must be positive")
         launch = LibDrmaaLaunch(self, template, array)
