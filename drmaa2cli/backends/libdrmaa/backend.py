@@ -121,8 +121,10 @@ class LibDrmaaLaunch(Launch):
         agent = self.backend.agent
         with open(files / "keeper.log", "ab") as log:
             os.chmod(files / "keeper.log", 0o600)
+            # In a session of its own (a Ctrl-C of the submitter does not reach it), and in "/" so that it keeps
+            # no directory of the user's busy while it waits.
             self.keeper = subprocess.Popen(agent.argv("keeper"), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                           stderr=log, env=agent.env, start_new_session=True)
+                                           stderr=log, env=agent.env, start_new_session=True, cwd="/")
         assert self.keeper.stdout is not None
         line = self.keeper.stdout.readline().decode(errors="replace")
         try:
