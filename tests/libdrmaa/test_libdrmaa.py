@@ -98,3 +98,23 @@ def _keeper(cli: Cli, job_id: str) -> int:
 
     pid: int = Store(cli.home).snapshot().get(job_id).backend_data["keeper"]["pid"]
     return pid
+
+
+def test_kill_of_an_array_running_and_queued(grid: Cli, tmp_path: Path) -> None:
+    """One kill for a whole array: the running task gets its watcher's SIGTERM, the queued ones (the throttle
+    holds them back) are deleted before they start; a few library calls for all of them."""
+    r = grid("submit", "--terse", "--backend", "libdrmaa", "--array", "1-3%1", "--", "sh", "-c",
+             'echo ready; while [ ! -e "$0" ]; do sleep 0.2; done', str(tmp_path / "never"))
+    assert r.code == 0, r.err
+    array = r.out.strip()
+    deadline = time.monotonic() + 120
+    while grid("status", "--json", f"{array}.1").json()["jobs"][0]["state"] != "running":
+        assert time.monotonic() < deadline
+        time.sleep(0.3)
+    assert grid("kill", array).code == 0
+    assert grid("wait", "--timeout", "120", array, timeout=180).code != 0
+    tasks = {j["id"]: j for j in grid("status", "--json", array).json()["jobs"]}
+    assert (tasks[f"{array}.1"]["state"], tasks[f"{array}.1"]["signal"]) == ("failed", 15), tasks
+    for index in (2, 3):
+        task = tasks[f"{array}.{index}"]
+        assert task["state"] == "failed" and task["annotation"] == "killed by drmaa2 kill before it started", task
