@@ -10,11 +10,13 @@ from typing import Any
 from urllib.parse import urlparse
 
 from drmaa2cli import models, monitoring
+from drmaa2cli.backends import REGISTRY
 from drmaa2cli.errors import InvalidArgument, UnsupportedAttribute
 
 from . import structs
 
-BACKENDS = ("process", "docker", "cf", "slurm", "gridengine")
+#: Every backend name is a contact (the registry only names them: nothing is loaded here).
+BACKENDS = tuple(REGISTRY)
 #: Schemes of a Docker engine address given as the contact (what DOCKER_HOST takes).
 DOCKER_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
 
@@ -23,9 +25,9 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
     """The backend a contact names (None: the configured default) and the environment it adds.
 
     ``None`` or ``""``: drmaa2's default backend ($DRMAA2_BACKEND, the config file, else process);
-    a backend name (``process``, ``docker``, ``cf``, ``slurm``, ``gridengine``); or a Docker engine address
-    (``unix:///var/run/docker.sock``, ``tcp://host:2375``, ``ssh://user@host``), which selects the docker
-    backend with that engine as DOCKER_HOST. Raises InvalidArgument for anything else."""
+    a backend name (``process``, ``docker``, ``podman``, ``cf``, ``slurm``, ``gridengine``, ``libdrmaa``);
+    or a Docker engine address (``unix:///var/run/docker.sock``, ``tcp://host:2375``, ``ssh://user@host``),
+    which selects the docker backend with that engine as DOCKER_HOST. Raises InvalidArgument for anything else."""
     if not contact:
         return None, {}
     if contact in BACKENDS:

@@ -87,7 +87,7 @@ class DockerLaunch(Launch):
             if result is not None:
                 return apply_result(job, result)
             try:
-                self.engine.create(self.name, create_config(self.spec, job, labels))
+                self.engine.create(self.name, create_config(self.spec, job, labels, self.engine.log_config))
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
@@ -133,6 +133,9 @@ class DockerBackend(Backend):
                                "$?)"),
     }
 
+    #: The engine client; the podman backend names its own (``podman.py``).
+    engine_class: ClassVar[type[Engine]] = Engine
+
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.files = JobFiles(ctx.home)
@@ -142,7 +145,9 @@ class DockerBackend(Backend):
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
             configured = self.ctx.settings.get("host")
-            self._engines[address] = Engine(self.ctx.environ, address, str(configured) if configured else None)
+            self._engines[address] = self.engine_class(
+                self.ctx.environ, address, str(configured) if configured else None
+            )
         return self._engines[address]
 
     def _job_engine(self, job: JobInfo) -> Engine:
@@ -250,7 +255,9 @@ class DockerBackend(Backend):
         since = now - EVENT_REPLAY_SECONDS
         filters = {
             "type": ["container"],
-            "event": ["die", "destroy"],
+            # Podman 4 filters on its own name of the event ("died", though it reports "die"); Docker
+            # ignores a name it does not know.
+            "event": ["die", "died", "destroy"],
             "label": [f"{LABEL}instance={self.ctx.instance}"],
         }
         with engine.events(since, until, filters) as events:

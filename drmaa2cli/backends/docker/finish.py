@@ -115,6 +115,11 @@ class Finisher:
         with contextlib.suppress(Drmaa2Error):
             code = engine.inspect(container_of(job))["State"].get("ExitCode") or None
             engine.remove(container_of(job))
+        if code is None:
+            # Podman records no exit code for a container its runtime could not start: read the runtime's words.
+            text = str(error).lower()
+            code = 127 if "not found" in text or "no such file" in text else 126 if "permission denied" in text \
+                else None
         return {
             "state": "failed",
             "exit_status": code,
