@@ -45,6 +45,9 @@ def test_machines_and_the_platform_s_jobs(target: Target) -> None:
 
 @case("queues")
 def test_queues(target: Target) -> None:
+    if target.refused("queues"):
+        target.check_refusal("queues", target("queues", "--backend", target.backend))
+        return
     queues = listing(target, "queues")
     assert sum(q["default"] for q in queues) <= 1, queues
     for q in queues:
