@@ -153,8 +153,10 @@ class Service:
         """Every job session with its job counts per state."""
         return self._sessions.sessions()
 
-    def create_session(self, name: str) -> None:
-        self._sessions.create(name)
+    def create_session(self, name: str, exist_ok: bool = False) -> bool:
+        """Create a session; returns whether it is new. Raises InvalidState when it exists, unless
+        ``exist_ok``."""
+        return self._sessions.create(name, exist_ok)
 
     def destroy_session(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``
