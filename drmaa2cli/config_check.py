@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from .errors import InvalidArgument
 
@@ -83,7 +83,7 @@ def _check_backends(path: Path, text: str, tables: Any) -> None:
                 _refuse(path, text, where, key, f"[{where}] {key} must be {want}, not {value!r}")
 
 
-def _refuse(path: Path, text: str, table: str, key: str, message: str, header: bool = False) -> None:
+def _refuse(path: Path, text: str, table: str, key: str, message: str, header: bool = False) -> NoReturn:
     line = locate(text, table, key, header)
     raise InvalidArgument(f"config file {path}{f', line {line}' if line else ''}: {message}")
 
