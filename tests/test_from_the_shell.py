@@ -84,3 +84,38 @@ def test_submit_json_of_an_array_is_the_documented_document(cli: Cli) -> None:
     assert cli("wait", array_id).code == 0
     one = cli("submit", "--json", "--", "true").json()
     assert set(one) == {"schema_version", "job"}
+
+
+def test_logs_shows_either_stream_or_both_and_the_tail(cli: Cli) -> None:
+    script = "for i in 1 2 3 4 5; do echo out$i; echo err$i >&2; done"
+    job = cli.submit("sh", "-c", script)
+    assert cli("wait", job).code == 0
+    r = cli("logs", job)
+    assert (r.code, r.out, r.err) == (0, "".join(f"out{i}\n" for i in range(1, 6)), "")
+    r = cli("logs", "--stderr", job)
+    assert (r.code, r.out) == (0, "".join(f"err{i}\n" for i in range(1, 6)))
+    r = cli("logs", "--both", job)
+    assert (r.out, r.err) == ("".join(f"out{i}\n" for i in range(1, 6)), "".join(f"err{i}\n" for i in range(1, 6)))
+    r = cli("logs", "--tail", "2", "--both", job)
+    assert (r.code, r.out, r.err) == (0, "out4\nout5\n", "err4\nerr5\n")
+    assert cli("logs", "-n", "1", "-e", job).out == "err5\n"
+    assert cli("logs", "--tail", "0", job).out == ""
+    assert cli("logs", "--tail", "-1", job).code == 201
+    assert cli("logs", "--stderr", "--both", job).code == 201
+    # --follow with --tail: the last lines so far, then what comes
+    r = cli("logs", "--follow", "--tail", "1", job)
+    assert (r.code, r.out) == (0, "out5\n")
+
+
+def test_logs_hints_at_stderr_when_stdout_is_empty(cli: Cli) -> None:
+    job = cli.submit("sh", "-c", "echo oops >&2; exit 2")
+    assert cli("wait", job).code == 2
+    r = cli("logs", job)
+    assert r.code == 0 and r.out == ""
+    assert r.err == f"drmaa2: job {job} wrote nothing to stdout, 5 byte(s) to stderr: " \
+                    f"`drmaa2 logs --stderr {job}` (or --both)\n"
+    r = cli("logs", "--follow", job)
+    assert r.code == 2 and "wrote nothing to stdout" in r.err
+    quiet = cli.submit("true")
+    assert cli("wait", quiet).code == 0
+    assert cli("logs", quiet).err == ""  # nothing anywhere: nothing to hint at
