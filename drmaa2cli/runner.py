@@ -263,7 +263,8 @@ def wrap(inner: Backend, store: Store) -> Backend:
     """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "local_refresh", "refuses")}
+        kept = ("name", "unsupported_fields", "local_refresh", "local_input", "refuses")
+        attrs = {a: getattr(cls, a) for a in kept}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
     return _WRAPPERS[cls](inner, store)
 

@@ -124,8 +124,9 @@ class Service:
 
     @_doc(Query.follow)
     def follow(self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None],
-               poll: float = 0.1, offsets: Mapping[str, int] | None = None) -> JobInfo:
-        return self._query.follow(job_id, streams, sink, poll, offsets)
+               poll: float = 0.1, offsets: Mapping[str, int] | None = None,
+               on_update: Callable[[JobInfo], None] | None = None) -> JobInfo:
+        return self._query.follow(job_id, streams, sink, poll, offsets, on_update)
 
     @_doc(Query.output)
     def output(self, job: JobInfo, stream: str, offset: int = 0) -> bytes:

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import select
+import subprocess
+import sys
+from pathlib import Path
+from typing import IO
+
 import pytest
 
 from .conftest import Cli
@@ -119,3 +125,66 @@ def test_logs_hints_at_stderr_when_stdout_is_empty(cli: Cli) -> None:
     quiet = cli.submit("true")
     assert cli("wait", quiet).code == 0
     assert cli("logs", quiet).err == ""  # nothing anywhere: nothing to hint at
+
+
+def start_run(cli: Cli, *args: str) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "drmaa2cli", "run", *args], env=cli.env,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def read_line(stream: IO[bytes], deadline: float = 60) -> bytes:
+    """One line of ``stream``, failing (not hanging) when none comes within ``deadline`` seconds."""
+    ready, _, _ = select.select([stream], [], [], deadline)
+    assert ready, f"no line within {deadline} s"
+    return stream.readline()
+
+
+def test_run_streams_its_standard_input_to_the_job_as_it_comes(cli: Cli) -> None:
+    proc = start_run(cli, "--", "sh", "-c", "while read l; do echo \"got $l\"; done; echo end")
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        proc.stdin.write(b"one\n")
+        proc.stdin.flush()
+        assert read_line(proc.stdout) == b"got one\n"  # while run's stdin is still open
+        proc.stdin.write(b"two\n")
+        proc.stdin.close()
+        assert read_line(proc.stdout) == b"got two\n"
+        assert read_line(proc.stdout) == b"end\n"
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert not list((cli.home / "input").iterdir())
+
+
+def test_run_hold_says_it_waits_and_the_job_gets_its_input_once_released(cli: Cli) -> None:
+    proc = start_run(cli, "--hold", "--", "cat")
+    assert proc.stdin is not None and proc.stderr is not None
+    try:
+        proc.stdin.write(b"kept for later\n")
+        proc.stdin.close()  # stdin ends before the job starts: nothing written is lost
+        line = read_line(proc.stderr).decode()
+        job = line.split()[2]
+        assert line == f"drmaa2: job {job} is held: waiting until it is released (`drmaa2 release {job}`)\n"
+        assert cli("release", job).code == 0
+        proc.stdin = None  # closed above; communicate must not flush it
+        out, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert (proc.returncode, out, err) == (0, b"kept for later\n", b"")
+
+
+def test_run_with_input_given_or_stdin_from_a_file(cli: Cli, tmp_path: Path) -> None:
+    given = tmp_path / "given"
+    given.write_bytes(b"from --input\n")
+    r = cli("run", "--input", str(given), "--", "cat", input="ignored\n")  # --input wins
+    assert (r.code, r.out) == (0, "from --input\n")
+    with open(given, "rb") as f:
+        done = subprocess.run([sys.executable, "-m", "drmaa2cli", "run", "--", "cat"], env=cli.env, stdin=f,
+                              capture_output=True, timeout=60)
+    assert (done.returncode, done.stdout) == (0, b"from --input\n")
+    r = cli("run", "--array", "1-2", "--", "sh", "-c", "echo $DRMAA2_TASK_ID $(cat)", input="all\n")
+    assert (r.code, r.out) == (0, "1 all\n2 all\n")  # each task reads the whole input, as from a file

@@ -140,6 +140,9 @@ class Backend(ABC):
     #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
     #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
     local_refresh: ClassVar[bool] = False
+    #: Jobs open their standard input on this machine when they start: `drmaa2 run` may then stream its own
+    #: standard input to them through a named pipe (others get a copy of it as a file, see ``core.stdin``).
+    local_input: ClassVar[bool] = False
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}

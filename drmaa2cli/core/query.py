@@ -166,13 +166,16 @@ class Query:
 
     def follow(
         self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None], poll: float = 0.1,
-        offsets: Mapping[str, int] | None = None,
+        offsets: Mapping[str, int] | None = None, on_update: Callable[[JobInfo], None] | None = None,
     ) -> JobInfo:
         """Pass the job's output to ``sink`` as it grows until the job has ended (from byte ``offsets[stream]``
-        on, else from the start); returns its final info."""
+        on, else from the start); returns its final info. ``on_update`` sees the job each time it was looked
+        at."""
         offsets = {s: (offsets or {}).get(s, 0) for s in streams}
         (job,) = self.jobs([job_id])
         while True:
+            if on_update is not None:
+                on_update(job)
             final = job.state.final
             for stream in streams:
                 data = self.output(job, stream, offsets[stream])

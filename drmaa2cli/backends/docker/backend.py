@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
-from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
+from ...errors import Drmaa2Error, ExitStatus, InvalidArgument, InvalidState, UnsupportedAttribute
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch
 from .. import ending
@@ -126,6 +126,8 @@ class DockerBackend(Backend):
     extensions = frozenset({"user", "pull", "native"})
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
+        "run-stdin": Refusal("a container's standard input is not passed: `run` refuses when it has input "
+                             "waiting (a pipe or a file; a terminal and /dev/null are fine)", ExitStatus.USAGE),
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
                                "$?)"),
