@@ -6,9 +6,13 @@ import select
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import pytest
+
+from drmaa2cli.backends import REGISTRY, backend_class
+from drmaa2cli.backends.sched import common
+from drmaa2cli.commands import refusals
 
 from .conftest import Cli
 
@@ -188,3 +192,63 @@ def test_run_with_input_given_or_stdin_from_a_file(cli: Cli, tmp_path: Path) -> 
     assert (done.returncode, done.stdout) == (0, b"from --input\n")
     r = cli("run", "--array", "1-2", "--", "sh", "-c", "echo $DRMAA2_TASK_ID $(cat)", input="all\n")
     assert (r.code, r.out) == (0, "1 all\n2 all\n")  # each task reads the whole input, as from a file
+
+
+ADD_DOCKER = "(this job is for process: add --backend docker)"
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--image", "busybox"], f"--image is for the docker backend {ADD_DOCKER}"),
+        (["--app", "worker"], "--app is for the cf backend (this job is for process: add --backend cf)"),
+        (["--queue", "fast"], "--queue is for the slurm and gridengine backends, not process"),
+        (["--memory", "1g"], "--memory is for the docker, cf, slurm and gridengine backends, not process"),
+        (["--mount", "/tmp:/tmp"], f"--mount is for the docker backend {ADD_DOCKER}"),
+        (["--pull"], f"--pull is for the docker backend {ADD_DOCKER}"),
+        (["-b", "cf", "--app", "w", "--cwd", "/tmp"],
+         "--cwd is for the process, docker, slurm and gridengine backends, not cf"),
+        (["-b", "cf", "--app", "w", "--cpus", "2"],
+         "--cpus is for the docker, slurm and gridengine backends, not cf"),
+        (["-b", "cf", "--app", "w", "--timeout", "5s"],
+         "--timeout is for the process, docker, slurm and gridengine backends, not cf"),
+    ],
+)
+def test_refusals_name_the_option_typed(cli: Cli, args: list[str], words: str) -> None:
+    r = cli("submit", *args, "--", "true")
+    assert (r.code, r.err) == (201, f"drmaa2: {words}\n")
+
+
+def test_the_options_backends_agree_with_the_backends_declarations(tmp_path: Path) -> None:
+    fields = {o: f for f, o in refusals.OPTIONS.items()} | {"--category": "job_category"}
+    for option, owners in refusals.FOR_BACKENDS.items():
+        field = fields.get(option)
+        if field is None or field.startswith("resource_limits."):
+            continue  # --image/--app: one kind of category each; limits: checked in each backend's tests
+        for name in REGISTRY:
+            cls = backend_class(name)
+            if field.startswith("extension."):
+                honours = field.removeprefix("extension.") in cls.extensions
+            else:
+                honours = field not in cls.unsupported_fields
+            assert honours == (name in owners), (option, name)
+
+
+def test_a_scheduler_s_refusal_is_quoted_whole() -> None:
+    # sbatch's real answer to `--partition=nosuch` (Slurm 22.05): what is wrong, then why
+    proc = subprocess.CompletedProcess(
+        ["sbatch"], 1, "", "sbatch: error: invalid partition specified: nosuch\n"
+        "sbatch: error: Batch job submission failed: Invalid partition name specified\n")
+    assert common.message(proc) == ("sbatch: error: invalid partition specified: nosuch | "
+                                    "sbatch: error: Batch job submission failed: Invalid partition name specified")
+    qsub = subprocess.CompletedProcess(["qsub"], 1, "", 'Unable to run job: unknown resource "bogus"\nExiting.\n')
+    assert common.message(qsub) == 'Unable to run job: unknown resource "bogus"'
+
+
+def test_a_real_sbatch_refusal_reaches_the_user_whole(cli: Cli, slurm_target: dict[str, Any]) -> None:
+    r = cli("submit", *slurm_target["options"], "--queue", "drmaa2-no-such-partition", "--", "true",
+            env=slurm_target["env"])
+    assert r.code == 201, r.err
+    assert r.err.startswith("drmaa2: slurm refused the job: sbatch: error: invalid partition specified: "
+                            "drmaa2-no-such-partition | "), r.err
+    assert len(r.err.splitlines()) == 1

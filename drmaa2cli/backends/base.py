@@ -173,12 +173,13 @@ class Backend(ABC):
         for name in self.unsupported_fields:
             if getattr(template, name):
                 raise UnsupportedAttribute(
-                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}"
+                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}", field=name
                 )
         for key, value in template.extension.items():
             if value and key not in self.extensions:
                 what = _EXTENSION_OPTIONS.get(key, f"the extension {key!r}")
-                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}")
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}",
+                                           field=f"extension.{key}")
 
     @classmethod
     def check_data(cls, data: Mapping[str, Any]) -> str | None:

@@ -8,7 +8,7 @@ import typer
 
 from .. import completion, parsing, render
 from ..backends import ending
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
 from ..service import exit_code_of
@@ -145,6 +145,12 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
             after=parsing.job_ids(o["after"] or o["after_any"] or []),
             after_mode="any" if o["after_any"] else "ok",
         )
+    except UnsupportedAttribute as e:
+        if feed is not None:
+            feed.close()
+        from .refusals import in_users_words
+
+        raise in_users_words(e, o, svc.settings.backend) from None
     except BaseException:
         if feed is not None:
             feed.close()

@@ -111,7 +111,7 @@ def _apply_limits(spec: ContainerSpec, limits: dict[str, Any]) -> None:
             spec.nano_cpus = int(float(value) * 1e9)
         else:
             name = "a disk limit" if key == "disk_mb" else f"the resource limit {key!r}"
-            raise UnsupportedAttribute(f"the docker backend cannot honour {name}")
+            raise UnsupportedAttribute(f"the docker backend cannot honour {name}", field=f"resource_limits.{key}")
 
 
 def _mount(src: str, dst: str, local_engine: bool) -> dict[str, Any]:
