@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import io
+import re
 import select
+import shlex
 import subprocess
 import sys
 from pathlib import Path
@@ -10,11 +13,14 @@ from typing import IO, Any
 
 import pytest
 
+from drmaa2cli import render
 from drmaa2cli.backends import REGISTRY, backend_class
 from drmaa2cli.backends.sched import common
 from drmaa2cli.commands import refusals
+from drmaa2cli.models import JobInfo
+from drmaa2cli.render import Output, cell_width
 
-from .conftest import Cli
+from .conftest import Cli, gate
 
 
 @pytest.mark.parametrize(
@@ -252,3 +258,61 @@ def test_a_real_sbatch_refusal_reaches_the_user_whole(cli: Cli, slurm_target: di
     assert r.err.startswith("drmaa2: slurm refused the job: sbatch: error: invalid partition specified: "
                             "drmaa2-no-such-partition | "), r.err
     assert len(r.err.splitlines()) == 1
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_tables_fit_a_terminal_and_are_whole_in_a_pipe(cli: Cli, monkeypatch: pytest.MonkeyPatch) -> None:
+    name = "a-name-much-longer-than-a-terminal-gives-it-" * 2
+    args = ["sh", "-c", "echo 'it''s' && ls -l /a/very/long/path/that/keeps/going/and/going/and/going"]
+    job = cli.submit(*args, options=["--name", name])
+    wide = cli.submit("echo", "日本語", options=["--name", "漢字の名前"])
+    for j in (job, wide):
+        assert cli("wait", j).code in (0, 2)
+    # a pipe: every cell whole, the command as a shell would take it back, wide characters aligned
+    lines = cli("status").out.splitlines()
+    assert name in lines[1] and shlex.join(args) in lines[1]
+    assert lines[2].endswith("echo '日本語'")
+    assert cell_width(lines[2].split("process")[0]) == cell_width(lines[1].split("process")[0])
+    # a terminal 80 columns wide: one line per job, long cells cut with …
+    monkeypatch.setenv("COLUMNS", "80")
+    monkeypatch.setenv("NO_COLOR", "1")
+    jobs = [JobInfo.from_record(j) for j in _records(cli)]
+    out = Terminal()
+    render.jobs_table(Output(out, io.StringIO()), jobs, show_session=False)
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue()).splitlines()  # bold header, even with NO_COLOR
+    assert len(shown) == 3, shown
+    assert all(cell_width(line.rstrip()) <= 80 for line in shown), shown
+    assert "…" in shown[1] and name not in shown[1]
+    assert shown[1].split()[0] == job and shown[1].split()[3] == "failed"  # ids and states are never cut
+    # JSON: whole
+    doc = cli("status", "--json", job).json()["jobs"][0]
+    assert doc["name"] == name and doc["command"] == args
+
+
+def _records(cli: Cli) -> list[dict[str, Any]]:
+    import json
+
+    return list(json.loads((cli.home / "jobs.json").read_text())["jobs"].values())
+
+
+def test_a_dependent_job_s_row_says_what_it_waits_for(cli: Cli, tmp_path: Path) -> None:
+    first = cli.submit("sh", "-c", gate(tmp_path / "go"))
+    second = cli.submit("true", options=["--after", first])
+    third = cli.submit("true", options=["--after-any", f"{first},{second}", "--hold"])
+    rows = {line.split()[0]: line for line in cli("status").out.splitlines()[1:]}
+    assert "queued (after " + first + ")" in rows[second]
+    assert f"queued_held (after-any {first},{second})" in rows[third]
+    detail = cli("status", third).out
+    assert f"after           {first}, {second} (ended, whatever the result)" in detail
+    info = cli.info(second)
+    assert (info["after"], info["after_mode"]) == ([first], "ok")
+    assert cli.info(first)["after"] is None
+    (tmp_path / "go").touch()
+    assert cli("wait", second).code == 0
+    assert "(after" not in cli("status").out.splitlines()[2]  # started: nothing to wait for
+    assert cli("release", third).code == 0
+    assert cli("wait", third).code == 0

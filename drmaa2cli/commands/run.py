@@ -3,8 +3,6 @@
 The job gets run's standard input (``core.stdin``), its stdout and stderr come back on run's own as they grow,
 and Ctrl-C stops the job as `drmaa2 kill` would: nothing is left running behind an interrupted `run`."""
 
-from __future__ import annotations
-
 import sys
 from typing import Any
 
