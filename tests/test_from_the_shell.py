@@ -316,3 +316,18 @@ def test_a_dependent_job_s_row_says_what_it_waits_for(cli: Cli, tmp_path: Path) 
     assert "(after" not in cli("status").out.splitlines()[2]  # started: nothing to wait for
     assert cli("release", third).code == 0
     assert cli("wait", third).code == 0
+
+
+def test_run_writes_the_job_s_stderr_as_it_comes(cli: Cli, tmp_path: Path) -> None:
+    proc = start_run(cli, "--", "sh", "-c", f"echo early >&2; {gate(tmp_path / 'go')}; echo late >&2")
+    assert proc.stdin is not None and proc.stderr is not None
+    proc.stdin.close()
+    try:
+        assert read_line(proc.stderr) == b"early\n"  # while the job still runs
+        (tmp_path / "go").touch()
+        assert read_line(proc.stderr) == b"late\n"
+        assert proc.wait(timeout=60) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()

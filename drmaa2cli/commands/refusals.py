@@ -1,7 +1,6 @@
 """A backend's refusal of what a job asked for, said in the words the user typed: "--image is for the docker
 backend", not "the process backend cannot honour job category" (the core's words, kept for the Python API)."""
 
-
 from collections.abc import Mapping
 from typing import Any
 

@@ -4,7 +4,7 @@ The job gets run's standard input (``core.stdin``), its stdout and stderr come b
 and Ctrl-C stops the job as `drmaa2 kill` would: nothing is left running behind an interrupted `run`."""
 
 import sys
-from typing import Any
+from collections.abc import Callable
 
 from .. import render
 from ..core.stdin import Feed, waiting
@@ -55,7 +55,8 @@ def follow_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json
     return exit_code_of(done)
 
 
-def _follow(svc: Service, job_id: str, jobs: list[JobInfo], json_out: bool, seen: Any) -> list[JobInfo]:
+def _follow(svc: Service, job_id: str, jobs: list[JobInfo], json_out: bool,
+            seen: Callable[[list[JobInfo]], None]) -> list[JobInfo]:
     if json_out:
         return svc.wait([job_id], on_progress=seen)
     if len(jobs) > 1:

@@ -77,6 +77,9 @@ class Feed:
             handle, self.path = tempfile.mkstemp(dir=directory, prefix="stdin-")
             try:
                 self._copy_all(handle)
+            except BaseException:  # Ctrl-C while reading, a broken stdin: no job, no copy left behind
+                os.unlink(self.path)
+                raise
             finally:
                 os.close(handle)
 
