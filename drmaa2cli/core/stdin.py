@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import os
 import stat
-import tempfile
 import threading
 from collections.abc import Iterable
 from pathlib import Path
@@ -58,6 +57,8 @@ class Feed:
                 f"the {backend.name} backend cannot pass standard input to a job; "
                 "run it with </dev/null, or use another backend"
             )
+        import tempfile  # ~10 ms with random: only a run with input pays it
+
         self.fd = fd
         directory = home / "input"
         ensure_private_dir(home)
