@@ -44,7 +44,7 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
-    "run-stdin": "`run` passes its standard input to the job (`echo data | drmaa2 run -- cat` prints data), "
+    "run-stdin": "`run` passes its standard input to the job (data piped into `drmaa2 run -- cat` comes out), "
     "and the job's stdout and stderr come back on run's own",
     "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
     "130; the job does not keep running",
