@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import os
 import re
 import select
 import shlex
@@ -143,10 +144,18 @@ def start_run(cli: Cli, *args: str) -> subprocess.Popen[bytes]:
 
 
 def read_line(stream: IO[bytes], deadline: float = 60) -> bytes:
-    """One line of ``stream``, failing (not hanging) when none comes within ``deadline`` seconds."""
-    ready, _, _ = select.select([stream], [], [], deadline)
-    assert ready, f"no line within {deadline} s"
-    return stream.readline()
+    """One line of ``stream``, failing (not hanging) when none comes within ``deadline`` seconds. Reads the
+    descriptor itself, a byte at a time: a buffered reader could hold a second line where select cannot see
+    it."""
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([stream], [], [], deadline)
+        assert ready, f"no line within {deadline} s (got {line!r})"
+        byte = os.read(stream.fileno(), 1)
+        if not byte:
+            return line
+        line += byte
+    return line
 
 
 def test_run_streams_its_standard_input_to_the_job_as_it_comes(cli: Cli) -> None:

@@ -33,7 +33,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
@@ -79,8 +79,18 @@ def job_variables(job: JobInfo) -> dict[str, str]:
 #: The shape of a backend's ``backend_data``: key -> the types its value may hold (besides null), or the shape
 #: of the object it holds. Plain data, so that a backend package can declare it without importing anything.
 Shape: TypeAlias = "Mapping[str, tuple[type, ...] | Shape]"
+class StdinSink(Protocol):
+    """Where a job's standard input is written (a socket to the platform)."""
+
+    def sendall(self, data: bytes, /) -> None: ...
+
+    def shutdown(self, how: int, /) -> None: ...
+
+    def close(self) -> None: ...
+
+
 #: What a template's ``extension`` key means, in the words of the option that sets it.
-_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native"}
+_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native", "stdin": "standard input"}
 
 
 def data_problem(data: Mapping[str, Any], shape: Shape) -> str | None:
@@ -143,6 +153,9 @@ class Backend(ABC):
     #: Jobs open their standard input on this machine when they start: `drmaa2 run` may then stream its own
     #: standard input to them through a named pipe (others get a copy of it as a file, see ``core.stdin``).
     local_input: ClassVar[bool] = False
+    #: The platform can connect to a started job's standard input (``attach_stdin``; docker): `drmaa2 run`
+    #: then streams its own standard input there.
+    attaches_stdin: ClassVar[bool] = False
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}
@@ -246,6 +259,13 @@ class Backend(ABC):
         container's log, a CF task's log-cache lines); ``None`` when it is in ``job.output_path`` /
         ``job.error_path`` on this machine, which the core then reads itself."""
         return None
+
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """A connection to the standard input of ``job``, which has started (backends with
+        ``attaches_stdin``, whose jobs were submitted with the template extension ``stdin``): what is sent
+        reaches the job, and ``shutdown(SHUT_WR)`` gives it its end of file. Raises UnsupportedOperation,
+        InvalidState (the job has ended), BackendUnavailable."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot attach to a job's standard input")
 
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""

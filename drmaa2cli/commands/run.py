@@ -24,9 +24,7 @@ def stdin_feed(svc: Service, template: JobTemplate, array: bool) -> Feed | None:
     UnsupportedAttribute on a backend whose jobs have no standard input."""
     if template.input_path or not waiting():
         return None
-    feed = Feed(svc.backend(svc.settings.backend), svc.settings.home, array)
-    template.input_path = feed.path
-    return feed
+    return Feed(svc.backend(svc.settings.backend), svc.settings.home, template, array)
 
 
 def follow_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json_out: bool,

@@ -1,13 +1,16 @@
 """`drmaa2 run`'s standard input, passed to its job (`echo data | drmaa2 run -- cat`).
 
-A job runs detached from the command that submitted it, so its standard input is a path (``input_path``):
+A job runs detached from the command that submitted it, so its standard input comes one of three ways:
 - a backend whose jobs open their input on this machine when they start (``Backend.local_input``: process)
-  gets a named pipe, fed as the data comes, so `producer | drmaa2 run -- consumer` streams;
+  gets a named pipe as ``input_path``, fed as the data comes, so `producer | drmaa2 run -- consumer` streams;
+- a backend that can connect to a started job's standard input (``Backend.attaches_stdin``: docker) gets the
+  template extension ``stdin`` (the container is created with its input open) and `run` attaches once the
+  job has started, streaming too;
 - a backend that honours an input file (the schedulers: sbatch --input, qsub -i) gets a copy of all of stdin,
-  read to its end before the job is submitted, as the job may start on another machine of the cluster;
-- a backend that has no standard input for its jobs (``input_path`` in its ``unsupported_fields``: docker,
-  cf) refuses, rather than the job reading nothing in silence.
-Standard input is passed only when it is not a terminal and not /dev/null, and never over an ``--input``.
+  read to its end before the job is submitted, as the job may start on another machine of the cluster; so do
+  array tasks on the process backend (each reads the whole input).
+Others (``input_path`` in their ``unsupported_fields``: cf) refuse, rather than the job reading nothing in
+silence. Standard input is passed only when it is not a terminal and not /dev/null, and never over --input.
 """
 
 from __future__ import annotations
@@ -15,13 +18,14 @@ from __future__ import annotations
 import os
 import stat
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from ..backends import Backend
-from ..errors import UnsupportedAttribute
+from ..backends.base import StdinSink
+from ..errors import Drmaa2Error, UnsupportedAttribute
 from ..files import ensure_private_dir
-from ..models import JobInfo, JobState
+from ..models import JobInfo, JobState, JobTemplate
 
 COPY_CHUNK = 65536
 NOT_STARTED = frozenset({JobState.UNDETERMINED, JobState.QUEUED, JobState.QUEUED_HELD})
@@ -48,60 +52,87 @@ def waiting(fd: int = 0) -> bool:
 
 
 class Feed:
-    """The standard input of one `run`: a path for the job template, fed from ``fd``, removed by ``close``."""
+    """The standard input of one `run`, passed to its job from ``fd``; ``close`` removes what was made."""
 
-    def __init__(self, backend: Backend, home: Path, array: bool, fd: int = 0) -> None:
-        """Raises UnsupportedAttribute when ``backend`` cannot give a job standard input."""
+    def __init__(self, backend: Backend, home: Path, template: JobTemplate, array: bool, fd: int = 0) -> None:
+        """Sets up ``template`` to receive the input. Raises UnsupportedAttribute when ``backend`` cannot give
+        the job standard input."""
+        self.fd, self.backend = fd, backend
+        self.path: str | None = None
+        self._pipe: int | None = None  # the named pipe's end held by `run`
+        self._sink: StdinSink | None = None  # the attached job's input
+        self._done = threading.Event()  # the copy has ended (stdin reached its end, or the job's input broke)
+        if backend.attaches_stdin and not array:
+            self.mode = "attach"
+            template.extension = {**template.extension, "stdin": True}
+            return
         if "input_path" in backend.unsupported_fields:
+            tasks = " to an array's tasks" if backend.attaches_stdin else " to a job"
             raise UnsupportedAttribute(
-                f"the {backend.name} backend cannot pass standard input to a job; "
+                f"the {backend.name} backend cannot pass standard input{tasks}; "
                 "run it with </dev/null, or use another backend"
             )
         import tempfile  # ~10 ms with random: only a run with input pays it
 
-        self.fd = fd
         directory = home / "input"
         ensure_private_dir(home)
         ensure_private_dir(directory)
         # Array tasks each read the whole input, as from a file (a pipe would deal it out among them).
-        self.streaming = backend.local_input and not array
-        self._pipe: int | None = None
-        self._done = threading.Event()  # the copy has ended (stdin reached its end, or the pipe broke)
-        if self.streaming:
+        if backend.local_input and not array:
+            self.mode = "pipe"
             self.path = os.path.join(tempfile.mkdtemp(dir=directory), "stdin")
             os.mkfifo(self.path, 0o600)
             # Held read-write, so the job's open never blocks and no written byte is lost before it has opened
             # its end (a pipe's data lives while any end is open); closed once the job started and stdin ended.
-            self._pipe = os.open(self.path, os.O_RDWR)
-            threading.Thread(target=self._copy, name="stdin", daemon=True).start()
+            pipe = self._pipe = os.open(self.path, os.O_RDWR)
+            self._start_copy(lambda data: _write_all(pipe, data))
         else:
+            self.mode = "file"
             handle, self.path = tempfile.mkstemp(dir=directory, prefix="stdin-")
             try:
-                self._copy_all(handle)
+                while chunk := os.read(self.fd, COPY_CHUNK):
+                    _write_all(handle, chunk)
             except BaseException:  # Ctrl-C while reading, a broken stdin: no job, no copy left behind
                 os.unlink(self.path)
                 raise
             finally:
                 os.close(handle)
+        template.input_path = self.path
 
-    def _copy_all(self, target: int) -> None:
-        while chunk := os.read(self.fd, COPY_CHUNK):
-            _write_all(target, chunk)
+    def _start_copy(self, write: Callable[[bytes], None], then: Callable[[], None] | None = None) -> None:
+        def copy() -> None:
+            try:
+                while chunk := os.read(self.fd, COPY_CHUNK):
+                    write(chunk)
+                if then is not None:
+                    then()
+            except OSError:
+                pass  # the job went away (or stdin broke): nothing more to pass
+            finally:
+                self._done.set()
 
-    def _copy(self) -> None:
-        try:
-            while chunk := os.read(self.fd, COPY_CHUNK):
-                _write_all(self._pipe, chunk)  # type: ignore[arg-type]  # set before the thread starts
-        except OSError:
-            pass  # the job went away (or stdin broke): nothing more to pass
-        finally:
-            self._done.set()
+        threading.Thread(target=copy, name="stdin", daemon=True).start()
 
     def seen(self, jobs: Iterable[JobInfo]) -> None:
-        """Called with the job's latest info: once it has started (opened its end) and stdin has ended, the
-        job is given its end of file."""
-        if any(j.state not in NOT_STARTED for j in jobs):
-            self._close_pipe()
+        """Called with the job's latest info. Once it has started: attach to its input (attach), or, once
+        stdin has ended too, give it its end of file (pipe)."""
+        started = [j for j in jobs if j.state not in NOT_STARTED]
+        if not started:
+            return
+        if self.mode == "attach" and self._sink is None and not self._done.is_set():
+            job = started[0]
+            if job.state.final:
+                self._done.set()  # it ended without reading (or needing) its input
+                return
+            try:
+                sink = self._sink = self.backend.attach_stdin(job)
+            except Drmaa2Error:
+                self._done.set()  # it ended meanwhile, or the engine is gone: the job's own ending tells
+                return
+            import socket
+
+            self._start_copy(sink.sendall, lambda: sink.shutdown(socket.SHUT_WR))
+        self._close_pipe()
 
     def _close_pipe(self) -> None:
         # Only once the copy has ended: closing a descriptor another thread still writes to could let it
@@ -113,9 +144,13 @@ class Feed:
     def close(self) -> None:
         """Remove what was made for the job (the job has ended, or `run` gives up on it)."""
         self._close_pipe()
+        if self._sink is not None and self._done.is_set():
+            self._sink.close()
+        if self.path is None:
+            return
         try:
             os.unlink(self.path)
-            if self.streaming:
+            if self.mode == "pipe":
                 os.rmdir(os.path.dirname(self.path))
         except OSError:
             pass

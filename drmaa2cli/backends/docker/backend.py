@@ -23,14 +23,14 @@ from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
 
-from ...errors import Drmaa2Error, ExitStatus, InvalidArgument, InvalidState, UnsupportedAttribute
+from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch
 from .. import ending
-from ..base import Backend, BackendContext, Launch
+from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
 from . import DATA_SHAPE
-from .engine import Engine, Missing, redact
+from .engine import STDIN_NEEDS_SOCKET, Engine, Missing, redact
 from .files import JobFiles, create_output
 from .finish import (
     ACTIVE,
@@ -123,11 +123,10 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
-    extensions = frozenset({"user", "pull", "native"})
+    extensions = frozenset({"user", "pull", "native", "stdin"})
+    attaches_stdin = True
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
-        "run-stdin": Refusal("a container's standard input is not passed: `run` refuses when it has input "
-                             "waiting (a pipe or a file; a terminal and /dev/null are fine)", ExitStatus.USAGE),
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
                                "$?)"),
@@ -159,6 +158,8 @@ class DockerBackend(Backend):
             raise UnsupportedAttribute(
                 "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
             )
+        if spec.stdin and engine.via_sdk:
+            raise UnsupportedAttribute(STDIN_NEEDS_SOCKET)
         # The one round trip before the record exists: it checks the engine, permissions and the image.
         try:
             engine.inspect_image(spec.image)
@@ -276,6 +277,13 @@ class DockerBackend(Backend):
         if status in ("exited", "dead"):
             raise InvalidState(f"job {job.id} has already ended")
         return status
+
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """The container's standard input (it was created open, for this one attach). Raises InvalidState
+        when it has ended, BackendUnavailable."""
+        engine = self._job_engine(job)
+        self._status(engine, job)
+        return engine.attach_stdin(container_of(job))
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """Kill the container with ``signal``, or stop it (SIGTERM, SIGKILL after GRACE_SECONDS). A job
