@@ -2,7 +2,8 @@
 
 A job runs detached from the command that submitted it, so its standard input comes one of three ways:
 - a backend whose jobs open their input on this machine when they start (``Backend.local_input``: process)
-  gets a named pipe as ``input_path``, fed as the data comes, so `producer | drmaa2 run -- consumer` streams;
+  gets a named pipe as ``input_path``, fed as the data comes, so `producer | drmaa2 run -- consumer` streams
+  (and the job reads its end of file as soon as stdin ends, without waiting for `run` to see it started);
 - a backend that can connect to a started job's standard input (``Backend.attaches_stdin``: docker) gets the
   template extension ``stdin`` (the container is created with its input open) and `run` attaches once the
   job has started, streaming too;
@@ -59,7 +60,7 @@ class Feed:
         the job standard input."""
         self.fd, self.backend = fd, backend
         self.path: str | None = None
-        self._pipe: int | None = None  # the named pipe's end held by `run`
+        self._keep: int | None = None  # a read end of the named pipe, held by `run` (see below)
         self._sink: StdinSink | None = None  # the attached job's input
         self._done = threading.Event()  # the copy has ended (stdin reached its end, or the job's input broke)
         if backend.attaches_stdin and not array:
@@ -82,10 +83,13 @@ class Feed:
             self.mode = "pipe"
             self.path = os.path.join(tempfile.mkdtemp(dir=directory), "stdin")
             os.mkfifo(self.path, 0o600)
-            # Held read-write, so the job's open never blocks and no written byte is lost before it has opened
-            # its end (a pipe's data lives while any end is open); closed once the job started and stdin ended.
-            pipe = self._pipe = os.open(self.path, os.O_RDWR)
-            self._start_copy(lambda data: _write_all(pipe, data))
+            # A read end held while `run` lives keeps what is written in the pipe even before the job has
+            # opened it (a held job, a slow start); the write end is opened before the job exists, so the job
+            # never takes an empty pipe for the end of its input, and closed at stdin's end: the job then reads
+            # its end of file as soon as it has read the rest, started or not.
+            self._keep = os.open(self.path, os.O_RDONLY | os.O_NONBLOCK)
+            pipe = os.open(self.path, os.O_WRONLY)
+            self._start_copy(lambda data: _write_all(pipe, data), lambda: os.close(pipe))
         else:
             self.mode = "file"
             handle, self.path = tempfile.mkstemp(dir=directory, prefix="stdin-")
@@ -104,22 +108,22 @@ class Feed:
             try:
                 while chunk := os.read(self.fd, COPY_CHUNK):
                     write(chunk)
-                if then is not None:
-                    then()
             except OSError:
                 pass  # the job went away (or stdin broke): nothing more to pass
             finally:
+                try:
+                    if then is not None:
+                        then()  # the job's end of file
+                except OSError:
+                    pass
                 self._done.set()
 
         threading.Thread(target=copy, name="stdin", daemon=True).start()
 
     def seen(self, jobs: Iterable[JobInfo]) -> None:
-        """Called with the job's latest info. Once it has started: attach to its input (attach), or, once
-        stdin has ended too, give it its end of file (pipe)."""
+        """Called with the job's latest info: once it has started, attach to its input (mode attach)."""
         started = [j for j in jobs if j.state not in NOT_STARTED]
-        if not started:
-            return
-        if self.mode == "attach" and self._sink is None and not self._done.is_set():
+        if started and self.mode == "attach" and self._sink is None and not self._done.is_set():
             job = started[0]
             if job.state.final:
                 self._done.set()  # it ended without reading (or needing) its input
@@ -132,18 +136,14 @@ class Feed:
             import socket
 
             self._start_copy(sink.sendall, lambda: sink.shutdown(socket.SHUT_WR))
-        self._close_pipe()
-
-    def _close_pipe(self) -> None:
-        # Only once the copy has ended: closing a descriptor another thread still writes to could let it
-        # write into whatever file reuses the number. A copy still reading ends with the process.
-        if self._done.is_set() and self._pipe is not None:
-            os.close(self._pipe)
-            self._pipe = None
 
     def close(self) -> None:
-        """Remove what was made for the job (the job has ended, or `run` gives up on it)."""
-        self._close_pipe()
+        """Remove what was made for the job (the job has ended, or `run` gives up on it). What a copy still
+        under way writes to is left to the end of the process: closing a descriptor another thread writes to
+        could let it write into whatever file reuses the number."""
+        if self._keep is not None:
+            os.close(self._keep)
+            self._keep = None
         if self._sink is not None and self._done.is_set():
             self._sink.close()
         if self.path is None:
