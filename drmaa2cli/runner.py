@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
-from .backends.base import Backend, Launch
+from .backends.base import Backend, Launch, StdinSink
 from .errors import Drmaa2Error, InvalidState, JobNotFound
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
@@ -182,6 +182,9 @@ class StartLater(Backend):
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         return None if waiting(job) else self.inner.output(job, stream)
 
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        return self.inner.attach_stdin(job)
+
     # --- control ----------------------------------------------------------------------------------
     def control(self, action: str, jobs: Sequence[JobInfo], *args: object,
                 before: Callable[[Sequence[JobInfo]], None] | None = None) -> list[JobInfo | Drmaa2Error | None]:
@@ -279,7 +282,9 @@ def wrap(inner: Backend, store: Store) -> Backend:
     """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "honours", "local_refresh", "refuses")}
+        kept = ("name", "unsupported_fields", "honours", "local_refresh", "local_input", "attaches_stdin",
+                "refuses")
+        attrs = {a: getattr(cls, a) for a in kept}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
     return _WRAPPERS[cls](inner, store)
 

@@ -48,6 +48,10 @@ CASES: dict[str, str] = {
     "`jobs` the platform's jobs with drmaa2's marked",
     "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
     "processes and containers)",
+    "run-stdin": "`run` passes its standard input to the job (data piped into `drmaa2 run -- cat` comes out), "
+    "and the job's stdout and stderr come back on run's own",
+    "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
+    "130; the job does not keep running",
 }
 
 

@@ -65,6 +65,8 @@ class CFBackend(Backend):
     extensions = frozenset({"user"})
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
+        "run-stdin": Refusal("Cloud Foundry tasks have no standard input: `run` refuses when it has input "
+                             "waiting (a pipe or a file; a terminal and /dev/null are fine)", ExitStatus.USAGE),
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),

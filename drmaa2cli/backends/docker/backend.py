@@ -28,10 +28,10 @@ from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, os_name
 from ...procfs import DetachedLaunch
 from .. import ending
-from ..base import Backend, BackendContext, Launch
+from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
 from . import DATA_SHAPE
-from .engine import Engine, Missing, redact
+from .engine import STDIN_NEEDS_SOCKET, Engine, Missing, redact
 from .files import JobFiles, create_output
 from .finish import (
     ACTIVE,
@@ -125,7 +125,8 @@ class DockerBackend(Backend):
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
     honours = frozenset({"stage_out_files"})
-    extensions = frozenset({"user", "pull", "native"})
+    extensions = frozenset({"user", "pull", "native", "stdin"})
+    attaches_stdin = True
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
@@ -169,6 +170,8 @@ class DockerBackend(Backend):
             raise UnsupportedAttribute(
                 "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
             )
+        if spec.stdin and engine.via_sdk:
+            raise UnsupportedAttribute(STDIN_NEEDS_SOCKET)
         # The one round trip before the record exists: it checks the engine, permissions and the image.
         try:
             engine.inspect_image(spec.image)
@@ -288,6 +291,13 @@ class DockerBackend(Backend):
         if status in ("exited", "dead"):
             raise InvalidState(f"job {job.id} has already ended")
         return status
+
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """The container's standard input (it was created open, for this one attach). Raises InvalidState
+        when it has ended, BackendUnavailable."""
+        engine = self._job_engine(job)
+        self._status(engine, job)
+        return engine.attach_stdin(container_of(job))
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """Kill the container with ``signal``, or stop it (SIGTERM, SIGKILL after GRACE_SECONDS). A job

@@ -120,6 +120,7 @@ class ProcessBackend(Backend):
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
     local_refresh = True
+    local_input = True
     data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
@@ -133,7 +134,7 @@ class ProcessBackend(Backend):
         cwd = template.working_directory
         if cwd and not os.path.isdir(cwd):
             raise InvalidArgument(f"working directory {cwd} does not exist")
-        if template.input_path and not os.path.isfile(template.input_path):
+        if template.input_path and (not os.path.exists(template.input_path) or os.path.isdir(template.input_path)):
             raise InvalidArgument(f"input file {template.input_path} does not exist")
         for path in (template.output_path, template.error_path):
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):

@@ -371,7 +371,11 @@ class Shepherd:
 
     def open_stdio(self, task: Task) -> list[int]:
         spec = task.spec
-        fds = [os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY)]
+        # Non-blocking open: the input may be the named pipe of a `drmaa2 run`, and a run that died must not
+        # leave the shepherd waiting for a writer forever (the job then reads end of file). Reads block again.
+        stdin = os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(stdin, True)
+        fds = [stdin]
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fds.append(os.open(spec["stdout"], flags, 0o600))
         if spec["stderr"] != spec["stdout"]:
