@@ -87,6 +87,11 @@ class Engine:
     def inspect_image(self, image: str) -> dict[str, Any]:
         return self._json("GET", f"/images/{_q(image)}/json")  # type: ignore[no-any-return]
 
+    def cgroup_driver(self) -> str | None:
+        """The engine's cgroup driver ("cgroupfs" or "systemd"), from ``GET /info``."""
+        info = self._json("GET", "/info")
+        return str(info.get("CgroupDriver")) if isinstance(info, dict) and info.get("CgroupDriver") else None
+
     def create(self, name: str, config: dict[str, Any]) -> None:
         self._json("POST", "/containers/create", params={"name": name}, body=config)
 

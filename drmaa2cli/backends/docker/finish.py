@@ -20,6 +20,7 @@ from ...errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
 from ...models import JobInfo, JobState
 from ...procfs import alive, proc_start
 from .. import ending
+from . import accounting
 from .engine import Engine, Missing
 from .files import JobFiles, fill_output
 
@@ -54,6 +55,8 @@ class Finisher:
                     return job
                 info = self._settled(engine, name, info)
                 result = self._result(job, info)
+                if job.backend_data.get("cgroup"):
+                    result.update(accounting.figures(job.backend_data["cgroup"]))
                 if info["State"]["Status"] != "created":
                     problem = self._save_output(engine, job)
                     if problem:
@@ -64,6 +67,8 @@ class Finisher:
                 # A container left behind does no harm (the result is read first); cleanup removes it.
                 with contextlib.suppress(Drmaa2Error):
                     engine.remove(name)
+                    if job.backend_data.get("cgroup"):
+                        accounting.remove(job.backend_data["cgroup"])
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
         return apply_result(job, result)
@@ -187,6 +192,8 @@ def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
         annotation=result.get("annotation"),
         dispatch_time=result.get("dispatch_time") or job.dispatch_time,
         finish_time=result.get("finish_time"),
+        cpu_time=result.get("cpu_time"),
+        max_rss=result.get("max_rss"),
     )
 
 
