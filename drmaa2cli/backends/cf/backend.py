@@ -72,6 +72,7 @@ class CFBackend(Backend):
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
+        "accounting": Refusal("the v3 API gives no CPU time or peak memory of a task: both are null"),
     }
 
     def __init__(self, ctx: BackendContext) -> None:
