@@ -3,12 +3,14 @@ cgroups (v1 here) that limits hold, an OOM kill is named, and a job's cgroup is 
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
 import pytest
 
-from drmaa2cli.backends.process import cgroup
+from drmaa2cli.backends import ending
+from drmaa2cli.backends.process import cgroup, shepherd
 
 from .conftest import Cli, until
 from .requires import unavailable
@@ -159,3 +161,19 @@ def test_refused_limits_say_why_in_one_line(cli: Cli) -> None:
     r = cli("submit", "--memory", "10m", "--", "true")
     assert (r.code, r.err) == (201, "drmaa2: the process backend cannot honour --memory without a cgroup "
                                     "(cgroups turned off in the config file)\n")
+
+
+def test_the_shepherd_words_an_oom_kill_as_the_shared_ending_does() -> None:
+    for limit in (None, 100 * 2**20, 3 * 2**30):
+        assert shepherd.out_of_memory(limit) == ending.out_of_memory(limit)
+
+
+def test_without_a_cgroup_jobs_run_in_their_process_group_with_wait4_s_figures(cli: Cli) -> None:
+    cli.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+    (cli.home / "config.toml").write_text("[backends.process]\ncgroup = false\n")
+    job = cli.submit("python3", "-c", "b = bytearray(50 * 2**20)")
+    assert cli("wait", job).code == 0
+    info = cli.info(job)
+    assert info["max_rss"] >= 50 * 1024 and info["cpu_time"] is not None
+    start = json.loads((cli.home / "run" / f"{job}.start").read_text())
+    assert start["cgroup"] is None

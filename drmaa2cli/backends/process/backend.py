@@ -100,7 +100,6 @@ class ProcessLaunch(Launch):
             "hold": t.submit_as_hold,
             "after": after,
             "cgroup": self.backend.cgroup_plan(),
-            "cgroup_prefix": self.backend.ctx.instance,
             "memory": self.memory,
             "cpus": t.resource_limits.get("cpus"),
         }

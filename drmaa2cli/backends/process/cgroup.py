@@ -11,11 +11,13 @@ Where the cgroups live (``locate``, decided by the submitting command, which han
 * cgroup v1 (memory, cpu, cpuacct, pids, freezer, each where mounted; memory and cpuacct are required): under
   ``drmaa2`` inside the submitter's own cgroup of each hierarchy, when that is writable (root), so that whatever
   limits the submitter lives under hold its jobs too.
-* Otherwise none: the job's process group is all that is contained (see the README's "Containment").
+* Otherwise none: the job's process group is all that is contained (see the README's "Containment and
+  accounting").
 
-A job's cgroup is ``BASE/INSTANCE-TASK``. The shepherd moves itself into it for the moment of the spawn (a child
-starts in its parent's cgroup), then back; when the job's main process exits, whatever is left in the cgroup is
-killed (v2 ``cgroup.kill``; v1: frozen, killed, thawed), its figures are read and the cgroup is removed.
+A job's cgroup is ``BASE/SHEPHERD_PID-TASK`` (unique among the running jobs of every drmaa2 home). The shepherd
+moves itself into it for the moment of the spawn (a child starts in its parent's cgroup), then back; when the job's
+main process exits, whatever is left in the cgroup is killed (v2 ``cgroup.kill``; v1: frozen, killed, thawed), its
+figures are read and the cgroup is removed.
 """
 
 from __future__ import annotations
@@ -160,6 +162,7 @@ def create(plan: dict[str, Any], name: str, memory: int | None, cpus: float | No
     """Make the job's cgroup with its limits (``memory`` in bytes, no swap beyond it; ``cpus`` as a CFS quota).
     Raises OSError; what was made is then removed."""
     made = dirs(plan, name)
+    remove(made)  # left by a shepherd that was killed (its pid is this one's now); only an empty one goes
     try:
         for path in made:
             os.mkdir(path)

@@ -14,6 +14,10 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
   by SIGUSR1. The answer ("ok", "started" or "ended") goes to ``RUN/<reply>`` as JSON, so that the requester
   knows whether a hold came before the start. SIGTERM terminates everything gracefully. A graceful terminate
   escalates to SIGKILL after ``grace`` s.
+* With a cgroup plan in the spec (``cgroup.py`` beside this module, imported only then) each task runs in a cgroup
+  of its own: its limits (``memory``, ``cpus``) hold there, signals reach every process in it, whatever it left
+  running is killed when its main process exits, and its CPU time, peak memory and OOM kills are read from it.
+  Without one (or when it cannot be made) the task's process group is what is signalled.
 * The submitter starts the shepherd with SIGUSR1 blocked: a request sent while the interpreter boots or the
   spec is on its way stays pending instead of killing the shepherd (SIGUSR1's default action), and is served
   once the handler is in place. Requests are served by the main loop, never inside a signal handler, so a
@@ -458,7 +462,8 @@ class Shepherd:
             from . import cgroup
 
             self.cg = cgroup
-        name = "%s-%s" % (self.spec.get("cgroup_prefix") or "local", task.id)
+        # Unique among the running jobs of every drmaa2 home: no other live shepherd has this pid.
+        name = "%d-%s" % (os.getpid(), task.id)
         try:
             paths = self.cg.create(self.plan, name, self.spec.get("memory"), self.spec.get("cpus"))
         except OSError:
