@@ -144,10 +144,13 @@ def test_cpu_limit_holds_the_job_to_its_share(contained: Cli) -> None:
 
 
 def test_a_job_s_cgroup_is_removed_after_it(contained: Cli) -> None:
-    job = contained.submit("sh", "-c", "sleep 60 & exit 0")
+    job = contained.submit("sh", "-c", "sleep 60 & grep -m1 -E ':memory:|^0::' /proc/self/cgroup; exit 0")
     assert contained("wait", job).code == 0
-    until(lambda: not any(name.endswith(f"-{job}") for name in job_cgroups(contained)),
-          f"the cgroup of job {job} removed")
+    # It ran in a cgroup of its own (SHEPHERD_PID-ID), which is gone after it.
+    line = contained("logs", job).out.strip()
+    name = line.rpartition("/")[2]
+    assert f"/drmaa2/{name}" in line and name.endswith(f"-{job}"), line
+    until(lambda: name not in job_cgroups(contained), f"the cgroup {name} removed")
 
 
 def test_refused_limits_say_why_in_one_line(cli: Cli) -> None:

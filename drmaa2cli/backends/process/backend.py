@@ -234,6 +234,7 @@ class ProcessBackend(Backend):
                     annotation="supervisor lost: the exit status will not be known",
                 )
             else:
+                self._drop_cgroup(job)
                 changes.update(
                     state=JobState.FAILED,
                     finish_time=time.time(),
@@ -405,7 +406,14 @@ class ProcessBackend(Backend):
     def resume(self, job: JobInfo) -> None:
         self._signal_group(job, signals.SIGCONT)
 
+    def _drop_cgroup(self, job: JobInfo) -> None:
+        """Remove the cgroup of a job whose shepherd died before it could (only once it is empty)."""
+        plan = self.cgroup_plan()
+        if plan is not None and job.backend_data.get("shepherd") is not None:
+            cgroup.remove(cgroup.dirs(plan, f"{job.backend_data['shepherd']}-{job.id}"))
+
     def cleanup(self, job: JobInfo) -> None:
+        self._drop_cgroup(job)
         for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
             with contextlib.suppress(OSError):
                 (self.run_dir / f"{job.id}{suffix}").unlink()
