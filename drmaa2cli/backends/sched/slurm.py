@@ -134,12 +134,13 @@ class SlurmBackend(SchedulerBackend):
             return ended
         ids = [str(j.native_id) for j in ended]
         records = self._sacct(ids, jobcomp=False)
-        # slurmdbd gets a job's figures a moment after squeue shows it ended (its batch step's MaxRSS last):
-        # ask again for a little while for the jobs that ran, so that they are not recorded final without them.
+        # slurmdbd gets a job's figures a moment after squeue shows it ended (its batch step last): ask again for
+        # a little while for the jobs that ran, so that they are not recorded final without them. A step without
+        # MaxRSS is final (a job shorter than the sampling interval).
         ran = {str(j.native_id) for j in ended if j.dispatch_time is not None}
         deadline = time.monotonic() + ACCOUNTING_PATIENCE
         while self._accounting and time.monotonic() < deadline and any(
-                (rec := records.get(i)) is None or rec.cpu_time is None or rec.max_rss is None for i in ran):
+                (rec := records.get(i)) is None or not rec.stepped for i in ran):
             time.sleep(0.2)
             records = {**records, **self._sacct(ids, jobcomp=False)}
         out = []
