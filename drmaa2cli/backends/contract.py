@@ -44,6 +44,10 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "machines": "`machines` lists the platform's execution hosts (name, cores, memory, OS, architecture), "
+    "`jobs` the platform's jobs with drmaa2's marked",
+    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
+    "processes and containers)",
     "containment": "a job's background and `setsid` children are gone within seconds of its end and of `kill`",
     "accounting": "`cpu_time` and `max_rss` of a job that burns ~1 s of CPU and touches 200 MiB are within 10 % "
     "of the truth",
