@@ -138,8 +138,10 @@ def test_cpu_time_and_max_rss_are_the_job_s(target: Target) -> None:
     assert truth > 0.5, truth  # it did burn the CPU it is to be measured by
     refusal = target.refused("accounting")
     if refusal is not None:
+        # What a backend declares it gives only in part: no figure, or one that counts more than the job.
         info = target.info(job)
-        assert info["cpu_time"] is None and info["max_rss"] is None, info  # no figure rather than a wrong one
+        assert info["cpu_time"] is None or info["cpu_time"] >= 0.9 * truth, (info["cpu_time"], truth)
+        assert info["max_rss"] is None or info["max_rss"] >= 0.9 * TOUCHED_KIB, info["max_rss"]
         return
     # A scheduler's accounting may arrive a moment after the job's end.
     target.until(job, lambda jobs: None not in (jobs[job]["cpu_time"], jobs[job]["max_rss"]), "got its figures")

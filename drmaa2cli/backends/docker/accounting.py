@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -58,19 +59,37 @@ def _plan(parent: str) -> dict[str, Any] | None:
     return None
 
 
+#: What an engine runs beside the container under its parent: Podman's conmon (its cgroupfs manager puts it in
+#: ``PARENT/conmon``). Its CPU time is not the job's.
+NOT_THE_JOB = ("conmon",)
+
+
 def figures(parent: str) -> dict[str, Any]:
-    """``cpu_time`` (s) and ``max_rss`` (KiB) of everything that ran under ``parent``; empty when unknown."""
+    """``cpu_time`` (s) and ``max_rss`` (KiB) of the container that ran under ``parent``; empty when unknown."""
     plan = _plan(parent)
     if plan is None or not os.path.isdir(next(iter(plan["base"].values()))):
         return {}
     cpu, peak, _ = cgroup.usage(plan, "")
+    for name in NOT_THE_JOB:
+        other, _, _ = cgroup.usage(plan, name)
+        if cpu is not None and other is not None:
+            cpu = max(0.0, cpu - other)
     return {k: v for k, v in (("cpu_time", cpu), ("max_rss", peak)) if v is not None}
 
 
-def remove(parent: str) -> None:
-    """Remove the parent in every hierarchy the engine made it in (once the container is gone)."""
-    for line in (cgroup.read("/proc/self/mounts") or "").splitlines():
-        fields = line.split()
-        if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2"):
-            with contextlib.suppress(OSError):
-                os.rmdir(cgroup.under(cgroup.unescape(fields[1]), parent))
+def remove(parent: str, patience: float = 1.0) -> None:
+    """Remove the parent, and what the engine left in it, in every hierarchy (once the container is gone). Podman's
+    conmon outlives the container's removal by a moment: its cgroup is looked at again for up to ``patience`` s."""
+    tops = [cgroup.under(cgroup.unescape(fields[1]), parent)
+            for fields in (line.split() for line in (cgroup.read("/proc/self/mounts") or "").splitlines())
+            if len(fields) > 2 and fields[2] in ("cgroup", "cgroup2")]
+    deadline = time.monotonic() + patience
+    while True:
+        for top in tops:
+            for where, _, _ in sorted(os.walk(top), key=lambda w: -w[0].count("/")):  # the deepest first
+                with contextlib.suppress(OSError):
+                    os.rmdir(where)
+        tops = [top for top in tops if os.path.isdir(top)]
+        if not tops or time.monotonic() > deadline:
+            return
+        time.sleep(0.1)

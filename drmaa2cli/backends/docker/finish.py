@@ -102,6 +102,8 @@ class Finisher:
             return apply_result(job, result)
         if job.dispatch_time is None and submitter_alive(job):
             return job
+        if job.backend_data.get("cgroup"):
+            accounting.remove(job.backend_data["cgroup"])
         name = container_of(job)
         return job.evolve(
             state=JobState.FAILED,
