@@ -268,6 +268,11 @@ class Backend(ABC):
                 outcomes.append(e)
         return outcomes
 
+    def setup(self) -> dict[str, str]:
+        """What ``drmaa2 config`` shows of how this backend works on this machine (the process backend: which
+        containment is in force), as name -> text. Asks nothing of a remote platform."""
+        return {}
+
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         """The job's output so far on ``stream`` ("out" or "err") when the platform holds it (a running
         container's log, a CF task's log-cache lines); ``None`` when it is in ``job.output_path`` /

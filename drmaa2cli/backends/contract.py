@@ -52,6 +52,9 @@ CASES: dict[str, str] = {
     "and the job's stdout and stderr come back on run's own",
     "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
     "130; the job does not keep running",
+    "containment": "a job's background and `setsid` children are gone within seconds of its end and of `kill`",
+    "accounting": "`cpu_time` and `max_rss` of a job that burns ~1 s of CPU and touches 200 MiB are within 10 % "
+    "of the truth",
 }
 
 

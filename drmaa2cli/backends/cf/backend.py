@@ -76,6 +76,7 @@ class CFBackend(Backend):
         "machines": Refusal("Cloud Foundry does not show the cells that run tasks", ExitStatus.UNSUPPORTED),
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
+        "accounting": Refusal("the v3 API gives no CPU time or peak memory of a task: both are null"),
     }
 
     def __init__(self, ctx: BackendContext) -> None:

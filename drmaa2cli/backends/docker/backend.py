@@ -30,7 +30,7 @@ from ...procfs import DetachedLaunch
 from .. import ending
 from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
-from . import DATA_SHAPE
+from . import DATA_SHAPE, accounting
 from .engine import STDIN_NEEDS_SOCKET, Engine, Missing, redact
 from .files import JobFiles, create_output
 from .finish import (
@@ -61,6 +61,7 @@ class DockerLaunch(Launch):
         self.engine = engine
         self.spec = spec
         self.name = ""
+        self.measured = accounting.usable(engine, backend.files.run_dir / "engine-cgroup-driver.json")
 
     def bind(self, job: JobInfo) -> None:
         # The job's own template, not the one given to ``prepare``: the core fills in the placeholders of its
@@ -73,6 +74,8 @@ class DockerLaunch(Launch):
         job.native_id = self.name
         job.machine = socket.gethostname() if self.engine.local else urlparse(self.engine.address).hostname
         job.backend_data.update(container=self.name, engine=redact(self.engine.address), submitter=submitter())
+        if self.measured:
+            job.backend_data["cgroup"] = accounting.parent_of(self.name)
 
     def start(self, job: JobInfo) -> JobInfo | None:
         for path in {job.output_path, job.error_path}:
@@ -87,7 +90,10 @@ class DockerLaunch(Launch):
             if result is not None:
                 return apply_result(job, result)
             try:
-                self.engine.create(self.name, create_config(self.spec, job, labels, self.engine.log_config))
+                config = create_config(self.spec, job, labels, self.engine.log_config)
+                if job.backend_data.get("cgroup"):
+                    config["HostConfig"]["CgroupParent"] = job.backend_data["cgroup"]
+                self.engine.create(self.name, config)
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
@@ -383,6 +389,8 @@ class DockerBackend(Backend):
         try:
             with contextlib.suppress(Missing):
                 self._job_engine(job).remove(container_of(job))
+            if job.backend_data.get("cgroup"):
+                accounting.remove(job.backend_data["cgroup"])
         finally:
             self.files.remove(job.id)
 

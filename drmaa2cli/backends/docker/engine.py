@@ -103,6 +103,11 @@ class Engine:
     def inspect_image(self, image: str) -> dict[str, Any]:
         return self._json("GET", f"/images/{_q(image)}/json")  # type: ignore[no-any-return]
 
+    def cgroup_driver(self) -> str | None:
+        """The engine's cgroup driver ("cgroupfs" or "systemd"), from ``GET /info``."""
+        info = self._json("GET", "/info")
+        return str(info.get("CgroupDriver")) if isinstance(info, dict) and info.get("CgroupDriver") else None
+
     def create(self, name: str, config: dict[str, Any]) -> None:
         """Create the container; an engine without the log driver asked for (Podman has no ``local``) is asked
         again with ``k8s-file``, its own byte-keeping driver: the docker backend works at a Podman socket."""
