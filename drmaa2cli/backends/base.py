@@ -140,6 +140,9 @@ class Backend(ABC):
     #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
     #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
     local_refresh: ClassVar[bool] = False
+    #: A job sees the files of the submitting machine (the drmaa2 home): a job script runs from its copy
+    #: there. False for containers and tasks, which get the script's text in their command line instead.
+    sees_home: ClassVar[bool] = True
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}

@@ -62,11 +62,15 @@ class CFBackend(Backend):
         "queue_name",
     )
     extensions = frozenset({"user"})
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "job-script": Refusal("a script's output-file, time-limit and environment directives are refused, "
+                              "naming the line (a task has none of these); scripts without them run",
+                              ExitStatus.USAGE),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),

@@ -124,6 +124,7 @@ class DockerBackend(Backend):
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
     extensions = frozenset({"user", "pull", "native"})
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "

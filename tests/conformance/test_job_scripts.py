@@ -1,0 +1,106 @@
+"""Job scripts with sbatch's and qsub's directives, run unchanged through `drmaa2 submit script.sh` on every
+backend (contract case job-script): the same names, output files, arrays, time limits, dependencies,
+environment and exit codes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .conftest import Target, case
+
+#: A script as a Slurm user writes it: name, output pattern with %x %A %a, a throttled array, a time limit.
+SBATCH_SCRIPT = """\
+#!/bin/sh
+#SBATCH --job-name=sb-job
+#SBATCH --output=%x-%A-%a.out
+#SBATCH --array=1-3%2
+#SBATCH --time=00:05:00
+
+# A comment and a blank line end nothing; the first command ends the directives.
+echo "task $DRMAA2_TASK_ID of $DRMAA2_JOB_ID, arg $1"
+#SBATCH --time=1
+[ "$DRMAA2_TASK_ID" != 3 ] || exit 3
+"""
+
+#: A script as a Grid Engine user writes it: name, joined output with $JOB_ID, a time limit in h_rt, a dependency,
+#: a variable whose value holds a comma; and a #DRMAA2 line with drmaa2's own syntax.
+QSUB_SCRIPT = """\
+#!/bin/sh
+#$ -N qs-job
+#$ -o qs.$JOB_ID.out
+#$ -j y
+#$ -l h_rt=0:10:0
+#$ -hold_jid {after}
+#$ -v GREETING=hello\\,world,EMPTY=
+#DRMAA2 --env SECOND=2
+echo "$GREETING $SECOND [$EMPTY] $1"
+echo to-stderr >&2
+exit 4
+"""
+
+
+def write(target: Target, name: str, text: str) -> Path:
+    path = target.workdir / name
+    path.write_text(text)
+    path.chmod(0o644)  # not executable: a script runs with its interpreter all the same
+    return path
+
+
+def submit(target: Target, *words: str) -> tuple[int, str, str]:
+    r = target("submit", "--terse", *target.job_options(), *words, cwd=target.workdir)
+    return r.code, r.text.strip(), r.err
+
+
+@case("job-script")
+def test_sbatch_and_qsub_scripts_run_unchanged(target: Target) -> None:
+    write(target, "sb.sh", SBATCH_SCRIPT)
+    code, array, err = submit(target, "sb.sh", "first")
+    if target.refused("job-script"):
+        target.check_refusal("job-script", target("submit", *target.job_options(), "sb.sh", cwd=target.workdir))
+        assert "sb.sh, line 3: #SBATCH --output" in err, err
+        return
+    assert code == 0, err
+    write(target, "sb.sh", "exit 99\n")  # the job runs the script as it was at submission
+    write(target, "qs.sh", QSUB_SCRIPT.format(after=array))
+    code, job, err = submit(target, "qs.sh", "second")
+    assert code == 0, err
+    assert target.wait(array) == 3
+    assert target.wait(job) == 4
+    tasks = target.tasks(array)
+    assert sorted(tasks) == [f"{array}.{i}" for i in (1, 2, 3)]
+    assert {t["name"] for t in tasks.values()} == {"sb-job"}
+    assert [tasks[f"{array}.{i}"]["exit_status"] for i in (1, 2, 3)] == [0, 0, 3]
+    assert timeout_shown(target, f"{array}.1") == "5m00s"
+    for i in (1, 2, 3):
+        out = target.workdir / f"sb-job-{array}-{i}.out"
+        assert out.read_text() == f"task {i} of {array}, arg first\n"
+        assert os.stat(out).st_mode & 0o777 == 0o600
+    info = target.info(job)
+    assert (info["name"], info["state"], info["exit_status"]) == ("qs-job", "failed", 4)
+    assert timeout_shown(target, job) == "10m00s"
+    assert epoch(info["dispatch_time"]) >= max(epoch(t["finish_time"]) for t in tasks.values())
+    assert (target.workdir / f"qs.{job}.out").read_text() == "hello,world 2 [] second\nto-stderr\n"
+
+
+@case("job-script")
+def test_a_directive_the_backend_cannot_honour_names_its_line(target: Target) -> None:
+    foreign = "#SBATCH --gres=gpu:1" if target.backend != "slurm" else "#$ -l gpu=1"
+    write(target, "odd.sh", f"#!/bin/sh\n#SBATCH -J odd\n{foreign}\necho hi\n")
+    r = target("submit", *target.job_options(), "odd.sh", cwd=target.workdir)
+    assert r.code == 201, r.err
+    assert r.err.strip().splitlines() == [r.err.strip()]
+    assert f"odd.sh, line 3: {foreign}" in r.err, r.err
+
+
+def timeout_shown(target: Target, job_id: str) -> str | None:
+    """The time limit `status ID` shows for the job (the JSON document does not carry it)."""
+    r = target("status", job_id)
+    assert r.code == 0, r.err
+    return next((line.split()[1] for line in r.text.splitlines() if line.startswith("timeout ")), None)
+
+
+def epoch(stamp: str) -> float:
+    from datetime import datetime
+
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
