@@ -20,6 +20,7 @@ import os
 import re
 import shlex
 import shutil
+import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,6 +86,16 @@ def is_script(word: str, cwd: str | None = None) -> bool:
     except OSError:
         return "/" not in word  # unreadable: read_script says why
     return head.startswith(b"#!") or b"\0" not in head  # an ELF binary (or any with NULs) runs as it is
+
+
+def stdin_has_script(fd: int) -> bool:
+    """Whether standard input may hold a job script: a pipe or a file (`echo make | drmaa2 submit`, `drmaa2
+    submit < job.sh`), not a terminal or /dev/null."""
+    try:
+        mode = os.fstat(fd).st_mode
+    except OSError:
+        return False
+    return stat.S_ISFIFO(mode) or stat.S_ISREG(mode) or stat.S_ISSOCK(mode)
 
 
 def read_script(word: str) -> JobScript:

@@ -177,7 +177,7 @@ def read_script(o: dict[str, Any]) -> jobscript.JobScript | None:
     words = o["command"] or []
     if words:
         return jobscript.read_script(words[0]) if jobscript.is_script(words[0]) else None
-    if sys.stdin is None or sys.stdin.isatty():
+    if sys.stdin is None or not jobscript.stdin_has_script(sys.stdin.fileno()):
         return None
     data = sys.stdin.buffer.read()
     return jobscript.parse(jobscript.STDIN_NAME, data) if data.strip() else None
