@@ -183,6 +183,11 @@ def apply(script: JobScript, parse_drmaa2: Callable[[list[str]], Options]) -> Jo
                 continue
             script.options[key] = value
             script.origin[key] = d
+    sbatch_lines = [d for d in script.directives if d.prefix == "#SBATCH"]
+    if sbatch_lines and "error_path" not in script.options and "join" not in script.options:
+        # sbatch's default: standard error goes to the output file unless -e names another
+        script.options["join"] = True
+        script.origin["join"] = sbatch_lines[0]
     throttle = script.options.pop("throttle", None)
     if throttle is not None:
         if "array" not in script.options or "%" in script.options["array"]:
@@ -509,6 +514,8 @@ def merge(given: Options, script: JobScript) -> Options:
     for key, value in script.options.items():
         if key in ("env", "variables"):
             merged[key] = [*value, *(given.get(key) or [])]
+        elif key == "join" and given.get("error_path"):
+            continue  # -e on the command line: its own error file
         elif given.get(key) in (None, False, [], ()):
             merged[key] = value
     return merged

@@ -65,7 +65,8 @@ def test_interpreter_comes_from_the_shebang_line() -> None:
 
 
 def test_directives_end_with_the_leading_comment_block() -> None:
-    text = b"#!/bin/sh\n#SBATCH -J a\n\n# note\n#$ -N b # trailing comment\n#DRMAA2 --env 'X=a b'\necho\n#SBATCH -J late\n"
+    text = (b"#!/bin/sh\n#SBATCH -J a\n\n# note\n#$ -N b # trailing comment\n#DRMAA2 --env 'X=a b'\necho\n"
+            b"#SBATCH -J late\n")
     script = jobscript.parse("s.sh", text)
     assert [(d.line, d.prefix, d.words) for d in script.directives] == [
         (2, "#SBATCH", ["-J", "a"]), (5, "#$", ["-N", "b"]), (6, "#DRMAA2", ["--env", "X=a b"])]
@@ -118,9 +119,12 @@ def test_an_array_throttle_joins_its_array() -> None:
 def test_later_directives_win_and_the_command_line_wins_over_all() -> None:
     script = jobscript.apply(jobscript.parse("s", b"#SBATCH -J a -t 5\n#$ -N b\n#DRMAA2 -x\ntrue\n"),
                              lambda words: {"env": ["X=1"]})
-    assert script.options == {"name": "b", "timeout": "300s", "env": ["X=1"]}
+    assert script.options == {"name": "b", "timeout": "300s", "env": ["X=1"], "join": True}  # sbatch joins
     merged = jobscript.merge({"name": "cli", "timeout": None, "env": ["Y=2"]}, script)
-    assert merged == {"name": "cli", "timeout": "300s", "env": ["X=1", "Y=2"]}
+    assert merged == {"name": "cli", "timeout": "300s", "env": ["X=1", "Y=2"], "join": True}
+    assert "join" not in jobscript.merge({"error_path": "e"}, script)  # -e given: not joined
+    script = jobscript.apply(jobscript.parse("s", b"#SBATCH -e err\ntrue\n"), lambda words: {})
+    assert "join" not in script.options
 
 
 # --- the process backend, through the CLI ------------------------------------------------------------------

@@ -9,7 +9,8 @@ from pathlib import Path
 
 from .conftest import Target, case
 
-#: A script as a Slurm user writes it: name, output pattern with %x %A %a, a throttled array, a time limit.
+#: A script as a Slurm user writes it: name, output pattern with %x %A %a (standard error goes there too, as
+#: sbatch does without -e), a throttled array, a time limit.
 SBATCH_SCRIPT = """\
 #!/bin/sh
 #SBATCH --job-name=sb-job
@@ -19,6 +20,7 @@ SBATCH_SCRIPT = """\
 
 # A comment and a blank line end nothing; the first command ends the directives.
 echo "task $DRMAA2_TASK_ID of $DRMAA2_JOB_ID, arg $1"
+echo "warning $DRMAA2_TASK_ID" >&2
 #SBATCH --time=1
 [ "$DRMAA2_TASK_ID" != 3 ] || exit 3
 """
@@ -74,7 +76,8 @@ def test_sbatch_and_qsub_scripts_run_unchanged(target: Target) -> None:
     assert timeout_shown(target, f"{array}.1") == "5m00s"
     for i in (1, 2, 3):
         out = target.workdir / f"sb-job-{array}-{i}.out"
-        assert out.read_text() == f"task {i} of {array}, arg first\n"
+        lines = sorted(out.read_text().splitlines(keepends=True))  # docker: the streams' order is its reader's
+        assert lines == [f"task {i} of {array}, arg first\n", f"warning {i}\n"], lines
         assert os.stat(out).st_mode & 0o777 == 0o600
     info = target.info(job)
     assert (info["name"], info["state"], info["exit_status"]) == ("qs-job", "failed", 4)
