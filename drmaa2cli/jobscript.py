@@ -15,11 +15,8 @@ $JOB_ID $TASK_ID $JOB_NAME are turned into them, so a script writes the same fil
 
 from __future__ import annotations
 
-import hashlib
 import os
 import re
-import shlex
-import shutil
 import stat
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -53,6 +50,8 @@ class Directive:
     words: list[str]
 
     def describe(self, script: str) -> str:
+        import shlex
+
         return f"{script}, line {self.line}: {self.prefix} {shlex.join(self.words)}"
 
 
@@ -78,7 +77,7 @@ def is_script(word: str, cwd: str | None = None) -> bool:
     path = os.path.join(cwd or os.getcwd(), word)
     if not os.path.isfile(path):
         return False
-    if "/" not in word and shutil.which(word) is not None:
+    if "/" not in word and which(word) is not None:
         return False
     try:
         with open(path, "rb") as f:
@@ -86,6 +85,12 @@ def is_script(word: str, cwd: str | None = None) -> bool:
     except OSError:
         return "/" not in word  # unreadable: read_script says why
     return head.startswith(b"#!") or b"\0" not in head  # an ELF binary (or any with NULs) runs as it is
+
+
+def which(word: str) -> str | None:
+    import shutil  # only when a file of that name is here: not worth loading on every submit
+
+    return shutil.which(word)
 
 
 def stdin_has_script(fd: int) -> bool:
@@ -151,6 +156,8 @@ def directives(name: str, lines: list[str]) -> list[Directive]:
 def split(text: str) -> list[str]:
     """A directive's words: split at blanks, quotes kept together, a later ``#`` starts a comment; a backslash
     is an ordinary character (qsub's ``-v A=x\\,y`` keeps its escaped comma)."""
+    import shlex  # scripts only: not loaded by a plain submit
+
     lexer = shlex.shlex(text, posix=True)
     lexer.whitespace_split = True
     lexer.escape = ""
@@ -446,6 +453,8 @@ FIELDS = {"cwd": "working_directory", "env": "job_environment", "export_all": "j
 def keep_copy(script: JobScript, home: Path) -> str:
     """The script's copy in the drmaa2 home (``scripts/``, 0700; the file 0600), named by its content so
     that concurrent submits of the same script share one file. Raises OSError."""
+    import hashlib
+
     directory = home / "scripts"
     ensure_private_dir(directory)
     path = directory / (hashlib.sha256(script.text).hexdigest()[:32] + ".sh")
@@ -466,6 +475,8 @@ def argv_inline(script: JobScript, args: list[str]) -> list[str]:
     if len(script.text) > INLINE_LIMIT:
         raise InvalidArgument(f"job script {script.name} is larger than {INLINE_LIMIT // 1024} KiB, the most "
                               "that can be sent to a container or task")
+    import shlex
+
     text = os.fsdecode(script.text)
     program = script.interpreter[1] if os.path.basename(script.interpreter[0]) == "env" and \
         len(script.interpreter) == 2 else script.interpreter[0]
