@@ -139,23 +139,36 @@ def mounts(items: Iterable[str]) -> dict[str, str]:
     return result
 
 
-_ARRAY = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?(?:%(\d+))?\Z", re.ASCII)
+_ARRAY_ITEM = re.compile(r"^(\d+)(?:-(\d+)(?::(\d+))?)?\Z", re.ASCII)
+_ARRAY_FORMS = "FIRST-LAST[:STEP][%MAXPARALLEL] or a list such as 1,3,5-9"
 
 
 def array(text: str) -> ArraySpec:
-    """``1-100[:STEP][%MAXPARALLEL]`` (or one index ``N``) as an ArraySpec."""
-    m = _ARRAY.match(text.strip())
-    if not m:
-        raise InvalidArgument(f"--array: expected FIRST-LAST[:STEP][%MAXPARALLEL], got {text!r}")
-    first = int(m.group(1))
-    last = int(m.group(2)) if m.group(2) else first
-    step = int(m.group(3) or 1)
-    limit = int(m.group(4)) if m.group(4) else None
-    if first < 1 or last < first or step < 1 or (limit is not None and limit < 1):
-        raise InvalidArgument(f"--array: {text!r}: indices start at 1, LAST >= FIRST, STEP and %N >= 1")
-    if len(range(first, last + 1, step)) > 100_000:
+    """An array as sbatch writes it: ``0-15``, ``1-9:2%3``, ``1,3,5-9%2`` (or one index ``N``)."""
+    body, percent, limit_text = text.strip().partition("%")
+    items = [_ARRAY_ITEM.match(item) for item in body.split(",")]
+    if not all(items) or (percent and not limit_text.isascii()) or (percent and not limit_text.isdigit()):
+        raise InvalidArgument(f"--array: expected {_ARRAY_FORMS}, got {text!r}")
+    limit = int(limit_text) if percent else None
+    ranges = []
+    for m in items:
+        assert m is not None
+        first = int(m.group(1))
+        last = int(m.group(2)) if m.group(2) else first
+        step = int(m.group(3) or 1)
+        if last < first or step < 1:
+            raise InvalidArgument(f"--array: {text!r}: LAST >= FIRST and STEP >= 1 in each range")
+        if len(range(first, last + 1, step)) > 100_000:
+            raise InvalidArgument(f"--array: {text!r} has more than 100000 tasks")
+        ranges.append((first, last, step))
+    if limit is not None and limit < 1:
+        raise InvalidArgument(f"--array: {text!r}: %MAXPARALLEL must be at least 1")
+    if len(ranges) == 1:
+        return ArraySpec(*ranges[0], limit)
+    indices = sorted({i for first, last, step in ranges for i in range(first, last + 1, step)})
+    if len(indices) > 100_000:
         raise InvalidArgument(f"--array: {text!r} has more than 100000 tasks")
-    return ArraySpec(first, last, step, limit)
+    return ArraySpec(indices[0], indices[-1], 1, limit, only=tuple(indices))
 
 
 def job_ids(items: Iterable[str]) -> list[str]:

@@ -44,6 +44,7 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "array-list": "`--array 0,2-3%2` (as sbatch writes it): tasks N.0, N.2, N.3 only, index 0 allowed",
     "job-script": "`submit script.sh` of an sbatch-style and a qsub-style script: the same names, output files "
     "(`%x %A %a`, `$JOB_ID`), array with throttle, time limit, dependency, environment and exit codes; a "
     "directive the backend cannot honour is refused naming its line",

@@ -98,6 +98,20 @@ def test_a_directive_the_backend_cannot_honour_names_its_line(target: Target) ->
     assert f"odd.sh, line 3: {foreign}" in r.err, r.err
 
 
+@case("array-list")
+def test_arrays_as_sbatch_lists_them(target: Target) -> None:
+    options = ("--array", "0,2-3%2")
+    if target.refused("array-list"):
+        r = target("submit", *target.job_options(), *options, "--", "true")
+        target.check_refusal("array-list", r)
+        assert "array" in r.err, r.err
+        return
+    array = target.submit("sh", "-c", "exit $DRMAA2_TASK_ID", options=options)
+    assert target.wait(array) == 3
+    tasks = target.tasks(array)
+    assert {i: t["exit_status"] for i, t in tasks.items()} == {f"{array}.0": 0, f"{array}.2": 2, f"{array}.3": 3}
+
+
 def timeout_shown(target: Target, job_id: str) -> str | None:
     """The time limit `status ID` shows for the job (the JSON document does not carry it)."""
     r = target("status", job_id)

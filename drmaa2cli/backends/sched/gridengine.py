@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
-from ...errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
+from ...errors import BackendUnavailable, Drmaa2Error, ExitStatus, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from ..base import BackendContext
+from ..contract import Refusal
 from . import common
 from . import gridengine_cmd as cmd
 from .backend import SchedulerBackend
@@ -41,6 +43,10 @@ class GridEngineBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
     task_var = "SGE_TASK_ID"
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        "array-list": Refusal("Grid Engine arrays are one range FIRST-LAST[:STEP] of indices from 1 (qsub -t)",
+                              ExitStatus.USAGE),
+    }
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",
         "cannot connect", "sge_root", "cell directory", "act_qmaster",
