@@ -68,9 +68,8 @@ class CFBackend(Backend):
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
-        "job-script": Refusal("a script's output-file, time-limit and environment directives are refused, "
-                              "naming the line (a task has none of these); scripts without them run",
-                              ExitStatus.USAGE),
+        "job-script": Refusal("scripts run, but their output-file, time-limit, working-directory and environment "
+                              "directives are refused (201), naming the line: a task has none of these"),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
