@@ -44,6 +44,8 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "environment": "`-v 'A=1,B=x\\,y'` (qsub's list, `\\,` a comma), `-V` (the whole environment) and "
+    "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION)",
     "array-list": "`--array 0,2-3%2` (as sbatch writes it): tasks N.0, N.2, N.3 only, index 0 allowed",
     "job-script": "`submit script.sh` of an sbatch-style and a qsub-style script: the same names, output files "
     "(`%x %A %a`, `$JOB_ID`), array with throttle, time limit, dependency, environment and exit codes; a "

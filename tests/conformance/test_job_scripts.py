@@ -137,6 +137,25 @@ def test_arrays_as_sbatch_lists_them(target: Target) -> None:
     assert {i: t["exit_status"] for i, t in tasks.items()} == {f"{array}.0": 0, f"{array}.2": 2, f"{array}.3": 3}
 
 
+@case("environment")
+def test_environment_as_qsub_and_sbatch_write_it(target: Target) -> None:
+    target.env["FROM_CALLER"] = "caller's value"
+    if target.refused("environment"):
+        target.check_refusal("environment", target("submit", *target.job_options(), "-v", "A=1", "--", "true"))
+        target.check_refusal("environment", target("submit", *target.job_options(), "-V", "--", "true"))
+    else:
+        listed = target.submit("sh", "-c", 'echo "$A|$B|$FROM_CALLER"', options=("-v", r"A=1,B=x\,y,FROM_CALLER"))
+        everything = target.submit("sh", "-c", 'echo "$FROM_CALLER"', options=("-V",))
+        assert (target.wait(listed), target.wait(everything)) == (0, 0)
+        assert target("logs", listed).out == b"1|x,y|caller's value\n"
+        assert target("logs", everything).out == b"caller's value\n"
+    options = ("--export", "NONE") if target.refused("environment") else ("--export", "NONE", "-v", "ONLY=1")
+    empty = target.submit("env", options=options)
+    assert target.wait(empty) == 0
+    names = {line.split("=", 1)[0] for line in target("logs", empty).text.splitlines()}
+    assert names - {"ONLY"} == {"DRMAA2_JOB_ID", "DRMAA2_SESSION"}, names
+
+
 def timeout_shown(target: Target, job_id: str) -> str | None:
     """The time limit `status ID` shows for the job (the JSON document does not carry it)."""
     r = target("status", job_id)

@@ -68,6 +68,8 @@ class CFBackend(Backend):
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "environment": Refusal("a task's environment is its app's: -v and -V are refused (--export NONE works)",
+                               ExitStatus.USAGE),
         "job-script": Refusal("scripts run, but their output-file, time-limit, working-directory and environment "
                               "directives are refused (201), naming the line: a task has none of these"),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
