@@ -3,17 +3,20 @@
 import inspect
 import os
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import completion, jobscript, parsing, render
+from .. import completion, parsing, render
 from ..backends import ending
 from ..errors import InvalidArgument
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
 from ..service import Service, exit_code_of
 from ._common import BackendOption, JsonOption, SessionOption, output, service
+
+if TYPE_CHECKING:
+    from ..jobscript import JobScript
 
 HELP = (
     "Submit a job: everything after `--` is the command and its arguments, passed byte for byte. A file "
@@ -54,7 +57,9 @@ def build_template(
     if export_all:
         environment = {**os.environ, **environment}
     elif export_all is False and command:  # --export=NONE
-        command, environment = jobscript.argv_clean_env(command, environment), {}
+        from ..jobscript import argv_clean_env
+
+        command, environment = argv_clean_env(command, environment), {}
     return JobTemplate(
         remote_command=command[0] if command else "",
         args=list(command[1:]),
@@ -172,9 +177,13 @@ def parse_directive(words: list[str]) -> dict[str, Any]:
     return found
 
 
-def read_script(o: dict[str, Any]) -> jobscript.JobScript | None:
+def read_script(o: dict[str, Any]) -> "JobScript | None":
     """The job script the command names, or that comes on standard input when there is no command."""
     words = o["command"] or []
+    if words and not os.path.isfile(words[0]):
+        return None  # a command: the job script module is not even loaded
+    from .. import jobscript
+
     if words:
         return jobscript.read_script(words[0]) if jobscript.is_script(words[0]) else None
     if sys.stdin is None or not jobscript.stdin_has_script(sys.stdin.fileno()):
@@ -183,23 +192,41 @@ def read_script(o: dict[str, Any]) -> jobscript.JobScript | None:
     return jobscript.parse(jobscript.STDIN_NAME, data) if data.strip() else None
 
 
+def with_directives(o: dict[str, Any], script: "JobScript") -> dict[str, Any]:
+    """The options with the script's directives under them (the command line wins)."""
+    from .. import jobscript
+
+    return jobscript.merge(o, jobscript.apply(script, parse_directive))
+
+
+def script_command(o: dict[str, Any], script: "JobScript", svc: Service) -> list[str]:
+    """The job's command for the script on the chosen backend; fills in the job name (the script's, unless
+    given), the paths' %x and the native options of the scheduler's own directives."""
+    from .. import jobscript
+
+    args = (o["command"] or [])[1:]
+    command, o["native_words"] = jobscript.job_command(script, args, svc.settings.backend, svc.settings.home)
+    o["name"] = o["name"] or script.name
+    jobscript.finish_paths(o, o["name"])
+    return command
+
+
 def submit_with(o: dict[str, Any], stream: bool) -> int:
     refuse_dash_dash(o)
     o = dict(o, export_all=True if o["export_all"] else None, native_words=None)
     script = read_script(o)
     if script is not None:
-        o = jobscript.merge(o, jobscript.apply(script, parse_directive))
+        o = with_directives(o, script)
     if o["export"]:
-        exported = jobscript.export(o["export"])
+        from ..jobscript import export
+
+        exported = export(o["export"])
         o["export_all"] = exported.get("export_all", o["export_all"])
         o["env"] = [*(o["env"] or []), *exported.get("env", [])]
     svc = service(o["session"], o["backend"])
     command = o["command"] or []
     if script is not None:
-        command, o["native_words"] = jobscript.job_command(script, command[1:], svc.settings.backend,
-                                                           svc.settings.home)
-        o["name"] = o["name"] or script.name
-        jobscript.finish_paths(o, o["name"])
+        command = script_command(o, script, svc)
     template = build_template(
         command, name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
         output_path=o["output_path"], error_path=o["error_path"], join=o["join"], hold=o["hold"],
