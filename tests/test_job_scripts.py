@@ -133,6 +133,11 @@ def test_qsub_directives_become_submit_options(tmp_path: Path, monkeypatch: pyte
         jobscript.qsub(["-o", "$HOME/x"])
 
 
+def test_qsub_shell_directive_sets_the_interpreter() -> None:
+    script = jobscript.apply(jobscript.parse("s", b"#!/bin/sh\n#$ -S /bin/bash\necho\n"), lambda words: {})
+    assert script.interpreter == ["/bin/bash"] and script.options == {}
+
+
 def test_an_array_throttle_joins_its_array() -> None:
     script = jobscript.apply(jobscript.parse("s", b"#$ -t 1-10:2\n#$ -tc 3\ntrue\n"), lambda words: {})
     assert script.options == {"array": "1-10:2%3"}

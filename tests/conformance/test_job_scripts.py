@@ -67,8 +67,14 @@ def test_sbatch_and_qsub_scripts_run_unchanged(target: Target) -> None:
     write(target, "qs.sh", QSUB_SCRIPT.format(after=array))
     code, job, err = submit(target, "qs.sh", "second")
     assert code == 0, err
+    # afterok on a job that fails (qs.sh exits 4): ends failed without starting, on every backend
+    write(target, "late.sh", f"#SBATCH -J late\n#SBATCH --dependency=afterok:{job}\ntouch never-ran\n")
+    code, late, err = submit(target, "late.sh")
+    assert code == 0, err
     assert target.wait(array) == 3
     assert target.wait(job) == 4
+    assert target.wait(late) == 207
+    assert target.info(late)["state"] == "failed" and not (target.workdir / "never-ran").exists()
     tasks = target.tasks(array)
     assert sorted(tasks) == [f"{array}.{i}" for i in (1, 2, 3)]
     assert {t["name"] for t in tasks.values()} == {"sb-job"}
