@@ -239,6 +239,21 @@ def test_directives_drmaa2_cannot_honour_are_refused_naming_their_line(cli: Cli,
     assert cli("status", "--json").json()["jobs"] == []
 
 
+def test_what_a_backend_cannot_honour_is_found_before_submitting() -> None:
+    from drmaa2cli.errors import UnsupportedAttribute
+
+    def check(text: bytes, unsupported: tuple[str, ...]) -> list[str]:
+        script = jobscript.apply(jobscript.parse("s.sh", text), lambda words: {})
+        return jobscript.check_backend(script, "cf", unsupported)
+
+    assert check(b"#SBATCH --export=NONE\ntrue\n", ("job_environment",)) == []
+    for text in (b"#$ -v A=1\ntrue\n", b"#$ -V\ntrue\n", b"#SBATCH --export=A=1\ntrue\n"):
+        with pytest.raises(UnsupportedAttribute, match=r"s\.sh, line 1: .*cannot honour it \(job environment"):
+            check(text, ("job_environment",))
+    with pytest.raises(UnsupportedAttribute, match="line 2: #SBATCH --gres=x: not understood on the cf backend"):
+        check(b"#SBATCH -J a\n#SBATCH --gres=x\ntrue\n", ())
+
+
 def test_help_and_dash_dash(cli: Cli, tmp_path: Path) -> None:
     r = cli("submit", "-h")
     assert r.code == 0 and "Usage: drmaa2 submit" in r.out and "bare number is seconds" in r.out

@@ -184,12 +184,7 @@ def read_script(o: dict[str, Any]) -> "JobScript | None":
         return None  # a command: the job script module is not even loaded
     from .. import jobscript
 
-    if words:
-        return jobscript.read_script(words[0]) if jobscript.is_script(words[0]) else None
-    if sys.stdin is None or not jobscript.stdin_has_script(sys.stdin.fileno()):
-        return None
-    data = sys.stdin.buffer.read()
-    return jobscript.parse(jobscript.STDIN_NAME, data) if data.strip() else None
+    return jobscript.find(words, None if sys.stdin is None else sys.stdin.buffer)
 
 
 def with_directives(o: dict[str, Any], script: "JobScript") -> dict[str, Any]:
