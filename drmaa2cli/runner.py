@@ -21,13 +21,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
 from .backends.base import Backend, Launch
 from .errors import Drmaa2Error, InvalidState, JobNotFound
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
+
+if TYPE_CHECKING:
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 
 class Store(Protocol):
@@ -255,6 +258,19 @@ class StartLater(Backend):
         if not waiting(job):  # the platform never had it
             self.inner.cleanup(job)
 
+    # Monitoring is the platform's alone: the wrapper adds nothing to it.
+    def machines(self) -> list[MachineInfo]:
+        return self.inner.machines()
+
+    def queues(self) -> list[QueueInfo]:
+        return self.inner.queues()
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        return self.inner.platform_jobs()
+
+    def categories(self) -> list[str]:
+        return self.inner.categories()
+
 
 _WRAPPERS: dict[type[Backend], type[StartLater]] = {}
 
@@ -263,7 +279,7 @@ def wrap(inner: Backend, store: Store) -> Backend:
     """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "local_refresh", "refuses")}
+        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "honours", "local_refresh", "refuses")}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
     return _WRAPPERS[cls](inner, store)
 

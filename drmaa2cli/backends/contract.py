@@ -44,6 +44,10 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "machines": "`machines` lists the platform's execution hosts (name, cores, memory, OS, architecture), "
+    "`jobs` the platform's jobs with drmaa2's marked",
+    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
+    "processes and containers)",
     "environment": "`-v 'A=1,B=x\\,y'` (qsub's list, `\\,` a comma), `-V` (the whole environment) and "
     "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION)",
     "array-list": "`--array 0,2-3%2` (as sbatch writes it): tasks N.0, N.2, N.3 only, index 0 allowed",

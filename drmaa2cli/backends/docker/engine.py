@@ -99,6 +99,30 @@ class Engine:
         found: list[dict[str, Any]] = self._json("GET", "/containers/json", params=params)
         return found or []
 
+    @contextlib.contextmanager
+    def archive(self, name: str, path: str) -> Iterator[Body]:
+        """The tar stream of ``path`` in the container (``GET /containers/NAME/archive``); Missing if absent."""
+        body = self._request("GET", f"/containers/{_q(name)}/archive", params={"path": path})
+        try:
+            with self._reading():
+                yield body
+        finally:
+            body.close()
+
+    def images(self) -> list[dict[str, Any]]:
+        """The engine's images (``GET /images/json``)."""
+        found: list[dict[str, Any]] = self._json("GET", "/images/json")
+        return found or []
+
+    def info(self) -> dict[str, Any]:
+        """The engine's host: name, CPUs, memory, OS, architecture (``GET /info``)."""
+        return self._json("GET", "/info")  # type: ignore[no-any-return]
+
+    def all_containers(self) -> list[dict[str, Any]]:
+        """Every container of the engine, running or not (the engine has no owners to filter by)."""
+        found: list[dict[str, Any]] = self._json("GET", "/containers/json", params={"all": "1"})
+        return found or []
+
     def inspect(self, name: str) -> dict[str, Any]:
         return self._json("GET", f"/containers/{_q(name)}/json")  # type: ignore[no-any-return]
 

@@ -11,16 +11,19 @@ has no events: ``wait_any`` polls qstat with a growing interval. Command lines a
 from __future__ import annotations
 
 import contextlib
+import getpass
 import time
 from collections.abc import Mapping
 from typing import ClassVar
 
 from ...errors import BackendUnavailable, Drmaa2Error, ExitStatus, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from ..base import BackendContext
 from ..contract import Refusal
 from . import common
 from . import gridengine_cmd as cmd
+from . import monitor_cmd as monitor
 from .backend import SchedulerBackend
 
 #: Seconds a job that was never seen running may be missing from both qstat and qacct before it counts
@@ -42,6 +45,7 @@ class GridEngineBackend(SchedulerBackend):
     label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
     task_var = "SGE_TASK_ID"
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "array-list": Refusal("Grid Engine arrays are one range FIRST-LAST[:STEP] of indices from 1 (qsub -t)",
@@ -81,6 +85,20 @@ class GridEngineBackend(SchedulerBackend):
         proc = self._run(["qconf", "-sss"])
         if proc.returncode != 0:
             raise self._refused("qconf -sss", common.message(proc))
+
+    # --- monitoring ---------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The execution hosts (``qhost``)."""
+        return self._listing(monitor.SGE_HOSTS, monitor.parse_qhost_xml)
+
+    def queues(self) -> list[QueueInfo]:
+        """The cluster queues (``qstat -g c``), with their slots."""
+        return self._listing(monitor.SGE_QUEUES, monitor.parse_cluster_queues)
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """This user's jobs in ``qstat``, whoever submitted them."""
+        user = self.ctx.environ.get("USER") or getpass.getuser()
+        return self._listing(monitor.sge_jobs_command(user), monitor.parse_qstat_jobs)
 
     def _submit_command(
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
