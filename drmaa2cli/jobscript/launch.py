@@ -26,7 +26,7 @@ def job_command(script: JobScript, args: list[str], backend: str, home: Path) ->
     from ..backends import backend_class  # the registry: loads no backend module
 
     cls = backend_class(backend)
-    native = check_backend(script, backend, cls.unsupported_fields)
+    native = check_backend(script, backend, cls.refused_fields())
     if not cls.sees_home:
         return argv_inline(script, args), native
     try:
