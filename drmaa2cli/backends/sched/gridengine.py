@@ -39,7 +39,7 @@ class GridEngineBackend(SchedulerBackend):
     name: ClassVar[str] = "gridengine"
     label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",

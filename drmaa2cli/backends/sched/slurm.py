@@ -31,7 +31,7 @@ class SlurmBackend(SchedulerBackend):
     label: ClassVar[str] = "slurm"
     task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
