@@ -44,6 +44,11 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "slots": "`--queue NAME` of a local queue (`[queues.NAME] slots = N` in the config): at most N of its jobs "
+    "run at once; the others stay `queued`, annotated \"waiting for a slot\"",
+    "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",
+    "begin": "`--begin TIME` (`+10m`, `08:00`, `2026-12-01T08:00`): the job stays `queued`, annotated \"waiting "
+    "until …\", and starts no earlier",
 }
 
 

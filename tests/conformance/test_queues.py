@@ -1,0 +1,73 @@
+"""Queue control the same on every backend: local queues with slots, priorities among the jobs waiting for a slot,
+and start times (contract cases slots, priority, begin). The core does them where the platform does not; a
+scheduler, whose --queue is its own, refuses local queues and priorities with one line."""
+
+from __future__ import annotations
+
+import time
+
+from .conftest import Target, case
+from .test_control import gated
+from .test_results import epoch
+
+QUEUE = "[queues.one]\nslots = 1\n"
+
+
+def with_local_queue(target: Target) -> None:
+    target.home.mkdir(mode=0o700, exist_ok=True)
+    (target.home / "config.toml").write_text(QUEUE)
+
+
+@case("slots")
+def test_slots(target: Target) -> None:
+    with_local_queue(target)
+    if target.refused("slots") is not None:
+        target.check_refusal("slots", target("submit", *target.job_options(), "--queue", "one", "--", "true"))
+        return
+    first = target.submit(*gated(target), options=("--queue", "one"))
+    second = target.submit("true", options=("--queue", "one"))
+    target.until_state(first, "running")
+    # The slot is taken: the second job waits, and says why, until the first has ended.
+    info = target.info(second)
+    assert (info["state"], info["annotation"], info["queue"]) == ("queued", "waiting for a slot", "one"), info
+    (target.workdir / "go").touch()
+    assert target.wait(second) == 0 and target.wait(first) == 0
+    ran, waited = target.info(first), target.info(second)
+    assert waited["annotation"] is None, waited
+    assert epoch(waited["dispatch_time"]) >= epoch(ran["finish_time"]) - 1.0, (ran, waited)
+    # A queue that is not in the config is refused, not silently ignored.
+    r = target("submit", *target.job_options(), "--queue", "nosuchqueue", "--", "true")
+    if target.backend in ("process", "docker", "cf"):
+        assert r.code == 201 and len(r.err.strip().splitlines()) == 1, r.err
+
+
+@case("priority")
+def test_priority_orders_the_jobs_waiting_for_a_slot(target: Target) -> None:
+    with_local_queue(target)
+    if target.refused("priority") is not None:
+        target.check_refusal("priority", target("submit", *target.job_options(), "--priority", "5", "--", "true"))
+        return
+    first = target.submit(*gated(target), options=("--queue", "one"))
+    target.until_state(first, "running")
+    low = target.submit("true", options=("--queue", "one", "--priority", "1"))
+    high = target.submit("true", options=("--queue", "one", "--priority", "5"))
+    assert target.info(high)["priority"] == 5
+    (target.workdir / "go").touch()
+    assert target.wait(low) == 0 and target.wait(high) == 0
+    # Submitted later but of higher priority: it had the slot first.
+    assert epoch(target.info(high)["dispatch_time"]) <= epoch(target.info(low)["dispatch_time"])
+
+
+@case("begin")
+def test_begin(target: Target) -> None:
+    r = target("submit", *target.job_options(), "--begin", "25:00", "--", "true")
+    assert r.code == 201 and r.err.startswith("drmaa2: --begin: invalid time"), r.err
+    before = time.time()
+    job = target.submit("true", options=("--begin", "+4s"))
+    info = target.info(job)
+    begin = epoch(info["start_time"])
+    assert before + 3 <= begin <= time.time() + 5, info
+    if info["state"] == "queued":  # a slow submit may have taken its 4 s already
+        assert info["annotation"].startswith("waiting until "), info
+    assert target.wait(job) == 0
+    assert epoch(target.info(job)["dispatch_time"]) >= begin - 1.0  # platform clocks may round
