@@ -101,6 +101,7 @@ def serve(svc: Core, name: str) -> None:
             claimed = [_claimed(j, me, j.annotation if j.id in picked else waiting_note(j.backend_data[KEY], now))
                        for j in mine]
             txn.put_many(_changed(claimed, mine), create=False)
+            chosen = [j for j in claimed if j.id in picked]  # as written: start_one compares them to the store
         for job in chosen:
             start_one(svc, job)
         if chosen:

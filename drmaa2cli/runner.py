@@ -369,6 +369,9 @@ def start_one(svc: Core, job: JobInfo) -> None:
         if current is None or current.state is not JobState.QUEUED or not waiting(current):
             launch.abort()
             return
+        if current.template != job.template or current.backend_data.get(KEY) != job.backend_data.get(KEY):
+            launch.abort()  # altered (``drmaa2 alter``) since read: started with the new record, next round
+            return
         txn.put(bound)
         if noted and bound.annotation is None:
             txn.clear(job.id, "annotation")  # "waiting for a slot" is over
@@ -381,13 +384,18 @@ def start_one(svc: Core, job: JobInfo) -> None:
         svc.persist([updated])
 
 
-def sleep_until(svc: Core, number: int, begin: float) -> bool:
-    """Sleep until ``begin``; False when every job of ``number`` ended (killed) or was removed meanwhile."""
-    while (left := begin - time.time()) > 0:
-        time.sleep(min(left, 1.0))
-        if all(j.state.final for j in svc.store.snapshot().tasks(number)):
+def sleep_until(svc: Core, number: int) -> bool:
+    """Sleep until the start time of job ``number`` (read again each second: ``drmaa2 alter`` may move it);
+    False when every job of it ended (killed) or was removed meanwhile."""
+    while True:
+        jobs = [j for j in svc.store.snapshot().tasks(number) if not j.state.final]
+        if not jobs:
             return False
-    return True
+        begins = [m.get("begin") for j in jobs if isinstance(m := j.backend_data.get(KEY), dict)]
+        left = max((b for b in begins if isinstance(b, int | float)), default=0.0) - time.time()
+        if left <= 0:
+            return True
+        time.sleep(min(left, 1.0))
 
 
 def run(svc: Core, number: int) -> None:
@@ -409,8 +417,7 @@ def run(svc: Core, number: int) -> None:
 
         queues.join(svc, number, str(info["slots"]))
         return
-    begin = info.get("begin")
-    if isinstance(begin, int | float) and not sleep_until(svc, number, begin):
+    if info.get("begin") and not sleep_until(svc, number):
         return
     max_parallel = info.get("max_parallel") or len(jobs)
     be = svc.backend(jobs[0].backend)

@@ -49,6 +49,8 @@ CASES: dict[str, str] = {
     "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",
     "begin": "`--begin TIME` (`+10m`, `08:00`, `2026-12-01T08:00`): the job stays `queued`, annotated \"waiting "
     "until …\", and starts no earlier",
+    "alter": "`alter ID --name/--priority/--begin/--timeout` changes a job drmaa2 has not started yet; once it "
+    "has started, `alter` is refused with one line (exit 205)",
 }
 
 

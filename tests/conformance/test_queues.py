@@ -71,3 +71,23 @@ def test_begin(target: Target) -> None:
         assert info["annotation"].startswith("waiting until "), info
     assert target.wait(job) == 0
     assert epoch(target.info(job)["dispatch_time"]) >= begin - 1.0  # platform clocks may round
+
+
+@case("alter")
+def test_alter_before_the_start_and_not_after(target: Target) -> None:
+    job = target.submit("true", options=("--begin", "+1h", "--name", "before"))
+    priority = () if target.refused("priority") is not None else ("--priority", "7")
+    r = target("alter", job, "--name", "after", "--timeout", "5m", "--begin", "+2s", *priority)
+    assert r.code == 0, r.err
+    info = target.info(job)
+    assert info["name"] == "after" and info["state"] == "queued", info
+    assert info["priority"] == (7 if priority else 0)
+    assert epoch(info["start_time"]) < time.time() + 30, info
+    assert target.wait(job) == 0  # it starts at the new time, not in an hour
+    r = target("alter", job, "--name", "too late")
+    assert r.code == 205 and len(r.err.strip().splitlines()) == 1, r.err
+    assert target.info(job)["name"] == "after"
+    if target.refused("priority") is not None:
+        later = target.submit("true", options=("--begin", "+1h"))
+        target.check_refusal("priority", target("alter", later, "--priority", "7"))
+        assert target("kill", later).code == 0
