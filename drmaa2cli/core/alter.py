@@ -44,8 +44,10 @@ def _changed(job: JobInfo, changes: Changes) -> JobInfo:
     if not runner.waiting(job):
         raise InvalidState(f"job {job.id} has started or is queued on its platform ({job.state.value}): only a "
                            "job drmaa2 still holds back (--begin, a local queue, --after) can be altered")
-    if changes.priority and "priority" in backend_class(job.backend).unsupported_fields:
-        raise UnsupportedAttribute(f"the {job.backend} backend cannot honour priority")
+    refused = backend_class(job.backend).unsupported_fields
+    for field, value in (("priority", changes.priority), ("timeout", changes.timeout)):
+        if value and field in refused:  # the job would only fail when its runner starts it
+            raise UnsupportedAttribute(f"the {job.backend} backend cannot honour {field}")
     mark: dict[str, Any] = dict(job.backend_data[runner.KEY])
     if changes.start_time is not None:
         if "begin" not in mark and "slots" not in mark:

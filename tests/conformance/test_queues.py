@@ -77,7 +77,8 @@ def test_begin(target: Target) -> None:
 def test_alter_before_the_start_and_not_after(target: Target) -> None:
     job = target.submit("true", options=("--begin", "+1h", "--name", "before"))
     priority = () if target.refused("priority") is not None else ("--priority", "7")
-    r = target("alter", job, "--name", "after", "--timeout", "5m", "--begin", "+2s", *priority)
+    limit = () if target.refused("timeout") is not None else ("--timeout", "5m")
+    r = target("alter", job, "--name", "after", "--begin", "+2s", *limit, *priority)
     assert r.code == 0, r.err
     info = target.info(job)
     assert info["name"] == "after" and info["state"] == "queued", info
@@ -87,7 +88,8 @@ def test_alter_before_the_start_and_not_after(target: Target) -> None:
     r = target("alter", job, "--name", "too late")
     assert r.code == 205 and len(r.err.strip().splitlines()) == 1, r.err
     assert target.info(job)["name"] == "after"
-    if target.refused("priority") is not None:
-        later = target.submit("true", options=("--begin", "+1h"))
-        target.check_refusal("priority", target("alter", later, "--priority", "7"))
-        assert target("kill", later).code == 0
+    later = target.submit("true", options=("--begin", "+1h"))
+    for refused, option in (("priority", "--priority=7"), ("timeout", "--timeout=5m")):
+        if target.refused(refused) is not None:  # refused as a submit with it would be, before any start
+            target.check_refusal(refused, target("alter", later, option))
+    assert target("kill", later).code == 0
