@@ -70,6 +70,8 @@ class JobTemplate:
     priority: int = 0
     # DRMAA2 startTime (epoch seconds): the job is not started before it.
     start_time: float | None = None
+    # DRMAA2 deadlineTime (epoch seconds): the job is killed then, as by a timeout, whenever it started.
+    deadline_time: float | None = None
     # DRMAA2 ResourceLimits, parsed by the core: {"memory_mb": int, "disk_mb": int, "cpus": float}.
     resource_limits: dict[str, Any] = field(default_factory=dict)
     # DRMAA2 StageInFiles: host path -> job path (bind mounts on docker, ":ro" suffix allowed).
@@ -199,6 +201,7 @@ class JobInfo:
             "queue": t.queue_name,
             "priority": t.priority,
             "start_time": rfc3339(t.start_time),
+            "deadline_time": rfc3339(t.deadline_time),
         }
 
 

@@ -25,7 +25,7 @@ from typing import Any, Protocol
 
 from .backends import ending
 from .backends.base import Backend, Launch
-from .errors import Drmaa2Error, InvalidState, JobNotFound, UnsupportedAttribute
+from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
 
@@ -140,6 +140,31 @@ class _LaterLaunch(Launch):
         self.runner.abort()
 
 
+class _Timed(Launch):
+    """A launch whose jobs' records get the run-time limit their deadline leaves (a backend may read the limit
+    from the record: docker's watchdog, its refresh)."""
+
+    def __init__(self, inner: Launch, timeout: float | None) -> None:
+        self.inner, self.timeout = inner, timeout
+
+    def bind(self, job: JobInfo) -> None:
+        job.template = replace(job.template, timeout=self.timeout)
+        self.inner.bind(job)
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        return self.inner.start(job)
+
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        return self.inner.start_all(jobs)
+
+    def abort(self) -> None:
+        self.inner.abort()
+
+
+def _timed(launch: Launch, template: JobTemplate, backend: StartLater) -> Launch:
+    return launch if template.deadline_time is None else _Timed(launch, backend.for_platform(template).timeout)
+
+
 class StartLater(Backend):
     """The real backend ``inner``, with every job-control feature: what it lacks natively is done by a runner.
     Subclassed per backend class (``wrap``) so that the class attributes the core reads are the real ones."""
@@ -169,7 +194,7 @@ class StartLater(Backend):
                 native["array"] = array
             if pending:
                 native["after"] = after
-            return self.inner.prepare(self.for_platform(template), **native)
+            return _timed(self.inner.prepare(self.for_platform(template), **native), template, self)
         launch = self.inner.prepare(self.for_platform(template))
         return _LaterLaunch(launch, RunnerLaunch(self.ctx.home, self.ctx.environ), [d.id for d in pending],
                             after.mode if after is not None else "ok", array.max_parallel if array else None,
@@ -197,11 +222,24 @@ class StartLater(Backend):
     def for_platform(self, template: JobTemplate) -> JobTemplate:
         """The template as the platform sees it: a local queue and the start time are the core's."""
         local = template.queue_name is not None and template.queue_name in self.queues
-        return replace(template, queue_name=None if local else template.queue_name, start_time=None)
+        timeout = template.timeout
+        if template.deadline_time is not None:  # the platforms know run-time limits: the time left is one
+            if "timeout" in self.inner.unsupported_fields:
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour a deadline (it has no run-time "
+                                           "limit)")
+            from .when import local_text
+
+            left = template.deadline_time - time.time()
+            if left <= 0:
+                raise InvalidArgument(f"its deadline {local_text(template.deadline_time)} has passed")
+            timeout = left if timeout is None else min(timeout, left)
+        return replace(template, queue_name=None if local else template.queue_name, start_time=None,
+                       deadline_time=None, timeout=timeout)
 
     def launch_now(self, template: JobTemplate) -> Launch:
         """A launch that starts the job at once on the platform (for the runner, which did the waiting)."""
-        return self.inner.prepare(self.for_platform(replace(template, submit_as_hold=False)))
+        now = replace(template, submit_as_hold=False)
+        return _timed(self.inner.prepare(self.for_platform(now)), template, self)
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:

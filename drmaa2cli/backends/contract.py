@@ -49,6 +49,8 @@ CASES: dict[str, str] = {
     "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",
     "begin": "`--begin TIME` (`+10m`, `08:00`, `2026-12-01T08:00`): the job stays `queued`, annotated \"waiting "
     "until …\", and starts no earlier",
+    "deadline": "`--deadline TIME` (formats of `--begin`): the job is ended at that time as by `--timeout`, "
+    "annotated \"timed out\"; a deadline already past is refused (201)",
     "alter": "`alter ID --name/--priority/--begin/--timeout` changes a job drmaa2 has not started yet; once it "
     "has started, `alter` is refused with one line (exit 205)",
 }

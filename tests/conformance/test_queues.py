@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 
 from .conftest import Target, case
-from .test_control import gated
+from .test_control import TIMEOUT_TOLERANCE, gated
 from .test_results import epoch
 
 QUEUE = "[queues.one]\nslots = 1\n"
@@ -93,3 +93,20 @@ def test_alter_before_the_start_and_not_after(target: Target) -> None:
         if target.refused(refused) is not None:  # refused as a submit with it would be, before any start
             target.check_refusal(refused, target("alter", later, option))
     assert target("kill", later).code == 0
+
+
+@case("deadline")
+def test_deadline(target: Target) -> None:
+    if target.refused("deadline") is not None:
+        r = target("submit", *target.job_options(), "--deadline", "+1h", "--", "true")
+        target.check_refusal("deadline", r)
+        return
+    r = target("submit", *target.job_options(), "--deadline", "2000-01-01T00:00", "--", "true")
+    assert r.code == 201 and "has passed" in r.err and len(r.err.strip().splitlines()) == 1, r.err
+    job = target.submit("sleep", "300", options=("--deadline", "+3s"))
+    assert target.info(job)["deadline_time"] is not None
+    assert target.wait(job) == 143
+    info = target.info(job)
+    assert (info["state"], info["signal"]) == ("failed", 15), info
+    assert info["annotation"].startswith("timed out"), info["annotation"]
+    assert epoch(info["finish_time"]) < epoch(info["deadline_time"]) + TIMEOUT_TOLERANCE, info

@@ -67,6 +67,7 @@ class CFBackend(Backend):
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "deadline": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
