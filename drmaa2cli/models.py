@@ -78,6 +78,14 @@ class JobTemplate:
     stage_in_files: dict[str, str] = field(default_factory=dict)
     # Backend-specific settings (docker user, pull; native scheduler options, ...).
     extension: dict[str, Any] = field(default_factory=dict)
+    # DRMAA2 CandidateMachines: the job runs on one of these hosts.
+    candidate_machines: list[str] = field(default_factory=list)
+    # DRMAA2 MinPhysMemory (KiB): only a machine with at least this much memory runs the job.
+    min_phys_memory: int | None = None
+    # DRMAA2 AccountingID: the account the platform charges the job to.
+    accounting_id: str | None = None
+    # DRMAA2 StageOutFiles: host path -> job path, a file copied out of the job's container when it ended.
+    stage_out_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def argv(self) -> list[str]:

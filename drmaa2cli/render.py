@@ -11,9 +11,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .models import SCHEMA_VERSION, JobInfo, JobState, rfc3339
+
+if TYPE_CHECKING:
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 STATE_STYLE = {
     JobState.DONE: "green",
@@ -229,6 +232,36 @@ def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> N
     table(output, header, rows, styles)
     for summary in array_summaries(jobs):
         output.line(summary.line())
+
+
+def _memory(kib: int | None) -> str:
+    return "-" if kib is None else f"{kib / 1024 / 1024:.1f}G"
+
+
+def _n(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def machines_table(output: Output, machines: Sequence[MachineInfo]) -> None:
+    header = ["MACHINE", "UP", "SOCKETS", "CORES", "THREADS/CORE", "LOAD", "MEMORY", "OS", "ARCH"]
+    rows = [[m.name, "yes" if m.available else "no", _n(m.sockets), _n(m.cores), _n(m.threads_per_core),
+             _n(m.load), _memory(m.phys_memory),
+             f"{m.machine_os} {m.machine_os_version or ''}".strip(), m.machine_arch] for m in machines]
+    table(output, header, rows)
+
+
+def queues_table(output: Output, queues: Sequence[QueueInfo]) -> None:
+    header = ["QUEUE", "UP", "DEFAULT", "SLOTS", "USED", "MACHINES"]
+    rows = [[q.name, "yes" if q.available else "no", "yes" if q.default else "", _n(q.slots), _n(q.used),
+             ",".join(q.machines)] for q in queues]
+    table(output, header, rows)
+
+
+def platform_jobs_table(output: Output, jobs: Sequence[PlatformJob]) -> None:
+    header = ["NATIVE ID", "DRMAA2 ID", "NAME", "STATE", "OWNER", "QUEUE", "MACHINE"]
+    rows = [[j.native_id, j.drmaa2_id or "-", j.name or "-", j.state, j.owner or "-", j.queue or "-",
+             j.machine or "-"] for j in jobs]
+    table(output, header, rows)
 
 
 def job_detail(output: Output, job: JobInfo) -> None:

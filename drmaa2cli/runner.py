@@ -21,13 +21,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
 from .backends.base import Backend, Launch
 from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
+
+if TYPE_CHECKING:
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 
 class Store(Protocol):
@@ -176,7 +179,7 @@ class StartLater(Backend):
         super().__init__(inner.ctx)
         self.inner, self.store = inner, store
         #: The local queues of the config: name -> slots.
-        self.queues: Mapping[str, int] = queues or {}
+        self.local_queues: Mapping[str, int] = queues or {}
 
     # --- submission -------------------------------------------------------------------------------
     def prepare(self, template: JobTemplate, array: ArraySpec | None = None,
@@ -207,7 +210,7 @@ class StartLater(Backend):
         name = template.queue_name
         if name is None:
             return None
-        if name not in self.queues:
+        if name not in self.local_queues:
             if "queue_name" in self.inner.unsupported_fields:
                 raise UnsupportedAttribute(f"the {self.name} backend cannot honour queue name {name}: a local "
                                            f"queue is set in the config file ([queues.{name}] slots = N)")
@@ -221,7 +224,7 @@ class StartLater(Backend):
 
     def for_platform(self, template: JobTemplate) -> JobTemplate:
         """The template as the platform sees it: a local queue and the start time are the core's."""
-        local = template.queue_name is not None and template.queue_name in self.queues
+        local = template.queue_name is not None and template.queue_name in self.local_queues
         timeout = template.timeout
         if template.deadline_time is not None:  # the platforms know run-time limits: the time left is one
             if "timeout" in self.inner.unsupported_fields:
@@ -349,6 +352,19 @@ class StartLater(Backend):
         if not waiting(job):  # the platform never had it
             self.inner.cleanup(job)
 
+    # Monitoring is the platform's alone: the wrapper adds nothing to it.
+    def machines(self) -> list[MachineInfo]:
+        return self.inner.machines()
+
+    def queues(self) -> list[QueueInfo]:
+        return self.inner.queues()
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        return self.inner.platform_jobs()
+
+    def categories(self) -> list[str]:
+        return self.inner.categories()
+
 
 _WRAPPERS: dict[type[Backend], type[StartLater]] = {}
 
@@ -358,7 +374,7 @@ def wrap(inner: Backend, store: Store, queues: Mapping[str, int] | None = None) 
     ``queues``: the local queues of the config (name -> slots)."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "local_refresh", "refuses")}
+        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "honours", "local_refresh", "refuses")}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
     return _WRAPPERS[cls](inner, store, queues)
 

@@ -21,7 +21,9 @@ from .store import Store, Transaction
 
 if TYPE_CHECKING:
     from .core.control import Control
+    from .core.monitor import Monitor
     from .core.sessions import Sessions, SessionSummary
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +61,12 @@ class Service:
         from .core.sessions import Sessions
 
         return Sessions(self._ctx, self._query)
+
+    @cached_property
+    def _monitor(self) -> Monitor:
+        from .core.monitor import Monitor
+
+        return Monitor(self._ctx, self._query)
 
     @property
     def settings(self) -> config.Settings:
@@ -160,8 +168,9 @@ class Service:
         """Every job session with its job counts per state."""
         return self._sessions.sessions()
 
-    def create_session(self, name: str) -> None:
-        self._sessions.create(name)
+    def create_session(self, name: str, contact: str | None = None) -> None:
+        """Create a job session; ``contact`` (the binding's backend choice) is kept with it."""
+        self._sessions.create(name, contact)
 
     def destroy_session(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``
@@ -178,6 +187,23 @@ class Service:
         """Delete job records, their output files in the drmaa2 home and what their backend keeps."""
         return self._sessions.remove(ids, session)
 
+
+    # --- monitoring -------------------------------------------------------------------------------------
+    def machines(self, backend: str | None = None, names: Sequence[str] = ()) -> list[MachineInfo]:
+        """The execution hosts of ``backend`` (default: the configured one); see ``Backend.machines``."""
+        return self._monitor.machines(backend or self.settings.backend, names)
+
+    def queues(self, backend: str | None = None, names: Sequence[str] = ()) -> list[QueueInfo]:
+        """Where jobs of ``backend`` can be submitted; see ``Backend.queues``."""
+        return self._monitor.queues(backend or self.settings.backend, names)
+
+    def categories(self, backend: str | None = None) -> list[str]:
+        """The job categories of ``backend`` (docker images, cf apps); see ``Backend.categories``."""
+        return self.backend(backend or self.settings.backend).categories()
+
+    def all_jobs(self, backend: str | None = None) -> list[PlatformJob]:
+        """Every job the platform of ``backend`` shows this user, drmaa2's marked (``drmaa2_id``)."""
+        return self._monitor.all_jobs(backend or self.settings.backend)
 
 
 def __getattr__(name: str) -> Any:

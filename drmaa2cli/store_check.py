@@ -29,6 +29,8 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "job_environment": (dict,), "input_path": (str,), "output_path": (str,), "error_path": (str,),
     "join_files": (bool,), "job_category": (str,), "submit_as_hold": (bool,), "timeout": _NUMBER,
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
+    "candidate_machines": (list,), "min_phys_memory": (int,), "accounting_id": (str,),
+    "stage_out_files": (dict,),
 }
 
 # What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these
@@ -39,7 +41,8 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
 
 # Fields that may be missing but not null: the code iterates over them or joins them.
 _NEVER_NULL = frozenset({"template", "backend_data", "remote_command", "args", "job_environment",
-                         "resource_limits", "stage_in_files", "extension"})
+                         "resource_limits", "stage_in_files", "extension", "candidate_machines",
+                         "stage_out_files"})
 
 
 def problem(data: dict[str, Any], live: bool) -> str | None:

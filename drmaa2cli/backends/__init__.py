@@ -19,6 +19,8 @@ REGISTRY: dict[str, str] = {
     "slurm": "drmaa2cli.backends.sched.slurm:SlurmBackend",
     "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
     "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
+    "podman": "drmaa2cli.backends.docker.podman:PodmanBackend",
+    "libdrmaa": "drmaa2cli.backends.libdrmaa.backend:LibDrmaaBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names"]

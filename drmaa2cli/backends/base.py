@@ -39,6 +39,7 @@ from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
 
 if TYPE_CHECKING:
+    from ..monitoring import MachineInfo, PlatformJob, QueueInfo
     from .contract import Refusal
 
 
@@ -79,6 +80,9 @@ def job_variables(job: JobInfo) -> dict[str, str]:
 #: The shape of a backend's ``backend_data``: key -> the types its value may hold (besides null), or the shape
 #: of the object it holds. Plain data, so that a backend package can declare it without importing anything.
 Shape: TypeAlias = "Mapping[str, tuple[type, ...] | Shape]"
+#: Template fields only some platforms can honour: refused by every backend that does not list them in
+#: ``honours``, so that a field added later is refused everywhere until a backend takes it, never dropped.
+OPT_IN_FIELDS = ("candidate_machines", "min_phys_memory", "accounting_id", "stage_out_files")
 #: What a template's ``extension`` key means, in the words of the option that sets it.
 _EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native"}
 
@@ -131,6 +135,8 @@ class Backend(ABC):
     native_features: ClassVar[frozenset[str]] = frozenset()
     #: Template fields this backend cannot honour; ``check_template`` refuses them by name.
     unsupported_fields: ClassVar[tuple[str, ...]] = ()
+    #: The fields of ``OPT_IN_FIELDS`` this backend honours (the others are refused like ``unsupported_fields``).
+    honours: ClassVar[frozenset[str]] = frozenset()
     #: The keys of ``JobTemplate.extension`` this backend honours (docker: user, pull, native; the schedulers:
     #: native); ``check_template`` refuses any other key that asks for something.
     extensions: ClassVar[frozenset[str]] = frozenset()
@@ -164,10 +170,16 @@ class Backend(ABC):
         for features listed in ``native_features``: the platform runs the array's tasks and waits for the
         dependencies itself."""
 
+    @classmethod
+    def refused_fields(cls) -> tuple[str, ...]:
+        """Every template field this backend refuses: ``unsupported_fields`` and the opt-in fields it does not
+        honour."""
+        return (*cls.unsupported_fields, *(f for f in OPT_IN_FIELDS if f not in cls.honours))
+
     def check_template(self, template: JobTemplate) -> None:
-        """Refuse fields listed in ``unsupported_fields`` and extension keys not in ``extensions`` with one
-        clear message (UnsupportedAttribute). An extension set to a false value asks for nothing."""
-        for name in self.unsupported_fields:
+        """Refuse the fields of ``refused_fields`` and extension keys not in ``extensions`` with one clear
+        message (UnsupportedAttribute). An extension set to a false value asks for nothing."""
+        for name in self.refused_fields():
             if getattr(template, name):
                 raise UnsupportedAttribute(
                     f"the {self.name} backend cannot honour {name.replace('_', ' ')}"
@@ -245,3 +257,27 @@ class Backend(ABC):
 
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""
+
+    # --- monitoring (DRMAA2 MonitoringSession) -------------------------------------------------------
+    # Optional: a backend that cannot describe its platform refuses with one line, as for the optional
+    # controls. An empty list is an answer ("this platform has no queues"), not a refusal.
+    def machines(self) -> list[MachineInfo]:
+        """The platform's execution hosts (this machine, the engine's host, the cluster's nodes), asked
+        now. Raises BackendUnavailable, DeniedByDrms like any call to the platform."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list machines")
+
+    def queues(self) -> list[QueueInfo]:
+        """Where jobs can be submitted (partitions, cluster queues, the space); [] when the platform has
+        no such thing. Raises BackendUnavailable, DeniedByDrms."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list queues")
+
+    def categories(self) -> list[str]:
+        """The job categories a template may name (docker: the engine's images; cf: the space's apps); [] for a
+        backend without categories. Raises BackendUnavailable, DeniedByDrms."""
+        return []
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """Every job the platform shows this user, drmaa2's or not, with ``drmaa2_id`` left empty (the core
+        marks drmaa2's own from its records by native id). The default refusal makes the core list only
+        drmaa2's own jobs of this backend."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list jobs drmaa2 did not submit")

@@ -44,6 +44,10 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "machines": "`machines` lists the platform's execution hosts (name, cores, memory, OS, architecture), "
+    "`jobs` the platform's jobs with drmaa2's marked",
+    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
+    "processes and containers)",
     "slots": "`--queue NAME` of a local queue (`[queues.NAME] slots = N` in the config): at most N of its jobs "
     "run at once; the others stay `queued`, annotated \"waiting for a slot\"",
     "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",

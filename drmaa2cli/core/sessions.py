@@ -43,10 +43,11 @@ class Sessions:
                     s.counts[state] = s.counts.get(state, 0) + n
         return sorted(summaries.values(), key=lambda s: s.name)
 
-    def create(self, name: str) -> None:
+    def create(self, name: str, contact: str | None = None) -> None:
+        """Create session ``name``, remembering ``contact``; InvalidState if it exists."""
         check_session_name(name)
         with self.ctx.store.transaction() as txn:
-            if not txn.add_session(name):
+            if not txn.add_session(name, contact):
                 raise InvalidState(f"session {name} already exists")
 
     def destroy(self, name: str, force: bool = False) -> int:

@@ -23,7 +23,9 @@ import pytest
 from drmaa2cli.backends import backend_class
 from drmaa2cli.backends.contract import CASES, Refusal
 
-BACKENDS = ["process", "docker", "cf", "slurm", "gridengine"]
+BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa"]
+#: The backends whose jobs are containers: the test's directory is bind-mounted into them.
+CONTAINERS = ("docker", "podman")
 #: Marks the test that checks one contract case: ``@case("kill")``.
 case = pytest.mark.case
 #: How long a job may take to reach a state on a loaded two-core machine (a scheduler polls, an engine boots).
@@ -68,7 +70,7 @@ class Target:
 
     def job_options(self) -> list[str]:
         """The options that put a job on this backend and let it see ``workdir``."""
-        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if self.backend == "docker" else []
+        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if self.backend in CONTAINERS else []
         return [*self.options, *mount]
 
     def submit(self, *command: str, options: tuple[str, ...] = ()) -> str:

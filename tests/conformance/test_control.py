@@ -9,7 +9,7 @@ from drmaa2cli import JobSession, JobTemplate
 from drmaa2cli.errors import InvalidState
 from drmaa2cli.models import JobState
 
-from .conftest import Target, case
+from .conftest import CONTAINERS, Target, case
 
 #: A job that runs until the test creates ``go`` in its directory (at most ~10 minutes, so nothing is left
 #: running for long if a test dies), printing "ready" first.
@@ -147,7 +147,7 @@ def test_control_at_once_cli(target: Target) -> None:
 def test_control_at_once_python(target: Target) -> None:
     session = JobSession.open("python", backend=target.backend, environ=target.env)
     category = {"job_category": target.category} if target.category else {}
-    mounts = {"stage_in_files": {str(target.workdir): str(target.workdir)}} if target.backend == "docker" else {}
+    mounts = {"stage_in_files": {str(target.workdir): str(target.workdir)}} if target.backend in CONTAINERS else {}
     for _ in range(TRIES):
         job = session.run_job(JobTemplate(remote_command="sleep", args=["300"], **category, **mounts))
         job.terminate()

@@ -24,6 +24,7 @@ from ...errors import (
     UnsupportedOperation,
 )
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, QueueInfo
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
 from . import DATA_SHAPE, auth
@@ -71,6 +72,7 @@ class CFBackend(Backend):
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
+        "machines": Refusal("Cloud Foundry does not show the cells that run tasks", ExitStatus.UNSUPPORTED),
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
     }
@@ -137,6 +139,24 @@ class CFBackend(Backend):
                 raise InvalidArgument(f"no space named {target.space!r} in Cloud Foundry org {target.org!r}")
             self._space_guid = str(space["guid"])
         return self._space_guid
+
+    # --- monitoring -----------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        raise UnsupportedOperation("the cf backend cannot list machines: Cloud Foundry does not show the "
+                                   "cells that run tasks")
+
+    def queues(self) -> list[QueueInfo]:
+        """The targeted space, where every task of this login runs (looked up, so that it is known to exist)."""
+        guid = self._space()
+        target = self._target
+        name = f"{target.org}/{target.space}" if target and target.org and target.space else guid
+        return [QueueInfo(name=name, default=True)]
+
+    def categories(self) -> list[str]:
+        """The apps of the targeted space: what ``--app`` (the job category) can name."""
+        space = self._space()
+        with edge("cannot list the apps of the space"):
+            return sorted(str(a["name"]) for a in self.client().paginate("/v3/apps", {"space_guids": space}))
 
     # --- submission -----------------------------------------------------------------------------------
     def prepare(

@@ -25,6 +25,7 @@ from urllib.parse import urlparse
 
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, os_name
 from ...procfs import DetachedLaunch
 from .. import ending
 from ..base import Backend, BackendContext, Launch
@@ -86,7 +87,7 @@ class DockerLaunch(Launch):
             if result is not None:
                 return apply_result(job, result)
             try:
-                self.engine.create(self.name, create_config(self.spec, job, labels))
+                self.engine.create(self.name, create_config(self.spec, job, labels, self.engine.log_config))
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
@@ -123,6 +124,7 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
+    honours = frozenset({"stage_out_files"})
     extensions = frozenset({"user", "pull", "native"})
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
@@ -130,6 +132,9 @@ class DockerBackend(Backend):
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
                                "$?)"),
     }
+
+    #: The engine client; the podman backend names its own (``podman.py``).
+    engine_class: ClassVar[type[Engine]] = Engine
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
@@ -140,7 +145,9 @@ class DockerBackend(Backend):
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
             configured = self.ctx.settings.get("host")
-            self._engines[address] = Engine(self.ctx.environ, address, str(configured) if configured else None)
+            self._engines[address] = self.engine_class(
+                self.ctx.environ, address, str(configured) if configured else None
+            )
         return self._engines[address]
 
     def _job_engine(self, job: JobInfo) -> Engine:
@@ -151,6 +158,11 @@ class DockerBackend(Backend):
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
         self.check_template(template)
+        for host, inside in template.stage_out_files.items():
+            if not (os.path.isabs(host) and os.path.isabs(inside)):
+                raise InvalidArgument(f"stage-out {host} <- {inside}: both paths must be absolute")
+            if not os.path.isdir(os.path.dirname(host)):
+                raise InvalidArgument(f"stage-out {host}: {os.path.dirname(host)} is not a directory")
         engine = self._engine()
         spec = spec_from_template(template, local_engine=engine.local)
         if template.timeout and engine.via_sdk:
@@ -243,7 +255,9 @@ class DockerBackend(Backend):
         since = now - EVENT_REPLAY_SECONDS
         filters = {
             "type": ["container"],
-            "event": ["die", "destroy"],
+            # Podman 4 filters on its own name of the event ("died", though it reports "die"); Docker
+            # ignores a name it does not know.
+            "event": ["die", "died", "destroy"],
             "label": [f"{LABEL}instance={self.ctx.instance}"],
         }
         with engine.events(since, until, filters) as events:
@@ -361,3 +375,43 @@ class DockerBackend(Backend):
                 self._job_engine(job).remove(container_of(job))
         finally:
             self.files.remove(job.id)
+
+    # --- monitoring -------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The engine's host, as the engine describes it (it reports no load or sockets)."""
+        info = self._engine().info()
+        memory = info.get("MemTotal")
+        return [MachineInfo(
+            name=str(info.get("Name") or urlparse(self._engine().address).hostname or "docker"),
+            cores=info.get("NCPU"), phys_memory=memory // 1024 if isinstance(memory, int) else None,
+            machine_os=os_name(str(info.get("OSType", ""))),
+            machine_os_version=info.get("KernelVersion"),
+            machine_arch=arch_name(str(info.get("Architecture", ""))),
+        )]
+
+    def queues(self) -> list[QueueInfo]:
+        """None: the engine starts a container at once."""
+        return []
+
+    def categories(self) -> list[str]:
+        """The engine's tagged images: what ``--image`` (the job category) can name without a pull."""
+        tags = {str(t) for image in self._engine().images() for t in image.get("RepoTags") or []}
+        return sorted(tags - {"<none>:<none>"})
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """Every container of the engine, under its name (the native id drmaa2 records)."""
+        out = []
+        for c in self._engine().all_containers():
+            names = [str(n).lstrip("/") for n in c.get("Names") or []]
+            state = str(c.get("State", ""))
+            if state == "exited":
+                state = "done" if "Exited (0)" in str(c.get("Status", "")) else "failed"
+            out.append(PlatformJob(
+                native_id=names[0] if names else str(c.get("Id", ""))[:12], name=c.get("Image"),
+                state=_CONTAINER_STATES.get(state, state if state in ("done", "failed") else "undetermined"),
+            ))
+        return out
+
+
+_CONTAINER_STATES = {"created": "queued", "running": "running", "paused": "suspended", "restarting": "running",
+                     "removing": "running", "dead": "failed"}

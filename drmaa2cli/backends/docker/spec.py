@@ -146,14 +146,17 @@ def labels_for(job: JobInfo, instance: str) -> dict[str, str]:
     return labels
 
 
-def create_config(spec: ContainerSpec, job: JobInfo, labels: dict[str, str]) -> dict[str, Any]:
-    """The body of the engine's ``POST /containers/create``."""
+def create_config(
+    spec: ContainerSpec, job: JobInfo, labels: dict[str, str], log_config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body of the engine's ``POST /containers/create``; ``log_config`` for an engine without Docker's
+    ``local`` log driver (Podman)."""
     env = {**job.template.job_environment, **job_variables(job)}
     return {
         "Image": spec.image,
         "Env": [f"{k}={v}" for k, v in env.items()],
         "Labels": labels,
-        "HostConfig": host_config(spec),
+        "HostConfig": {**host_config(spec), "LogConfig": log_config or LOG_CONFIG},
         **_given(Cmd=spec.command, WorkingDir=spec.working_dir, User=spec.user, Entrypoint=spec.entrypoint),
     }
 

@@ -20,6 +20,7 @@ from typing import Any
 from ...errors import InvalidArgument, InvalidState, StoreError
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, QueueInfo, this_machine
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
 from . import DATA_SHAPE
@@ -356,3 +357,12 @@ class ProcessBackend(Backend):
         for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
             with contextlib.suppress(OSError):
                 (self.run_dir / f"{job.id}{suffix}").unlink()
+
+    # --- monitoring ----------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """This machine: jobs run nowhere else."""
+        return [this_machine()]
+
+    def queues(self) -> list[QueueInfo]:
+        """None: a process starts at once, there is nothing to queue in."""
+        return []

@@ -109,6 +109,8 @@ def build_submit_command(
         cmd.append("-h")
     if template.queue_name:
         cmd += ["-q", template.queue_name]
+    if template.accounting_id:
+        cmd += ["-A", template.accounting_id]
     limits = template.resource_limits
     if resource_int(limits, "disk_mb") is not None:
         raise InvalidArgument("the gridengine backend cannot limit disk space")
@@ -123,6 +125,11 @@ def build_submit_command(
     if memory is not None:
         # h_vmem is per slot.
         requests.append(f"h_vmem={math.ceil(memory / slots)}M")
+    if template.candidate_machines:
+        requests.append("hostname=" + "|".join(template.candidate_machines))
+    if template.min_phys_memory is not None:
+        # mem_total's relation is <=: a request selects hosts with at least that much memory.
+        requests.append(f"mem_total={template.min_phys_memory}K")
     if requests:
         cmd += ["-l", ",".join(requests)]
     if array is not None:

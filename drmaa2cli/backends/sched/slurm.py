@@ -13,9 +13,11 @@ from typing import ClassVar
 
 from ...errors import Drmaa2Error, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from .. import ending
 from ..base import BackendContext
 from . import common
+from . import monitor_cmd as monitor
 from . import slurm_cmd as cmd
 from .backend import SchedulerBackend
 
@@ -32,6 +34,7 @@ class SlurmBackend(SchedulerBackend):
     task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
+    honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
     # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
@@ -50,13 +53,27 @@ class SlurmBackend(SchedulerBackend):
     def task_native_id(native_id: str, index: int) -> str:
         return cmd.task_native_id(native_id, index)
 
+    # --- monitoring ---------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The cluster's nodes (``scontrol show node``: sinfo shows neither OS nor architecture)."""
+        return self._listing(monitor.SLURM_NODES, monitor.parse_slurm_nodes)
+
+    def queues(self) -> list[QueueInfo]:
+        """The partitions (``sinfo``)."""
+        return self._listing(monitor.SLURM_PARTITIONS, monitor.parse_slurm_partitions)
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """This user's jobs in ``squeue``, whoever submitted them."""
+        return self._listing(monitor.SLURM_JOBS, monitor.parse_squeue)
+
     # --- submission ---------------------------------------------------------------------------------
     def _probe(
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
         """``sbatch --test-only`` validates the template and shows that slurmctld answers."""
         argv = cmd.build_submit_command(
-            template, paths, job_name=self.job_name(template), array=array, after=after, test_only=True
+            template, paths, job_name=self.job_name(template), array=array, after=after, test_only=True,
+            nodes=self._nodes(template),
         )
         proc = self._run(argv, b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
@@ -66,7 +83,13 @@ class SlurmBackend(SchedulerBackend):
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> list[str]:
         return cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
-                                        after=after)
+                                        after=after, nodes=self._nodes(template))
+
+    def _nodes(self, template: JobTemplate) -> list[str]:
+        """The cluster's node names, asked only for a template with several candidate machines."""
+        if len(template.candidate_machines) <= 1:
+            return []
+        return [m.name for m in self.machines()]
 
     def _job_number(self, stdout: str) -> str:
         return cmd.parse_submit_output(stdout)

@@ -6,6 +6,7 @@ Native ids: "123" for a job, "123_4" for task 4 of array job 123 (Slurm's own no
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -123,8 +124,11 @@ def build_submit_command(
     array: ArraySpec | None = None,
     after: After | None = None,
     test_only: bool = False,
+    nodes: Sequence[str] = (),
 ) -> list[str]:
-    """The sbatch command line for ``template``; the job script goes to its stdin.
+    """The sbatch command line for ``template``; the job script goes to its stdin. ``nodes`` are the cluster's
+    nodes, needed for a template with several candidate machines: sbatch's --nodelist would allocate all of
+    them, so every other node is excluded instead.
 
     Raises InvalidArgument for settings Slurm cannot express.
     """
@@ -142,8 +146,14 @@ def build_submit_command(
         cmd.append(f"--time={time_limit(seconds)}")
     if template.queue_name:
         cmd.append(f"--partition={template.queue_name}")
+    if template.accounting_id:
+        cmd.append(f"--account={template.accounting_id}")
+    cmd.extend(placement_options(template.candidate_machines, nodes))
     limits = template.resource_limits
     memory = resource_int(limits, "memory_mb")
+    if template.min_phys_memory is not None:
+        # Slurm's --mem is both what a node must have and the job's limit: the larger of the two asks.
+        memory = max(memory or 0, math.ceil(template.min_phys_memory / 1024))
     if memory is not None:
         cmd.append(f"--mem={memory}M")
     disk = resource_int(limits, "disk_mb")
@@ -168,6 +178,17 @@ def build_submit_command(
         cmd.append("--kill-on-invalid-dep=yes")
     cmd.extend(native_options(template))
     return cmd
+
+
+def placement_options(candidates: Sequence[str], nodes: Sequence[str]) -> list[str]:
+    """sbatch options that keep a one-node job on one of ``candidates``. Raises InvalidArgument when none of
+    them is a node of the cluster (``nodes``, needed only for several candidates)."""
+    if len(candidates) <= 1:
+        return [f"--nodelist={c}" for c in candidates]
+    others = [n for n in nodes if n not in candidates]
+    if len(others) == len(nodes):
+        raise InvalidArgument(f"none of the candidate machines {', '.join(candidates)} is a slurm node")
+    return [f"--exclude={','.join(others)}"] if others else []
 
 
 def parse_submit_output(text: str) -> str:
