@@ -57,7 +57,8 @@ class Settings:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Parse the optional TOML config; a broken file is one error naming the file and line."""
+    """Parse the optional TOML config; a broken file, an unknown key or an invalid value is one InvalidArgument
+    naming the file and line."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -70,9 +71,14 @@ def load_config_file(path: Path) -> dict[str, Any]:
     import tomllib  # only when there is a file: the import and its regexes cost ~2 ms of every run
 
     try:
-        return tomllib.loads(raw.decode())
+        text = raw.decode()
+        config = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
+    from . import config_check
+
+    config_check.check(path, text, config)
+    return config
 
 
 def resolve(

@@ -58,7 +58,12 @@ class InvalidArgument(Drmaa2Error):
 
 
 class UnsupportedAttribute(InvalidArgument):
-    """A job template field the chosen backend cannot honour (never dropped silently)."""
+    """A job template field the chosen backend cannot honour (never dropped silently). ``field`` names it
+    (``queue_name``, ``resource_limits.disk_mb``, ``extension.user``), so the CLI can say which option it was."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class JobNotFound(Drmaa2Error):

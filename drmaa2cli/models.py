@@ -130,6 +130,9 @@ class JobInfo:
     error_path: str | None = None
     # Private to the backend that runs the job (shepherd pid, container name, task guid ...).
     backend_data: dict[str, Any] = field(default_factory=dict)
+    # The jobs it was submitted to wait for (--after: mode "ok"; --after-any: "any"), as the user named them.
+    after: list[str] | None = None
+    after_mode: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -205,7 +208,8 @@ class JobInfo:
             "machine": self.machine,
             "submission_machine": self.submission_machine,
             "job_owner": self.job_owner,
-            # Added after the first release of schema version 1 (fields are only ever added).
+            "after": self.after,
+            "after_mode": self.after_mode,
             "queue": t.queue_name,
             "priority": t.priority,
             "start_time": rfc3339(t.start_time),

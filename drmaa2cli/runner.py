@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
-from .backends.base import Backend, Launch
+from .backends.base import Backend, Launch, StdinSink
 from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
@@ -276,6 +276,9 @@ class StartLater(Backend):
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         return None if waiting(job) else self.inner.output(job, stream)
 
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        return self.inner.attach_stdin(job)
+
     # --- control ----------------------------------------------------------------------------------
     def control(self, action: str, jobs: Sequence[JobInfo], *args: object,
                 before: Callable[[Sequence[JobInfo]], None] | None = None) -> list[JobInfo | Drmaa2Error | None]:
@@ -374,7 +377,9 @@ def wrap(inner: Backend, store: Store, queues: Mapping[str, int] | None = None) 
     ``queues``: the local queues of the config (name -> slots)."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "honours", "local_refresh", "refuses")}
+        kept = ("name", "unsupported_fields", "honours", "local_refresh", "local_input", "attaches_stdin",
+                "refuses")
+        attrs = {a: getattr(cls, a) for a in kept}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
     return _WRAPPERS[cls](inner, store, queues)
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import config
 from .backends import Backend
 from .core.context import SESSION_NAME, Context, check_session_name, exit_code_of
-from .core.query import DEFAULT_LIMIT, UNAVAILABLE_PATIENCE, Query
+from .core.query import DEFAULT_LIMIT, UNAVAILABLE_PATIENCE, Query, last_lines
 from .core.submission import FOLD_ABOVE, FOLD_BATCH, Submission, with_placeholders
 from .models import JOB_ID, ArraySpec, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
@@ -132,8 +132,9 @@ class Service:
 
     @_doc(Query.follow)
     def follow(self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None],
-               poll: float = 0.1) -> JobInfo:
-        return self._query.follow(job_id, streams, sink, poll)
+               poll: float = 0.1, offsets: Mapping[str, int] | None = None,
+               on_update: Callable[[JobInfo], None] | None = None) -> JobInfo:
+        return self._query.follow(job_id, streams, sink, poll, offsets, on_update)
 
     @_doc(Query.output)
     def output(self, job: JobInfo, stream: str, offset: int = 0) -> bytes:
@@ -168,9 +169,10 @@ class Service:
         """Every job session with its job counts per state."""
         return self._sessions.sessions()
 
-    def create_session(self, name: str, contact: str | None = None) -> None:
-        """Create a job session; ``contact`` (the binding's backend choice) is kept with it."""
-        self._sessions.create(name, contact)
+    def create_session(self, name: str, contact: str | None = None, exist_ok: bool = False) -> bool:
+        """Create a job session; ``contact`` (the binding's backend choice) is kept with it. Returns whether it
+        is new. Raises InvalidState when it exists, unless ``exist_ok``."""
+        return self._sessions.create(name, contact, exist_ok)
 
     def destroy_session(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``
@@ -217,5 +219,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_LIMIT", "FOLD_ABOVE", "FOLD_BATCH", "JOB_ID", "SESSION_NAME", "UNAVAILABLE_PATIENCE", "Service",
-    "SessionSummary", "Transaction", "check_session_name", "exit_code_of", "with_placeholders",
+    "SessionSummary", "Transaction", "check_session_name", "exit_code_of", "last_lines", "with_placeholders",
 ]

@@ -21,7 +21,7 @@ _RECORD: dict[str, tuple[type, ...]] = {
     "submission_time": _NUMBER, "dispatch_time": _NUMBER, "finish_time": _NUMBER, "cpu_time": _NUMBER,
     "exit_status": (int,), "signal": (int,), "max_rss": (int,),
     "native_id": (str,), "annotation": (str,), "machine": (str,), "submission_machine": (str,),
-    "job_owner": (str,), "output_path": (str,), "error_path": (str,),
+    "job_owner": (str,), "output_path": (str,), "error_path": (str,), "after": (list,), "after_mode": (str,),
     "template": (dict,), "backend_data": (dict,),
 }
 _TEMPLATE: dict[str, tuple[type, ...]] = {

@@ -58,6 +58,8 @@ class Cli:
             text=True,
             timeout=timeout,
             input=input,
+            # Not the test runner's own stdin: `run` passes whatever input it has to its job.
+            stdin=subprocess.DEVNULL if input is None else None,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -67,3 +67,14 @@ def check_data(name: str, data: Mapping[str, Any]) -> str | None:
     """What is wrong with ``data``, the ``backend_data`` of a stored record of backend ``name``, as that
     backend's ``check_data`` says it ("backend data pid has the wrong type"), or None; without loading it."""
     return data_problem(data, data_shape(name))
+
+
+#: Backends whose ``setup`` says something on this machine (``drmaa2 config`` loads only these).
+SETUP_NOTES = ("process",)
+
+
+def setup(home: Any, settings: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Backend name -> what its ``Backend.setup`` says (``drmaa2 config``): which containment the process
+    backend's jobs get here. ``settings`` are the config file's backend tables."""
+    return {name: backend_class(name)(BackendContext(home, settings=settings.get(name, {}))).setup()
+            for name in SETUP_NOTES}

@@ -33,7 +33,7 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
@@ -83,8 +83,20 @@ Shape: TypeAlias = "Mapping[str, tuple[type, ...] | Shape]"
 #: Template fields only some platforms can honour: refused by every backend that does not list them in
 #: ``honours``, so that a field added later is refused everywhere until a backend takes it, never dropped.
 OPT_IN_FIELDS = ("candidate_machines", "min_phys_memory", "accounting_id", "stage_out_files")
+
+
+class StdinSink(Protocol):
+    """Where a job's standard input is written (a socket to the platform)."""
+
+    def sendall(self, data: bytes, /) -> None: ...
+
+    def shutdown(self, how: int, /) -> None: ...
+
+    def close(self) -> None: ...
+
+
 #: What a template's ``extension`` key means, in the words of the option that sets it.
-_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native"}
+_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native", "stdin": "standard input"}
 
 
 def data_problem(data: Mapping[str, Any], shape: Shape) -> str | None:
@@ -146,6 +158,12 @@ class Backend(ABC):
     #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
     #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
     local_refresh: ClassVar[bool] = False
+    #: Jobs open their standard input on this machine when they start: `drmaa2 run` may then stream its own
+    #: standard input to them through a named pipe (others get a copy of it as a file, see ``core.stdin``).
+    local_input: ClassVar[bool] = False
+    #: The platform can connect to a started job's standard input (``attach_stdin``; docker): `drmaa2 run`
+    #: then streams its own standard input there.
+    attaches_stdin: ClassVar[bool] = False
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}
@@ -182,12 +200,13 @@ class Backend(ABC):
         for name in self.refused_fields():
             if getattr(template, name):
                 raise UnsupportedAttribute(
-                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}"
+                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}", field=name
                 )
         for key, value in template.extension.items():
             if value and key not in self.extensions:
                 what = _EXTENSION_OPTIONS.get(key, f"the extension {key!r}")
-                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}")
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}",
+                                           field=f"extension.{key}")
 
     @classmethod
     def check_data(cls, data: Mapping[str, Any]) -> str | None:
@@ -249,11 +268,23 @@ class Backend(ABC):
                 outcomes.append(e)
         return outcomes
 
+    def setup(self) -> dict[str, str]:
+        """What ``drmaa2 config`` shows of how this backend works on this machine (the process backend: which
+        containment is in force), as name -> text. Asks nothing of a remote platform."""
+        return {}
+
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         """The job's output so far on ``stream`` ("out" or "err") when the platform holds it (a running
         container's log, a CF task's log-cache lines); ``None`` when it is in ``job.output_path`` /
         ``job.error_path`` on this machine, which the core then reads itself."""
         return None
+
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """A connection to the standard input of ``job``, which has started (backends with
+        ``attaches_stdin``, whose jobs were submitted with the template extension ``stdin``): what is sent
+        reaches the job, and ``shutdown(SHUT_WR)`` gives it its end of file. Raises UnsupportedOperation,
+        InvalidState (the job has ended), BackendUnavailable."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot attach to a job's standard input")
 
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""

@@ -48,6 +48,13 @@ CASES: dict[str, str] = {
     "`jobs` the platform's jobs with drmaa2's marked",
     "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
     "processes and containers)",
+    "run-stdin": "`run` passes its standard input to the job (data piped into `drmaa2 run -- cat` comes out), "
+    "and the job's stdout and stderr come back on run's own",
+    "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
+    "130; the job does not keep running",
+    "containment": "a job's background and `setsid` children are gone within seconds of its end and of `kill`",
+    "accounting": "`cpu_time` and `max_rss` of a job that burns ~1 s of CPU and touches 200 MiB are within 10 % "
+    "of the truth",
     "slots": "`--queue NAME` of a local queue (`[queues.NAME] slots = N` in the config): at most N of its jobs "
     "run at once; the others stay `queued`, annotated \"waiting for a slot\"",
     "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",

@@ -2,17 +2,16 @@
 
 import inspect
 import os
-import sys
 from typing import Annotated, Any
 
 import typer
 
 from .. import completion, parsing, render, when
 from ..backends import ending
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
-from ..service import Service, exit_code_of
+from ..service import exit_code_of
 from ._common import BackendOption, JsonOption, SessionOption, output, service
 
 HELP = "Submit a job: everything after `--` is the command and its arguments, passed byte for byte."
@@ -123,8 +122,9 @@ def run_command(**options: Any) -> int:
 run_command.__signature__ = inspect.signature(command, eval_str=True)  # type: ignore[attr-defined]
 run_command.__annotations__ = command.__annotations__
 RUN_HELP = (
-    "Run a job synchronously: submit it, stream its output live, exit with its exit code. With --json the "
-    "output is not streamed (stdout holds the JSON alone; `drmaa2 logs ID` prints the output)."
+    "Run a job synchronously: submit it with this command's standard input (unless a terminal), stream its "
+    "stdout and stderr live, exit with its exit code; Ctrl-C stops the job. With --json the output is not "
+    "streamed (stdout holds the JSON alone; `drmaa2 logs ID` prints the output)."
 )
 
 
@@ -141,15 +141,31 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
         raise InvalidArgument("use --after or --after-any, not both")
     svc = service(o["session"], o["backend"])
     out = output()
-    jobs = svc.submit_jobs(
-        template,
-        array=parsing.array(o["array"]) if o["array"] else None,
-        after=parsing.job_ids(o["after"] or o["after_any"] or []),
-        after_mode="any" if o["after_any"] else "ok",
-    )
+    feed = None
+    if stream:
+        from . import run  # run's own parts: not loaded by every submit
+
+        feed = run.stdin_feed(svc, template, array=bool(o["array"]))
+    try:
+        jobs = svc.submit_jobs(
+            template,
+            array=parsing.array(o["array"]) if o["array"] else None,
+            after=parsing.job_ids(o["after"] or o["after_any"] or []),
+            after_mode="any" if o["after_any"] else "ok",
+        )
+    except UnsupportedAttribute as e:
+        if feed is not None:
+            feed.close()
+        from .refusals import in_users_words
+
+        raise in_users_words(e, o, svc.settings.backend) from None
+    except BaseException:
+        if feed is not None:
+            feed.close()
+        raise
     job_id = str(jobs[0].number) if o["array"] else jobs[0].id
     if stream:
-        return stream_job(svc, out, job_id, jobs, o["json_out"])
+        return run.follow_job(svc, out, job_id, jobs, o["json_out"], feed)
     if o["json_out"] and not o["wait"]:
         out.json(render.jobs_document(jobs) if o["array"] else {"job": jobs[0].to_public()})
     elif o["terse"]:
@@ -165,31 +181,3 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     if o["json_out"]:
         out.json(render.jobs_document(done))
     return exit_code_of(done)
-
-
-def stream_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json_out: bool) -> int:
-    """Follow one job's output live (arrays: wait, then print each task's output in order). With ``json_out``
-    nothing is streamed: stdout holds the JSON document alone, which a script parses as a whole, and the
-    output stays where `drmaa2 logs` reads it."""
-    if json_out:
-        done = svc.wait([job_id])
-    elif len(jobs) > 1:
-        done = svc.wait([job_id])
-        for job in done:
-            for stream in ("out", "err"):
-                write_stream(stream, svc.output(job, stream))
-    else:
-        first = jobs[0]
-        joined = first.template.join_files or (first.output_path is not None and first.output_path == first.error_path)
-        done = [svc.follow(job_id, ("out",) if joined else ("out", "err"), write_stream)]
-    for job in done:
-        report_failure(out, job)
-    if json_out:
-        out.json(render.jobs_document(done))
-    return exit_code_of(done)
-
-
-def write_stream(stream: str, data: bytes) -> None:
-    target = sys.stdout.buffer if stream == "out" else sys.stderr.buffer
-    target.write(data)
-    target.flush()

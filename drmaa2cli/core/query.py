@@ -165,12 +165,17 @@ class Query:
                 self.ctx.backend(name).wait_any(group, 0.05 if remaining is None else min(0.05, remaining))
 
     def follow(
-        self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None], poll: float = 0.1
+        self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None], poll: float = 0.1,
+        offsets: Mapping[str, int] | None = None, on_update: Callable[[JobInfo], None] | None = None,
     ) -> JobInfo:
-        """Pass the job's output to ``sink`` as it grows until the job has ended; returns its final info."""
-        offsets = dict.fromkeys(streams, 0)
+        """Pass the job's output to ``sink`` as it grows until the job has ended (from byte ``offsets[stream]``
+        on, else from the start); returns its final info. ``on_update`` sees the job each time it was looked
+        at."""
+        offsets = {s: (offsets or {}).get(s, 0) for s in streams}
         (job,) = self.jobs([job_id])
         while True:
+            if on_update is not None:
+                on_update(job)
             final = job.state.final
             for stream in streams:
                 data = self.output(job, stream, offsets[stream])
@@ -199,3 +204,16 @@ class Query:
             return b""
         except OSError as e:
             raise InvalidState(f"cannot read {path}: {e.strerror}") from None
+
+
+def last_lines(data: bytes, n: int) -> bytes:
+    """The last ``n`` lines of ``data`` (a last line without its newline counts as one), as `tail -n` gives."""
+    if n <= 0:
+        return b""
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)
+    cut = end
+    for _ in range(n):
+        cut = data.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return data
+    return data[cut + 1:]

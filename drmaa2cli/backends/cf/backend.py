@@ -65,6 +65,8 @@ class CFBackend(Backend):
     extensions = frozenset({"user"})
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
+        "run-stdin": Refusal("Cloud Foundry tasks have no standard input: `run` refuses when it has input "
+                             "waiting (a pipe or a file; a terminal and /dev/null are fine)", ExitStatus.USAGE),
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
@@ -75,6 +77,7 @@ class CFBackend(Backend):
         "machines": Refusal("Cloud Foundry does not show the cells that run tasks", ExitStatus.UNSUPPORTED),
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
+        "accounting": Refusal("the v3 API gives no CPU time or peak memory of a task: both are null"),
     }
 
     def __init__(self, ctx: BackendContext) -> None:

@@ -40,7 +40,8 @@ def check_limits(template: JobTemplate) -> None:
     """Refuse resource limits a task cannot carry; raises UnsupportedAttribute."""
     for key in template.resource_limits:
         if key not in LIMITS:
-            raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit")
+            raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit",
+                                       field=f"resource_limits.{key}")
 
 
 def command_line(job: JobInfo) -> str:

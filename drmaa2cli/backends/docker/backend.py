@@ -28,10 +28,10 @@ from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, os_name
 from ...procfs import DetachedLaunch
 from .. import ending
-from ..base import Backend, BackendContext, Launch
+from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
-from . import DATA_SHAPE
-from .engine import Engine, Missing, redact
+from . import DATA_SHAPE, accounting
+from .engine import STDIN_NEEDS_SOCKET, Engine, Missing, redact
 from .files import JobFiles, create_output
 from .finish import (
     ACTIVE,
@@ -61,6 +61,7 @@ class DockerLaunch(Launch):
         self.engine = engine
         self.spec = spec
         self.name = ""
+        self.measured = accounting.usable(engine, backend.files.run_dir / "engine-cgroup-driver.json")
 
     def bind(self, job: JobInfo) -> None:
         # The job's own template, not the one given to ``prepare``: the core fills in the placeholders of its
@@ -73,6 +74,8 @@ class DockerLaunch(Launch):
         job.native_id = self.name
         job.machine = socket.gethostname() if self.engine.local else urlparse(self.engine.address).hostname
         job.backend_data.update(container=self.name, engine=redact(self.engine.address), submitter=submitter())
+        if self.measured:
+            job.backend_data["cgroup"] = accounting.parent_of(self.name)
 
     def start(self, job: JobInfo) -> JobInfo | None:
         for path in {job.output_path, job.error_path}:
@@ -87,7 +90,10 @@ class DockerLaunch(Launch):
             if result is not None:
                 return apply_result(job, result)
             try:
-                self.engine.create(self.name, create_config(self.spec, job, labels, self.engine.log_config))
+                config = create_config(self.spec, job, labels, self.engine.log_config)
+                if job.backend_data.get("cgroup"):
+                    config["HostConfig"]["CgroupParent"] = job.backend_data["cgroup"]
+                self.engine.create(self.name, config)
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
@@ -125,7 +131,8 @@ class DockerBackend(Backend):
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
     honours = frozenset({"stage_out_files"})
-    extensions = frozenset({"user", "pull", "native"})
+    extensions = frozenset({"user", "pull", "native", "stdin"})
+    attaches_stdin = True
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
@@ -169,6 +176,8 @@ class DockerBackend(Backend):
             raise UnsupportedAttribute(
                 "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
             )
+        if spec.stdin and engine.via_sdk:
+            raise UnsupportedAttribute(STDIN_NEEDS_SOCKET)
         # The one round trip before the record exists: it checks the engine, permissions and the image.
         try:
             engine.inspect_image(spec.image)
@@ -289,6 +298,13 @@ class DockerBackend(Backend):
             raise InvalidState(f"job {job.id} has already ended")
         return status
 
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """The container's standard input (it was created open, for this one attach). Raises InvalidState
+        when it has ended, BackendUnavailable."""
+        engine = self._job_engine(job)
+        self._status(engine, job)
+        return engine.attach_stdin(container_of(job))
+
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """Kill the container with ``signal``, or stop it (SIGTERM, SIGKILL after GRACE_SECONDS). A job
         whose container has not started yet is recorded as failed and never starts (a created container is
@@ -373,6 +389,8 @@ class DockerBackend(Backend):
         try:
             with contextlib.suppress(Missing):
                 self._job_engine(job).remove(container_of(job))
+            if job.backend_data.get("cgroup"):
+                accounting.remove(job.backend_data["cgroup"])
         finally:
             self.files.remove(job.id)
 

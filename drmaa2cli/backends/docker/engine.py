@@ -9,7 +9,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, ClassVar, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
 from urllib.parse import quote, urlencode, urlparse
 
 from ...errors import (
@@ -22,6 +22,9 @@ from ...errors import (
 )
 from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
 
+if TYPE_CHECKING:
+    import socket
+
 #: The API of Docker 20.10: fixed, so that no call waits for the engine to be asked its version. An
 #: engine that does not speak it (Docker 29 wants 1.44 or newer, Docker 19.03 speaks 1.40) says so, and
 #: its own version is used from then on.
@@ -30,6 +33,7 @@ DEFAULT_ADDRESS = "unix:///var/run/docker.sock"
 TIMEOUT = 60.0
 #: Podman's log driver that gives a container's bytes back as written (it has no ``local``).
 PODMAN_LOG_CONFIG = {"Type": "k8s-file"}
+STDIN_NEEDS_SOCKET = "the docker backend passes standard input only to an engine at a unix socket or plain tcp://"
 
 _STATE_CONFLICT = re.compile(r"is (not|already) (running|paused)|is paused|is restarting|is not stopped")
 
@@ -99,6 +103,11 @@ class Engine:
     def inspect_image(self, image: str) -> dict[str, Any]:
         return self._json("GET", f"/images/{_q(image)}/json")  # type: ignore[no-any-return]
 
+    def cgroup_driver(self) -> str | None:
+        """The engine's cgroup driver ("cgroupfs" or "systemd"), from ``GET /info``."""
+        info = self._json("GET", "/info")
+        return str(info.get("CgroupDriver")) if isinstance(info, dict) and info.get("CgroupDriver") else None
+
     def create(self, name: str, config: dict[str, Any]) -> None:
         """Create the container; an engine without the log driver asked for (Podman has no ``local``) is asked
         again with ``k8s-file``, its own byte-keeping driver: the docker backend works at a Podman socket."""
@@ -112,6 +121,17 @@ class Engine:
 
     def start(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/start")
+
+    def attach_stdin(self, name: str) -> socket.socket:
+        """A stream to the standard input of container ``name`` (created with OpenStdin); raises
+        UnsupportedAttribute for an engine reached through the SDK, BackendUnavailable."""
+        transport = self._transport_for()
+        if not isinstance(transport, SocketTransport):
+            raise UnsupportedOperation(STDIN_NEEDS_SOCKET)
+        try:
+            return transport.hijack(f"/v{self._version}/containers/{_q(name)}/attach?stream=1&stdin=1", TIMEOUT)
+        except Exception as e:
+            raise self._connection_error(e) from e
 
     def containers(self, label: str) -> list[dict[str, Any]]:
         """Containers with ``label`` ("key=value"), running or not: the engine's summaries, not inspected."""

@@ -22,6 +22,7 @@ from ...errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
 from ...models import JobInfo, JobState
 from ...procfs import alive, proc_start
 from .. import ending
+from . import accounting
 from .engine import Engine, Missing
 from .files import JobFiles, fill_output
 
@@ -56,6 +57,8 @@ class Finisher:
                     return job
                 info = self._settled(engine, name, info)
                 result = self._result(job, info)
+                if job.backend_data.get("cgroup"):
+                    result.update(accounting.figures(job.backend_data["cgroup"]))
                 if info["State"]["Status"] != "created":
                     problem = self._save_output(engine, job)
                     if problem:
@@ -69,6 +72,8 @@ class Finisher:
                 # A container left behind does no harm (the result is read first); cleanup removes it.
                 with contextlib.suppress(Drmaa2Error):
                     engine.remove(name)
+                    if job.backend_data.get("cgroup"):
+                        accounting.remove(job.backend_data["cgroup"])
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
         return apply_result(job, result)
@@ -97,6 +102,8 @@ class Finisher:
             return apply_result(job, result)
         if job.dispatch_time is None and submitter_alive(job):
             return job
+        if job.backend_data.get("cgroup"):
+            accounting.remove(job.backend_data["cgroup"])
         name = container_of(job)
         return job.evolve(
             state=JobState.FAILED,
@@ -219,6 +226,8 @@ def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
         annotation=result.get("annotation"),
         dispatch_time=result.get("dispatch_time") or job.dispatch_time,
         finish_time=result.get("finish_time"),
+        cpu_time=result.get("cpu_time"),
+        max_rss=result.get("max_rss"),
     )
 
 

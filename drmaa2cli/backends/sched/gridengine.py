@@ -13,12 +13,14 @@ from __future__ import annotations
 import contextlib
 import getpass
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from ...errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from ..base import BackendContext
+from ..contract import Refusal
 from . import common
 from . import gridengine_cmd as cmd
 from . import monitor_cmd as monitor
@@ -44,6 +46,12 @@ class GridEngineBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        **SchedulerBackend.refuses,
+        "containment": Refusal("Grid Engine ends a job's process group: children in a session of their own "
+                               "(`setsid`, daemonised) outlive it, unless the cell's execd_params set "
+                               "ENABLE_ADDGRP_KILL=TRUE"),
+    }
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...errors import InvalidArgument
+from ...errors import InvalidArgument, UnsupportedAttribute
 from ...models import ArraySpec, JobState, JobTemplate
 from .common import (
     TASK_MARK,
@@ -113,7 +113,8 @@ def build_submit_command(
         cmd += ["-A", template.accounting_id]
     limits = template.resource_limits
     if resource_int(limits, "disk_mb") is not None:
-        raise InvalidArgument("the gridengine backend cannot limit disk space")
+        raise UnsupportedAttribute("the gridengine backend cannot limit disk space",
+                                   field="resource_limits.disk_mb")
     slots = resource_int(limits, "cpus") or 1
     if slots > 1:
         cmd += ["-pe", parallel_environment, str(slots)]

@@ -9,6 +9,7 @@ parsing live in ``slurm_cmd`` (pure, tested on saved output).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from ...errors import Drmaa2Error, InvalidState, UnsupportedOperation
@@ -16,10 +17,14 @@ from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from .. import ending
 from ..base import BackendContext
+from ..contract import Refusal
 from . import common
 from . import monitor_cmd as monitor
 from . import slurm_cmd as cmd
 from .backend import SchedulerBackend
+
+#: Seconds an ended job's refresh waits for its figures from slurmdbd (which has them about a second later).
+ACCOUNTING_PATIENCE = 3.0
 
 
 class SlurmBackend(SchedulerBackend):
@@ -35,6 +40,12 @@ class SlurmBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        **SchedulerBackend.refuses,
+        "containment": Refusal("Slurm ends what its process tracking finds: with proctrack/linuxproc (the test "
+                               "cluster's) children left running when the batch script exits, and `setsid` ones, "
+                               "outlive the job; proctrack/cgroup ends them"),
+    }
     # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
@@ -145,7 +156,17 @@ class SlurmBackend(SchedulerBackend):
         """Ended jobs with CPU time and max RSS from sacct where Slurm keeps accounting."""
         if not ended or not self._accounting:
             return ended
-        records = self._sacct([str(j.native_id) for j in ended], jobcomp=False)
+        ids = [str(j.native_id) for j in ended]
+        records = self._sacct(ids, jobcomp=False)
+        # slurmdbd gets a job's figures a moment after squeue shows it ended (its batch step last): ask again for
+        # a little while for the jobs that ran, so that they are not recorded final without them. A step without
+        # MaxRSS is final (a job shorter than the sampling interval).
+        ran = {str(j.native_id) for j in ended if j.dispatch_time is not None}
+        deadline = time.monotonic() + ACCOUNTING_PATIENCE
+        while self._accounting and time.monotonic() < deadline and any(
+                (rec := records.get(i)) is None or not rec.stepped for i in ran):
+            time.sleep(0.2)
+            records = {**records, **self._sacct(ids, jobcomp=False)}
         out = []
         for job in ended:
             rec = records.get(str(job.native_id))

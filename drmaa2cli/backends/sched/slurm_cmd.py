@@ -98,6 +98,8 @@ class Record:
     nodes: str = ""
     cpu_time: float | None = None
     max_rss: int | None = None
+    #: sacct showed a step of the job ("123.batch"): slurmdbd has its figures, MaxRSS among them if sampled.
+    stepped: bool = False
 
 
 # --- submit ---------------------------------------------------------------------------------------------
@@ -293,8 +295,9 @@ def parse_sacct(text: str) -> dict[str, Record]:
         job, raw, state, code, start, end, nodes, cpu, rss = (c.strip() for c in cols[:9])
         if "." in job:
             rss_kib = parse_memory_kib(rss)
+            found = steps.setdefault(job.split(".", 1)[0], [])
             if rss_kib is not None:
-                steps.setdefault(job.split(".", 1)[0], []).append(rss_kib)
+                found.append(rss_kib)
             continue
         exit_part, _, sig_part = code.partition(":")
         sig = int(sig_part) if sig_part.isdigit() and int(sig_part) else None
@@ -311,9 +314,10 @@ def parse_sacct(text: str) -> dict[str, Record]:
             max_rss=parse_memory_kib(rss) if rss else None,
         )
     for job, values in steps.items():
-        if job in records and values:
+        if job in records:
             rec = records[job]
-            records[job] = Record(**{**rec.__dict__, "max_rss": max([*values, rec.max_rss or 0])})
+            peak = max([*values, rec.max_rss or 0]) if values else rec.max_rss
+            records[job] = Record(**{**rec.__dict__, "max_rss": peak, "stepped": True})
     return records
 
 
