@@ -24,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["--help"]},
+    context_settings={"help_option_names": ["--help", "-h"]},
 )
 
 

@@ -20,6 +20,10 @@ def _string(value: Any) -> str | None:
     return None if isinstance(value, str) else "a string"
 
 
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
 def _number(value: Any) -> str | None:
     ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
     return None if ok else "a non-negative number"
@@ -49,11 +53,13 @@ def _slots(value: Any) -> str | None:
 TOP: dict[str, Check] = {"session": _session, "backend": _backend}
 # The settings each backend reads from its [backends.NAME] table (keep in step with the backends' docs).
 BACKEND_SETTINGS: dict[str, dict[str, Check]] = {
-    "process": {},
+    "process": {"cgroup": _boolean},
     "docker": {"host": _string},
+    "podman": {"host": _string},
     "cf": {"request_timeout": _number, "retries": _number, "poll_max": _number},
     "slurm": {},
     "gridengine": {"parallel_environment": _string, "vanish_grace": _number},
+    "libdrmaa": {"preload": _string},
 }
 
 

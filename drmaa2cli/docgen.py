@@ -41,6 +41,7 @@ FILES = {
     "$DRMAA2_HOME/archive/NNNNNN.json": "finished job records, 1000 job ids per file",
     "$DRMAA2_HOME/output/ID.out, ID.err": "a job's output when no --output/--error was given",
     "$DRMAA2_HOME/run/": "what job supervisors report (start and exit records)",
+    "$DRMAA2_HOME/scripts/": "copies of submitted job scripts, taken at submission",
     "$DRMAA2_HOME/config.toml": "optional settings: session, backend, [backends.NAME] tables",
 }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -225,10 +226,12 @@ class ArraySpec:
     last: int
     step: int = 1
     max_parallel: int | None = None
+    #: An explicit list of indices (sbatch's ``1,3,5-9``), ascending; ``first``/``last`` are then its ends.
+    only: tuple[int, ...] | None = None
 
     @property
-    def indices(self) -> range:
-        return range(self.first, self.last + 1, self.step)
+    def indices(self) -> Sequence[int]:
+        return self.only if self.only is not None else range(self.first, self.last + 1, self.step)
 
 
 @dataclass

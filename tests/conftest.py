@@ -49,7 +49,7 @@ class Cli:
         self.extra_env: dict[str, str] = {}
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
-                 input: str | None = None) -> Result:
+                 input: str | None = None, cwd: Path | None = None) -> Result:
         self.extra_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "drmaa2cli", *args],
@@ -57,9 +57,10 @@ class Cli:
             capture_output=True,
             text=True,
             timeout=timeout,
-            input=input,
-            # Not the test runner's own stdin: `run` passes whatever input it has to its job.
-            stdin=subprocess.DEVNULL if input is None else None,
+            # Never the test runner's own stdin: `run` passes whatever input it has to its job, and `submit`
+            # without a command reads a job script from a pipe.
+            **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
+            cwd=cwd,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -57,10 +57,18 @@ def test_a_valid_config_file_with_every_backend_setting_is_accepted(cli: Cli) ->
         'session = "nightly"\nbackend = "process"\n[backends.docker]\nhost = "unix:///var/run/docker.sock"\n'
         "[backends.cf]\nretries = 2\npoll_max = 0.5\nrequest_timeout = 10\n"
         '[backends.gridengine]\nparallel_environment = "smp"\nvanish_grace = 30\n[backends.slurm]\n'
+        '[backends.process]\ncgroup = true\n[backends.podman]\nhost = "unix:///run/podman/podman.sock"\n'
+        '[backends.libdrmaa]\npreload = "/lib/x86_64-linux-gnu/libjemalloc.so.2"\n'
     )
     r = cli("config", "--json")
     assert r.code == 0, r.err
     assert r.json()["backends"]["cf"] == {"retries": 2, "poll_max": 0.5, "request_timeout": 10}
+
+
+def test_every_backend_s_settings_are_known_to_the_config_check() -> None:
+    from drmaa2cli.config_check import BACKEND_SETTINGS
+
+    assert sorted(BACKEND_SETTINGS) == sorted(REGISTRY)
 
 
 def test_sessions_create_exist_ok_is_idempotent(cli: Cli) -> None:

@@ -164,6 +164,9 @@ class Backend(ABC):
     #: The platform can connect to a started job's standard input (``attach_stdin``; docker): `drmaa2 run`
     #: then streams its own standard input there.
     attaches_stdin: ClassVar[bool] = False
+    #: A job sees the files of the submitting machine (the drmaa2 home): a job script runs from its copy
+    #: there. False for containers and tasks, which get the script's text in their command line instead.
+    sees_home: ClassVar[bool] = True
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}

@@ -55,6 +55,12 @@ CASES: dict[str, str] = {
     "containment": "a job's background and `setsid` children are gone within seconds of its end and of `kill`",
     "accounting": "`cpu_time` and `max_rss` of a job that burns ~1 s of CPU and touches 200 MiB are within 10 % "
     "of the truth",
+    "environment": "`-v 'A=1,B=x\\,y'` (qsub's list, `\\,` a comma), `-V` (the whole environment) and "
+    "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION)",
+    "array-list": "`--array 0,2-3%2` (as sbatch writes it): tasks N.0, N.2, N.3 only, index 0 allowed",
+    "job-script": "`submit script.sh` of an sbatch-style and a qsub-style script: the same names, output files "
+    "(`%x %A %a`, `$JOB_ID`), array with throttle, time limit, dependency, environment and exit codes; a "
+    "directive the backend cannot honour is refused naming its line",
     "slots": "`--queue NAME` of a local queue (`[queues.NAME] slots = N` in the config): at most N of its jobs "
     "run at once; the others stay `queued`, annotated \"waiting for a slot\"",
     "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",

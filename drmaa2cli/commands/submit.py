@@ -1,8 +1,9 @@
-"""drmaa2 submit [OPTIONS] -- COMMAND [ARGS...]"""
+"""drmaa2 submit [OPTIONS] -- COMMAND [ARGS...] | drmaa2 submit [OPTIONS] SCRIPT [ARGS...]"""
 
 import inspect
 import os
-from typing import Annotated, Any
+import sys
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -11,10 +12,18 @@ from ..backends import ending
 from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
-from ..service import exit_code_of
+from ..service import Service, exit_code_of
 from ._common import BackendOption, JsonOption, SessionOption, output, service
 
-HELP = "Submit a job: everything after `--` is the command and its arguments, passed byte for byte."
+if TYPE_CHECKING:
+    from ..jobscript import JobScript
+
+HELP = (
+    "Submit a job: everything after `--` is the command and its arguments, passed byte for byte. A file "
+    "(a path, or a name here that is no command on PATH) is a job script, run with its #! interpreter (/bin/sh "
+    "without one) from a copy taken now; with no command, a script is read from standard input. Its leading "
+    "#DRMAA2 lines hold submit options, #SBATCH and #$ lines sbatch's and qsub's; the command line wins."
+)
 
 
 def build_template(
@@ -23,6 +32,7 @@ def build_template(
     join: bool = False, hold: bool = False, timeout: str | None = None, category: str | None = None,
     queue: str | None = None, memory: str | None = None, cpus: str | None = None, disk: str | None = None,
     mount: list[str] | None = None, user: str | None = None, pull: bool = False, native: str | None = None,
+    variables: list[str] | None = None, export_all: bool | None = None, native_words: list[str] | None = None,
     priority: int = 0, begin: str | None = None, deadline: str | None = None,
 ) -> JobTemplate:
     """The job template for the submit options (shared with `run`)."""
@@ -38,16 +48,25 @@ def build_template(
         extension["user"] = user
     if pull:
         extension["pull"] = True
-    if native:
+    if native or native_words:
         import shlex  # rarely needed: not worth loading on every submit
 
-        extension["native"] = shlex.split(native)
+        extension["native"] = [*(native_words or []), *shlex.split(native or "")]
+    environment = parsing.environment(env or [])
+    environment.update(parsing.environment(
+        [item for text in variables or [] for item in parsing.variable_list(text)], option="-v"))
+    if export_all:
+        environment = {**os.environ, **environment}
+    elif export_all is False and command:  # --export=NONE
+        from ..jobscript import argv_clean_env
+
+        command, environment = argv_clean_env(command, environment), {}
     return JobTemplate(
         remote_command=command[0] if command else "",
         args=list(command[1:]),
         job_name=name,
         working_directory=absolute(cwd),
-        job_environment=parsing.environment(env or []),
+        job_environment=environment,
         input_path=absolute(input_path),
         output_path=absolute(output_path),
         error_path=absolute(error_path),
@@ -81,13 +100,16 @@ def command(
     session: SessionOption = None,
     backend: BackendOption = None,
     cwd: Annotated[str | None, typer.Option("--cwd", "-d", help="Working directory of the job.")] = None,
-    env: Annotated[list[str] | None, typer.Option("--env", "-v", help="KEY=VALUE for the job's environment (repeatable; a bare KEY copies it).")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE for the job's environment, exactly (repeatable; a bare KEY copies it).")] = None,
+    variables: Annotated[list[str] | None, typer.Option("--variables", "-v", help="qsub's list A=1,B=2,C (a bare C copies it; write a comma or backslash in a value as \\, or \\\\).")] = None,
+    export_all: Annotated[bool, typer.Option("--export-all", "-V", help="Give the job this whole environment.")] = False,
+    export: Annotated[str | None, typer.Option("--export", help="sbatch's ALL, NONE (an empty environment) or [ALL,]A=1,B.")] = None,
     input_path: Annotated[str | None, typer.Option("--input", "-i", help="File the job reads as standard input.")] = None,
     output_path: Annotated[str | None, typer.Option("--output", "-o", help="File for the job's standard output (placeholders %A %a %j).")] = None,
     error_path: Annotated[str | None, typer.Option("--error", "-e", help="File for the job's standard error (placeholders %A %a %j).")] = None,
     join: Annotated[bool, typer.Option("--join", "-j", help="Send standard error to the output file.")] = False,
-    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Kill the job after this run time (90s, 5m, 1h).")] = None,
-    array: Annotated[str | None, typer.Option("--array", "-A", help="Job array FIRST-LAST[:STEP][%MAXPARALLEL]; tasks see DRMAA2_TASK_ID.")] = None,
+    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help=f"Kill the job after this run time ({parsing.DURATION_HELP}).")] = None,
+    array: Annotated[str | None, typer.Option("--array", "-A", help="Job array FIRST-LAST[:STEP][%MAXPARALLEL] (1-9:2%3); tasks see DRMAA2_TASK_ID.")] = None,
     after: Annotated[list[str] | None, typer.Option("--after", help="Start after these jobs are done; fail if one fails (ID[,ID...]).", autocompletion=completion.job_ids)] = None,
     after_any: Annotated[list[str] | None, typer.Option("--after-any", help="Start after these jobs ended, whatever their result.", autocompletion=completion.job_ids)] = None,
     hold: Annotated[bool, typer.Option("--hold", "-H", help="Submit held (queued_held) until `drmaa2 release`.")] = False,
@@ -128,18 +150,96 @@ RUN_HELP = (
 )
 
 
+#: Submit option -> how the user writes it, for messages.
+_FLAGS = {"name": "-N", "cwd": "-d", "input_path": "-i", "output_path": "-o", "error_path": "-e", "timeout": "-t",
+          "array": "-A", "queue": "-q"}
+
+
+def refuse_dash_dash(o: dict[str, Any]) -> None:
+    """``submit -N -- true``: the parser took `--` for the option's value; no name or file is called that."""
+    for key, value in o.items():
+        if key != "command" and (value == "--" or (isinstance(value, list) and "--" in value)):
+            flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
+            raise InvalidArgument(f"{flag} needs a value before `--`")
+
+
+def parse_directive(words: list[str]) -> dict[str, Any]:
+    """The options a #DRMAA2 line sets, read by this command's own parser. Raises InvalidArgument."""
+    import typer.main
+
+    one = typer.Typer()
+    one.command(context_settings={"help_option_names": []})(command)
+    parser = typer.main.get_command(one)
+    try:
+        ctx = parser.make_context("#DRMAA2", list(words))
+    except Exception as e:
+        message = getattr(e, "format_message", None)
+        if callable(message):  # the parser's usage error (see cli._is_usage_error)
+            raise InvalidArgument(str(message())) from None
+        raise
+    defaults = {p.name: p.get_default(ctx) for p in parser.params}
+    found = {k: v for k, v in ctx.params.items() if v not in (None, False, [], ()) and v != defaults.get(k)}
+    if found.pop("command", None):
+        raise InvalidArgument("a #DRMAA2 line holds options, not a command")
+    refuse_dash_dash(found)
+    return found
+
+
+def read_script(o: dict[str, Any]) -> "JobScript | None":
+    """The job script the command names, or that comes on standard input when there is no command."""
+    words = o["command"] or []
+    if words and not os.path.isfile(words[0]):
+        return None  # a command: the job script module is not even loaded
+    from .. import jobscript
+
+    return jobscript.find(words, None if sys.stdin is None else sys.stdin.buffer)
+
+
+def with_directives(o: dict[str, Any], script: "JobScript") -> dict[str, Any]:
+    """The options with the script's directives under them (the command line wins)."""
+    from .. import jobscript
+
+    return jobscript.merge(o, jobscript.apply(script, parse_directive))
+
+
+def script_command(o: dict[str, Any], script: "JobScript", svc: Service) -> list[str]:
+    """The job's command for the script on the chosen backend; fills in the job name (the script's, unless
+    given), the paths' %x and the native options of the scheduler's own directives."""
+    from .. import jobscript
+
+    args = (o["command"] or [])[1:]
+    command, o["native_words"] = jobscript.job_command(script, args, svc.settings.backend, svc.settings.home)
+    o["name"] = o["name"] or script.name
+    jobscript.finish_paths(o, o["name"])
+    return command
+
+
 def submit_with(o: dict[str, Any], stream: bool) -> int:
+    refuse_dash_dash(o)
+    o = dict(o, export_all=True if o["export_all"] else None, native_words=None)
+    script = read_script(o)
+    if script is not None:
+        o = with_directives(o, script)
+    if o["export"]:
+        from ..jobscript import export
+
+        exported = export(o["export"])
+        o["export_all"] = exported.get("export_all", o["export_all"])
+        o["env"] = [*(o["env"] or []), *exported.get("env", [])]
+    svc = service(o["session"], o["backend"])
+    command = o["command"] or []
+    if script is not None:
+        command = script_command(o, script, svc)
     template = build_template(
-        o["command"] or [], name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
+        command, name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
         output_path=o["output_path"], error_path=o["error_path"], join=o["join"], hold=o["hold"],
         timeout=o["timeout"], category=o["category"] or o["image"] or o["app"], queue=o["queue"],
         memory=o["memory"], cpus=o["cpus"], disk=o["disk"], mount=o["mount"], user=o["user"], pull=o["pull"],
-        native=o["native"], priority=o["priority"], begin=o["begin"],
-        deadline=o["deadline"],
+        native=o["native"], variables=o["variables"], export_all=o["export_all"], native_words=o["native_words"],
+        priority=o["priority"], begin=o["begin"], deadline=o["deadline"],
     )
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")
-    svc = service(o["session"], o["backend"])
     out = output()
     feed = None
     if stream:

@@ -63,9 +63,9 @@ class Target:
         self.refuses: Mapping[str, Refusal] = backend_class(backend).refuses
 
     # --- the CLI ----------------------------------------------------------------------------------------
-    def __call__(self, *args: str, timeout: float = DEADLINE + 60) -> Run:
+    def __call__(self, *args: str, timeout: float = DEADLINE + 60, cwd: Path | None = None) -> Run:
         proc = subprocess.run([sys.executable, "-m", "drmaa2cli", *args], env=self.env, capture_output=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
         return Run(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
 
     def job_options(self) -> list[str]:

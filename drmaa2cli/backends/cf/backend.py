@@ -63,6 +63,7 @@ class CFBackend(Backend):
         "queue_name",
     )
     extensions = frozenset({"user"})
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "run-stdin": Refusal("Cloud Foundry tasks have no standard input: `run` refuses when it has input "
@@ -71,6 +72,10 @@ class CFBackend(Backend):
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
         "deadline": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "environment": Refusal("a task's environment is its app's: -v and -V are refused (--export NONE works)",
+                               ExitStatus.USAGE),
+        "job-script": Refusal("scripts run, but their output-file, time-limit, working-directory and environment "
+                              "directives are refused (201), naming the line: a task has none of these"),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),

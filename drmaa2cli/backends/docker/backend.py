@@ -133,6 +133,7 @@ class DockerBackend(Backend):
     honours = frozenset({"stage_out_files"})
     extensions = frozenset({"user", "pull", "native", "stdin"})
     attaches_stdin = True
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "

@@ -58,10 +58,12 @@ def _basename(command: str) -> str:
 
 
 def check_array(array: ArraySpec) -> None:
-    """DRMAA's bulk jobs count from 1. Raises InvalidArgument."""
+    """DRMAA's bulk jobs are one range counting from 1 (runBulkJobs). Raises InvalidArgument."""
     common.check_array(array)
+    if array.only is not None:
+        raise InvalidArgument("a DRMAA v1 array (bulk job) is one range FIRST-LAST[:STEP], not a list")
     if array.first < 1:
-        raise InvalidArgument("a DRMAA bulk job's indices start at 1")
+        raise InvalidArgument("a DRMAA v1 array's (bulk job's) indices start at 1")
 
 
 def state_of(answer: str) -> JobState | None:

@@ -16,7 +16,7 @@ import time
 from collections.abc import Mapping
 from typing import ClassVar
 
-from ...errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
+from ...errors import BackendUnavailable, Drmaa2Error, ExitStatus, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from ..base import BackendContext
@@ -51,6 +51,8 @@ class GridEngineBackend(SchedulerBackend):
         "containment": Refusal("Grid Engine ends a job's process group: children in a session of their own "
                                "(`setsid`, daemonised) outlive it, unless the cell's execd_params set "
                                "ENABLE_ADDGRP_KILL=TRUE"),
+        "array-list": Refusal("Grid Engine arrays are one range FIRST-LAST[:STEP] of indices from 1 (qsub -t)",
+                              ExitStatus.USAGE),
     }
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (

@@ -135,6 +135,10 @@ def build_submit_command(
         cmd += ["-l", ",".join(requests)]
     if array is not None:
         check_array(array)
+        if array.only is not None:
+            raise InvalidArgument("grid engine arrays are one range FIRST-LAST[:STEP] (qsub -t), not a list")
+        if array.first < 1:
+            raise InvalidArgument("grid engine array indices start at 1")
         cmd += ["-t", f"{array.first}-{array.last}:{array.step}"]
         if array.max_parallel is not None:
             cmd += ["-tc", str(array.max_parallel)]

@@ -118,6 +118,20 @@ def time_limit(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def index_list(indices: Sequence[int]) -> str:
+    """Ascending indices in sbatch's list form, runs as ranges: (1, 3, 5, 6, 7) -> "1,3,5-7"."""
+    parts: list[str] = []
+    start = prev = indices[0]
+    for i in [*indices[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ",".join(parts)
+
+
 def build_submit_command(
     template: JobTemplate,
     paths: Paths,
@@ -166,9 +180,12 @@ def build_submit_command(
         cmd.append(f"--cpus-per-task={cpus}")
     if array is not None:
         check_array(array)
-        spec = f"--array={array.first}-{array.last}"
-        if array.step != 1:
-            spec += f":{array.step}"
+        if array.only is not None:
+            spec = "--array=" + index_list(array.only)
+        else:
+            spec = f"--array={array.first}-{array.last}"
+            if array.step != 1:
+                spec += f":{array.step}"
         if array.max_parallel is not None:
             spec += f"%{array.max_parallel}"
         cmd.append(spec)
