@@ -14,6 +14,10 @@ from .context import Context, order
 DEFAULT_LIMIT = 100
 #: How long `wait` rides out a backend that cannot be reached before it gives up (exit 203).
 UNAVAILABLE_PATIENCE = 60.0
+#: How often `wait` also reads the store for ends another drmaa2 process recorded (a runner deciding a
+#: dependency, a `status` in another shell) that its own look at the platform missed: a scheduler that has
+#: forgotten a job and has not yet written its accounting keeps the last known state, for this process only.
+STORE_LOOK_SECONDS = 2.0
 
 
 class Query:
@@ -125,8 +129,12 @@ class Query:
         deadline = None if timeout is None else time.monotonic() + timeout
         outage_since: float | None = None
         warned = False
+        store_look = time.monotonic() + STORE_LOOK_SECONDS
         while True:
             jobs = self.refresh(jobs)
+            if time.monotonic() >= store_look:
+                jobs = self._recorded_ends(jobs)
+                store_look = time.monotonic() + STORE_LOOK_SECONDS
             if on_progress is not None:
                 on_progress(jobs)
             pending = [j for j in jobs if not j.state.final]
@@ -141,7 +149,9 @@ class Query:
             for job in pending:
                 by_backend.setdefault(job.backend, []).append(job)
             try:
-                self._wait_turn(by_backend, remaining)
+                # Bounded, so that the store is looked at again in time.
+                turn = STORE_LOOK_SECONDS if remaining is None else min(remaining, STORE_LOOK_SECONDS)
+                self._wait_turn(by_backend, turn)
                 outage_since = None
             except BackendUnavailable as e:
                 # An engine restarting or an API hiccup: ride it out, but not forever.
@@ -153,6 +163,18 @@ class Query:
                     self.ctx.warn(f"{e}; still waiting")
                     warned = True
                 time.sleep(min(1.0, 0.1 + (now - outage_since) / 10))
+
+    def _recorded_ends(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        """``jobs``, with those still active here replaced by their record when another process recorded
+        their end."""
+        if all(j.state.final for j in jobs):
+            return jobs
+        snap = self.ctx.store.snapshot()
+        out = []
+        for job in jobs:
+            stored = None if job.state.final else snap.find(job.id)
+            out.append(stored if stored is not None and stored.state.final else job)
+        return out
 
     def _wait_turn(self, by_backend: dict[str, list[JobInfo]], remaining: float | None) -> None:
         """One event-driven wait on the pending jobs, grouped by backend."""
