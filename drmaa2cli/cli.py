@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .commands import config, control, kill, logs, monitor, rm, sessions, status, submit, wait
+from .commands import alter, config, control, kill, logs, monitor, rm, sessions, status, submit, wait
 from .errors import Drmaa2Error, ExitStatus
 from .render import printable, safe_streams
 
@@ -64,6 +64,7 @@ for _action in ("hold", "release", "suspend", "resume"):
 app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.run_command)
 app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
+app.command("alter", help=alter.HELP)(alter.command)
 app.command("_runner", hidden=True)(_runner)
 app.command("config", help=config.HELP)(config.command)
 app.command("machines", help=monitor.MACHINES_HELP)(monitor.machines)

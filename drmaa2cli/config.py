@@ -41,6 +41,8 @@ class Settings:
     values: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Local queues: name -> slots (``[queues.NAME] slots = N``), how many of their jobs run at once.
+    queues: dict[str, int] = field(default_factory=dict)
 
     @property
     def session(self) -> str:
@@ -109,4 +111,18 @@ def resolve(
     backends = config.get("backends", {})
     if isinstance(backends, dict):
         settings.backends = {k: v for k, v in backends.items() if isinstance(v, dict)}
+    settings.queues = local_queues(config.get("queues", {}), home / CONFIG_FILE)
     return settings
+
+
+def local_queues(table: Any, path: Path) -> dict[str, int]:
+    """``[queues.NAME] slots = N`` of the config file, checked: one clear error for a bad entry."""
+    if not isinstance(table, dict):
+        raise InvalidArgument(f"config file {path}: queues must be a table ([queues.NAME] slots = 4)")
+    queues = {}
+    for name, entry in table.items():
+        slots = entry.get("slots") if isinstance(entry, dict) else None
+        if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+            raise InvalidArgument(f"config file {path}: [queues.{name}] needs slots = a whole number from 1 up")
+        queues[name] = slots
+    return queues

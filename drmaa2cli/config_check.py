@@ -45,6 +45,11 @@ def _session(value: Any) -> str | None:
     return None if SESSION_NAME.match(value) else "a session name (letters, digits and . _ @ -, at most 64)"
 
 
+def _slots(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "a whole number from 1 up"
+
+
 TOP: dict[str, Check] = {"session": _session, "backend": _backend}
 # The settings each backend reads from its [backends.NAME] table (keep in step with the backends' docs).
 BACKEND_SETTINGS: dict[str, dict[str, Check]] = {
@@ -63,8 +68,10 @@ def check(path: Path, text: str, config: dict[str, Any]) -> None:
     for key, value in config.items():
         if key == "backends":
             _check_backends(path, text, value)
+        elif key == "queues":
+            _check_queues(path, text, value)
         elif key not in TOP:
-            known = ", ".join([*TOP, "[backends.NAME]"])
+            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]"])
             _refuse(path, text, "", key, f"unknown setting {key!r} (known: {known})")
         elif (want := TOP[key](value)) is not None:
             _refuse(path, text, "", key, f"{key} must be {want}, not {value!r}")
@@ -87,6 +94,23 @@ def _check_backends(path: Path, text: str, tables: Any) -> None:
                 _refuse(path, text, where, key, f"unknown setting {key!r} in [{where}] ({hint})")
             elif (want := known[key](value)) is not None:
                 _refuse(path, text, where, key, f"[{where}] {key} must be {want}, not {value!r}")
+
+
+def _check_queues(path: Path, text: str, tables: Any) -> None:
+    """Local queues (``drmaa2cli/queues.py``): ``[queues.NAME] slots = N``, nothing else."""
+    if not isinstance(tables, dict):
+        _refuse(path, text, "", "queues", "queues must be a table of [queues.NAME] tables")
+    for name, table in tables.items():
+        where = f"queues.{name}"
+        if not isinstance(table, dict):
+            _refuse(path, text, "queues", name, f"{where} must be a table")
+        if "slots" not in table:
+            _refuse(path, text, "", where, f"[{where}] needs slots = N (a whole number from 1 up)", header=True)
+        for key, value in table.items():
+            if key != "slots":
+                _refuse(path, text, where, key, f"unknown setting {key!r} in [{where}] (known: slots)")
+            elif (want := _slots(value)) is not None:
+                _refuse(path, text, where, key, f"[{where}] slots must be {want}, not {value!r}")
 
 
 def _refuse(path: Path, text: str, table: str, key: str, message: str, header: bool = False) -> NoReturn:

@@ -65,7 +65,14 @@ class JobTemplate:
     submit_as_hold: bool = False
     # Seconds of run time after which the job is killed (DRMAA2 DeadlineTime, relative to the start).
     timeout: float | None = None
+    # A scheduler's queue, or a local queue of the config ([queues.NAME] slots = N) that the core throttles.
     queue_name: str | None = None
+    # DRMAA2 priority: among jobs waiting for a slot of a local queue, higher starts first.
+    priority: int = 0
+    # DRMAA2 startTime (epoch seconds): the job is not started before it.
+    start_time: float | None = None
+    # DRMAA2 deadlineTime (epoch seconds): the job is killed then, as by a timeout, whenever it started.
+    deadline_time: float | None = None
     # DRMAA2 ResourceLimits, parsed by the core: {"memory_mb": int, "disk_mb": int, "cpus": float}.
     resource_limits: dict[str, Any] = field(default_factory=dict)
     # DRMAA2 StageInFiles: host path -> job path (bind mounts on docker, ":ro" suffix allowed).
@@ -204,6 +211,10 @@ class JobInfo:
             "job_owner": self.job_owner,
             "after": self.after,
             "after_mode": self.after_mode,
+            "queue": t.queue_name,
+            "priority": t.priority,
+            "start_time": rfc3339(t.start_time),
+            "deadline_time": rfc3339(t.deadline_time),
         }
 
 

@@ -157,6 +157,13 @@ class Service:
     def release(self, ids: Sequence[str]) -> list[JobInfo]:
         return self._control.apply(ids, "release")
 
+    def alter(self, ids: Sequence[str], name: str | None = None, priority: int | None = None,
+              start_time: float | None = None, timeout: float | None = None) -> list[JobInfo]:
+        """Change jobs drmaa2 has not started yet (``core/alter.py``); raises InvalidState once one has."""
+        from .core.alter import Changes, alter
+
+        return alter(self._ctx, ids, Changes(name, priority, start_time, timeout))
+
     # --- sessions and removal ---------------------------------------------------------------------------
     def sessions(self) -> list[SessionSummary]:
         """Every job session with its job counts per state."""

@@ -353,6 +353,16 @@ class Transaction(_Reader):
             for job_id, doc_id in zip(new, doc_ids, strict=True):
                 index[job_id] = doc_id
 
+    def clear(self, job_id: str, key: str) -> None:
+        """Remove one field of a live record (``put`` merges, so a field set to None would stay as it was)."""
+        doc_id = self._index().get(job_id)
+        if doc_id is not None:
+            self.jobs.update(lambda doc: doc.pop(key, None), doc_ids=[doc_id])
+
+    def set_meta(self, **changes: Any) -> None:
+        """Change entries of the live file's meta document (the next job number and instance are kept)."""
+        self._set_meta(**changes)
+
     def add_session(self, name: str, contact: str | None = None) -> bool:
         """Record a session (with the contact it was created with, if any); False if it exists."""
         if name in self.session_names():

@@ -98,8 +98,8 @@ def main(session: drmaa2.JobSession) -> None:
     step("wait_any_terminated, wait_any_started, terminate: ok")
 
     # The standard's exceptions, carrying the CLI's exit codes.
-    e = raises(drmaa2.UnsupportedAttributeException, session.run_job, template("true", priority=5))
-    assert "priority" in str(e) and e.exit_status == 201  # type: ignore[attr-defined]
+    e = raises(drmaa2.UnsupportedAttributeException, session.run_job, template("true", reservation_id="r1"))
+    assert "reservation id" in str(e) and e.exit_status == 201  # type: ignore[attr-defined]
     e = raises(drmaa2.InvalidStateException, ok.terminate)
     assert e.exit_status == 205  # type: ignore[attr-defined]
     e = raises(drmaa2.InvalidSessionException, drmaa2.open_job_session, f"{NAME}-none")

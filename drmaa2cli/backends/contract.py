@@ -61,6 +61,15 @@ CASES: dict[str, str] = {
     "job-script": "`submit script.sh` of an sbatch-style and a qsub-style script: the same names, output files "
     "(`%x %A %a`, `$JOB_ID`), array with throttle, time limit, dependency, environment and exit codes; a "
     "directive the backend cannot honour is refused naming its line",
+    "slots": "`--queue NAME` of a local queue (`[queues.NAME] slots = N` in the config): at most N of its jobs "
+    "run at once; the others stay `queued`, annotated \"waiting for a slot\"",
+    "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",
+    "begin": "`--begin TIME` (`+10m`, `08:00`, `2026-12-01T08:00`): the job stays `queued`, annotated \"waiting "
+    "until …\", and starts no earlier",
+    "deadline": "`--deadline TIME` (formats of `--begin`): the job is ended at that time as by `--timeout`, "
+    "annotated \"timed out\"; a deadline already past is refused (201)",
+    "alter": "`alter ID --name/--priority/--begin/--timeout` changes a job drmaa2 has not started yet; once it "
+    "has started, `alter` is refused with one line (exit 205)",
 }
 
 

@@ -50,8 +50,8 @@ def _refuse(name: str, backend: str) -> UnsupportedAttribute:
 
 
 #: Template fields drmaa2 has no way to honour on any backend (refused whenever they ask for something).
-NEVER = ("rerunnable", "email", "email_on_started", "email_on_terminated", "reservation_id", "priority",
-         "machine_os", "machine_arch", "start_time", "deadline_time")
+NEVER = ("rerunnable", "email", "email_on_started", "email_on_terminated", "reservation_id",
+         "machine_os", "machine_arch")
 
 
 def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
@@ -100,6 +100,9 @@ def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
                                                                                "min_phys_memory")),
         accounting_id=jt.accounting_id,
         stage_out_files=dict(jt.stage_out_files or {}),
+        priority=int(jt.priority or 0),
+        start_time=None if jt.start_time is None else jt.start_time.timestamp(),
+        deadline_time=None if jt.deadline_time is None else jt.deadline_time.timestamp(),
     )
 
 
@@ -119,6 +122,7 @@ def template_out(t: models.JobTemplate) -> structs.JobTemplate:
         resource_limits=limits or None, extension=dict(t.extension) or None,
         candidate_machines=list(t.candidate_machines) or None, min_phys_memory=t.min_phys_memory,
         accounting_id=t.accounting_id, stage_out_files=dict(t.stage_out_files) or None,
+        priority=t.priority or None, start_time=_time(t.start_time), deadline_time=_time(t.deadline_time),
     )
 
 

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import completion, parsing, render
+from .. import completion, parsing, render, when
 from ..backends import ending
 from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
@@ -33,6 +33,7 @@ def build_template(
     queue: str | None = None, memory: str | None = None, cpus: str | None = None, disk: str | None = None,
     mount: list[str] | None = None, user: str | None = None, pull: bool = False, native: str | None = None,
     variables: list[str] | None = None, export_all: bool | None = None, native_words: list[str] | None = None,
+    priority: int = 0, begin: str | None = None, deadline: str | None = None,
 ) -> JobTemplate:
     """The job template for the submit options (shared with `run`)."""
     limits: dict[str, object] = {}
@@ -77,6 +78,9 @@ def build_template(
         resource_limits=limits,
         stage_in_files=parsing.mounts(mount or []),
         extension=extension,
+        priority=priority,
+        start_time=when.point_in_time(begin) if begin else None,
+        deadline_time=when.point_in_time(deadline, "--deadline") if deadline else None,
     )
 
 
@@ -112,7 +116,10 @@ def command(
     image: Annotated[str | None, typer.Option("--image", help="Container image (docker backend).")] = None,
     app: Annotated[str | None, typer.Option("--app", help="Application name (cf backend).")] = None,
     category: Annotated[str | None, typer.Option("--category", help="DRMAA2 job category (what --image and --app set).")] = None,
-    queue: Annotated[str | None, typer.Option("--queue", "-q", help="Queue or partition (cluster backends).")] = None,
+    queue: Annotated[str | None, typer.Option("--queue", "-q", help="Queue or partition (cluster backends), or a local queue of the config ([queues.NAME] slots = N).")] = None,
+    priority: Annotated[int, typer.Option("--priority", help="Among jobs waiting for a slot of a local queue, higher starts first.", min=-1_000_000, max=1_000_000)] = 0,
+    begin: Annotated[str | None, typer.Option("--begin", help="Do not start before this time: 2026-12-01T08:00, 08:00 or +10m.")] = None,
+    deadline: Annotated[str | None, typer.Option("--deadline", help="Kill the job at this time, as --timeout does (formats of --begin).")] = None,
     memory: Annotated[str | None, typer.Option("--memory", help="Memory limit (512m, 2g).")] = None,
     cpus: Annotated[str | None, typer.Option("--cpus", help="CPU limit (1.5).")] = None,
     disk: Annotated[str | None, typer.Option("--disk", help="Disk limit (1g; cf backend).")] = None,
@@ -229,6 +236,7 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
         timeout=o["timeout"], category=o["category"] or o["image"] or o["app"], queue=o["queue"],
         memory=o["memory"], cpus=o["cpus"], disk=o["disk"], mount=o["mount"], user=o["user"], pull=o["pull"],
         native=o["native"], variables=o["variables"], export_all=o["export_all"], native_words=o["native_words"],
+        priority=o["priority"], begin=o["begin"], deadline=o["deadline"],
     )
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")

@@ -71,6 +71,7 @@ class CFBackend(Backend):
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "deadline": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
         "environment": Refusal("a task's environment is its app's: -v and -V are refused (--export NONE works)",
                                ExitStatus.USAGE),
         "job-script": Refusal("scripts run, but their output-file, time-limit, working-directory and environment "

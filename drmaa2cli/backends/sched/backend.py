@@ -15,19 +15,21 @@ import subprocess
 import time
 import xml.etree.ElementTree as ET
 from abc import abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import ClassVar, TypeVar
 
 from ...errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
+    ExitStatus,
     InvalidArgument,
     InvalidState,
     UnsupportedAttribute,
 )
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..base import Backend, BackendContext
+from ..contract import Refusal
 from . import DATA_SHAPE, common
 
 T = TypeVar("T")
@@ -49,6 +51,12 @@ class SchedulerBackend(Backend):
     denied: ClassVar[tuple[str, ...]]
     #: Extra scheduler options (``--native``), passed as they are.
     extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        "slots": Refusal("`--queue` is the scheduler's own partition or queue, whose limits it keeps: a local "
+                         "queue is refused", ExitStatus.USAGE),
+        "priority": Refusal("a user may only lower a job's priority on these schedulers (`--nice`, `qsub -p` "
+                            "up to 0): `--priority` is refused", ExitStatus.USAGE),
+    }
     data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:

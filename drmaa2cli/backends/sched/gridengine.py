@@ -44,9 +44,10 @@ class GridEngineBackend(SchedulerBackend):
     name: ClassVar[str] = "gridengine"
     label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
     refuses: ClassVar[Mapping[str, Refusal]] = {
+        **SchedulerBackend.refuses,
         "containment": Refusal("Grid Engine ends a job's process group: children in a session of their own "
                                "(`setsid`, daemonised) outlive it, unless the cell's execd_params set "
                                "ENABLE_ADDGRP_KILL=TRUE"),

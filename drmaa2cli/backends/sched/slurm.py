@@ -38,9 +38,10 @@ class SlurmBackend(SchedulerBackend):
     label: ClassVar[str] = "slurm"
     task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
     refuses: ClassVar[Mapping[str, Refusal]] = {
+        **SchedulerBackend.refuses,
         "containment": Refusal("Slurm ends what its process tracking finds: with proctrack/linuxproc (the test "
                                "cluster's) children left running when the batch script exits, and `setsid` ones, "
                                "outlive the job; proctrack/cgroup ends them"),
