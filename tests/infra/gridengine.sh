@@ -59,8 +59,13 @@ if ! command -v pgrep >/dev/null; then
              && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends procps >&2; }
 fi
 
-# Fast path: a second call while the cluster runs changes nothing.
-if running sge_qmaster && running sge_execd && ready; then
+# Grid Engine kills only a job's process group unless execd also kills by the additional group id it gives
+# every process of a job: with it, `setsid` and daemonised children end with the job and with qdel.
+contained() { timeout 5 qconf -sconf global 2>/dev/null | grep -q 'ENABLE_ADDGRP_KILL=TRUE'; }
+
+# Fast path: a second call while the cluster runs changes nothing. A cell set up by an older version of this
+# script (without ENABLE_ADDGRP_KILL) goes on below, where its configuration is rewritten in place.
+if running sge_qmaster && running sge_execd && ready && contained; then
     print_env
     exit 0
 fi
@@ -99,9 +104,12 @@ until qconf -sh >/dev/null 2>&1; do
     sleep 0.1
 done
 
-# Root may run jobs; accounting is written at once so that qacct sees a job as soon as it ends.
+# Root may run jobs; accounting is written at once so that qacct sees a job as soon as it ends; execd kills
+# every process carrying the job's additional group id (from gid_range), not only its process group. execd takes
+# a changed global configuration from qmaster while it runs, so a running cell needs no restart.
 qconf -sconf global | awk '
     /^min_uid / { print "min_uid 0"; next }
+    /^execd_params / { print "execd_params ENABLE_ADDGRP_KILL=TRUE"; cont = /\\$/; next }
     /^min_gid / { print "min_gid 0"; next }
     /^reporting_params / {
         print "reporting_params accounting=true reporting=false flush_time=00:00:15 joblog=false " \
