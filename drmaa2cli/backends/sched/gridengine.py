@@ -47,9 +47,9 @@ class GridEngineBackend(SchedulerBackend):
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
     refuses: ClassVar[Mapping[str, Refusal]] = {
-        "containment": Refusal("Grid Engine ends a job's process group: children in a session of their own "
-                               "(`setsid`, daemonised) outlive it, unless the cell's execd_params set "
-                               "ENABLE_ADDGRP_KILL=TRUE"),
+        "containment": Refusal("Grid Engine ends a job's process group; with the cell's execd_params "
+                               "ENABLE_ADDGRP_KILL=TRUE (the test cell's) also the other processes of a job "
+                               "(`setsid`, daemonised), but never those of root, whose such children outlive it"),
     }
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (
