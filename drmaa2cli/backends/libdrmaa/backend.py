@@ -229,9 +229,6 @@ class LibDrmaaBackend(Backend):
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "machines": Refusal("a DRMAA v1 library does not list execution hosts", ExitStatus.UNSUPPORTED),
         "queues": Refusal("a DRMAA v1 library does not list queues", ExitStatus.UNSUPPORTED),
-        "containment": Refusal("the scheduler behind the library ends what it tracks of a job: Grid Engine's "
-                               "(the tested one) its process group, and with execd_params ENABLE_ADDGRP_KILL=TRUE "
-                               "(the test cell's) a job's other processes too, but never those of root"),
     }
     data_shape = DATA_SHAPE
 

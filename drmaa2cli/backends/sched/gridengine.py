@@ -46,11 +46,9 @@ class GridEngineBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
-    refuses: ClassVar[Mapping[str, Refusal]] = {
-        "containment": Refusal("Grid Engine ends a job's process group; with the cell's execd_params "
-                               "ENABLE_ADDGRP_KILL=TRUE (the test cell's) also the other processes of a job "
-                               "(`setsid`, daemonised), but never those of root, whose such children outlive it"),
-    }
+    # Containment is the cell's: ENABLE_ADDGRP_KILL plus an epilog that kills what still carries the job's
+    # additional group id (root's processes too) end its `setsid` children; see docs/gridengine.md.
+    refuses: ClassVar[Mapping[str, Refusal]] = {}
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",
