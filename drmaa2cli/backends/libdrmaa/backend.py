@@ -231,9 +231,6 @@ class LibDrmaaBackend(Backend):
         "queues": Refusal("a DRMAA v1 library does not list queues", ExitStatus.UNSUPPORTED),
         "array-list": Refusal("a DRMAA v1 bulk job is one range FIRST-LAST[:STEP] of indices from 1 (runBulkJobs)",
                               ExitStatus.USAGE),
-        "containment": Refusal("the scheduler behind the library ends what it tracks of a job: Grid Engine's "
-                               "(the tested one) its process group, so `setsid` and daemonised children outlive "
-                               "the job unless the cell's execd_params set ENABLE_ADDGRP_KILL=TRUE"),
     }
     data_shape = DATA_SHAPE
 

@@ -46,11 +46,10 @@ class GridEngineBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    # Containment is the cell's: ENABLE_ADDGRP_KILL plus an epilog that kills what still carries the job's
+    # additional group id (root's processes too) end its `setsid` children; see docs/gridengine.md.
     refuses: ClassVar[Mapping[str, Refusal]] = {
         **SchedulerBackend.refuses,
-        "containment": Refusal("Grid Engine ends a job's process group: children in a session of their own "
-                               "(`setsid`, daemonised) outlive it, unless the cell's execd_params set "
-                               "ENABLE_ADDGRP_KILL=TRUE"),
         "array-list": Refusal("Grid Engine arrays are one range FIRST-LAST[:STEP] of indices from 1 (qsub -t)",
                               ExitStatus.USAGE),
     }

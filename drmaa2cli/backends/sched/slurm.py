@@ -40,12 +40,9 @@ class SlurmBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
-    refuses: ClassVar[Mapping[str, Refusal]] = {
-        **SchedulerBackend.refuses,
-        "containment": Refusal("Slurm ends what its process tracking finds: with proctrack/linuxproc (the test "
-                               "cluster's) children left running when the batch script exits, and `setsid` ones, "
-                               "outlive the job; proctrack/cgroup ends them"),
-    }
+    # Containment is Slurm's: with proctrack/cgroup (the test cluster's, tests/infra/slurm.sh) a job's
+    # background and `setsid` children end with it and with scancel; see docs/slurm.md for a cluster of one's own.
+    refuses: ClassVar[Mapping[str, Refusal]] = {**SchedulerBackend.refuses}
     # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
