@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import select
 import subprocess
 import sys
 import time
@@ -13,7 +14,7 @@ import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import pytest
 
@@ -111,6 +112,21 @@ def until(check: Callable[[], object], what: str, timeout: float = 120, interval
     while not check():
         assert time.monotonic() < deadline, f"{what}: not within {timeout:g} s"
         time.sleep(interval)
+
+
+def read_line(stream: IO[bytes], deadline: float = 90) -> bytes:
+    """One line of ``stream``, failing (not hanging) when none comes within ``deadline`` seconds. Reads the
+    descriptor itself, a byte at a time: a buffered reader could hold a second line where select cannot see
+    it."""
+    line = b""
+    while not line.endswith(b"\n"):
+        ready, _, _ = select.select([stream], [], [], deadline)
+        assert ready, f"no line within {deadline} s (got {line!r})"
+        byte = os.read(stream.fileno(), 1)
+        if not byte:
+            return line
+        line += byte
+    return line
 
 
 def gate(path: Path, limit: float = 600) -> str:

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import io
-import os
 import re
-import select
 import shlex
 import subprocess
 import sys
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import pytest
 
@@ -21,7 +19,7 @@ from drmaa2cli.commands import refusals
 from drmaa2cli.models import JobInfo
 from drmaa2cli.render import Output, cell_width
 
-from .conftest import Cli, gate
+from .conftest import Cli, gate, read_line
 
 
 @pytest.mark.parametrize(
@@ -150,20 +148,6 @@ def start_run(cli: Cli, *args: str) -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-m", "drmaa2cli", "run", *args], env=cli.env,
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-
-def read_line(stream: IO[bytes], deadline: float = 60) -> bytes:
-    """One line of ``stream``, failing (not hanging) when none comes within ``deadline`` seconds. Reads the
-    descriptor itself, a byte at a time: a buffered reader could hold a second line where select cannot see
-    it."""
-    line = b""
-    while not line.endswith(b"\n"):
-        ready, _, _ = select.select([stream], [], [], deadline)
-        assert ready, f"no line within {deadline} s (got {line!r})"
-        byte = os.read(stream.fileno(), 1)
-        if not byte:
-            return line
-        line += byte
-    return line
 
 
 def test_run_streams_its_standard_input_to_the_job_as_it_comes(cli: Cli) -> None:

@@ -3,13 +3,11 @@ engine's attach), and Ctrl-C stops the container even while it reads."""
 
 from __future__ import annotations
 
-import os
-import select
 import signal
 import subprocess
 import sys
-from typing import IO
 
+from tests.conftest import read_line
 from tests.docker.cli import DockerCli
 
 
@@ -18,20 +16,6 @@ def start_run(docker_cli: DockerCli, *args: str) -> subprocess.Popen[bytes]:
         [sys.executable, "-m", "drmaa2cli", "run", "--backend", "docker", "--image", docker_cli.image, *args],
         env=docker_cli.cli.env, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
-
-def read_line(stream: IO[bytes], deadline: float = 90) -> bytes:
-    """One line of ``stream``, failing (not hanging) when none comes within ``deadline`` seconds. Reads the
-    descriptor itself, a byte at a time: a buffered reader could hold a second line where select cannot see
-    it."""
-    line = b""
-    while not line.endswith(b"\n"):
-        ready, _, _ = select.select([stream], [], [], deadline)
-        assert ready, f"no line within {deadline} s (got {line!r})"
-        byte = os.read(stream.fileno(), 1)
-        if not byte:
-            return line
-        line += byte
-    return line
 
 
 def test_standard_input_streams_into_the_container(docker_cli: DockerCli) -> None:
