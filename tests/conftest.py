@@ -24,6 +24,7 @@ pytest_plugins = [
     "tests.cf.fixtures",
     "tests.docker.fixtures",
     "tests.gridengine.fixtures",
+    "tests.kubernetes.fixtures",
     "tests.slurm.fixtures",
 ]
 

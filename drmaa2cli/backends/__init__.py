@@ -19,6 +19,7 @@ REGISTRY: dict[str, str] = {
     "slurm": "drmaa2cli.backends.sched.slurm:SlurmBackend",
     "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
     "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
+    "kubernetes": "drmaa2cli.backends.kubernetes.backend:KubernetesBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names"]

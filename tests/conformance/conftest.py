@@ -23,7 +23,7 @@ import pytest
 from drmaa2cli.backends import backend_class
 from drmaa2cli.backends.contract import CASES, Refusal
 
-BACKENDS = ["process", "docker", "cf", "slurm", "gridengine"]
+BACKENDS = ["process", "docker", "cf", "slurm", "gridengine", "kubernetes"]
 #: Marks the test that checks one contract case: ``@case("kill")``.
 case = pytest.mark.case
 #: How long a job may take to reach a state on a loaded two-core machine (a scheduler polls, an engine boots).
@@ -68,7 +68,10 @@ class Target:
 
     def job_options(self) -> list[str]:
         """The options that put a job on this backend and let it see ``workdir``."""
-        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if self.backend == "docker" else []
+        # A container sees the host's directory through a bind mount (docker) or a hostPath volume (the one
+        # node of the test cluster is this machine).
+        mounted = self.backend in ("docker", "kubernetes")
+        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if mounted else []
         return [*self.options, *mount]
 
     def submit(self, *command: str, options: tuple[str, ...] = ()) -> str:

@@ -147,7 +147,8 @@ def test_control_at_once_cli(target: Target) -> None:
 def test_control_at_once_python(target: Target) -> None:
     session = JobSession.open("python", backend=target.backend, environ=target.env)
     category = {"job_category": target.category} if target.category else {}
-    mounts = {"stage_in_files": {str(target.workdir): str(target.workdir)}} if target.backend == "docker" else {}
+    mounted = target.backend in ("docker", "kubernetes")
+    mounts = {"stage_in_files": {str(target.workdir): str(target.workdir)}} if mounted else {}
     for _ in range(TRIES):
         job = session.run_job(JobTemplate(remote_command="sleep", args=["300"], **category, **mounts))
         job.terminate()

@@ -1,0 +1,333 @@
+"""Jobs as batch/v1 Jobs on a Kubernetes cluster (API 1.20 or newer), one pod each.
+
+- A job's Job object is named ``drmaa2-INSTANCE-ID`` (known in ``bind``, before it exists) and labelled with
+  the home instance, job id and session; its pod carries the same labels, so one list call per namespace
+  finds every job of this home.
+- Nothing waits for the pod. Whichever drmaa2 process first sees it ended (``refresh``) copies its log into
+  the job's output file, records the result in ``run/ID.k8s.json`` and only then deletes the Job (and the pod,
+  by propagation), under the job's lock: the output outlives the pod and concurrent refreshers finalise once.
+- ``kill`` shortens the running pod's ``activeDeadlineSeconds`` to 1: the kubelet sends SIGTERM, then SIGKILL
+  after the pod's grace period, and keeps the pod (its exit status and log) for the finaliser; deleting the
+  pod instead would lose both. ``kill --signal KILL`` keeps the log so far and deletes the Job (propagation
+  Background, grace 0). A job whose container has not started yet is deleted and never starts.
+- A pod has one log: stdout and stderr are interleaved in it, so every job's error path is its output path.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal as signals
+import socket
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+from ...errors import Drmaa2Error, ExitStatus, InvalidArgument, InvalidState, UnsupportedOperation
+from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...procfs import alive, proc_start
+from .. import ending
+from ..base import Backend, BackendContext, Launch
+from ..contract import Refusal
+from ..docker.files import JobFiles, create_output, fill_output
+from . import DATA_SHAPE
+from .api import Api, Missing
+from .config import Cluster, load
+from .result import apply_result, ended, observe, result_of, started
+from .spec import CONTAINER, LABEL, JobSpec, manifest, object_name, spec_from_template
+
+#: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
+FOREIGN_SUBMITTER_SECONDS = 60.0
+#: The longest single watch ``wait_any`` asks for (the server ends it then; the caller asks again).
+WATCH_SECONDS = 300.0
+
+
+class KubeFiles(JobFiles):
+    """The docker backend's per-job files (result, kill marker, lock) under this backend's own names."""
+
+    def _result_path(self, job_id: str) -> Path:
+        return self.run_dir / f"{job_id}.k8s.json"
+
+    def kill_path(self, job_id: str) -> Path:
+        return self.run_dir / f"{job_id}.k8s-kill"
+
+
+class KubernetesLaunch(Launch):
+    """A validated Job spec; the Job is created in ``start``."""
+
+    def __init__(self, backend: KubernetesBackend, api: Api, spec: JobSpec) -> None:
+        self.backend, self.api, self.spec = backend, api, spec
+        self.name = ""
+
+    def bind(self, job: JobInfo) -> None:
+        ctx = self.backend.ctx
+        out = os.path.abspath(job.template.output_path) if job.template.output_path \
+            else ctx.default_output(job.id, "out")
+        # One log per pod: stderr is in it too.
+        job.output_path = job.error_path = out
+        self.name = object_name(ctx.instance, job.id)
+        job.native_id = f"{self.spec.namespace}/{self.name}"
+        job.backend_data.update(job=self.name, namespace=self.spec.namespace, server=self.api.cluster.server,
+                                submitter=submitter())
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        if job.output_path:
+            create_output(job.output_path)
+        files = self.backend.files
+        # ``kill`` may have found no Job yet and recorded the job killed (it takes this lock): it never starts.
+        with files.lock(job.id):
+            result = files.result(job.id)
+            if result is not None:
+                return apply_result(job, result)
+            body = manifest(self.spec, job, self.name, self.backend.ctx.instance)
+            self.api.create_job(self.spec.namespace, body)
+        return None
+
+
+class KubernetesBackend(Backend):
+    """Jobs as batch/v1 Jobs in the cluster of the current kubeconfig context (or the pod's own cluster)."""
+
+    name = "kubernetes"
+    unsupported_fields = ("input_path",)
+    extensions = frozenset({"pull", "native"})
+    data_shape = DATA_SHAPE
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        "exit-status": Refusal("Kubernetes reports a process killed by signal N as exit code 128+N, so a "
+                               "container's own exit status above 128 is shown as that signal (as a shell reads "
+                               "$?)"),
+        "output-bytes": Refusal("a pod keeps one log: stdout and stderr come back interleaved from `logs` (in "
+                                "the order written), byte for byte"),
+        "output-files": Refusal("a pod keeps one log, so stdout and stderr cannot go to separate files; "
+                                "`--output` (or `--join`) is honoured", ExitStatus.USAGE),
+        "suspend": Refusal("Kubernetes cannot pause a pod (and 1.20 has no Job suspend)", ExitStatus.UNSUPPORTED),
+    }
+
+    def __init__(self, ctx: BackendContext) -> None:
+        super().__init__(ctx)
+        self.files = KubeFiles(ctx.home)
+        self._api: Api | None = None
+
+    def api(self) -> Api:
+        if self._api is None:
+            self._api = Api(self.cluster())
+        return self._api
+
+    def cluster(self) -> Cluster:
+        return load(self.ctx.environ)
+
+    def selector(self, job_id: str | None = None) -> str:
+        found = f"{LABEL}instance={self.ctx.instance}"
+        return found if job_id is None else f"{found},{LABEL}job={job_id}"
+
+    # --- submission -------------------------------------------------------------------------------
+    def prepare(
+        self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
+    ) -> Launch:
+        self.check_template(template)
+        api = self.api()
+        spec = spec_from_template(template, api.cluster.namespace)
+        # The one round trip before the record exists: the server answers, the credentials work, and the
+        # namespace exists (a user who may not read namespaces is let through: the create will tell).
+        try:
+            api.namespace(spec.namespace)
+        except Missing:
+            raise InvalidArgument(f"namespace {spec.namespace} does not exist on {api.cluster.server}") from None
+        except Drmaa2Error as e:
+            if "forbidden" not in str(e).lower():
+                raise
+        self.files.ensure_dirs()
+        self.ctx.output_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        return KubernetesLaunch(self, api, spec)
+
+    # --- observation ------------------------------------------------------------------------------
+    def _pods(self, namespace: str) -> tuple[dict[str, dict[str, Any]], str]:
+        """This home's pods in ``namespace`` by job id (the newest, should a job have several), and the list's
+        resourceVersion."""
+        items, version = self.api().pods(namespace, self.selector())
+        by_job: dict[str, dict[str, Any]] = {}
+        for pod in sorted(items, key=lambda p: p["metadata"].get("creationTimestamp") or ""):
+            by_job[pod["metadata"]["labels"].get(LABEL + "job", "")] = pod
+        return by_job, version
+
+    def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+        changed: list[JobInfo] = []
+        by_namespace: dict[str, list[JobInfo]] = {}
+        for job in jobs:
+            result = self.files.result(job.id)
+            if result is not None:
+                changed.append(apply_result(job, result))
+            else:
+                by_namespace.setdefault(namespace_of(job), []).append(job)
+        for namespace, group in by_namespace.items():
+            pods, _ = self._pods(namespace)
+            need_jobs = [job for job in group if job.id not in pods]
+            objects = {o["metadata"]["name"] for o in self.api().jobs(namespace, self.selector())} \
+                if need_jobs else set()
+            for job in group:
+                pod = pods.get(job.id)
+                if pod is not None:
+                    changed.append(self.finalise(job, pod) if ended(pod) else observe(job, pod))
+                elif job_name(job) in objects or (job.dispatch_time is None and submitter_alive(job)):
+                    changed.append(job.evolve(state=JobState.QUEUED))  # no pod yet (or no Job yet)
+                else:
+                    changed.append(self.finalise(job, None))
+        old = {job.id: job for job in jobs}
+        return [new for new in changed if new != old[new.id]]
+
+    def finalise(self, job: JobInfo, pod: dict[str, Any] | None) -> JobInfo:
+        """Keep the ended pod's log and result, then delete its Job; the final info. ``pod`` None: it has no
+        pod and never will (deleted before it started, or removed outside drmaa2)."""
+        api = self.api()
+        with self.files.lock(job.id):
+            result = self.files.result(job.id)
+            if result is None:
+                result = result_of(job, pod, self.files.kill_signal(job.id))
+                if pod is not None and started(pod) is not None and job.output_path:
+                    problem = self._save_log(job, pod)
+                    if problem:
+                        result["annotation"] = f"{result.get('annotation') or 'ended'}; {problem}"
+                self.files.write_result(job.id, result)
+            with contextlib.suppress(Drmaa2Error):
+                api.delete_job(namespace_of(job), job_name(job))
+            self.files.record_kill(job.id, None)
+            self.files.drop_lock(job.id)
+        return apply_result(job, result)
+
+    def _save_log(self, job: JobInfo, pod: dict[str, Any]) -> str | None:
+        """Copy the pod's log into the job's output file; why not, if it could not be read. An unreachable
+        server propagates (BackendUnavailable): a later refresh tries again."""
+        assert job.output_path
+        try:
+            with self.api().log(namespace_of(job), pod["metadata"]["name"], CONTAINER) as chunks:
+                fill_output(job.output_path, chunks)
+        except OSError as e:
+            return f"output not saved ({e.filename}: {e.strerror})"
+        except InvalidArgument as e:  # Missing too: the log is gone
+            return f"output not saved ({e})"
+        return None
+
+    def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        """Woken by a watch event of one of the jobs' pods that shows it ended (or gone)."""
+        if not jobs or any(self.files.result(job.id) is not None for job in jobs):
+            return
+        by_namespace: dict[str, list[JobInfo]] = {}
+        for job in jobs:
+            by_namespace.setdefault(namespace_of(job), []).append(job)
+        namespace, group = next(iter(by_namespace.items()))
+        seconds = WATCH_SECONDS if timeout is None else max(0.0, min(timeout, WATCH_SECONDS))
+        if len(by_namespace) > 1:
+            seconds = min(seconds, 1.0)  # jobs in several namespaces: watch one, look again soon
+        if seconds <= 0:
+            return
+        ids = {job.id for job in group}
+        # Listed first, then watched from the list's version: an end between the two is not missed.
+        pods, version = self._pods(namespace)
+        for job in group:
+            pod = pods.get(job.id)
+            if pod is None and not (job.dispatch_time is None and submitter_alive(job)):
+                return
+            if pod is not None and ended(pod):
+                return
+        begun = time.monotonic()
+        for event in self.api().watch_pods(namespace, self.selector(), version, seconds):
+            kind, pod = event.get("type"), event.get("object") or {}
+            if kind == "ERROR":
+                return  # the version is too old (410): the caller lists again
+            if (pod.get("metadata") or {}).get("labels", {}).get(LABEL + "job") not in ids:
+                continue
+            if kind == "DELETED" or ended(pod):
+                return
+            if time.monotonic() - begun > seconds:
+                return
+
+    # --- control ----------------------------------------------------------------------------------
+    def terminate(self, job: JobInfo, signal: int | None) -> None:
+        """Stop the job's container (see the module docstring). Only SIGTERM (with SIGKILL after the grace
+        period) and SIGKILL can be sent. Raises InvalidState when it has ended, UnsupportedOperation."""
+        if signal not in (None, signals.SIGTERM, signals.SIGKILL):
+            raise UnsupportedOperation("the kubernetes backend can send only SIGTERM (then SIGKILL) and SIGKILL")
+        api, namespace = self.api(), namespace_of(job)
+        with self.files.lock(job.id):
+            if self.files.result(job.id) is not None:
+                raise InvalidState(f"job {job.id} has already ended")
+            pods, _ = self._pods(namespace)
+            pod = pods.get(job.id)
+            if pod is not None and ended(pod):
+                raise InvalidState(f"job {job.id} has already ended")
+            if pod is None or started(pod) is None:
+                # Not started (no Job yet, no pod yet, or a pod still pending): it never will.
+                self.files.record_kill(job.id, "stop" if signal is None else signal)
+                self.files.write_result(job.id, {"state": "failed", "annotation": ending.KILLED_BEFORE_START,
+                                                 "finish_time": time.time()})
+                with contextlib.suppress(Missing):
+                    api.delete_job(namespace, job_name(job), grace=0)
+                return
+            if signal == signals.SIGKILL:
+                self.files.record_kill(job.id, signal)
+                problem = self._save_log(job, pod) if job.output_path else None
+                note = ending.killed(signal)
+                self.files.write_result(job.id, {
+                    "state": "failed", "signal": int(signal), "dispatch_time": started(pod),
+                    "annotation": f"{note}; {problem}" if problem else note, "finish_time": time.time()})
+                with contextlib.suppress(Missing):
+                    api.delete_job(namespace, job_name(job), grace=0)
+                return
+            # Before the patch: the finaliser may run the moment the container dies.
+            self.files.record_kill(job.id, "stop" if signal is None else signal)
+        try:
+            api.patch_pod(namespace, pod["metadata"]["name"], {"spec": {"activeDeadlineSeconds": 1}})
+        except Missing:
+            raise InvalidState(f"job {job.id} has already ended") from None
+
+    def suspend(self, job: JobInfo) -> None:
+        raise UnsupportedOperation("the kubernetes backend cannot suspend jobs (a pod cannot be paused)")
+
+    def resume(self, job: JobInfo) -> None:
+        raise UnsupportedOperation("the kubernetes backend cannot resume jobs (a pod cannot be paused)")
+
+    def output(self, job: JobInfo, stream: str) -> bytes | None:
+        """The running pod's log (stdout and stderr interleaved) on "out"; None once the job's file holds it."""
+        if self.files.result(job.id) is not None:
+            return None
+        if stream == "err":
+            return b""
+        pods, _ = self._pods(namespace_of(job))
+        pod = pods.get(job.id)
+        if pod is None or started(pod) is None:
+            return None
+        try:
+            with self.api().log(namespace_of(job), pod["metadata"]["name"], CONTAINER) as chunks:
+                return b"".join(chunks)
+        except Missing:
+            return None
+
+    def cleanup(self, job: JobInfo) -> None:
+        """Delete the job's Job if one is left, and its files (the files even when the server cannot be
+        reached; BackendUnavailable is raised then)."""
+        try:
+            with contextlib.suppress(Missing):
+                self.api().delete_job(namespace_of(job), job_name(job), grace=0)
+        finally:
+            self.files.remove(job.id)
+
+
+def namespace_of(job: JobInfo) -> str:
+    return str(job.backend_data.get("namespace") or job.template.queue_name or "default")
+
+
+def job_name(job: JobInfo) -> str:
+    return str(job.backend_data.get("job") or (job.native_id or "").rpartition("/")[2])
+
+
+def submitter() -> dict[str, Any]:
+    """This process, as the submitter of a job (recorded in ``backend_data``)."""
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": proc_start(os.getpid())}
+
+
+def submitter_alive(job: JobInfo) -> bool:
+    """Whether the process that submitted ``job`` may still be creating its Job."""
+    who = job.backend_data.get("submitter") or {}
+    if who.get("host") != socket.gethostname():
+        return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
+    return alive(who.get("pid"), who.get("start"))
