@@ -96,8 +96,8 @@ class KubernetesBackend(Backend):
         "exit-status": Refusal("Kubernetes reports a process killed by signal N as exit code 128+N, so a "
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
                                "$?)"),
-        "output-bytes": Refusal("a pod keeps one log: stdout and stderr come back interleaved from `logs` (in "
-                                "the order written), byte for byte"),
+        "output-bytes": Refusal("a pod keeps one log: stdout and stderr come back interleaved line by line from "
+                                "`logs`, byte for byte"),
         "output-files": Refusal("a pod keeps one log, so stdout and stderr cannot go to separate files; "
                                 "`--output` (or `--join`) is honoured", ExitStatus.USAGE),
         "suspend": Refusal("Kubernetes cannot pause a pod (and 1.20 has no Job suspend)", ExitStatus.UNSUPPORTED),
@@ -268,7 +268,7 @@ class KubernetesBackend(Backend):
                 problem = self._save_log(job, pod) if job.output_path else None
                 note = ending.killed(signal)
                 self.files.write_result(job.id, {
-                    "state": "failed", "signal": int(signal), "dispatch_time": started(pod),
+                    "state": "failed", "signal": int(signal), "dispatch_time": started(pod, job.submission_time),
                     "annotation": f"{note}; {problem}" if problem else note, "finish_time": time.time()})
                 with contextlib.suppress(Missing):
                     api.delete_job(namespace, job_name(job), grace=0)

@@ -43,18 +43,20 @@ def ended(pod: dict[str, Any]) -> bool:
     return phase in ("Succeeded", "Failed") or "terminated" in (container_status(pod).get("state") or {})
 
 
-def started(pod: dict[str, Any]) -> float | None:
-    """When the container started, if it did."""
+def started(pod: dict[str, Any], submitted: float | None = None) -> float | None:
+    """When the container started, if it did. The API keeps whole seconds: a start in the second of the
+    submission would read as before it, so it is taken as no earlier than ``submitted``."""
     state = container_status(pod).get("state") or {}
     for key in ("running", "terminated"):
         if key in state:
-            return epoch(state[key].get("startedAt")) or epoch(pod.get("status", {}).get("startTime"))
+            begun = epoch(state[key].get("startedAt")) or epoch(pod.get("status", {}).get("startTime"))
+            return max(begun, submitted) if begun is not None and submitted is not None else begun
     return None
 
 
 def observe(job: JobInfo, pod: dict[str, Any]) -> JobInfo:
     """The job's info while its pod has not ended: queued (pending, with why it is stuck), or running."""
-    dispatched = started(pod)
+    dispatched = started(pod, job.submission_time)
     if dispatched is None:
         waiting = (container_status(pod).get("state") or {}).get("waiting") or {}
         note = None
@@ -97,7 +99,7 @@ def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None) 
             result["annotation"] = f"never started: {why}"
         return result
     code, reason, message = term.get("exitCode"), term.get("reason") or "", term.get("message") or ""
-    begun, finished = epoch(term.get("startedAt")), epoch(term.get("finishedAt")) or now
+    begun, finished = started(pod, job.submission_time) if pod else None, epoch(term.get("finishedAt")) or now
     result.update(dispatch_time=begun, finish_time=max(begun or finished, finished),
                   machine=(pod or {}).get("spec", {}).get("nodeName"))
     killed = killed_by(sent, code)
