@@ -282,11 +282,14 @@ start() {
     [ "$(id -u)" = 0 ] || die "must run as root (daemons, mounts, packages)"
     if alive kube-apiserver && alive kubelet && answers; then print_env; return 0; fi
     local missing=""
-    for c in etcd containerd runc openssl ip busybox; do command -v $c >/dev/null || missing=1; done
+    for c in etcd containerd ctr runc openssl ip curl pgrep; do command -v $c >/dev/null || missing=1; done
     [ -x /usr/lib/cni/bridge ] || missing=1
+    # The test image is busybox-static's /bin/busybox: a dynamic one would find no libc in the image.
+    LC_ALL=C ldd /bin/busybox 2>&1 | grep -q 'not a dynamic executable' || missing=1
     if [ -n "$missing" ]; then
-        say "installing etcd-server containerd runc containernetworking-plugins busybox-static openssl iproute2"
-        apt_install etcd-server containerd runc containernetworking-plugins busybox-static openssl iproute2 procps
+        say "installing etcd-server containerd runc containernetworking-plugins busybox-static openssl iproute2 curl"
+        apt_install etcd-server containerd runc containernetworking-plugins busybox-static openssl iproute2 curl \
+            procps
     fi
     build
     write_config

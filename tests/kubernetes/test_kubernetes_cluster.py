@@ -140,3 +140,30 @@ def test_api_server_restarted_during_wait_is_ridden_out(k8s: Cli, tmp_path: Path
             waiter.wait()
         if SCRIPT.exists():
             cluster_script()  # the cluster stays up for the tests after this one
+
+
+def host_state() -> dict[str, list[str]]:
+    """What a cluster could leave on the host: iptables chains, mounts under its state, the pod bridge, its
+    processes (by the pid files of its daemons)."""
+    rules = subprocess.run(["iptables-save"], capture_output=True, text=True, check=False).stdout
+    mounts = Path("/proc/mounts").read_text().splitlines()
+    links = subprocess.run(["ip", "-o", "link"], capture_output=True, text=True, check=False).stdout
+    return {
+        "chains": sorted(line for line in rules.splitlines() if line.startswith(":") and "KUBE" in line),
+        "mounts": sorted(m for m in mounts if f" {STATE}" in m),
+        "bridge": [line for line in links.splitlines() if "k8scni0" in line],
+        "daemons": sorted(p.name for p in (STATE / "run").glob("*.pid")),
+    }
+
+
+def test_stop_leaves_nothing_behind_and_start_comes_back(k8s: Cli, tmp_path: Path) -> None:
+    # A pod running at the stop: its sandbox has a network namespace, mounts and an address on the bridge.
+    k8s.submit("sh", "-c", gate(tmp_path / "never"), options=opts())
+    until(lambda: host_state()["bridge"] != [], "the pod network came up", timeout=120, interval=0.2)
+    stop = cluster_script("stop")
+    assert stop.returncode == 0, stop.stderr
+    assert host_state() == {"chains": [], "mounts": [], "bridge": [], "daemons": []}
+    again = cluster_script()
+    assert again.returncode == 0, again.stderr
+    assert "KUBECONFIG=" in again.stdout
+    assert k8s("submit", *opts("--wait"), "--", "sh", "-c", "exit 4", timeout=180).code == 4

@@ -145,3 +145,34 @@ def test_results_from_terminated_states(terminated: dict[str, object], status: d
 def test_a_job_without_a_pod_never_started() -> None:
     r = result_of(job(JobTemplate(remote_command="x")), None, "stop")
     assert (r["state"], r["annotation"]) == ("failed", "killed by drmaa2 kill before it started")
+
+
+@pytest.mark.parametrize(("status", "error"), [
+    (401, "DeniedByDrms"), (403, "DeniedByDrms"), (404, "Missing"), (409, "Conflict"), (422, "InvalidArgument"),
+    (500, "BackendUnavailable"), (429, "BackendUnavailable"),
+])
+def test_api_answers_become_drmaa2_errors(status: int, error: str) -> None:
+    import httpx
+
+    from drmaa2cli.backends.kubernetes.api import Api
+    from drmaa2cli.backends.kubernetes.config import Cluster
+
+    api = Api(Cluster("https://127.0.0.1:1", False, "s3cret", "default", "test"))
+    body = {"kind": "Status", "message": "jobs.batch \"x\"\n is bad"}
+    api._http = httpx.Client(base_url="https://k", transport=httpx.MockTransport(
+        lambda request: httpx.Response(status, json=body)))
+    with pytest.raises(Exception) as caught:
+        api.create_job("default", {})
+    assert type(caught.value).__name__ == error
+    assert str(caught.value) == 'Kubernetes API: jobs.batch "x" is bad'
+
+
+def test_an_unreachable_server_is_named_without_the_token() -> None:
+    from drmaa2cli.backends.kubernetes.api import Api
+    from drmaa2cli.backends.kubernetes.config import Cluster
+    from drmaa2cli.errors import BackendUnavailable
+
+    api = Api(Cluster("https://127.0.0.1:1", False, "s3cret", "default", "test"))
+    with pytest.raises(BackendUnavailable) as caught:
+        api.namespace("default")
+    assert "127.0.0.1:1" in str(caught.value) and "s3cret" not in str(caught.value)

@@ -225,21 +225,28 @@ class KubernetesBackend(Backend):
         pods, version = self._pods(namespace)
         for job in group:
             pod = pods.get(job.id)
-            if pod is None and not (job.dispatch_time is None and submitter_alive(job)):
-                return
-            if pod is not None and ended(pod):
+            if pod is None and job.dispatch_time is not None:
+                return  # it had a pod, and the pod is gone
+            if pod is None:
+                # No pod yet: the Job is being created, or its controller has not made the pod, or the Job was
+                # deleted before; the watch sees the first two, a short one lets a refresh notice the last.
+                seconds = min(seconds, 2.0)
+            elif ended(pod):
                 return
         begun = time.monotonic()
-        for event in self.api().watch_pods(namespace, self.selector(), version, seconds):
-            kind, pod = event.get("type"), event.get("object") or {}
-            if kind == "ERROR":
-                return  # the version is too old (410): the caller lists again
-            if (pod.get("metadata") or {}).get("labels", {}).get(LABEL + "job") not in ids:
-                continue
-            if kind == "DELETED" or ended(pod):
-                return
-            if time.monotonic() - begun > seconds:
-                return
+        try:
+            for event in self.api().watch_pods(namespace, self.selector(), version, seconds):
+                kind, pod = event.get("type"), event.get("object") or {}
+                if kind == "ERROR":
+                    return  # the version is too old (410): the caller lists again
+                if (pod.get("metadata") or {}).get("labels", {}).get(LABEL + "job") not in ids:
+                    continue
+                if kind == "DELETED" or ended(pod):
+                    return
+                if time.monotonic() - begun > seconds:
+                    return
+        except InvalidArgument:
+            return  # the watch was refused (410 Gone as a status): the caller refreshes and asks again
 
     # --- control ----------------------------------------------------------------------------------
     def terminate(self, job: JobInfo, signal: int | None) -> None:
