@@ -32,8 +32,9 @@ die() { say "$*"; exit 1; }
 apt_install() {
     export DEBIAN_FRONTEND=noninteractive
     local apt=(apt-get -o DPkg::Lock::Timeout=900 -q)
-    "${apt[@]}" install -y --no-install-recommends "$@" >&2 \
-        || { "${apt[@]}" update >&2 && "${apt[@]}" install -y --no-install-recommends "$@" >&2; }
+    # --no-upgrade: what is installed already is left as it is (other work shares this machine).
+    "${apt[@]}" install -y --no-install-recommends --no-upgrade "$@" >&2 \
+        || { "${apt[@]}" update >&2 && "${apt[@]}" install -y --no-install-recommends --no-upgrade "$@" >&2; }
 }
 
 alive() {  # alive NAME: the daemon this script started as NAME runs
@@ -285,7 +286,7 @@ start() {
     for c in etcd containerd ctr runc openssl ip curl pgrep; do command -v $c >/dev/null || missing=1; done
     [ -x /usr/lib/cni/bridge ] || missing=1
     # The test image is busybox-static's /bin/busybox: a dynamic one would find no libc in the image.
-    LC_ALL=C ldd /bin/busybox 2>&1 | grep -q 'not a dynamic executable' || missing=1
+    case "$(LC_ALL=C ldd /bin/busybox 2>&1)" in *"not a dynamic executable"*) ;; *) missing=1 ;; esac
     if [ -n "$missing" ]; then
         say "installing etcd-server containerd runc containernetworking-plugins busybox-static openssl iproute2 curl"
         apt_install etcd-server containerd runc containernetworking-plugins busybox-static openssl iproute2 curl \

@@ -57,7 +57,7 @@ def test_the_job_object_carries_the_template(k8s: Cli, kubernetes_env: dict[str,
         container = pod["containers"][0]
         assert container["resources"] == {"requests": {"memory": "64Mi", "cpu": "250m"},
                                           "limits": {"memory": "64Mi", "cpu": "250m"}}
-        assert pod["activeDeadlineSeconds"] == 300 and pod["restartPolicy"] == "Never"
+        assert obj["spec"]["activeDeadlineSeconds"] == 300 and pod["restartPolicy"] == "Never"
         assert obj["metadata"]["labels"]["drmaa2/name"] == "my_job"
         assert obj["metadata"]["annotations"]["drmaa2/name"] == "my job"
         assert "GREETING" in obj["metadata"]["annotations"]["drmaa2/template"]

@@ -94,7 +94,8 @@ def test_manifest_maps_the_template() -> None:
     assert c["args"] == ["sh", "-c", "echo $$(HOME) $$$$"]
     assert {"name": "A", "value": "$$(B)"} in c["env"] and {"name": "DRMAA2_TASK_ID", "value": "2"} in c["env"]
     assert c["resources"]["limits"] == c["resources"]["requests"] == {"memory": "64Mi", "cpu": "500m"}
-    assert (pod["activeDeadlineSeconds"], pod["nodeName"], pod["nodeSelector"]) == (3, "n1", {"a": "b"})
+    assert (body["spec"]["activeDeadlineSeconds"], pod["nodeName"], pod["nodeSelector"]) == (3, "n1", {"a": "b"})
+    assert body["spec"]["template"]["metadata"]["finalizers"] == ["drmaa2/result"]
     assert body["spec"]["backoffLimit"] == 0 and pod["restartPolicy"] == "Never" and pod["shareProcessNamespace"]
     assert body["metadata"]["labels"]["drmaa2/session"] == "s_e" and spec.namespace == "q"
     assert escape("a$") == "a$$"
@@ -130,6 +131,7 @@ def pod(terminated: dict[str, object], **status: object) -> dict[str, object]:
      None, ("failed", 127, None, "exited with status 127 (command not found)")),
     ({"exitCode": 143, "reason": "Error"}, {"reason": "DeadlineExceeded"}, None,
      ("failed", None, 15, "timed out after 3s")),
+    ({"exitCode": 137, "reason": "Error"}, {}, 9, ("failed", None, 9, "killed by drmaa2 kill (SIGKILL)")),
     ({"exitCode": 137, "reason": "Error"}, {"reason": "DeadlineExceeded"}, "stop",
      ("failed", None, 9, "killed by drmaa2 kill (SIGKILL after SIGTERM was ignored for 5s)")),
     ({"exitCode": 143, "reason": "Error"}, {"reason": "DeadlineExceeded"}, "stop",

@@ -116,16 +116,25 @@ class Api:
         doc = self.call("GET", PODS.format(ns=namespace), params={"labelSelector": selector})
         return doc["items"], str(doc["metadata"].get("resourceVersion") or "")
 
-    def patch_pod(self, namespace: str, name: str, patch: Mapping[str, Any]) -> None:
-        self.call("PATCH", f"{PODS.format(ns=namespace)}/{name}", body=patch,
-                  content_type="application/strategic-merge-patch+json")
+    def delete_pod(self, namespace: str, name: str, *, grace: int) -> None:
+        options = {"kind": "DeleteOptions", "apiVersion": "v1", "gracePeriodSeconds": grace}
+        self.call("DELETE", f"{PODS.format(ns=namespace)}/{name}", body=options)
+
+    def job(self, namespace: str, name: str) -> dict[str, Any]:
+        return self.call("GET", f"{JOBS.format(ns=namespace)}/{name}")
+
+    def drop_finalizers(self, namespace: str, pod: str) -> None:
+        """Let the pod go (it may be being deleted, and waits for its finalizers)."""
+        self.call("PATCH", f"{PODS.format(ns=namespace)}/{pod}", body={"metadata": {"finalizers": None}},
+                  content_type="application/merge-patch+json")
 
     @contextmanager
-    def log(self, namespace: str, pod: str, container: str) -> Iterator[Iterator[bytes]]:
-        """The container's log, streamed as the bytes the kubelet keeps (stdout and stderr interleaved)."""
+    def log(self, namespace: str, pod: str, container: str, follow: bool = False) -> Iterator[Iterator[bytes]]:
+        """The container's log, streamed as the bytes the kubelet keeps (stdout and stderr interleaved); with
+        ``follow``, until the container ends."""
+        params = {"container": container, **({"follow": "true"} if follow else {})}
         try:
-            with self._http.stream("GET", f"{PODS.format(ns=namespace)}/{pod}/log",
-                                   params={"container": container}) as resp:
+            with self._http.stream("GET", f"{PODS.format(ns=namespace)}/{pod}/log", params=params) as resp:
                 self.check(resp, "GET", "log")
                 yield resp.iter_bytes()
         except httpx.TransportError as e:

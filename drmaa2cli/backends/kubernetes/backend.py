@@ -6,10 +6,12 @@
 - Nothing waits for the pod. Whichever drmaa2 process first sees it ended (``refresh``) copies its log into
   the job's output file, records the result in ``run/ID.k8s.json`` and only then deletes the Job (and the pod,
   by propagation), under the job's lock: the output outlives the pod and concurrent refreshers finalise once.
-- ``kill`` shortens the running pod's ``activeDeadlineSeconds`` to 1: the kubelet sends SIGTERM, then SIGKILL
-  after the pod's grace period, and keeps the pod (its exit status and log) for the finaliser; deleting the
-  pod instead would lose both. ``kill --signal KILL`` keeps the log so far and deletes the Job (propagation
-  Background, grace 0). A job whose container has not started yet is deleted and never starts.
+- Each pod carries the finalizer ``drmaa2/result``: a pod deleted by anyone (a kill, the Job's deadline) stays
+  in the API, with the exit status the kubelet reports, until the finaliser has kept it and lets it go.
+- ``kill`` follows the pod's log, deletes the Job with propagation (Foreground: the pod gets SIGTERM, SIGKILL
+  after its grace period of 5 s; ``--signal KILL``: grace 0) and keeps the log until the container ended, because
+  the kubelet removes a deleted pod's container, and its log, the moment it dies. A job whose container has not
+  started yet is deleted and never starts.
 - A pod has one log: stdout and stderr are interleaved in it, so every job's error path is its output path.
 """
 
@@ -44,13 +46,22 @@ WATCH_SECONDS = 300.0
 
 
 class KubeFiles(JobFiles):
-    """The docker backend's per-job files (result, kill marker, lock) under this backend's own names."""
+    """The docker backend's per-job files (result, kill marker, lock) under this backend's own names, plus a
+    mark that ``kill`` kept the log (the finaliser then finds none to read)."""
 
     def _result_path(self, job_id: str) -> Path:
         return self.run_dir / f"{job_id}.k8s.json"
 
     def kill_path(self, job_id: str) -> Path:
         return self.run_dir / f"{job_id}.k8s-kill"
+
+    def log_mark(self, job_id: str) -> Path:
+        return self.run_dir / f"{job_id}.k8s-log"
+
+    def remove(self, job_id: str) -> None:
+        super().remove(job_id)
+        with contextlib.suppress(FileNotFoundError):
+            self.log_mark(job_id).unlink()
 
 
 class KubernetesLaunch(Launch):
@@ -178,21 +189,40 @@ class KubernetesBackend(Backend):
     def finalise(self, job: JobInfo, pod: dict[str, Any] | None) -> JobInfo:
         """Keep the ended pod's log and result, then delete its Job; the final info. ``pod`` None: it has no
         pod and never will (deleted before it started, or removed outside drmaa2)."""
-        api = self.api()
+        api, namespace = self.api(), namespace_of(job)
         with self.files.lock(job.id):
             result = self.files.result(job.id)
             if result is None:
-                result = result_of(job, pod, self.files.kill_signal(job.id))
-                if pod is not None and started(pod) is not None and job.output_path:
+                sent = self.files.kill_signal(job.id)
+                deadline = False
+                if pod is not None and sent is None and job.template.timeout and \
+                        pod["metadata"].get("deletionTimestamp"):
+                    deadline = self._past_deadline(job)
+                result = result_of(job, pod, sent, deadline)
+                kept = self.files.log_mark(job.id).exists()
+                if pod is not None and started(pod) is not None and job.output_path and not kept:
                     problem = self._save_log(job, pod)
                     if problem:
                         result["annotation"] = f"{result.get('annotation') or 'ended'}; {problem}"
                 self.files.write_result(job.id, result)
+            if pod is not None:
+                with contextlib.suppress(Drmaa2Error):
+                    api.drop_finalizers(namespace, pod["metadata"]["name"])
             with contextlib.suppress(Drmaa2Error):
-                api.delete_job(namespace_of(job), job_name(job))
+                api.delete_job(namespace, job_name(job))
             self.files.record_kill(job.id, None)
+            with contextlib.suppress(FileNotFoundError):
+                self.files.log_mark(job.id).unlink()
             self.files.drop_lock(job.id)
         return apply_result(job, result)
+
+    def _past_deadline(self, job: JobInfo) -> bool:
+        """Whether the Job's controller ended it at its deadline (the job's --timeout)."""
+        try:
+            conditions = self.api().job(namespace_of(job), job_name(job)).get("status", {}).get("conditions") or []
+        except Missing:
+            return False
+        return any(c.get("type") == "Failed" and c.get("reason") == "DeadlineExceeded" for c in conditions)
 
     def _save_log(self, job: JobInfo, pod: dict[str, Any]) -> str | None:
         """Copy the pod's log into the job's output file; why not, if it could not be read. An unreachable
@@ -250,11 +280,13 @@ class KubernetesBackend(Backend):
 
     # --- control ----------------------------------------------------------------------------------
     def terminate(self, job: JobInfo, signal: int | None) -> None:
-        """Stop the job's container (see the module docstring). Only SIGTERM (with SIGKILL after the grace
-        period) and SIGKILL can be sent. Raises InvalidState when it has ended, UnsupportedOperation."""
+        """Stop the job's container (see the module docstring); returns once it ended and its log is kept.
+        Only SIGTERM (with SIGKILL after the grace period) and SIGKILL can be sent. Raises InvalidState when it
+        has ended, UnsupportedOperation."""
         if signal not in (None, signals.SIGTERM, signals.SIGKILL):
             raise UnsupportedOperation("the kubernetes backend can send only SIGTERM (then SIGKILL) and SIGKILL")
         api, namespace = self.api(), namespace_of(job)
+        grace = 0 if signal == signals.SIGKILL else None
         with self.files.lock(job.id):
             if self.files.result(job.id) is not None:
                 raise InvalidState(f"job {job.id} has already ended")
@@ -262,30 +294,54 @@ class KubernetesBackend(Backend):
             pod = pods.get(job.id)
             if pod is not None and ended(pod):
                 raise InvalidState(f"job {job.id} has already ended")
+            self.files.record_kill(job.id, "stop" if signal is None else signal)
             if pod is None or started(pod) is None:
                 # Not started (no Job yet, no pod yet, or a pod still pending): it never will.
-                self.files.record_kill(job.id, "stop" if signal is None else signal)
                 self.files.write_result(job.id, {"state": "failed", "annotation": ending.KILLED_BEFORE_START,
                                                  "finish_time": time.time()})
                 with contextlib.suppress(Missing):
                     api.delete_job(namespace, job_name(job), grace=0)
+                self._let_pods_go(namespace, job)
                 return
-            if signal == signals.SIGKILL:
-                self.files.record_kill(job.id, signal)
-                problem = self._save_log(job, pod) if job.output_path else None
-                note = ending.killed(signal)
-                self.files.write_result(job.id, {
-                    "state": "failed", "signal": int(signal), "dispatch_time": started(pod, job.submission_time),
-                    "annotation": f"{note}; {problem}" if problem else note, "finish_time": time.time()})
+            if pod["metadata"].get("deletionTimestamp"):
+                if grace == 0:  # a kill already under way: make it SIGKILL now
+                    with contextlib.suppress(Missing):
+                        api.delete_pod(namespace, pod["metadata"]["name"], grace=0)
+                return
+            # The log is followed from before the delete until the container ended: the kubelet removes a
+            # deleted pod's container, with its log, as soon as it dies.
+            problem = None
+            try:
+                with api.log(namespace, pod["metadata"]["name"], CONTAINER, follow=True) as chunks:
+                    with contextlib.suppress(Missing):
+                        api.delete_job(namespace, job_name(job), propagation="Foreground", grace=grace)
+                    if job.output_path:
+                        fill_output(job.output_path, chunks)
+                        self.files.log_mark(job.id).touch(mode=0o600)
+            except OSError as e:
+                problem = e
+            except InvalidArgument:
+                # No log to follow (the container just ended): the finaliser reads it.
                 with contextlib.suppress(Missing):
-                    api.delete_job(namespace, job_name(job), grace=0)
-                return
-            # Before the patch: the finaliser may run the moment the container dies.
-            self.files.record_kill(job.id, "stop" if signal is None else signal)
-        try:
-            api.patch_pod(namespace, pod["metadata"]["name"], {"spec": {"activeDeadlineSeconds": 1}})
-        except Missing:
-            raise InvalidState(f"job {job.id} has already ended") from None
+                    api.delete_job(namespace, job_name(job), propagation="Foreground", grace=grace)
+            if problem is not None:
+                raise InvalidArgument(f"job {job.id} was killed, but its output could not be kept: {problem}")
+
+    def _let_pods_go(self, namespace: str, job: JobInfo) -> None:
+        """Drop the finalizer of the job's pods (a job recorded as ended whose pods nobody will finalise)."""
+        with contextlib.suppress(Drmaa2Error):
+            items, _ = self.api().pods(namespace, self.selector(job.id))
+            for pod in items:
+                with contextlib.suppress(Missing):
+                    self.api().drop_finalizers(namespace, pod["metadata"]["name"])
+
+    def hold(self, job: JobInfo) -> None:
+        """A job handed to Kubernetes is on its way to a node (1.20 has no Job suspend): nothing to hold, as for
+        a job that started. Holds before that (``--hold``, dependencies, throttles) are the core's."""
+        raise InvalidState(f"job {job.id} was handed to Kubernetes already and cannot be held")
+
+    def release(self, job: JobInfo) -> None:
+        raise InvalidState(f"job {job.id} is not held")
 
     def suspend(self, job: JobInfo) -> None:
         raise UnsupportedOperation("the kubernetes backend cannot suspend jobs (a pod cannot be paused)")
@@ -315,6 +371,7 @@ class KubernetesBackend(Backend):
         try:
             with contextlib.suppress(Missing):
                 self.api().delete_job(namespace_of(job), job_name(job), grace=0)
+            self._let_pods_go(namespace_of(job), job)
         finally:
             self.files.remove(job.id)
 

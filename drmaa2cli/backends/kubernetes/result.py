@@ -38,9 +38,11 @@ def container_status(pod: dict[str, Any]) -> dict[str, Any]:
 
 
 def ended(pod: dict[str, Any]) -> bool:
-    """Whether the pod's command has ended for good (or will never run)."""
+    """Whether the pod's command has ended for good (or will never run). A Failed pod whose container still
+    shows running has not: the kubelet is stopping it."""
     phase = pod.get("status", {}).get("phase")
-    return phase in ("Succeeded", "Failed") or "terminated" in (container_status(pod).get("state") or {})
+    state = container_status(pod).get("state") or {}
+    return "terminated" in state or (phase in ("Succeeded", "Failed") and "running" not in state)
 
 
 def started(pod: dict[str, Any], submitted: float | None = None) -> float | None:
@@ -81,14 +83,16 @@ def killed_by(sent: int | str | None, code: int | None) -> int | None:
     return got if sent == got else None
 
 
-def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None) -> dict[str, Any]:
+def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
+              deadline: bool = False) -> dict[str, Any]:
     """The result of a job whose pod ended (``pod``), or that has none and never will (None). ``sent`` is what
-    ``terminate`` recorded: "stop" (SIGTERM, then SIGKILL after the grace), a signal number, or None."""
+    ``terminate`` recorded: "stop" (SIGTERM, then SIGKILL after the grace), a signal number, or None;
+    ``deadline``: the Job's controller ended it at its ``activeDeadlineSeconds`` (the job's timeout)."""
     now = time.time()
     result: dict[str, Any] = {"state": "failed", "exit_status": None, "signal": None, "finish_time": now}
     status = (pod or {}).get("status", {})
     term = (container_status(pod).get("state") or {}).get("terminated") if pod else None
-    deadline = status.get("reason") == "DeadlineExceeded"
+    deadline = deadline or status.get("reason") == "DeadlineExceeded"
     if not term:
         if sent is not None:
             result["annotation"] = ending.KILLED_BEFORE_START

@@ -4,7 +4,7 @@ What the kubernetes backend reads (see docs/kubernetes.md): the image from ``job
 and ``args`` as the container's ``args`` (the image's entrypoint, if any, receives them, as with ``docker
 run``), each ``$`` doubled so that Kubernetes' ``$(VAR)`` expansion leaves them as given; ``job_name``;
 ``job_environment``; ``working_directory``; ``resource_limits`` memory_mb and cpus as requests and limits;
-``timeout`` as the pod's ``activeDeadlineSeconds``; ``queue_name`` as the namespace; ``stage_in_files`` as
+``timeout`` as the Job's ``activeDeadlineSeconds``; ``queue_name`` as the namespace; ``stage_in_files`` as
 hostPath volumes (paths on the node); ``extension`` pull and native (``node=``, ``selector=KEY=VALUE``).
 """
 
@@ -25,6 +25,9 @@ from ..ending import GRACE_SECONDS
 LABEL = "drmaa2/"
 #: The one container of a job's pod.
 CONTAINER = "job"
+#: Keeps a job's pod in the API after anyone deleted it (a kill, the Job's deadline, a user) until drmaa2 has
+#: read its exit status: the kubelet reports a deleted pod's exit, and the finaliser removes this.
+FINALIZER = "drmaa2/result"
 NATIVE = ("node", "selector")
 _DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
 _LABEL_VALUE_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
@@ -156,11 +159,6 @@ def manifest(spec: JobSpec, job: JobInfo, name: str, instance: str) -> dict[str,
         "enableServiceLinks": False,
         "containers": [container],
     }
-    if spec.deadline:
-        # The pod's deadline, not the Job's: at the Job's the controller deletes the pod, and with it the exit
-        # status and the log; at the pod's the kubelet stops the container (SIGTERM, SIGKILL after the grace)
-        # and the pod stays, Failed, until drmaa2 has kept its result.
-        pod["activeDeadlineSeconds"] = spec.deadline
     if spec.node:
         pod["nodeName"] = spec.node
     if spec.selector:
@@ -170,9 +168,18 @@ def manifest(spec: JobSpec, job: JobInfo, name: str, instance: str) -> dict[str,
                           for i, (src, _, _) in enumerate(spec.mounts)]
         container["volumeMounts"] = [{"name": f"mount-{i}", "mountPath": dst, "readOnly": ro}
                                      for i, (_, dst, ro) in enumerate(spec.mounts)]
+    job_spec: dict[str, Any] = {
+        "backoffLimit": 0,
+        "template": {"metadata": {"labels": labels, "finalizers": [FINALIZER]}, "spec": pod},
+    }
+    if spec.deadline:
+        # The Job's deadline: its controller deletes the pod (SIGTERM, SIGKILL after the grace period), and the
+        # finalizer keeps the pod's exit status. (A pod's own deadline keeps the log, but 1.20's kubelet then
+        # never reports how the container ended.)
+        job_spec["activeDeadlineSeconds"] = spec.deadline
     return {
         "apiVersion": "batch/v1",
         "kind": "Job",
         "metadata": {"name": name, "labels": labels, "annotations": annotations},
-        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": labels}, "spec": pod}},
+        "spec": job_spec,
     }
