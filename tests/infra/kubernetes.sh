@@ -37,8 +37,12 @@ apt_install() {
         || { "${apt[@]}" update >&2 && "${apt[@]}" install -y --no-install-recommends --no-upgrade "$@" >&2; }
 }
 
-alive() {  # alive NAME: the daemon this script started as NAME runs
-    [ -s "$W/run/$1.pid" ] && kill -0 "$(cat "$W/run/$1.pid")" 2>/dev/null
+alive() {  # alive NAME: the daemon this script started as NAME runs (a zombie not yet reaped does not)
+    local pid state
+    [ -s "$W/run/$1.pid" ] || return 1
+    pid=$(cat "$W/run/$1.pid")
+    state=$(awk '{print $3}' "/proc/$pid/stat" 2>/dev/null) || return 1
+    [ -n "$state" ] && [ "$state" != Z ]
 }
 
 built() {
@@ -335,7 +339,14 @@ stop() {
     if alive kube-apiserver && alive kubelet; then
         # Pods first, through the kubelet: it tears down their sandboxes (network namespaces, mounts).
         kubectl_ delete jobs --all --all-namespaces --wait=false >/dev/null 2>&1 || true
-        kubectl_ delete pods --all --all-namespaces --grace-period=0 --force >/dev/null 2>&1 || true
+        # drmaa2's pods wait for it to read their exit status (finalizer drmaa2/result): let them go.
+        local ns pod
+        kubectl_ get pods --all-namespaces -o 'jsonpath={range .items[*]}{.metadata.namespace} {.metadata.name}{"\n"}{end}' \
+            2>/dev/null | while read -r ns pod; do
+                [ -n "$pod" ] && kubectl_ patch pod -n "$ns" "$pod" --type=merge -p '{"metadata":{"finalizers":null}}' \
+                    >/dev/null 2>&1 || true
+            done
+        kubectl_ delete pods --all --all-namespaces --grace-period=0 --force --wait=false >/dev/null 2>&1 || true
         local end=$((SECONDS + 30))
         while [ "$SECONDS" -lt "$end" ] && [ -n "$(ctr -a "$SOCK" -n k8s.io tasks ls -q 2>/dev/null)" ]; do
             sleep 0.5
@@ -353,7 +364,7 @@ stop() {
         if alive "$name"; then
             pid=$(cat "$W/run/$name.pid")
             kill "$pid" 2>/dev/null || true
-            for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+            for _ in $(seq 1 100); do alive "$name" || break; sleep 0.1; done
             kill -9 "$pid" 2>/dev/null || true
             say "stopped $name"
         fi

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from drmaa2cli.procfs import proc_state
 from tests.conftest import Cli, gate, until
 from tests.kubernetes.fixtures import IMAGE, SCRIPT, cluster_script, kubectl
 
@@ -127,7 +128,7 @@ def test_api_server_restarted_during_wait_is_ridden_out(k8s: Cli, tmp_path: Path
         pid = int((STATE / "run" / "kube-apiserver.pid").read_text())
         time.sleep(1)  # let the wait reach its watch (it rides out the outage whenever it starts)
         os.kill(pid, signal.SIGTERM)
-        until(lambda: not os.path.exists(f"/proc/{pid}"), "the API server stopped", timeout=60)
+        until(lambda: proc_state(pid) in (None, "Z"), "the API server stopped", timeout=60)
         go.touch()  # the job ends while the API server is down
         restart = cluster_script()
         assert restart.returncode == 0, restart.stderr
