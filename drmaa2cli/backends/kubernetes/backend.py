@@ -202,6 +202,9 @@ class KubernetesBackend(Backend):
                 kept = self.files.log_mark(job.id).exists()
                 if pod is not None and started(pod) is not None and job.output_path and not kept:
                     problem = self._save_log(job, pod)
+                    if problem and pod["metadata"].get("deletionTimestamp"):
+                        # Deleted by someone else (the Job's deadline): its container, and the log, went at once.
+                        problem = "output not saved (the log went with the deleted pod)"
                     if problem:
                         result["annotation"] = f"{result.get('annotation') or 'ended'}; {problem}"
                 self.files.write_result(job.id, result)
