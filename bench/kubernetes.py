@@ -73,7 +73,7 @@ def main() -> int:
                 if case == "drmaa2 submit":
                     times[case].append(timed(submit, env, out=submitted))
                 elif case == "drmaa2 submit --wait":
-                    times[case].append(timed([*submit[:3], "--wait", *submit[3:]], env))
+                    times[case].append(timed([*submit[:4], "--wait", *submit[4:]], env))
                 elif case == "kubectl create -f":
                     times[case].append(timed([KUBECTL, "create", "-f", str(path)], env))
                 else:
