@@ -80,9 +80,10 @@ def main() -> int:
                     times[case].append(timed([KUBECTL, "create", "-f", str(path), "&&", KUBECTL, "wait",
                                               "--for=condition=complete", "--timeout=120s", f"job/{name}"],
                                              env, shell=True))
-        # The submitted-only jobs end by themselves; wait for them so their pods do not linger.
-        subprocess.run([*drmaa2, "wait", "--timeout", "300", *submitted], env=env, capture_output=True)
     finally:
+        # The submitted-only jobs end by themselves; a wait finalises them (keeps their logs, deletes their Jobs).
+        if submitted:
+            subprocess.run([*drmaa2, "wait", "--timeout", "300", *submitted], env=env, capture_output=True)
         subprocess.run([KUBECTL, "delete", "jobs", "-l", "drmaa2-bench=1", "--wait=false"], env=env,
                        capture_output=True)
         shutil.rmtree(work, ignore_errors=True)

@@ -90,7 +90,7 @@ build() {
 case "${1:-start}" in
     build)
         [ "$(id -u)" = 0 ] || die "must run as root (packages)"
-        mkdir -p "$(dirname "$LOCK")"; exec 9>"$LOCK"; flock -w 1200 9 || die "another set-up holds $LOCK"
+        mkdir -p "$(dirname "$LOCK")"; exec 9>"$LOCK"; flock -w 2400 9 || die "another set-up holds $LOCK"
         build; exit 0 ;;
 esac
 
@@ -392,10 +392,10 @@ stop() {
 
 case "${1:-start}" in
     start|"")
-        mkdir -p "$(dirname "$LOCK")"; exec 9>"$LOCK"; flock -w 1200 9 || die "another set-up holds $LOCK"
+        mkdir -p "$(dirname "$LOCK")"; exec 9>"$LOCK"; flock -w 2400 9 || die "another set-up holds $LOCK"
         start ;;
     stop)
-        mkdir -p "$(dirname "$LOCK")"; exec 9>"$LOCK"; flock -w 1200 9 || die "another set-up holds $LOCK"
+        mkdir -p "$(dirname "$LOCK")"; exec 9>"$LOCK"; flock -w 2400 9 || die "another set-up holds $LOCK"
         stop ;;
     env) print_env ;;
     *) die "usage: $0 [start|stop|build|env]" ;;
