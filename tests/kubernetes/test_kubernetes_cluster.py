@@ -168,3 +168,14 @@ def test_stop_leaves_nothing_behind_and_start_comes_back(k8s: Cli, tmp_path: Pat
     assert again.returncode == 0, again.stderr
     assert "KUBECONFIG=" in again.stdout
     assert k8s("submit", *opts("--wait"), "--", "sh", "-c", "exit 4", timeout=180).code == 4
+
+
+def test_nodes_and_namespaces_for_a_monitoring_session(kubernetes_env: dict[str, str]) -> None:
+    from drmaa2cli.backends.kubernetes.api import Api, namespaces, nodes
+    from drmaa2cli.backends.kubernetes.config import load
+
+    api = Api(load({**os.environ, **kubernetes_env}))
+    found = nodes(api)
+    assert [(n["name"], n["ready"]) for n in found] == [("localhost", True)]
+    assert int(found[0]["capacity"]["pods"]) == 20  # maxPods of the test kubelet
+    assert {"default", "kube-system"} <= set(namespaces(api))
