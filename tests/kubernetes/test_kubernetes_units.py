@@ -178,3 +178,17 @@ def test_an_unreachable_server_is_named_without_the_token() -> None:
     with pytest.raises(BackendUnavailable) as caught:
         api.namespace("default")
     assert "127.0.0.1:1" in str(caught.value) and "s3cret" not in str(caught.value)
+
+
+@pytest.mark.parametrize(("sent", "after", "expected"), [
+    ("stop", 0.4, (15, "killed by drmaa2 kill (SIGTERM)")),
+    ("stop", 5.2, (9, "killed by drmaa2 kill (SIGKILL after SIGTERM was ignored for 5s)")),
+    (9, 0.1, (9, "killed by drmaa2 kill (SIGKILL)")),
+])
+def test_a_killed_container_whose_status_the_kubelet_lost(sent: object, after: float,
+                                                          expected: tuple[object, ...]) -> None:
+    running = {"status": {"phase": "Failed", "containerStatuses": [
+        {"name": "job", "state": {"waiting": {"reason": "ContainerCreating"}}}]}}
+    t = job(JobTemplate(remote_command="x")).evolve(dispatch_time=1.0)
+    r = result_of(t, running, sent, stopped_after=after)  # type: ignore[arg-type]
+    assert (r["signal"], r["annotation"]) == expected and r["dispatch_time"] == 1.0

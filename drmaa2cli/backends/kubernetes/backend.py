@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from ...errors import Drmaa2Error, ExitStatus, InvalidArgument, InvalidState, UnsupportedOperation
+from ...files import write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import alive, proc_start
 from .. import ending
@@ -198,8 +199,9 @@ class KubernetesBackend(Backend):
                 if pod is not None and sent is None and job.template.timeout and \
                         pod["metadata"].get("deletionTimestamp"):
                     deadline = self._past_deadline(job)
-                result = result_of(job, pod, sent, deadline)
-                kept = self.files.log_mark(job.id).exists()
+                stopped_after = self._stopped_after(job.id)
+                result = result_of(job, pod, sent, deadline, stopped_after)
+                kept = stopped_after is not None
                 if pod is not None and started(pod) is not None and job.output_path and not kept:
                     problem = self._save_log(job, pod)
                     if problem and pod["metadata"].get("deletionTimestamp"):
@@ -218,6 +220,13 @@ class KubernetesBackend(Backend):
                 self.files.log_mark(job.id).unlink()
             self.files.drop_lock(job.id)
         return apply_result(job, result)
+
+    def _stopped_after(self, job_id: str) -> float | None:
+        """Seconds from kill's delete to the end of the container's log, if ``kill`` followed it (and kept it)."""
+        try:
+            return float(self.files.log_mark(job_id).read_text() or "0")
+        except (OSError, ValueError):
+            return None
 
     def _past_deadline(self, job: JobInfo) -> bool:
         """Whether the Job's controller ended it at its deadline (the job's --timeout)."""
@@ -316,11 +325,13 @@ class KubernetesBackend(Backend):
             problem = None
             try:
                 with api.log(namespace, pod["metadata"]["name"], CONTAINER, follow=True) as chunks:
+                    begun = time.monotonic()
                     with contextlib.suppress(Missing):
                         api.delete_job(namespace, job_name(job), propagation="Foreground", grace=grace)
                     if job.output_path:
                         fill_output(job.output_path, chunks)
-                        self.files.log_mark(job.id).touch(mode=0o600)
+                        took = f"{time.monotonic() - begun:.3f}".encode()
+                        write_atomically(self.files.log_mark(job.id), took)
             except OSError as e:
                 problem = e
             except InvalidArgument:

@@ -84,7 +84,7 @@ def killed_by(sent: int | str | None, code: int | None) -> int | None:
 
 
 def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
-              deadline: bool = False) -> dict[str, Any]:
+              deadline: bool = False, stopped_after: float | None = None) -> dict[str, Any]:
     """The result of a job whose pod ended (``pod``), or that has none and never will (None). ``sent`` is what
     ``terminate`` recorded: "stop" (SIGTERM, then SIGKILL after the grace), a signal number, or None;
     ``deadline``: the Job's controller ended it at its ``activeDeadlineSeconds`` (the job's timeout)."""
@@ -94,7 +94,15 @@ def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
     term = (container_status(pod).get("state") or {}).get("terminated") if pod else None
     deadline = deadline or status.get("reason") == "DeadlineExceeded"
     if not term:
-        if sent is not None:
+        if sent is not None and stopped_after is not None:
+            # ``kill`` followed the running container to its end, but the kubelet removed it before it reported
+            # how it ended (a 1.20 race on deleted pods): a container gone within the grace period died of the
+            # SIGTERM, one that outlived it of the SIGKILL that followed.
+            sig = signals.SIGKILL if sent == signals.SIGKILL or stopped_after >= ending.GRACE_SECONDS - 0.5 \
+                else signals.SIGTERM
+            result.update(signal=int(sig), dispatch_time=job.dispatch_time,
+                          annotation=ending.killed(sig, escalated=sent == "stop" and sig == signals.SIGKILL))
+        elif sent is not None:
             result["annotation"] = ending.KILLED_BEFORE_START
         elif deadline:
             result["annotation"] = f"{ending.timed_out(job.template.timeout)} before it started"
