@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .commands import config, control, kill, logs, rm, sessions, status, submit, wait
+from .commands import alter, config, control, kill, logs, monitor, rm, sessions, status, submit, wait
 from .errors import Drmaa2Error, ExitStatus
 from .render import printable, safe_streams
 
@@ -24,7 +24,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
-    context_settings={"help_option_names": ["--help"]},
+    context_settings={"help_option_names": ["--help", "-h"]},
 )
 
 
@@ -64,8 +64,12 @@ for _action in ("hold", "release", "suspend", "resume"):
 app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.run_command)
 app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
+app.command("alter", help=alter.HELP)(alter.command)
 app.command("_runner", hidden=True)(_runner)
 app.command("config", help=config.HELP)(config.command)
+app.command("machines", help=monitor.MACHINES_HELP)(monitor.machines)
+app.command("queues", help=monitor.QUEUES_HELP)(monitor.queues)
+app.command("jobs", help=monitor.JOBS_HELP)(monitor.jobs)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
 
 

@@ -41,6 +41,8 @@ class Settings:
     values: dict[str, str] = field(default_factory=dict)
     sources: dict[str, str] = field(default_factory=dict)
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: Local queues: name -> slots (``[queues.NAME] slots = N``), how many of their jobs run at once.
+    queues: dict[str, int] = field(default_factory=dict)
 
     @property
     def session(self) -> str:
@@ -55,7 +57,8 @@ class Settings:
 
 
 def load_config_file(path: Path) -> dict[str, Any]:
-    """Parse the optional TOML config; a broken file is one error naming the file and line."""
+    """Parse the optional TOML config; a broken file, an unknown key or an invalid value is one InvalidArgument
+    naming the file and line."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -68,9 +71,14 @@ def load_config_file(path: Path) -> dict[str, Any]:
     import tomllib  # only when there is a file: the import and its regexes cost ~2 ms of every run
 
     try:
-        return tomllib.loads(raw.decode())
+        text = raw.decode()
+        config = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
+    from . import config_check
+
+    config_check.check(path, text, config)
+    return config
 
 
 def resolve(
@@ -103,4 +111,18 @@ def resolve(
     backends = config.get("backends", {})
     if isinstance(backends, dict):
         settings.backends = {k: v for k, v in backends.items() if isinstance(v, dict)}
+    settings.queues = local_queues(config.get("queues", {}), home / CONFIG_FILE)
     return settings
+
+
+def local_queues(table: Any, path: Path) -> dict[str, int]:
+    """``[queues.NAME] slots = N`` of the config file, checked: one clear error for a bad entry."""
+    if not isinstance(table, dict):
+        raise InvalidArgument(f"config file {path}: queues must be a table ([queues.NAME] slots = 4)")
+    queues = {}
+    for name, entry in table.items():
+        slots = entry.get("slots") if isinstance(entry, dict) else None
+        if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
+            raise InvalidArgument(f"config file {path}: [queues.{name}] needs slots = a whole number from 1 up")
+        queues[name] = slots
+    return queues

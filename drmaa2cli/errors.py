@@ -58,7 +58,12 @@ class InvalidArgument(Drmaa2Error):
 
 
 class UnsupportedAttribute(InvalidArgument):
-    """A job template field the chosen backend cannot honour (never dropped silently)."""
+    """A job template field the chosen backend cannot honour (never dropped silently). ``field`` names it
+    (``queue_name``, ``resource_limits.disk_mb``, ``extension.user``), so the CLI can say which option it was."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class JobNotFound(Drmaa2Error):
@@ -116,7 +121,8 @@ EXIT_CODE_HELP: dict[str, str] = {
     "127": "the job's command was not found (the job is failed, annotated)",
     "130": "interrupted (Ctrl-C)",
     "200": "internal error (a bug; --traceback shows the Python traceback)",
-    "201": "usage error: unknown option or command, malformed value, missing command, unknown backend",
+    "201": "usage error: unknown option or command, malformed value, missing command, unknown backend, a job "
+    "script directive the backend cannot honour",
     "202": "unknown job id or session",
     "203": "backend unavailable: engine, scheduler or API unreachable",
     "204": "the backend cannot do this operation",

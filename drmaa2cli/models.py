@@ -9,6 +9,7 @@ from __future__ import annotations
 import enum
 import re
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -64,13 +65,28 @@ class JobTemplate:
     submit_as_hold: bool = False
     # Seconds of run time after which the job is killed (DRMAA2 DeadlineTime, relative to the start).
     timeout: float | None = None
+    # A scheduler's queue, or a local queue of the config ([queues.NAME] slots = N) that the core throttles.
     queue_name: str | None = None
+    # DRMAA2 priority: among jobs waiting for a slot of a local queue, higher starts first.
+    priority: int = 0
+    # DRMAA2 startTime (epoch seconds): the job is not started before it.
+    start_time: float | None = None
+    # DRMAA2 deadlineTime (epoch seconds): the job is killed then, as by a timeout, whenever it started.
+    deadline_time: float | None = None
     # DRMAA2 ResourceLimits, parsed by the core: {"memory_mb": int, "disk_mb": int, "cpus": float}.
     resource_limits: dict[str, Any] = field(default_factory=dict)
     # DRMAA2 StageInFiles: host path -> job path (bind mounts on docker, ":ro" suffix allowed).
     stage_in_files: dict[str, str] = field(default_factory=dict)
     # Backend-specific settings (docker user, pull; native scheduler options, ...).
     extension: dict[str, Any] = field(default_factory=dict)
+    # DRMAA2 CandidateMachines: the job runs on one of these hosts.
+    candidate_machines: list[str] = field(default_factory=list)
+    # DRMAA2 MinPhysMemory (KiB): only a machine with at least this much memory runs the job.
+    min_phys_memory: int | None = None
+    # DRMAA2 AccountingID: the account the platform charges the job to.
+    accounting_id: str | None = None
+    # DRMAA2 StageOutFiles: host path -> job path, a file copied out of the job's container when it ended.
+    stage_out_files: dict[str, str] = field(default_factory=dict)
 
     @property
     def argv(self) -> list[str]:
@@ -115,6 +131,9 @@ class JobInfo:
     error_path: str | None = None
     # Private to the backend that runs the job (shepherd pid, container name, task guid ...).
     backend_data: dict[str, Any] = field(default_factory=dict)
+    # The jobs it was submitted to wait for (--after: mode "ok"; --after-any: "any"), as the user named them.
+    after: list[str] | None = None
+    after_mode: str | None = None
 
     @property
     def name(self) -> str | None:
@@ -190,6 +209,12 @@ class JobInfo:
             "machine": self.machine,
             "submission_machine": self.submission_machine,
             "job_owner": self.job_owner,
+            "after": self.after,
+            "after_mode": self.after_mode,
+            "queue": t.queue_name,
+            "priority": t.priority,
+            "start_time": rfc3339(t.start_time),
+            "deadline_time": rfc3339(t.deadline_time),
         }
 
 
@@ -201,10 +226,12 @@ class ArraySpec:
     last: int
     step: int = 1
     max_parallel: int | None = None
+    #: An explicit list of indices (sbatch's ``1,3,5-9``), ascending; ``first``/``last`` are then its ends.
+    only: tuple[int, ...] | None = None
 
     @property
-    def indices(self) -> range:
-        return range(self.first, self.last + 1, self.step)
+    def indices(self) -> Sequence[int]:
+        return self.only if self.only is not None else range(self.first, self.last + 1, self.step)
 
 
 @dataclass

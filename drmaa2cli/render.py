@@ -11,9 +11,12 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from .models import SCHEMA_VERSION, JobInfo, JobState, rfc3339
+
+if TYPE_CHECKING:
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 STATE_STYLE = {
     JobState.DONE: "green",
@@ -176,9 +179,30 @@ def _exit(job: JobInfo) -> str:
     return "-" if job.exit_status is None else str(job.exit_status)
 
 
-def _command(job: JobInfo, width: int = 40) -> str:
-    text = printable(" ".join(job.template.argv))
-    return text if len(text) <= width else text[: width - 1] + "…"
+def command_line(argv: Sequence[str]) -> str:
+    """A job's command as a shell would take it back (quoted where needed), on one printable line."""
+    import shlex  # ~1 ms: only for output that shows commands
+
+    return printable(shlex.join(argv))
+
+
+def _state(job: JobInfo) -> str:
+    """The state, and for a job that has not started yet, the jobs it waits for."""
+    if job.after and job.state in (JobState.QUEUED, JobState.QUEUED_HELD):
+        word = "after-any" if job.after_mode == "any" else "after"
+        return f"{job.state.value} ({word} {','.join(map(str, job.after))})"
+    return job.state.value
+
+
+def _after(job: JobInfo) -> str | None:
+    if not job.after:
+        return None
+    wanted = "ended, whatever the result" if job.after_mode == "any" else "done"
+    return f"{', '.join(map(str, job.after))} ({wanted})"
+
+
+#: The columns of the jobs table that a terminal too narrow for them cuts (with …), widest first.
+CUT = ("COMMAND", "NAME", "SESSION")
 
 
 def job_rows(jobs: Sequence[JobInfo], show_session: bool) -> tuple[list[str], list[list[str]]]:
@@ -190,11 +214,11 @@ def job_rows(jobs: Sequence[JobInfo], show_session: bool) -> tuple[list[str], li
             j.template.job_name or "-",
             *([j.session] if show_session else []),
             j.backend,
-            j.state.value,
+            _state(j),
             _exit(j),
             _when(j.submission_time),
             _duration(j.wallclock_time),
-            _command(j),
+            command_line(j.template.argv),
         ]
         for j in jobs
     ]
@@ -204,23 +228,46 @@ def job_rows(jobs: Sequence[JobInfo], show_session: bool) -> tuple[list[str], li
 def table(
     output: Output, header: list[str], rows: list[list[str]], styles: dict[int, str] | None = None
 ) -> None:
+    """Rows under a header. On a terminal the table fits its width: the cells of the columns in ``CUT`` are
+    cut with … (the others never are); in a pipe every cell is whole. Wide (East Asian) characters count as
+    the two columns a terminal gives them, so the columns stay aligned."""
     rows = [[printable(cell) for cell in row] for row in rows]
     if output.rich:
         from rich.console import Console
-        from rich.table import Table
 
         console = Console(file=output.out, no_color=not output.color, highlight=False)
-        t = Table(box=None, pad_edge=False, header_style="bold")
-        for col in header:
-            t.add_column(col, overflow="fold")
-        for i, row in enumerate(rows):
-            t.add_row(*row, style=(styles or {}).get(i))
-        console.print(t)
+        console.print(_rich_table(header, rows, styles))
         return
-    widths = [max(len(h), *(len(r[c]) for r in rows)) if rows else len(h) for c, h in enumerate(header)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
+    widths = [max(cell_width(r[c]) for r in [header, *rows]) for c in range(len(header))]
+    lines = ["  ".join(cell + " " * (w - cell_width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
              for row in [header, *rows]]
     output.out.write("\n".join(lines) + "\n")
+
+
+def _rich_table(header: list[str], rows: list[list[str]], styles: dict[int, str] | None) -> Any:
+    from rich.table import Table
+    from rich.text import Text
+
+    t = Table(box=None, pad_edge=False, header_style="bold")
+    cut = [col in CUT for col in header]
+    for col, may_cut in zip(header, cut, strict=True):
+        # Only these columns give up width (Rich narrows wrappable columns first); their cells stay one line.
+        t.add_column(col, no_wrap=not may_cut, overflow="ellipsis", min_width=len(col) if may_cut else None)
+    for i, row in enumerate(rows):
+        cells = [Text(cell, no_wrap=True, overflow="ellipsis") if c else cell
+                 for cell, c in zip(row, cut, strict=True)]
+        t.add_row(*cells, style=(styles or {}).get(i))
+    return t
+
+
+def cell_width(text: str) -> int:
+    """The columns ``text`` takes on a terminal: wide and full-width characters two, combining marks none."""
+    if text.isascii():
+        return len(text)
+    import unicodedata
+
+    return sum(0 if unicodedata.combining(ch) else 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+               for ch in text)
 
 
 def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> None:
@@ -229,6 +276,36 @@ def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> N
     table(output, header, rows, styles)
     for summary in array_summaries(jobs):
         output.line(summary.line())
+
+
+def _memory(kib: int | None) -> str:
+    return "-" if kib is None else f"{kib / 1024 / 1024:.1f}G"
+
+
+def _n(value: object) -> str:
+    return "-" if value is None else str(value)
+
+
+def machines_table(output: Output, machines: Sequence[MachineInfo]) -> None:
+    header = ["MACHINE", "UP", "SOCKETS", "CORES", "THREADS/CORE", "LOAD", "MEMORY", "OS", "ARCH"]
+    rows = [[m.name, "yes" if m.available else "no", _n(m.sockets), _n(m.cores), _n(m.threads_per_core),
+             _n(m.load), _memory(m.phys_memory),
+             f"{m.machine_os} {m.machine_os_version or ''}".strip(), m.machine_arch] for m in machines]
+    table(output, header, rows)
+
+
+def queues_table(output: Output, queues: Sequence[QueueInfo]) -> None:
+    header = ["QUEUE", "UP", "DEFAULT", "SLOTS", "USED", "MACHINES"]
+    rows = [[q.name, "yes" if q.available else "no", "yes" if q.default else "", _n(q.slots), _n(q.used),
+             ",".join(q.machines)] for q in queues]
+    table(output, header, rows)
+
+
+def platform_jobs_table(output: Output, jobs: Sequence[PlatformJob]) -> None:
+    header = ["NATIVE ID", "DRMAA2 ID", "NAME", "STATE", "OWNER", "QUEUE", "MACHINE"]
+    rows = [[j.native_id, j.drmaa2_id or "-", j.name or "-", j.state, j.owner or "-", j.queue or "-",
+             j.machine or "-"] for j in jobs]
+    table(output, header, rows)
 
 
 def job_detail(output: Output, job: JobInfo) -> None:
@@ -240,10 +317,11 @@ def job_detail(output: Output, job: JobInfo) -> None:
         ("backend", job.backend),
         ("native id", job.native_id),
         ("state", job.state.value),
+        ("after", _after(job)),
         ("annotation", job.annotation),
         ("exit status", job.exit_status),
         ("signal", job.signal),
-        ("command", " ".join(t.argv)),
+        ("command", command_line(t.argv)),
         ("category", t.job_category),
         ("working dir", t.working_directory),
         ("environment", " ".join(f"{k}={v}" for k, v in t.job_environment.items()) or None),
@@ -308,12 +386,9 @@ def watch(output: Output, fetch: Callable[[], list[JobInfo]], show_session: bool
 
         def build(jobs: list[JobInfo]) -> Table:
             header, rows = job_rows(jobs, show_session)
-            t = Table(box=None, pad_edge=False, header_style="bold")
-            for col in header:
-                t.add_column(col, overflow="fold")
-            for job, row in zip(jobs, rows, strict=True):
-                t.add_row(*row, style=STATE_STYLE.get(job.state, "") if output.color else None)
-            return t
+            styles = {i: STATE_STYLE.get(j.state, "") for i, j in enumerate(jobs)} if output.color else None
+            table: Table = _rich_table(header, [[printable(c) for c in row] for row in rows], styles)
+            return table
 
         console = Console(file=output.out, no_color=not output.color, highlight=False)
         with Live(build(jobs), console=console, auto_refresh=False) as live:

@@ -21,13 +21,16 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
-from .backends.base import Backend, Launch
-from .errors import Drmaa2Error, InvalidState, JobNotFound
+from .backends.base import Backend, Launch, StdinSink
+from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from .procfs import DetachedLaunch, alive
+
+if TYPE_CHECKING:
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 
 class Store(Protocol):
@@ -38,12 +41,15 @@ class Store(Protocol):
     def transaction(self) -> AbstractContextManager[Any]: ...
 
 POLL_SECONDS = 0.2
-#: The mark of a job the runner has yet to start: {"after", "mode", "max_parallel", "runner", "runner_start"}.
+#: The mark of a job the runner has yet to start: {"after", "mode", "max_parallel", "runner", "runner_start"},
+#: and "slots" (the local queue whose slot it waits for, ``queues.py``), "begin" (its start time), when set.
 KEY = "deferred"
 _FINAL = frozenset(s.value for s in JobState if s.final)
 _TYPES: dict[str, tuple[type, ...]] = {
     "after": (list,), "mode": (str,), "max_parallel": (int,), "runner": (int,), "runner_start": (int,),
+    "slots": (str,), "begin": (int, float),
 }
+WAITING_FOR_SLOT = "waiting for a slot"
 
 
 def waiting(job: JobInfo) -> bool:
@@ -83,6 +89,16 @@ class RunnerLaunch(DetachedLaunch):
         self.send(str(number).encode())
 
 
+def waiting_note(mark: Mapping[str, Any], now: float | None = None) -> str | None:
+    """The annotation of a job held back for its start time or a slot (None for the other reasons)."""
+    begin = mark.get("begin")
+    if isinstance(begin, int | float) and begin > (time.time() if now is None else now):
+        from .when import local_text
+
+        return f"waiting until {local_text(begin)}"
+    return WAITING_FOR_SLOT if mark.get("slots") else None
+
+
 def runner_alive(job: JobInfo) -> bool:
     info = job.backend_data.get(KEY, {})
     pid = info.get("runner")
@@ -94,16 +110,24 @@ class _LaterLaunch(Launch):
     abandoned, and marked for the runner."""
 
     def __init__(self, inner: Launch, runner: RunnerLaunch, after: list[str], mode: str,
-                 max_parallel: int | None) -> None:
+                 max_parallel: int | None, slots: str | None = None, begin: float | None = None) -> None:
         self.inner, self.runner = inner, runner
         self.after, self.mode, self.max_parallel = after, mode, max_parallel
+        self.slots, self.begin = slots, begin
 
     def bind(self, job: JobInfo) -> None:
         self.inner.bind(job)
-        job.backend_data[KEY] = {
+        mark: dict[str, Any] = {
             "after": list(self.after), "mode": self.mode, "max_parallel": self.max_parallel,
             "runner": self.runner.pid, "runner_start": self.runner.ticks,
         }
+        if self.slots is not None:
+            mark["slots"] = self.slots
+        if self.begin is not None:
+            mark["begin"] = self.begin
+        job.backend_data[KEY] = mark
+        if not self.after:  # a dependency's wait says nothing: the job waits for that first
+            job.annotation = waiting_note(mark)
 
     def start(self, job: JobInfo) -> JobInfo | None:
         self.start_all([job])
@@ -119,6 +143,31 @@ class _LaterLaunch(Launch):
         self.runner.abort()
 
 
+class _Timed(Launch):
+    """A launch whose jobs' records get the run-time limit their deadline leaves (a backend may read the limit
+    from the record: docker's watchdog, its refresh)."""
+
+    def __init__(self, inner: Launch, timeout: float | None) -> None:
+        self.inner, self.timeout = inner, timeout
+
+    def bind(self, job: JobInfo) -> None:
+        job.template = replace(job.template, timeout=self.timeout)
+        self.inner.bind(job)
+
+    def start(self, job: JobInfo) -> JobInfo | None:
+        return self.inner.start(job)
+
+    def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        return self.inner.start_all(jobs)
+
+    def abort(self) -> None:
+        self.inner.abort()
+
+
+def _timed(launch: Launch, template: JobTemplate, backend: StartLater) -> Launch:
+    return launch if template.deadline_time is None else _Timed(launch, backend.for_platform(template).timeout)
+
+
 class StartLater(Backend):
     """The real backend ``inner``, with every job-control feature: what it lacks natively is done by a runner.
     Subclassed per backend class (``wrap``) so that the class attributes the core reads are the real ones."""
@@ -126,9 +175,11 @@ class StartLater(Backend):
     name = "runner"
     native_features = frozenset({"array", "after", "hold"})
 
-    def __init__(self, inner: Backend, store: Store) -> None:
+    def __init__(self, inner: Backend, store: Store, queues: Mapping[str, int] | None = None) -> None:
         super().__init__(inner.ctx)
         self.inner, self.store = inner, store
+        #: The local queues of the config: name -> slots.
+        self.local_queues: Mapping[str, int] = queues or {}
 
     # --- submission -------------------------------------------------------------------------------
     def prepare(self, template: JobTemplate, array: ArraySpec | None = None,
@@ -136,17 +187,62 @@ class StartLater(Backend):
         """The real backend's launch when the platform does all that is asked (``after``: dependencies not
         ended yet), else one that leaves the start to a runner."""
         pending = after.jobs if after is not None else []
+        slots = self.local_queue(template)
+        begin = template.start_time if template.start_time and template.start_time > time.time() else None
         wants = {f for f, on in (("array", array), ("after", pending), ("hold", template.submit_as_hold)) if on}
-        if wants <= self.inner.native_features and all(d.backend == self.inner.name for d in pending):
+        if (wants <= self.inner.native_features and all(d.backend == self.inner.name for d in pending)
+                and slots is None and begin is None):
             native: dict[str, Any] = {}
             if array is not None:
                 native["array"] = array
             if pending:
                 native["after"] = after
-            return self.inner.prepare(template, **native)
-        launch = self.inner.prepare(template)
+            return _timed(self.inner.prepare(self.for_platform(template), **native), template, self)
+        launch = self.inner.prepare(self.for_platform(template))
         return _LaterLaunch(launch, RunnerLaunch(self.ctx.home, self.ctx.environ), [d.id for d in pending],
-                            after.mode if after is not None else "ok", array.max_parallel if array else None)
+                            after.mode if after is not None else "ok", array.max_parallel if array else None,
+                            slots, begin)
+
+    def local_queue(self, template: JobTemplate) -> str | None:
+        """The local queue ``template`` names (None: none, or a queue of the platform's own). A scheduler's
+        ``--queue`` is its own partition or queue, whose limits it keeps: a local queue there is refused,
+        never silently sent to the scheduler as a partition name."""
+        name = template.queue_name
+        if name is None:
+            return None
+        if name not in self.local_queues:
+            if "queue_name" in self.inner.unsupported_fields:
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour queue name {name}: a local "
+                                           f"queue is set in the config file ([queues.{name}] slots = N)")
+            return None
+        if "queue_name" not in self.inner.unsupported_fields:
+            raise UnsupportedAttribute(
+                f"the {self.name} backend's --queue is the scheduler's own queue: local queue {name} "
+                f"(slots in the config) is for the process, docker and cf backends"
+            )
+        return name
+
+    def for_platform(self, template: JobTemplate) -> JobTemplate:
+        """The template as the platform sees it: a local queue and the start time are the core's."""
+        local = template.queue_name is not None and template.queue_name in self.local_queues
+        timeout = template.timeout
+        if template.deadline_time is not None:  # the platforms know run-time limits: the time left is one
+            if "timeout" in self.inner.unsupported_fields:
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour a deadline (it has no run-time "
+                                           "limit)")
+            from .when import local_text
+
+            left = template.deadline_time - time.time()
+            if left <= 0:
+                raise InvalidArgument(f"its deadline {local_text(template.deadline_time)} has passed")
+            timeout = left if timeout is None else min(timeout, left)
+        return replace(template, queue_name=None if local else template.queue_name, start_time=None,
+                       deadline_time=None, timeout=timeout)
+
+    def launch_now(self, template: JobTemplate) -> Launch:
+        """A launch that starts the job at once on the platform (for the runner, which did the waiting)."""
+        now = replace(template, submit_as_hold=False)
+        return _timed(self.inner.prepare(self.for_platform(now)), template, self)
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -156,7 +252,8 @@ class StartLater(Backend):
         for job in jobs:
             if waiting(job) and not runner_alive(job):
                 fresh = self.store.snapshot().find(job.id)
-                if fresh is not None and waiting(fresh) and not fresh.state.final:
+                # A job handed to its queue's runner names that runner now (``queues.py``).
+                if fresh is not None and waiting(fresh) and not fresh.state.final and not runner_alive(fresh):
                     changed.append(job.evolve(
                         state=JobState.FAILED, finish_time=time.time(),
                         annotation="never started: its runner exited before starting it",
@@ -178,6 +275,9 @@ class StartLater(Backend):
 
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         return None if waiting(job) else self.inner.output(job, stream)
+
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        return self.inner.attach_stdin(job)
 
     # --- control ----------------------------------------------------------------------------------
     def control(self, action: str, jobs: Sequence[JobInfo], *args: object,
@@ -255,17 +355,33 @@ class StartLater(Backend):
         if not waiting(job):  # the platform never had it
             self.inner.cleanup(job)
 
+    # Monitoring is the platform's alone: the wrapper adds nothing to it.
+    def machines(self) -> list[MachineInfo]:
+        return self.inner.machines()
+
+    def queues(self) -> list[QueueInfo]:
+        return self.inner.queues()
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        return self.inner.platform_jobs()
+
+    def categories(self) -> list[str]:
+        return self.inner.categories()
+
 
 _WRAPPERS: dict[type[Backend], type[StartLater]] = {}
 
 
-def wrap(inner: Backend, store: Store) -> Backend:
-    """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes."""
+def wrap(inner: Backend, store: Store, queues: Mapping[str, int] | None = None) -> Backend:
+    """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes.
+    ``queues``: the local queues of the config (name -> slots)."""
     cls = type(inner)
     if cls not in _WRAPPERS:
-        attrs = {a: getattr(cls, a) for a in ("name", "unsupported_fields", "local_refresh", "refuses")}
+        kept = ("name", "unsupported_fields", "honours", "local_refresh", "local_input", "attaches_stdin",
+                "refuses")
+        attrs = {a: getattr(cls, a) for a in kept}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
-    return _WRAPPERS[cls](inner, store)
+    return _WRAPPERS[cls](inner, store, queues)
 
 
 # --- the runner process --------------------------------------------------------------------------------
@@ -282,6 +398,9 @@ class Core(Protocol):
     def persist(self, jobs: Iterable[JobInfo]) -> None: ...
     def fail(self, jobs: Iterable[JobInfo], reason: str) -> None: ...
 
+    @property
+    def settings(self) -> Any: ...
+
 
 def read_number() -> int | None:
     data = sys.stdin.buffer.read().strip()
@@ -293,19 +412,28 @@ def start_one(svc: Core, job: JobInfo) -> None:
     be = svc.backend(job.backend)
     try:
         # The runner has done the waiting: the job starts now, whatever the template asked for.
-        launch = be.prepare(replace(job.template, submit_as_hold=False))
+        if isinstance(be, StartLater):
+            launch = be.launch_now(job.template)
+        else:
+            launch = be.prepare(replace(job.template, submit_as_hold=False))
     except Drmaa2Error as e:
         svc.fail([job], f"could not start: {e}")
         return
     data = {k: v for k, v in job.backend_data.items() if k != KEY}
-    bound = job.evolve(backend_data=data)
+    noted = waiting_note(job.backend_data.get(KEY, {}), 0.0) is not None
+    bound = job.evolve(backend_data=data, annotation=None if noted else job.annotation)
     launch.bind(bound)
     with svc.store.transaction() as txn:
         current = txn.find(job.id)
         if current is None or current.state is not JobState.QUEUED or not waiting(current):
             launch.abort()
             return
+        if current.template != job.template or current.backend_data.get(KEY) != job.backend_data.get(KEY):
+            launch.abort()  # altered (``drmaa2 alter``) since read: started with the new record, next round
+            return
         txn.put(bound)
+        if noted and bound.annotation is None:
+            txn.clear(job.id, "annotation")  # "waiting for a slot" is over
     try:
         updated = launch.start(bound)
     except Drmaa2Error as e:
@@ -313,6 +441,20 @@ def start_one(svc: Core, job: JobInfo) -> None:
         return
     if updated is not None:
         svc.persist([updated])
+
+
+def sleep_until(svc: Core, number: int) -> bool:
+    """Sleep until the start time of job ``number`` (read again each second: ``drmaa2 alter`` may move it);
+    False when every job of it ended (killed) or was removed meanwhile."""
+    while True:
+        jobs = [j for j in svc.store.snapshot().tasks(number) if not j.state.final]
+        if not jobs:
+            return False
+        begins = [m.get("begin") for j in jobs if isinstance(m := j.backend_data.get(KEY), dict)]
+        left = max((b for b in begins if isinstance(b, int | float)), default=0.0) - time.time()
+        if left <= 0:
+            return True
+        time.sleep(min(left, 1.0))
 
 
 def run(svc: Core, number: int) -> None:
@@ -329,6 +471,13 @@ def run(svc: Core, number: int) -> None:
         if failed is not None and info.get("mode") != "any":
             svc.fail(jobs, ending.dependency_failed([failed.id], failed.annotation or failed.state.value))
             return
+    if info.get("slots"):
+        from . import queues  # the local queue's runner starts the job (and waits for its start time)
+
+        queues.join(svc, number, str(info["slots"]))
+        return
+    if info.get("begin") and not sleep_until(svc, number):
+        return
     max_parallel = info.get("max_parallel") or len(jobs)
     be = svc.backend(jobs[0].backend)
     while True:

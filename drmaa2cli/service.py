@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from . import config
 from .backends import Backend
 from .core.context import SESSION_NAME, Context, check_session_name, exit_code_of
-from .core.query import DEFAULT_LIMIT, UNAVAILABLE_PATIENCE, Query
+from .core.query import DEFAULT_LIMIT, UNAVAILABLE_PATIENCE, Query, last_lines
 from .core.submission import FOLD_ABOVE, FOLD_BATCH, Submission, with_placeholders
 from .models import JOB_ID, ArraySpec, JobInfo, JobState, JobTemplate
 from .store import Store, Transaction
 
 if TYPE_CHECKING:
     from .core.control import Control
+    from .core.monitor import Monitor
     from .core.sessions import Sessions, SessionSummary
+    from .monitoring import MachineInfo, PlatformJob, QueueInfo
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -59,6 +61,12 @@ class Service:
         from .core.sessions import Sessions
 
         return Sessions(self._ctx, self._query)
+
+    @cached_property
+    def _monitor(self) -> Monitor:
+        from .core.monitor import Monitor
+
+        return Monitor(self._ctx, self._query)
 
     @property
     def settings(self) -> config.Settings:
@@ -124,8 +132,9 @@ class Service:
 
     @_doc(Query.follow)
     def follow(self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None],
-               poll: float = 0.1) -> JobInfo:
-        return self._query.follow(job_id, streams, sink, poll)
+               poll: float = 0.1, offsets: Mapping[str, int] | None = None,
+               on_update: Callable[[JobInfo], None] | None = None) -> JobInfo:
+        return self._query.follow(job_id, streams, sink, poll, offsets, on_update)
 
     @_doc(Query.output)
     def output(self, job: JobInfo, stream: str, offset: int = 0) -> bytes:
@@ -148,13 +157,22 @@ class Service:
     def release(self, ids: Sequence[str]) -> list[JobInfo]:
         return self._control.apply(ids, "release")
 
+    def alter(self, ids: Sequence[str], name: str | None = None, priority: int | None = None,
+              start_time: float | None = None, timeout: float | None = None) -> list[JobInfo]:
+        """Change jobs drmaa2 has not started yet (``core/alter.py``); raises InvalidState once one has."""
+        from .core.alter import Changes, alter
+
+        return alter(self._ctx, ids, Changes(name, priority, start_time, timeout))
+
     # --- sessions and removal ---------------------------------------------------------------------------
     def sessions(self) -> list[SessionSummary]:
         """Every job session with its job counts per state."""
         return self._sessions.sessions()
 
-    def create_session(self, name: str) -> None:
-        self._sessions.create(name)
+    def create_session(self, name: str, contact: str | None = None, exist_ok: bool = False) -> bool:
+        """Create a job session; ``contact`` (the binding's backend choice) is kept with it. Returns whether it
+        is new. Raises InvalidState when it exists, unless ``exist_ok``."""
+        return self._sessions.create(name, contact, exist_ok)
 
     def destroy_session(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``
@@ -172,6 +190,23 @@ class Service:
         return self._sessions.remove(ids, session)
 
 
+    # --- monitoring -------------------------------------------------------------------------------------
+    def machines(self, backend: str | None = None, names: Sequence[str] = ()) -> list[MachineInfo]:
+        """The execution hosts of ``backend`` (default: the configured one); see ``Backend.machines``."""
+        return self._monitor.machines(backend or self.settings.backend, names)
+
+    def queues(self, backend: str | None = None, names: Sequence[str] = ()) -> list[QueueInfo]:
+        """Where jobs of ``backend`` can be submitted; see ``Backend.queues``."""
+        return self._monitor.queues(backend or self.settings.backend, names)
+
+    def categories(self, backend: str | None = None) -> list[str]:
+        """The job categories of ``backend`` (docker images, cf apps); see ``Backend.categories``."""
+        return self.backend(backend or self.settings.backend).categories()
+
+    def all_jobs(self, backend: str | None = None) -> list[PlatformJob]:
+        """Every job the platform of ``backend`` shows this user, drmaa2's marked (``drmaa2_id``)."""
+        return self._monitor.all_jobs(backend or self.settings.backend)
+
 
 def __getattr__(name: str) -> Any:
     """``SessionSummary`` is importable from here as before, without loading the sessions module up front."""
@@ -184,5 +219,5 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "DEFAULT_LIMIT", "FOLD_ABOVE", "FOLD_BATCH", "JOB_ID", "SESSION_NAME", "UNAVAILABLE_PATIENCE", "Service",
-    "SessionSummary", "Transaction", "check_session_name", "exit_code_of", "with_placeholders",
+    "SessionSummary", "Transaction", "check_session_name", "exit_code_of", "last_lines", "with_placeholders",
 ]

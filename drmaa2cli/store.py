@@ -218,6 +218,13 @@ class _Reader:
         names = {doc["name"] for doc in self._live_data().get("sessions", {}).values()}
         return sorted(names | {"default"})
 
+    def session_contact(self, name: str) -> str | None:
+        """The contact session ``name`` was created with (the binding's backend choice), or None."""
+        for doc in self._live_data().get("sessions", {}).values():
+            if doc.get("name") == name and isinstance(doc.get("contact"), str):
+                return str(doc["contact"])
+        return None
+
     def find(self, job_id: str) -> JobInfo | None:
         """The record of ``job_id`` (live first, then its archive shard), or None."""
         for rec in self.live_records():
@@ -346,10 +353,24 @@ class Transaction(_Reader):
             for job_id, doc_id in zip(new, doc_ids, strict=True):
                 index[job_id] = doc_id
 
-    def add_session(self, name: str) -> bool:
+    def clear(self, job_id: str, key: str) -> None:
+        """Remove one field of a live record (``put`` merges, so a field set to None would stay as it was)."""
+        doc_id = self._index().get(job_id)
+        if doc_id is not None:
+            self.jobs.update(lambda doc: doc.pop(key, None), doc_ids=[doc_id])
+
+    def set_meta(self, **changes: Any) -> None:
+        """Change entries of the live file's meta document (the next job number and instance are kept)."""
+        self._set_meta(**changes)
+
+    def add_session(self, name: str, contact: str | None = None) -> bool:
+        """Record a session (with the contact it was created with, if any); False if it exists."""
         if name in self.session_names():
             return False
-        self.db.table("sessions").insert({"name": name, "created": time.time()})
+        doc: dict[str, Any] = {"name": name, "created": time.time()}
+        if contact:
+            doc["contact"] = contact
+        self.db.table("sessions").insert(doc)
         return True
 
     def remove_session(self, name: str) -> None:

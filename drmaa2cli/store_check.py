@@ -21,7 +21,7 @@ _RECORD: dict[str, tuple[type, ...]] = {
     "submission_time": _NUMBER, "dispatch_time": _NUMBER, "finish_time": _NUMBER, "cpu_time": _NUMBER,
     "exit_status": (int,), "signal": (int,), "max_rss": (int,),
     "native_id": (str,), "annotation": (str,), "machine": (str,), "submission_machine": (str,),
-    "job_owner": (str,), "output_path": (str,), "error_path": (str,),
+    "job_owner": (str,), "output_path": (str,), "error_path": (str,), "after": (list,), "after_mode": (str,),
     "template": (dict,), "backend_data": (dict,),
 }
 _TEMPLATE: dict[str, tuple[type, ...]] = {
@@ -29,6 +29,8 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "job_environment": (dict,), "input_path": (str,), "output_path": (str,), "error_path": (str,),
     "join_files": (bool,), "job_category": (str,), "submit_as_hold": (bool,), "timeout": _NUMBER,
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
+    "candidate_machines": (list,), "min_phys_memory": (int,), "accounting_id": (str,),
+    "stage_out_files": (dict,),
 }
 
 # What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these
@@ -39,7 +41,8 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
 
 # Fields that may be missing but not null: the code iterates over them or joins them.
 _NEVER_NULL = frozenset({"template", "backend_data", "remote_command", "args", "job_environment",
-                         "resource_limits", "stage_in_files", "extension"})
+                         "resource_limits", "stage_in_files", "extension", "candidate_machines",
+                         "stage_out_files"})
 
 
 def problem(data: dict[str, Any], live: bool) -> str | None:

@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.docker.fixtures",
     "tests.gridengine.fixtures",
     "tests.kubernetes.fixtures",
+    "tests.libdrmaa.fixtures",
     "tests.slurm.fixtures",
 ]
 
@@ -49,7 +50,7 @@ class Cli:
         self.extra_env: dict[str, str] = {}
 
     def __call__(self, *args: str, env: dict[str, str] | None = None, timeout: float = 60,
-                 input: str | None = None) -> Result:
+                 input: str | None = None, cwd: Path | None = None) -> Result:
         self.extra_env.update(env or {})
         proc = subprocess.run(
             [sys.executable, "-m", "drmaa2cli", *args],
@@ -57,7 +58,10 @@ class Cli:
             capture_output=True,
             text=True,
             timeout=timeout,
-            input=input,
+            # Never the test runner's own stdin: `run` passes whatever input it has to its job, and `submit`
+            # without a command reads a job script from a pipe.
+            **({"input": input} if input is not None else {"stdin": subprocess.DEVNULL}),
+            cwd=cwd,
         )
         return Result(proc.returncode, proc.stdout, proc.stderr)
 

@@ -30,11 +30,11 @@ def task_spooler() -> None:
         unavailable(f"bench/setup-peers could not install task-spooler: {proc.stderr.strip()[-2000:]}")
 
 
-def test_benchmark_smoke_run(tmp_path: Path, task_spooler: None, docker_engine: str, slurm_env: dict[str, str],
+def test_benchmark_smoke_run(tmp_path: Path, task_spooler: None, dockerd: str, slurm_env: dict[str, str],
                              gridengine_env: dict[str, str]) -> None:
     env = {**os.environ, **slurm_env, **gridengine_env}
     proc = subprocess.run([sys.executable, "-m", "bench", "--smoke", "--out", str(tmp_path),
-                           "--docker-image", docker_engine], cwd=ROOT, env=env,
+                           "--docker-image", dockerd], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode == 0, proc.stderr[-3000:]
     doc = json.loads((tmp_path / "latest.json").read_text())

@@ -5,8 +5,12 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
-from .conftest import Cli
+from drmaa2cli.models import JobState
+from drmaa2cli.store import Store
+
+from .conftest import Cli, gate
 
 
 def _few_files() -> None:
@@ -30,3 +34,25 @@ def test_wait_any_on_many_jobs_returns_when_the_first_ends(cli: Cli) -> None:
         assert r.code == 4 and r.out.strip() == fast, (r.code, r.out, r.err)
     finally:
         cli("kill", "--signal", "KILL", *slow)
+
+
+def test_wait_sees_an_end_another_process_recorded(cli: Cli, tmp_path: Path) -> None:
+    """A scheduler that has forgotten a job before writing its accounting leaves `wait`'s own look at the
+    platform without news; an end another drmaa2 process recorded meanwhile (a runner deciding a dependency)
+    must end the wait all the same. Here the job really runs on until the test lets it end: only its record
+    says it failed."""
+    job = cli.submit("sh", "-c", gate(tmp_path / "gate"))
+    waiter = subprocess.Popen([sys.executable, "-m", "drmaa2cli", "wait", job], env=cli.env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        cli.until_state(job, "running")
+        with Store(cli.home).transaction() as txn:
+            found = txn.find(job)
+            assert found is not None
+            txn.put(found.evolve(state=JobState.FAILED, exit_status=4, annotation="recorded elsewhere"))
+        _, err = waiter.communicate(timeout=60)
+        assert waiter.returncode == 4, err
+        assert cli.info(job)["state"] == "failed"
+    finally:
+        waiter.kill()
+        (tmp_path / "gate").touch()

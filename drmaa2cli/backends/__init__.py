@@ -19,6 +19,8 @@ REGISTRY: dict[str, str] = {
     "slurm": "drmaa2cli.backends.sched.slurm:SlurmBackend",
     "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
     "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
+    "podman": "drmaa2cli.backends.docker.podman:PodmanBackend",
+    "libdrmaa": "drmaa2cli.backends.libdrmaa.backend:LibDrmaaBackend",
     "kubernetes": "drmaa2cli.backends.kubernetes.backend:KubernetesBackend",
 }
 
@@ -66,3 +68,14 @@ def check_data(name: str, data: Mapping[str, Any]) -> str | None:
     """What is wrong with ``data``, the ``backend_data`` of a stored record of backend ``name``, as that
     backend's ``check_data`` says it ("backend data pid has the wrong type"), or None; without loading it."""
     return data_problem(data, data_shape(name))
+
+
+#: Backends whose ``setup`` says something on this machine (``drmaa2 config`` loads only these).
+SETUP_NOTES = ("process",)
+
+
+def setup(home: Any, settings: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, str]]:
+    """Backend name -> what its ``Backend.setup`` says (``drmaa2 config``): which containment the process
+    backend's jobs get here. ``settings`` are the config file's backend tables."""
+    return {name: backend_class(name)(BackendContext(home, settings=settings.get(name, {}))).setup()
+            for name in SETUP_NOTES}

@@ -33,12 +33,13 @@ from abc import ABC, abstractmethod
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, ClassVar, TypeAlias
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
 
 from ..errors import Drmaa2Error, UnsupportedAttribute, UnsupportedOperation
 from ..models import ArraySpec, Dependencies, JobInfo, JobTemplate
 
 if TYPE_CHECKING:
+    from ..monitoring import MachineInfo, PlatformJob, QueueInfo
     from .contract import Refusal
 
 
@@ -79,8 +80,23 @@ def job_variables(job: JobInfo) -> dict[str, str]:
 #: The shape of a backend's ``backend_data``: key -> the types its value may hold (besides null), or the shape
 #: of the object it holds. Plain data, so that a backend package can declare it without importing anything.
 Shape: TypeAlias = "Mapping[str, tuple[type, ...] | Shape]"
+#: Template fields only some platforms can honour: refused by every backend that does not list them in
+#: ``honours``, so that a field added later is refused everywhere until a backend takes it, never dropped.
+OPT_IN_FIELDS = ("candidate_machines", "min_phys_memory", "accounting_id", "stage_out_files")
+
+
+class StdinSink(Protocol):
+    """Where a job's standard input is written (a socket to the platform)."""
+
+    def sendall(self, data: bytes, /) -> None: ...
+
+    def shutdown(self, how: int, /) -> None: ...
+
+    def close(self) -> None: ...
+
+
 #: What a template's ``extension`` key means, in the words of the option that sets it.
-_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native"}
+_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native", "stdin": "standard input"}
 
 
 def data_problem(data: Mapping[str, Any], shape: Shape) -> str | None:
@@ -131,6 +147,8 @@ class Backend(ABC):
     native_features: ClassVar[frozenset[str]] = frozenset()
     #: Template fields this backend cannot honour; ``check_template`` refuses them by name.
     unsupported_fields: ClassVar[tuple[str, ...]] = ()
+    #: The fields of ``OPT_IN_FIELDS`` this backend honours (the others are refused like ``unsupported_fields``).
+    honours: ClassVar[frozenset[str]] = frozenset()
     #: The keys of ``JobTemplate.extension`` this backend honours (docker: user, pull, native; the schedulers:
     #: native); ``check_template`` refuses any other key that asks for something.
     extensions: ClassVar[frozenset[str]] = frozenset()
@@ -140,6 +158,15 @@ class Backend(ABC):
     #: ``refresh`` reads only this machine's files (no daemon, no network): the core may then refresh a few
     #: old active jobs on any write of the store, so that ended ones leave the live file without a status call.
     local_refresh: ClassVar[bool] = False
+    #: Jobs open their standard input on this machine when they start: `drmaa2 run` may then stream its own
+    #: standard input to them through a named pipe (others get a copy of it as a file, see ``core.stdin``).
+    local_input: ClassVar[bool] = False
+    #: The platform can connect to a started job's standard input (``attach_stdin``; docker): `drmaa2 run`
+    #: then streams its own standard input there.
+    attaches_stdin: ClassVar[bool] = False
+    #: A job sees the files of the submitting machine (the drmaa2 home): a job script runs from its copy
+    #: there. False for containers and tasks, which get the script's text in their command line instead.
+    sees_home: ClassVar[bool] = True
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}
@@ -164,18 +191,25 @@ class Backend(ABC):
         for features listed in ``native_features``: the platform runs the array's tasks and waits for the
         dependencies itself."""
 
+    @classmethod
+    def refused_fields(cls) -> tuple[str, ...]:
+        """Every template field this backend refuses: ``unsupported_fields`` and the opt-in fields it does not
+        honour."""
+        return (*cls.unsupported_fields, *(f for f in OPT_IN_FIELDS if f not in cls.honours))
+
     def check_template(self, template: JobTemplate) -> None:
-        """Refuse fields listed in ``unsupported_fields`` and extension keys not in ``extensions`` with one
-        clear message (UnsupportedAttribute). An extension set to a false value asks for nothing."""
-        for name in self.unsupported_fields:
+        """Refuse the fields of ``refused_fields`` and extension keys not in ``extensions`` with one clear
+        message (UnsupportedAttribute). An extension set to a false value asks for nothing."""
+        for name in self.refused_fields():
             if getattr(template, name):
                 raise UnsupportedAttribute(
-                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}"
+                    f"the {self.name} backend cannot honour {name.replace('_', ' ')}", field=name
                 )
         for key, value in template.extension.items():
             if value and key not in self.extensions:
                 what = _EXTENSION_OPTIONS.get(key, f"the extension {key!r}")
-                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}")
+                raise UnsupportedAttribute(f"the {self.name} backend cannot honour {what}",
+                                           field=f"extension.{key}")
 
     @classmethod
     def check_data(cls, data: Mapping[str, Any]) -> str | None:
@@ -237,11 +271,47 @@ class Backend(ABC):
                 outcomes.append(e)
         return outcomes
 
+    def setup(self) -> dict[str, str]:
+        """What ``drmaa2 config`` shows of how this backend works on this machine (the process backend: which
+        containment is in force), as name -> text. Asks nothing of a remote platform."""
+        return {}
+
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         """The job's output so far on ``stream`` ("out" or "err") when the platform holds it (a running
         container's log, a CF task's log-cache lines); ``None`` when it is in ``job.output_path`` /
         ``job.error_path`` on this machine, which the core then reads itself."""
         return None
 
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """A connection to the standard input of ``job``, which has started (backends with
+        ``attaches_stdin``, whose jobs were submitted with the template extension ``stdin``): what is sent
+        reaches the job, and ``shutdown(SHUT_WR)`` gives it its end of file. Raises UnsupportedOperation,
+        InvalidState (the job has ended), BackendUnavailable."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot attach to a job's standard input")
+
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""
+
+    # --- monitoring (DRMAA2 MonitoringSession) -------------------------------------------------------
+    # Optional: a backend that cannot describe its platform refuses with one line, as for the optional
+    # controls. An empty list is an answer ("this platform has no queues"), not a refusal.
+    def machines(self) -> list[MachineInfo]:
+        """The platform's execution hosts (this machine, the engine's host, the cluster's nodes), asked
+        now. Raises BackendUnavailable, DeniedByDrms like any call to the platform."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list machines")
+
+    def queues(self) -> list[QueueInfo]:
+        """Where jobs can be submitted (partitions, cluster queues, the space); [] when the platform has
+        no such thing. Raises BackendUnavailable, DeniedByDrms."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list queues")
+
+    def categories(self) -> list[str]:
+        """The job categories a template may name (docker: the engine's images; cf: the space's apps); [] for a
+        backend without categories. Raises BackendUnavailable, DeniedByDrms."""
+        return []
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """Every job the platform shows this user, drmaa2's or not, with ``drmaa2_id`` left empty (the core
+        marks drmaa2's own from its records by native id). The default refusal makes the core list only
+        drmaa2's own jobs of this backend."""
+        raise UnsupportedOperation(f"the {self.name} backend cannot list jobs drmaa2 did not submit")

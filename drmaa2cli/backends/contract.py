@@ -44,6 +44,32 @@ CASES: dict[str, str] = {
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
+    "machines": "`machines` lists the platform's execution hosts (name, cores, memory, OS, architecture), "
+    "`jobs` the platform's jobs with drmaa2's marked",
+    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
+    "processes and containers)",
+    "run-stdin": "`run` passes its standard input to the job (data piped into `drmaa2 run -- cat` comes out), "
+    "and the job's stdout and stderr come back on run's own",
+    "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
+    "130; the job does not keep running",
+    "containment": "a job's background and `setsid` children are gone within seconds of its end and of `kill`",
+    "accounting": "`cpu_time` and `max_rss` of a job that burns ~1 s of CPU and touches 200 MiB are within 10 % "
+    "of the truth",
+    "environment": "`-v 'A=1,B=x\\,y'` (qsub's list, `\\,` a comma), `-V` (the whole environment) and "
+    "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION)",
+    "array-list": "`--array 0,2-3%2` (as sbatch writes it): tasks N.0, N.2, N.3 only, index 0 allowed",
+    "job-script": "`submit script.sh` of an sbatch-style and a qsub-style script: the same names, output files "
+    "(`%x %A %a`, `$JOB_ID`), array with throttle, time limit, dependency, environment and exit codes; a "
+    "directive the backend cannot honour is refused naming its line",
+    "slots": "`--queue NAME` of a local queue (`[queues.NAME] slots = N` in the config): at most N of its jobs "
+    "run at once; the others stay `queued`, annotated \"waiting for a slot\"",
+    "priority": "`--priority N`: among the jobs waiting for a slot, higher starts first (then submission order)",
+    "begin": "`--begin TIME` (`+10m`, `08:00`, `2026-12-01T08:00`): the job stays `queued`, annotated \"waiting "
+    "until …\", and starts no earlier",
+    "deadline": "`--deadline TIME` (formats of `--begin`): the job is ended at that time as by `--timeout`, "
+    "annotated \"timed out\"; a deadline already past is refused (201)",
+    "alter": "`alter ID --name/--priority/--begin/--timeout` changes a job drmaa2 has not started yet; once it "
+    "has started, `alter` is refused with one line (exit 205)",
 }
 
 

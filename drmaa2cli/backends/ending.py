@@ -82,3 +82,9 @@ def dependency_failed(ids: list[str], why: str | None = None) -> str:
     status 1)"; when the platform does not say which of several it was, "one of dependencies 4, 5 failed"."""
     text = f"dependency {ids[0]} failed" if len(ids) == 1 else f"one of dependencies {', '.join(ids)} failed"
     return text + (f" ({why})" if why else "")
+
+
+def out_of_memory(limit: int | None) -> str:
+    """A job the kernel's OOM killer ended inside its own cgroup, known for sure (not guessed from timing):
+    "out of memory: OOM killed (memory limit 100 MiB)"; ``limit`` in bytes."""
+    return "out of memory: OOM killed" + (f" (memory limit {limit // 2**20} MiB)" if limit else "")

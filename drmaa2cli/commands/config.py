@@ -1,6 +1,6 @@
 """drmaa2 config: the effective settings and where each came from."""
 
-from .. import config, render
+from .. import backends, config, render
 from ._common import BackendOption, JsonOption, SessionOption, output
 
 HELP = "Show the effective settings and where each came from (flag > environment > config file > default)."
@@ -12,11 +12,13 @@ def command(session: SessionOption = None, backend: BackendOption = None, json_o
     out = output()
     path = settings.home / config.CONFIG_FILE
     values = {"home": str(settings.home), "session": settings.session, "backend": settings.backend}
+    setup = backends.setup(settings.home, settings.backends)
     if json_out:
         out.json({
             "settings": {k: {"value": v, "source": settings.sources[k]} for k, v in values.items()},
             "config_file": {"path": str(path), "exists": path.exists()},
             "backends": settings.backends,
+            "setup": setup,
         })
         return 0
     rows = [[k, v, settings.sources[k]] for k, v in values.items()]
@@ -24,5 +26,8 @@ def command(session: SessionOption = None, backend: BackendOption = None, json_o
     for name, table in sorted(settings.backends.items()):
         for key, value in sorted(table.items()):
             rows.append([f"backends.{name}.{key}", str(value), "config file"])
+    for name, notes in setup.items():
+        for key, text in notes.items():
+            rows.append([f"{name} {key}", text, "detected"])
     render.table(out, ["SETTING", "VALUE", "SOURCE"], rows)
     return 0

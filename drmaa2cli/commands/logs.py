@@ -1,4 +1,4 @@
-"""drmaa2 logs JOBID [--stderr] [--follow]"""
+"""drmaa2 logs JOBID [--stderr | --both] [--tail N] [--follow]"""
 
 import sys
 from typing import Annotated
@@ -7,32 +7,55 @@ import typer
 
 from .. import completion
 from ..errors import InvalidArgument
-from ..service import exit_code_of
+from ..models import JobInfo
+from ..service import Service, exit_code_of, last_lines
 from ._common import output, service
 from .submit import report_failure
 
-HELP = "Print a job's output; --follow streams it until the job ends, then exits with the job's exit code."
+HELP = ("Print a job's output (stdout; --stderr, or --both on their own streams); --follow streams it until the "
+        "job ends, then exits with the job's exit code.")
 
 
 def command(
     job_id: Annotated[str, typer.Argument(help="Job id (12, or 12.3 for one array task).", show_default=False, autocompletion=completion.job_ids)],
     stderr: Annotated[bool, typer.Option("--stderr", "-e", help="The job's standard error instead.")] = False,
+    both: Annotated[bool, typer.Option("--both", "-B", help="Both: the job's stdout on stdout, its stderr on stderr.")] = False,
+    tail: Annotated[int | None, typer.Option("--tail", "-n", help="Only the last N lines (of each stream).", min=0, show_default=False)] = None,
     follow: Annotated[bool, typer.Option("--follow", "-f", help="Keep printing until the job ends.")] = False,
 ) -> int:
     """Print a job's output."""
+    if stderr and both:
+        raise InvalidArgument("use --stderr or --both, not both")
     svc = service()
     jobs = svc.jobs([job_id])
     if len(jobs) != 1:
         raise InvalidArgument(f"job {job_id} is an array: name one task (for example {jobs[0].id})")
-    stream = "err" if stderr else "out"
+    job = jobs[0]
+    joined = job.template.join_files or (job.output_path is not None and job.output_path == job.error_path)
+    streams = ("out", "err") if both and not joined else ("err",) if stderr else ("out",)
+    # What is there now (its last N lines with --tail); --follow then goes on from its end.
+    now = {s: svc.output(job, s) for s in streams}
+    wrote = dict.fromkeys(streams, 0)
 
-    def sink(_: str, data: bytes) -> None:
-        sys.stdout.buffer.write(data)
-        sys.stdout.buffer.flush()
+    def sink(stream: str, data: bytes) -> None:
+        wrote[stream] += len(data)
+        target = sys.stderr.buffer if both and stream == "err" else sys.stdout.buffer
+        target.write(data)
+        target.flush()
 
-    if not follow:
-        sink(stream, svc.output(jobs[0], stream))
-        return 0
-    job = svc.follow(jobs[0].id, (stream,), sink)
-    report_failure(output(), job)
-    return exit_code_of([job])
+    for stream, data in now.items():
+        sink(stream, data if tail is None else last_lines(data, tail))
+    if follow:
+        job = svc.follow(job.id, streams, sink, offsets={s: len(data) for s, data in now.items()})
+        report_failure(output(), job)
+    if streams == ("out",) and not wrote["out"]:
+        hint_at_stderr(svc, job)
+    return exit_code_of([job]) if follow else 0
+
+
+def hint_at_stderr(svc: Service, job: JobInfo) -> None:
+    """Nothing on stdout, yet the job wrote to stderr: say so (on stderr), or the person sees nothing at all."""
+    size = len(svc.output(job, "err"))
+    if size:
+        output().note(f"job {job.id} wrote nothing to stdout, {size} byte(s) to stderr: "
+                      f"`drmaa2 logs --stderr {job.id}` (or --both)")

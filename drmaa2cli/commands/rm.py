@@ -14,7 +14,7 @@ HELP = "Remove finished jobs' records, output files and leftover containers (act
 def command(
     job_ids: Annotated[list[str] | None, typer.Argument(help="Jobs to remove.", show_default=False, autocompletion=completion.job_ids)] = None,
     finished: Annotated[bool, typer.Option("--finished", help="Every finished job of the session.")] = False,
-    older_than: Annotated[str | None, typer.Option("--older-than", help="With --finished: ended longer ago than this (1h, 7d).")] = None,
+    older_than: Annotated[str | None, typer.Option("--older-than", help=f"With --finished: ended longer ago than this ({parsing.DURATION_HELP}).")] = None,
     force: Annotated[bool, typer.Option("--force", "-f", help="Kill active jobs and remove them too.")] = False,
     session: SessionOption = None,
 ) -> int:

@@ -35,8 +35,11 @@ def list_sessions(ctx: typer.Context, json_out: JsonOption = False) -> int:
 
 
 @app.command("create", help="Create a job session (submit also creates one on first use).")
-def create(name: Annotated[str, typer.Argument(help="Session name.")]) -> int:
-    service().create_session(name)
+def create(
+    name: Annotated[str, typer.Argument(help="Session name.")],
+    exist_ok: Annotated[bool, typer.Option("--exist-ok", "-p", help="Succeed if it exists already (as mkdir -p).")] = False,
+) -> int:
+    service().create_session(name, exist_ok=exist_ok)
     return 0
 
 

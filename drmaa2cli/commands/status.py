@@ -1,13 +1,17 @@
 """drmaa2 status [JOBID...]"""
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .. import completion, render
 from ..errors import InvalidArgument
 from ..models import JobInfo, JobState
+from ..render import Output
 from ..service import DEFAULT_LIMIT
+
+if TYPE_CHECKING:
+    from ..core.sessions import SessionSummary
 from ._common import JsonOption, SessionOption, output, service
 
 HELP = "Show jobs: a table of the session's jobs, or every detail of one job."
@@ -53,6 +57,17 @@ def command(
         render.job_detail(out, jobs[0])
     else:
         render.jobs_table(out, jobs, show_session=all_sessions)
+        if not jobs and not (job_ids or all_sessions or states or name):
+            hint_other_sessions(out, svc.sessions(), svc.settings.session)
         if truncated:
             out.note(f"older finished jobs are not shown (--limit {limit}; --limit 0 shows all)")
     return 0
+
+
+def hint_other_sessions(out: Output, sessions: "list[SessionSummary]", current: str) -> None:
+    """An empty table of the current session: say where the jobs are, if anywhere (stderr)."""
+    others = [(s.name, sum(s.counts.values())) for s in sessions if s.name != current and s.counts]
+    if others:
+        listed = ", ".join(f"{name} ({n})" for name, n in others[:5]) + (", …" if len(others) > 5 else "")
+        out.note(f"no jobs in session {current}; jobs in other sessions: {listed} "
+                 "(`--all` shows every session, `--session NAME` one)")

@@ -1,21 +1,29 @@
-"""drmaa2 submit [OPTIONS] -- COMMAND [ARGS...]"""
+"""drmaa2 submit [OPTIONS] -- COMMAND [ARGS...] | drmaa2 submit [OPTIONS] SCRIPT [ARGS...]"""
 
 import inspect
 import os
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from .. import completion, parsing, render
+from .. import completion, parsing, render, when
 from ..backends import ending
-from ..errors import InvalidArgument
+from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobInfo, JobState, JobTemplate
 from ..render import Output
 from ..service import Service, exit_code_of
 from ._common import BackendOption, JsonOption, SessionOption, output, service
 
-HELP = "Submit a job: everything after `--` is the command and its arguments, passed byte for byte."
+if TYPE_CHECKING:
+    from ..jobscript import JobScript
+
+HELP = (
+    "Submit a job: everything after `--` is the command and its arguments, passed byte for byte. A file "
+    "(a path, or a name here that is no command on PATH) is a job script, run with its #! interpreter (/bin/sh "
+    "without one) from a copy taken now; with no command, a script is read from standard input. Its leading "
+    "#DRMAA2 lines hold submit options, #SBATCH and #$ lines sbatch's and qsub's; the command line wins."
+)
 
 
 def build_template(
@@ -24,6 +32,8 @@ def build_template(
     join: bool = False, hold: bool = False, timeout: str | None = None, category: str | None = None,
     queue: str | None = None, memory: str | None = None, cpus: str | None = None, disk: str | None = None,
     mount: list[str] | None = None, user: str | None = None, pull: bool = False, native: str | None = None,
+    variables: list[str] | None = None, export_all: bool | None = None, native_words: list[str] | None = None,
+    priority: int = 0, begin: str | None = None, deadline: str | None = None,
 ) -> JobTemplate:
     """The job template for the submit options (shared with `run`)."""
     limits: dict[str, object] = {}
@@ -38,16 +48,25 @@ def build_template(
         extension["user"] = user
     if pull:
         extension["pull"] = True
-    if native:
+    if native or native_words:
         import shlex  # rarely needed: not worth loading on every submit
 
-        extension["native"] = shlex.split(native)
+        extension["native"] = [*(native_words or []), *shlex.split(native or "")]
+    environment = parsing.environment(env or [])
+    environment.update(parsing.environment(
+        [item for text in variables or [] for item in parsing.variable_list(text)], option="-v"))
+    if export_all:
+        environment = {**os.environ, **environment}
+    elif export_all is False and command:  # --export=NONE
+        from ..jobscript import argv_clean_env
+
+        command, environment = argv_clean_env(command, environment), {}
     return JobTemplate(
         remote_command=command[0] if command else "",
         args=list(command[1:]),
         job_name=name,
         working_directory=absolute(cwd),
-        job_environment=parsing.environment(env or []),
+        job_environment=environment,
         input_path=absolute(input_path),
         output_path=absolute(output_path),
         error_path=absolute(error_path),
@@ -59,6 +78,9 @@ def build_template(
         resource_limits=limits,
         stage_in_files=parsing.mounts(mount or []),
         extension=extension,
+        priority=priority,
+        start_time=when.point_in_time(begin) if begin else None,
+        deadline_time=when.point_in_time(deadline, "--deadline") if deadline else None,
     )
 
 
@@ -78,20 +100,26 @@ def command(
     session: SessionOption = None,
     backend: BackendOption = None,
     cwd: Annotated[str | None, typer.Option("--cwd", "-d", help="Working directory of the job.")] = None,
-    env: Annotated[list[str] | None, typer.Option("--env", "-v", help="KEY=VALUE for the job's environment (repeatable; a bare KEY copies it).")] = None,
+    env: Annotated[list[str] | None, typer.Option("--env", help="KEY=VALUE for the job's environment, exactly (repeatable; a bare KEY copies it).")] = None,
+    variables: Annotated[list[str] | None, typer.Option("--variables", "-v", help="qsub's list A=1,B=2,C (a bare C copies it; write a comma or backslash in a value as \\, or \\\\).")] = None,
+    export_all: Annotated[bool, typer.Option("--export-all", "-V", help="Give the job this whole environment.")] = False,
+    export: Annotated[str | None, typer.Option("--export", help="sbatch's ALL, NONE (an empty environment) or [ALL,]A=1,B.")] = None,
     input_path: Annotated[str | None, typer.Option("--input", "-i", help="File the job reads as standard input.")] = None,
     output_path: Annotated[str | None, typer.Option("--output", "-o", help="File for the job's standard output (placeholders %A %a %j).")] = None,
     error_path: Annotated[str | None, typer.Option("--error", "-e", help="File for the job's standard error (placeholders %A %a %j).")] = None,
     join: Annotated[bool, typer.Option("--join", "-j", help="Send standard error to the output file.")] = False,
-    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Kill the job after this run time (90s, 5m, 1h).")] = None,
-    array: Annotated[str | None, typer.Option("--array", "-A", help="Job array FIRST-LAST[:STEP][%MAXPARALLEL]; tasks see DRMAA2_TASK_ID.")] = None,
+    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help=f"Kill the job after this run time ({parsing.DURATION_HELP}).")] = None,
+    array: Annotated[str | None, typer.Option("--array", "-A", help="Job array FIRST-LAST[:STEP][%MAXPARALLEL] (1-9:2%3); tasks see DRMAA2_TASK_ID.")] = None,
     after: Annotated[list[str] | None, typer.Option("--after", help="Start after these jobs are done; fail if one fails (ID[,ID...]).", autocompletion=completion.job_ids)] = None,
     after_any: Annotated[list[str] | None, typer.Option("--after-any", help="Start after these jobs ended, whatever their result.", autocompletion=completion.job_ids)] = None,
     hold: Annotated[bool, typer.Option("--hold", "-H", help="Submit held (queued_held) until `drmaa2 release`.")] = False,
     image: Annotated[str | None, typer.Option("--image", help="Container image (docker, kubernetes backends).")] = None,
     app: Annotated[str | None, typer.Option("--app", help="Application name (cf backend).")] = None,
     category: Annotated[str | None, typer.Option("--category", help="DRMAA2 job category (what --image and --app set).")] = None,
-    queue: Annotated[str | None, typer.Option("--queue", "-q", help="Queue or partition (cluster backends).")] = None,
+    queue: Annotated[str | None, typer.Option("--queue", "-q", help="Queue or partition (cluster backends), or a local queue of the config ([queues.NAME] slots = N).")] = None,
+    priority: Annotated[int, typer.Option("--priority", help="Among jobs waiting for a slot of a local queue, higher starts first.", min=-1_000_000, max=1_000_000)] = 0,
+    begin: Annotated[str | None, typer.Option("--begin", help="Do not start before this time: 2026-12-01T08:00, 08:00 or +10m.")] = None,
+    deadline: Annotated[str | None, typer.Option("--deadline", help="Kill the job at this time, as --timeout does (formats of --begin).")] = None,
     memory: Annotated[str | None, typer.Option("--memory", help="Memory limit (512m, 2g).")] = None,
     cpus: Annotated[str | None, typer.Option("--cpus", help="CPU limit (1.5).")] = None,
     disk: Annotated[str | None, typer.Option("--disk", help="Disk limit (1g; cf backend).")] = None,
@@ -116,32 +144,128 @@ def run_command(**options: Any) -> int:
 run_command.__signature__ = inspect.signature(command, eval_str=True)  # type: ignore[attr-defined]
 run_command.__annotations__ = command.__annotations__
 RUN_HELP = (
-    "Run a job synchronously: submit it, stream its output live, exit with its exit code. With --json the "
-    "output is not streamed (stdout holds the JSON alone; `drmaa2 logs ID` prints the output)."
+    "Run a job synchronously: submit it with this command's standard input (unless a terminal), stream its "
+    "stdout and stderr live, exit with its exit code; Ctrl-C stops the job. With --json the output is not "
+    "streamed (stdout holds the JSON alone; `drmaa2 logs ID` prints the output)."
 )
 
 
+#: Submit option -> how the user writes it, for messages.
+_FLAGS = {"name": "-N", "cwd": "-d", "input_path": "-i", "output_path": "-o", "error_path": "-e", "timeout": "-t",
+          "array": "-A", "queue": "-q"}
+
+
+def refuse_dash_dash(o: dict[str, Any]) -> None:
+    """``submit -N -- true``: the parser took `--` for the option's value; no name or file is called that."""
+    for key, value in o.items():
+        if key != "command" and (value == "--" or (isinstance(value, list) and "--" in value)):
+            flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
+            raise InvalidArgument(f"{flag} needs a value before `--`")
+
+
+def parse_directive(words: list[str]) -> dict[str, Any]:
+    """The options a #DRMAA2 line sets, read by this command's own parser. Raises InvalidArgument."""
+    import typer.main
+
+    one = typer.Typer()
+    one.command(context_settings={"help_option_names": []})(command)
+    parser = typer.main.get_command(one)
+    try:
+        ctx = parser.make_context("#DRMAA2", list(words))
+    except Exception as e:
+        message = getattr(e, "format_message", None)
+        if callable(message):  # the parser's usage error (see cli._is_usage_error)
+            raise InvalidArgument(str(message())) from None
+        raise
+    defaults = {p.name: p.get_default(ctx) for p in parser.params}
+    found = {k: v for k, v in ctx.params.items() if v not in (None, False, [], ()) and v != defaults.get(k)}
+    if found.pop("command", None):
+        raise InvalidArgument("a #DRMAA2 line holds options, not a command")
+    refuse_dash_dash(found)
+    return found
+
+
+def read_script(o: dict[str, Any]) -> "JobScript | None":
+    """The job script the command names, or that comes on standard input when there is no command."""
+    words = o["command"] or []
+    if words and not os.path.isfile(words[0]):
+        return None  # a command: the job script module is not even loaded
+    from .. import jobscript
+
+    return jobscript.find(words, None if sys.stdin is None else sys.stdin.buffer)
+
+
+def with_directives(o: dict[str, Any], script: "JobScript") -> dict[str, Any]:
+    """The options with the script's directives under them (the command line wins)."""
+    from .. import jobscript
+
+    return jobscript.merge(o, jobscript.apply(script, parse_directive))
+
+
+def script_command(o: dict[str, Any], script: "JobScript", svc: Service) -> list[str]:
+    """The job's command for the script on the chosen backend; fills in the job name (the script's, unless
+    given), the paths' %x and the native options of the scheduler's own directives."""
+    from .. import jobscript
+
+    args = (o["command"] or [])[1:]
+    command, o["native_words"] = jobscript.job_command(script, args, svc.settings.backend, svc.settings.home)
+    o["name"] = o["name"] or script.name
+    jobscript.finish_paths(o, o["name"])
+    return command
+
+
 def submit_with(o: dict[str, Any], stream: bool) -> int:
+    refuse_dash_dash(o)
+    o = dict(o, export_all=True if o["export_all"] else None, native_words=None)
+    script = read_script(o)
+    if script is not None:
+        o = with_directives(o, script)
+    if o["export"]:
+        from ..jobscript import export
+
+        exported = export(o["export"])
+        o["export_all"] = exported.get("export_all", o["export_all"])
+        o["env"] = [*(o["env"] or []), *exported.get("env", [])]
+    svc = service(o["session"], o["backend"])
+    command = o["command"] or []
+    if script is not None:
+        command = script_command(o, script, svc)
     template = build_template(
-        o["command"] or [], name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
+        command, name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
         output_path=o["output_path"], error_path=o["error_path"], join=o["join"], hold=o["hold"],
         timeout=o["timeout"], category=o["category"] or o["image"] or o["app"], queue=o["queue"],
         memory=o["memory"], cpus=o["cpus"], disk=o["disk"], mount=o["mount"], user=o["user"], pull=o["pull"],
-        native=o["native"],
+        native=o["native"], variables=o["variables"], export_all=o["export_all"], native_words=o["native_words"],
+        priority=o["priority"], begin=o["begin"], deadline=o["deadline"],
     )
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")
-    svc = service(o["session"], o["backend"])
     out = output()
-    jobs = svc.submit_jobs(
-        template,
-        array=parsing.array(o["array"]) if o["array"] else None,
-        after=parsing.job_ids(o["after"] or o["after_any"] or []),
-        after_mode="any" if o["after_any"] else "ok",
-    )
+    feed = None
+    if stream:
+        from . import run  # run's own parts: not loaded by every submit
+
+        feed = run.stdin_feed(svc, template, array=bool(o["array"]))
+    try:
+        jobs = svc.submit_jobs(
+            template,
+            array=parsing.array(o["array"]) if o["array"] else None,
+            after=parsing.job_ids(o["after"] or o["after_any"] or []),
+            after_mode="any" if o["after_any"] else "ok",
+        )
+    except UnsupportedAttribute as e:
+        if feed is not None:
+            feed.close()
+        from .refusals import in_users_words
+
+        raise in_users_words(e, o, svc.settings.backend) from None
+    except BaseException:
+        if feed is not None:
+            feed.close()
+        raise
     job_id = str(jobs[0].number) if o["array"] else jobs[0].id
     if stream:
-        return stream_job(svc, out, job_id, jobs, o["json_out"])
+        return run.follow_job(svc, out, job_id, jobs, o["json_out"], feed)
     if o["json_out"] and not o["wait"]:
         out.json(render.jobs_document(jobs) if o["array"] else {"job": jobs[0].to_public()})
     elif o["terse"]:
@@ -157,31 +281,3 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     if o["json_out"]:
         out.json(render.jobs_document(done))
     return exit_code_of(done)
-
-
-def stream_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json_out: bool) -> int:
-    """Follow one job's output live (arrays: wait, then print each task's output in order). With ``json_out``
-    nothing is streamed: stdout holds the JSON document alone, which a script parses as a whole, and the
-    output stays where `drmaa2 logs` reads it."""
-    if json_out:
-        done = svc.wait([job_id])
-    elif len(jobs) > 1:
-        done = svc.wait([job_id])
-        for job in done:
-            for stream in ("out", "err"):
-                write_stream(stream, svc.output(job, stream))
-    else:
-        first = jobs[0]
-        joined = first.template.join_files or (first.output_path is not None and first.output_path == first.error_path)
-        done = [svc.follow(job_id, ("out",) if joined else ("out", "err"), write_stream)]
-    for job in done:
-        report_failure(out, job)
-    if json_out:
-        out.json(render.jobs_document(done))
-    return exit_code_of(done)
-
-
-def write_stream(stream: str, data: bytes) -> None:
-    target = sys.stdout.buffer if stream == "out" else sys.stderr.buffer
-    target.write(data)
-    target.flush()

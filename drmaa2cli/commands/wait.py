@@ -17,7 +17,7 @@ HELP = (
 
 def command(
     job_ids: JobIds,
-    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help="Give up after this long (90, 90s, 5m); exit 124.")] = None,
+    timeout: Annotated[str | None, typer.Option("--timeout", "-t", help=f"Give up after this long ({parsing.DURATION_HELP}); exit 124.")] = None,
     any_job: Annotated[bool, typer.Option("--any", help="Return when the first job ends and print its id.")] = False,
     json_out: JsonOption = False,
 ) -> int:

@@ -50,7 +50,7 @@ class Context:
                 settings=self.settings.backend_settings(name),
                 environ=self.environ,
             )
-            self._backends[name] = runner.wrap(cls(ctx), self.store)
+            self._backends[name] = runner.wrap(cls(ctx), self.store, self.settings.queues)
         return self._backends[name]
 
     def persist(self, jobs: Iterable[JobInfo]) -> None:

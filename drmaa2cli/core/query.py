@@ -14,6 +14,10 @@ from .context import Context, order
 DEFAULT_LIMIT = 100
 #: How long `wait` rides out a backend that cannot be reached before it gives up (exit 203).
 UNAVAILABLE_PATIENCE = 60.0
+#: How often `wait` also reads the store for ends another drmaa2 process recorded (a runner deciding a
+#: dependency, a `status` in another shell) that its own look at the platform missed: a scheduler that has
+#: forgotten a job and has not yet written its accounting keeps the last known state, for this process only.
+STORE_LOOK_SECONDS = 2.0
 
 
 class Query:
@@ -125,8 +129,12 @@ class Query:
         deadline = None if timeout is None else time.monotonic() + timeout
         outage_since: float | None = None
         warned = False
+        store_look = time.monotonic() + STORE_LOOK_SECONDS
         while True:
             jobs = self.refresh(jobs)
+            if time.monotonic() >= store_look:
+                jobs = self._recorded_ends(jobs)
+                store_look = time.monotonic() + STORE_LOOK_SECONDS
             if on_progress is not None:
                 on_progress(jobs)
             pending = [j for j in jobs if not j.state.final]
@@ -141,7 +149,9 @@ class Query:
             for job in pending:
                 by_backend.setdefault(job.backend, []).append(job)
             try:
-                self._wait_turn(by_backend, remaining)
+                # Bounded, so that the store is looked at again in time.
+                turn = STORE_LOOK_SECONDS if remaining is None else min(remaining, STORE_LOOK_SECONDS)
+                self._wait_turn(by_backend, turn)
                 outage_since = None
             except BackendUnavailable as e:
                 # An engine restarting or an API hiccup: ride it out, but not forever.
@@ -154,6 +164,18 @@ class Query:
                     warned = True
                 time.sleep(min(1.0, 0.1 + (now - outage_since) / 10))
 
+    def _recorded_ends(self, jobs: list[JobInfo]) -> list[JobInfo]:
+        """``jobs``, with those still active here replaced by their record when another process recorded
+        their end."""
+        if all(j.state.final for j in jobs):
+            return jobs
+        snap = self.ctx.store.snapshot()
+        out = []
+        for job in jobs:
+            stored = None if job.state.final else snap.find(job.id)
+            out.append(stored if stored is not None and stored.state.final else job)
+        return out
+
     def _wait_turn(self, by_backend: dict[str, list[JobInfo]], remaining: float | None) -> None:
         """One event-driven wait on the pending jobs, grouped by backend."""
         if len(by_backend) == 1:
@@ -165,12 +187,17 @@ class Query:
                 self.ctx.backend(name).wait_any(group, 0.05 if remaining is None else min(0.05, remaining))
 
     def follow(
-        self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None], poll: float = 0.1
+        self, job_id: str, streams: Sequence[str], sink: Callable[[str, bytes], None], poll: float = 0.1,
+        offsets: Mapping[str, int] | None = None, on_update: Callable[[JobInfo], None] | None = None,
     ) -> JobInfo:
-        """Pass the job's output to ``sink`` as it grows until the job has ended; returns its final info."""
-        offsets = dict.fromkeys(streams, 0)
+        """Pass the job's output to ``sink`` as it grows until the job has ended (from byte ``offsets[stream]``
+        on, else from the start); returns its final info. ``on_update`` sees the job each time it was looked
+        at."""
+        offsets = {s: (offsets or {}).get(s, 0) for s in streams}
         (job,) = self.jobs([job_id])
         while True:
+            if on_update is not None:
+                on_update(job)
             final = job.state.final
             for stream in streams:
                 data = self.output(job, stream, offsets[stream])
@@ -199,3 +226,16 @@ class Query:
             return b""
         except OSError as e:
             raise InvalidState(f"cannot read {path}: {e.strerror}") from None
+
+
+def last_lines(data: bytes, n: int) -> bytes:
+    """The last ``n`` lines of ``data`` (a last line without its newline counts as one), as `tail -n` gives."""
+    if n <= 0:
+        return b""
+    end = len(data) - 1 if data.endswith(b"\n") else len(data)
+    cut = end
+    for _ in range(n):
+        cut = data.rfind(b"\n", 0, cut)
+        if cut < 0:
+            return data
+    return data[cut + 1:]

@@ -43,11 +43,17 @@ class Sessions:
                     s.counts[state] = s.counts.get(state, 0) + n
         return sorted(summaries.values(), key=lambda s: s.name)
 
-    def create(self, name: str) -> None:
+    def create(self, name: str, contact: str | None = None, exist_ok: bool = False) -> bool:
+        """Create session ``name``, remembering ``contact`` (the binding's backend choice); returns whether it is
+        new. Raises InvalidState when it exists, unless ``exist_ok`` (as `mkdir -p`, for scripts that create their
+        session every time they run)."""
         check_session_name(name)
         with self.ctx.store.transaction() as txn:
-            if not txn.add_session(name):
-                raise InvalidState(f"session {name} already exists")
+            if txn.add_session(name, contact):
+                return True
+        if exist_ok:
+            return False
+        raise InvalidState(f"session {name} already exists (--exist-ok accepts that)")
 
     def destroy(self, name: str, force: bool = False) -> int:
         """Remove a session and its job records and output; refuses while jobs are active unless ``force``

@@ -79,6 +79,8 @@ class Submission:
                         submission_time=now,
                         submission_machine=os.uname().nodename,  # gethostname(2) without importing socket
                         job_owner=pwd.getpwuid(os.getuid()).pw_name,
+                        after=[d.id for d in deps] or None,
+                        after_mode=after_mode if deps else None,
                     )
                     launch.bind(job)
                     if blocking is not None:

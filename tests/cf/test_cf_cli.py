@@ -118,10 +118,10 @@ def test_a_task_cancelled_by_someone_else_has_no_exit_status(cf_cli: Cli, standi
 @pytest.mark.parametrize(
     ("option", "word"),
     [
-        (["--cwd", "/tmp"], "working directory"),
-        (["--env", "A=1"], "job environment"),
-        (["--timeout", "5"], "timeout"),
-        (["--cpus", "2"], "cpus"),
+        (["--cwd", "/tmp"], "--cwd is for the"),  # refusals name the option typed
+        (["--env", "A=1"], "--env is for the"),
+        (["--timeout", "5"], "--timeout is for the"),
+        (["--cpus", "2"], "--cpus is for the"),
     ],
 )
 def test_refused_options_write_no_record(cf_cli: Cli, option: list[str], word: str) -> None:

@@ -95,6 +95,30 @@ class Task:
     cancelled: bool = False
 
 
+#: The variable every process of a task inherits, wherever it moves in the process tree: what stands in for the
+#: container that holds them all on a real Cloud Foundry.
+CONTAINER_MARK = "CF_STANDIN_CONTAINER"
+
+
+def end_container(guid: str) -> None:
+    """SIGKILL every process of the task ``guid`` (those whose environment carries its mark)."""
+    mark = f"{CONTAINER_MARK}={guid}".encode()
+    for _ in range(50):  # a process may fork while it is being looked for: look until none is left
+        found = 0
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                with open(f"/proc/{pid}/environ", "rb") as f:
+                    if mark not in f.read().split(b"\0"):
+                        continue
+                os.kill(int(pid), signal.SIGKILL)
+                found += 1
+            except OSError:
+                pass
+        if not found:
+            return
+        time.sleep(0.02)
+
+
 @dataclass
 class Envelope:
     timestamp: int  # ns
@@ -281,6 +305,7 @@ class World:
                 "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                 "HOME": self.workdir,
                 "LANG": "C.UTF-8",
+                CONTAINER_MARK: task.guid,
                 "VCAP_APPLICATION": json.dumps(
                     {"application_id": task.app.guid, "application_name": task.app.name}
                 ),
@@ -314,9 +339,11 @@ class World:
     def _reap(self, task: Task, readers: list[threading.Thread], source: str) -> None:
         assert task.process is not None
         code = task.process.wait()
-        # The container goes away with its main process: stragglers holding the pipes die with it.
+        # The container goes away with its main process: stragglers holding the pipes die with it, the
+        # daemonised and `setsid` ones too.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(task.process.pid, signal.SIGKILL)
+        end_container(task.guid)
         for r in readers:
             r.join()
         status = code if code >= 0 else 128 - code

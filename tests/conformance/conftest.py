@@ -23,7 +23,10 @@ import pytest
 from drmaa2cli.backends import backend_class
 from drmaa2cli.backends.contract import CASES, Refusal
 
-BACKENDS = ["process", "docker", "cf", "slurm", "gridengine", "kubernetes"]
+BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa", "kubernetes"]
+#: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
+#: kubernetes a hostPath volume, the one node of the test cluster being this machine).
+CONTAINERS = ("docker", "podman", "kubernetes")
 #: Marks the test that checks one contract case: ``@case("kill")``.
 case = pytest.mark.case
 #: How long a job may take to reach a state on a loaded two-core machine (a scheduler polls, an engine boots).
@@ -61,17 +64,14 @@ class Target:
         self.refuses: Mapping[str, Refusal] = backend_class(backend).refuses
 
     # --- the CLI ----------------------------------------------------------------------------------------
-    def __call__(self, *args: str, timeout: float = DEADLINE + 60) -> Run:
+    def __call__(self, *args: str, timeout: float = DEADLINE + 60, cwd: Path | None = None) -> Run:
         proc = subprocess.run([sys.executable, "-m", "drmaa2cli", *args], env=self.env, capture_output=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+                              timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
         return Run(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
 
     def job_options(self) -> list[str]:
         """The options that put a job on this backend and let it see ``workdir``."""
-        # A container sees the host's directory through a bind mount (docker) or a hostPath volume (the one
-        # node of the test cluster is this machine).
-        mounted = self.backend in ("docker", "kubernetes")
-        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if mounted else []
+        mount = ["--mount", f"{self.workdir}:{self.workdir}"] if self.backend in CONTAINERS else []
         return [*self.options, *mount]
 
     def submit(self, *command: str, options: tuple[str, ...] = ()) -> str:

@@ -1,19 +1,25 @@
 """Job control the same on every backend: dependencies, kill, timeout, hold/release, suspend/resume, and control
-issued the moment a job was submitted (contract cases after, kill, timeout, hold, suspend, control-at-once)."""
+issued the moment a job was submitted, nothing of a job left running after it (contract cases after, kill, timeout,
+hold, suspend, control-at-once, containment)."""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
+import time
 
 from drmaa2cli import JobSession, JobTemplate
 from drmaa2cli.errors import InvalidState
 from drmaa2cli.models import JobState
 
-from .conftest import Target, case
+from .conftest import CONTAINERS, Target, case
 
 #: A job that runs until the test creates ``go`` in its directory (at most ~10 minutes, so nothing is left
 #: running for long if a test dies), printing "ready" first.
 GATED = 'echo ready; i=0; while [ ! -e "$0/go" ] && [ $i -lt 3000 ]; do sleep 0.2; i=$((i+1)); done'
+#: How soon a job's children must be gone after it ended or was killed ("within seconds", on a loaded machine).
+CONTAINMENT_SECONDS = 30.0
 #: How far past its --timeout a job may end (a scheduler polls; the grace after SIGTERM is not counted).
 TIMEOUT_TOLERANCE = 20.0
 
@@ -147,8 +153,7 @@ def test_control_at_once_cli(target: Target) -> None:
 def test_control_at_once_python(target: Target) -> None:
     session = JobSession.open("python", backend=target.backend, environ=target.env)
     category = {"job_category": target.category} if target.category else {}
-    mounted = target.backend in ("docker", "kubernetes")
-    mounts = {"stage_in_files": {str(target.workdir): str(target.workdir)}} if mounted else {}
+    mounts = {"stage_in_files": {str(target.workdir): str(target.workdir)}} if target.backend in CONTAINERS else {}
     for _ in range(TRIES):
         job = session.run_job(JobTemplate(remote_command="sleep", args=["300"], **category, **mounts))
         job.terminate()
@@ -175,3 +180,64 @@ def test_unknown_job(target: Target) -> None:
     assert target("kill", "424242").code == 202
     assert target("status", "4242x").code == 202
 
+
+
+def sleepers(token: str) -> list[int]:
+    """The processes on this machine running ``sleep TOKEN`` (containers' and scheduled jobs' too: they run
+    here)."""
+    wanted = f"sleep\0{token}\0".encode()
+    found = []
+    for pid in os.listdir("/proc"):
+        if pid.isdigit():
+            try:
+                with open(f"/proc/{pid}/cmdline", "rb") as f:
+                    if f.read() == wanted:
+                        found.append(int(pid))
+            except OSError:
+                pass
+    return found
+
+
+def leave_children(target: Target, token: str, then: str) -> str:
+    """A job that starts a background child and a ``setsid`` child (both ``sleep TOKEN``), waits until both run,
+    then does ``then``."""
+    w = target.workdir
+    return (f"sh -c 'echo $$ > {w}/bg; exec sleep {token}' & "
+            f"setsid sh -c 'echo $$ > {w}/sid; exec sleep {token}' & "
+            f"i=0; while [ ! -s {w}/bg ] || [ ! -s {w}/sid ]; do sleep 0.05; i=$((i+1)); "
+            f"[ $i -lt 2400 ] || exit 9; done; {then}")
+
+
+def until_gone(target: Target, token: str, after: str) -> None:
+    end = time.monotonic() + CONTAINMENT_SECONDS
+    while pids := sleepers(token):
+        if time.monotonic() > end:
+            for pid in pids:  # leave nothing behind, then fail
+                with contextlib.suppress(OSError):
+                    os.kill(pid, signal.SIGKILL)
+            raise AssertionError(f"{target.backend}: {len(pids)} child(ren) of the job outlived its {after}")
+        time.sleep(0.1)
+
+
+@case("containment")
+def test_children_end_with_the_job_and_with_kill(target: Target) -> None:
+    token = str(7_000_000 + (time.time_ns() // 1000 + os.getpid()) % 1_000_000)
+    refusal = target.refused("containment")
+    job = target.submit("sh", "-c", leave_children(target, token, "exit 0"))
+    assert target.wait(job) == 0
+    assert (target.workdir / "bg").exists() and (target.workdir / "sid").exists()
+    if refusal is None:
+        until_gone(target, token, "end")
+    for name in ("bg", "sid"):
+        (target.workdir / name).unlink()
+    job = target.submit("sh", "-c", leave_children(target, token, "echo ready; sleep 300"))
+    target.until(job, lambda jobs: target("logs", job).out == b"ready\n", "printed ready")
+    assert sleepers(token)
+    assert target("kill", job).code == 0
+    assert target.wait(job) == 143
+    if refusal is None:
+        until_gone(target, token, "kill")
+    else:  # what is left is ended here: nothing may outlive the test
+        for pid in sleepers(token):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)

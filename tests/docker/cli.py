@@ -17,6 +17,7 @@ import pytest
 from drmaa2cli.backends.docker.engine import Engine
 from drmaa2cli.store import Store
 from tests.conftest import Cli
+from tests.docker.fixtures import EngineUnderTest
 
 
 @dataclass
@@ -70,8 +71,8 @@ class DockerCli:
 
 
 @pytest.fixture
-def docker_cli(cli: Cli, docker_engine: str) -> Iterator[DockerCli]:
-    helper = DockerCli(cli, docker_engine)
+def docker_cli(cli: Cli, docker_engine: EngineUnderTest) -> Iterator[DockerCli]:
+    helper = DockerCli(cli, docker_engine.image)
     yield helper
     for container in helper.containers():
         helper.engine.remove(container["Id"])

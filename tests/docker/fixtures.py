@@ -13,7 +13,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 
@@ -23,14 +23,17 @@ from drmaa2cli.backends.docker.backend import DockerBackend
 from drmaa2cli.backends.docker.engine import Engine
 from drmaa2cli.models import JobInfo, JobTemplate
 from tests.requires import unavailable
+from tests.slurm.sched_driver import start_cluster
 
 IMAGE = "drmaa2-test/busybox:1"
+#: The engines the docker backend's own tests run against.
+ENGINES = ("docker", "podman")
 ENGINE_SCRIPT = Path(__file__).resolve().parents[1] / "infra" / "docker-engine.sh"
 
 
 @pytest.fixture(scope="session")
-def docker_engine() -> str:
-    """Make sure an engine answers and the test image exists; returns the image."""
+def dockerd() -> str:
+    """Make sure a Docker engine answers and the test image exists; returns the image."""
     try:
         run = subprocess.run(["bash", str(ENGINE_SCRIPT)], capture_output=True, text=True, timeout=900)
         lines = run.stderr.strip().splitlines()
@@ -42,20 +45,62 @@ def docker_engine() -> str:
     return IMAGE
 
 
+@pytest.fixture(scope="session")
+def podman_env() -> dict[str, str]:
+    """Podman's API service on its own socket, with the test image (tests/infra/podman.sh, started if it does
+    not answer): ``CONTAINER_HOST``."""
+    return start_cluster("podman.sh")
+
+
+class EngineUnderTest(NamedTuple):
+    """The engine a docker test runs against: its name, the test image, the variables that select it."""
+
+    name: str
+    image: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="session", params=ENGINES)
+def docker_engine(request: pytest.FixtureRequest) -> EngineUnderTest:
+    """The docker backend's tests run against each engine that speaks its API: Docker, and Podman with
+    ``DOCKER_HOST`` at its socket."""
+    if request.param == "podman":
+        env: dict[str, str] = request.getfixturevalue("podman_env")
+        return EngineUnderTest("podman", IMAGE, {"DOCKER_HOST": env["CONTAINER_HOST"]})
+    return EngineUnderTest("docker", request.getfixturevalue("dockerd"), {})
+
+
+@pytest.fixture(autouse=True)
+def _engine_env(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Point a docker test at its engine before its other fixtures copy the environment."""
+    if "docker_engine" in request.fixturenames:
+        for key, value in request.getfixturevalue("docker_engine").env.items():
+            monkeypatch.setenv(key, value)
+
+
 @pytest.fixture
-def docker_target(docker_engine: str) -> dict[str, Any]:
+def docker_target(dockerd: str) -> dict[str, Any]:
     """How the shared CLI contract suite runs its jobs on this backend."""
     names = ("DOCKER_HOST", "DOCKER_TLS_VERIFY", "DOCKER_CERT_PATH")
     env = {k: os.environ[k] for k in names if k in os.environ}
-    return {"options": ["--backend", "docker", "--image", docker_engine], "env": env}
+    return {"options": ["--backend", "docker", "--image", dockerd], "env": env}
+
+
+@pytest.fixture
+def podman_target(podman_env: dict[str, str]) -> dict[str, Any]:
+    """How the shared CLI contract suite runs its jobs on the podman backend."""
+    return {"options": ["--backend", "podman", "--image", IMAGE], "env": dict(podman_env)}
 
 
 class Jobs:
     """Submits through the backend contract as the core does, and observes with fresh backend instances
     (a submitter that has gone), in one drmaa2 home with its own instance id."""
 
-    def __init__(self, home: Path, instance: str, environ: dict[str, str] | None = None) -> None:
+    def __init__(self, home: Path, instance: str, environ: dict[str, str] | None = None,
+                 engine_name: str = "docker") -> None:
         self.home = home
+        #: "docker" or "podman": the engine behind the docker backend in this test.
+        self.engine_name = engine_name
         self.instance = instance
         self.environ = dict(os.environ) if environ is None else environ
         self.count = 0
@@ -114,10 +159,10 @@ class Jobs:
 
 
 @pytest.fixture
-def jobs(docker_engine: str, tmp_path: Path) -> Iterator[Jobs]:
+def jobs(docker_engine: EngineUnderTest, tmp_path: Path) -> Iterator[Jobs]:
     home = tmp_path / "home"
     home.mkdir()
-    helper = Jobs(home, uuid.uuid4().hex[:10])
+    helper = Jobs(home, uuid.uuid4().hex[:10], engine_name=docker_engine.name)
     yield helper
     for container in helper.containers():
         helper.engine.remove(container["Id"])

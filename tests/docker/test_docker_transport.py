@@ -38,7 +38,8 @@ def test_an_engine_that_does_not_speak_our_api_version(jobs: Jobs, monkeypatch: 
     assert Path(str(job.output_path)).read_text() == "negotiated\n"
     engine = backend._engine()
     engine.containers("drmaa2.instance=none")
-    assert engine._version != "1.99"
+    if jobs.engine_name == "docker":  # Podman serves any version's paths: nothing to negotiate there
+        assert engine._version != "1.99"
 
 
 @pytest.mark.usefixtures("sdk")

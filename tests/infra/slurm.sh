@@ -1,18 +1,29 @@
 #!/bin/sh
-# Start a one-node Slurm cluster (munged, slurmctld, slurmd) on this machine, without systemd.
+# Start a one-node Slurm cluster (munged, slurmctld, slurmd) with accounting (slurmdbd on a MariaDB of its own)
+# on this machine, without systemd.
 #
-#   eval "$(tests/infra/slurm.sh)"       # then sbatch/squeue/sinfo work
+#   eval "$(tests/infra/slurm.sh)"       # then sbatch/squeue/sinfo/sacct work
 #   tests/infra/slurm.sh stop            # stop the daemons this script started
 #
-# Idempotent: when the daemons already answer it only prints the environment. Needs root and a Debian 12
-# package source. Configs, state and logs live under $DRMAA2_TEST_STATE (default /var/lib/drmaa2-test/slurm).
-# Everything but the final `export` lines goes to stderr so that the output can be eval'ed.
+# Idempotent: when the daemons already answer with this recipe's configuration it only prints the environment.
+# A cluster started by an older recipe (no accounting) is upgraded in place: MariaDB and slurmdbd are started,
+# then slurmctld and slurmd restarted once (jobs survive it: their state is saved, their steps keep running).
+# Needs root and a Debian 12 package source. Configs, state, database and logs live under $DRMAA2_TEST_STATE
+# (default /var/lib/drmaa2-test/slurm). Everything but the final `export` lines goes to stderr so that the
+# output can be eval'ed.
 set -eu
 
 STATE=${DRMAA2_TEST_STATE:-/var/lib/drmaa2-test}/slurm
 CONF=$STATE/slurm.conf
 HOST=$(hostname -s)
 SOCKET=$STATE/munge/munge.socket
+DB=$STATE/mariadb
+DBSOCK=$DB/run/mysql.sock
+DBPORT=3318
+DBDPORT=6819
+# This recipe's mark in slurm.conf: a running cluster whose configuration lacks it is restarted with this one.
+RECIPE="# recipe: accounting 1"
+PACKAGES="slurmctld slurmd slurm-client munge slurmdbd mariadb-server"
 
 say() { echo "slurm.sh: $*" >&2; }
 die() { say "$*"; exit 1; }
@@ -29,11 +40,26 @@ answers() {
     [ -f "$CONF" ] && SLURM_CONF=$CONF timeout 5 sinfo -h -o %t 2>/dev/null | grep -Eq '^(idle|mix|alloc)'
 }
 
+current() {  # the running cluster was started by this recipe
+    grep -qx "$RECIPE" "$CONF" 2>/dev/null
+}
+
+stop_pid() {  # stop_pid PIDFILE: stop the process and wait until it is gone
+    if alive "$1"; then
+        pid=$(cat "$1")
+        kill "$pid" && say "stopped $(basename "$1" .pid)"
+        i=0
+        while kill -0 "$pid" 2>/dev/null; do
+            i=$((i + 1)); [ $i -lt 300 ] || die "$(basename "$1" .pid) does not stop"
+            sleep 0.1
+        done
+    fi
+}
+
 stop() {
-    for pidfile in "$STATE/slurmd.pid" "$STATE/slurmctld.pid" "$STATE/munge/munged.pid"; do
-        if alive "$pidfile"; then
-            kill "$(cat "$pidfile")" && say "stopped $(basename "$pidfile" .pid)"
-        fi
+    for pidfile in "$STATE/slurmd.pid" "$STATE/slurmctld.pid" "$STATE/slurmdbd.pid" "$DB/run/mariadb.pid" \
+            "$STATE/munge/munged.pid"; do
+        stop_pid "$pidfile"
     done
 }
 
@@ -45,20 +71,26 @@ fi
 [ "$(id -u)" = 0 ] || die "must run as root (daemons and packages)"
 
 # Fast path: a second call while the cluster runs changes nothing.
-if alive "$STATE/slurmctld.pid" && alive "$STATE/slurmd.pid" && answers; then
+if alive "$STATE/slurmctld.pid" && alive "$STATE/slurmd.pid" && alive "$STATE/slurmdbd.pid" && current \
+        && answers; then
     print_env
     exit 0
 fi
 
+# One set-up at a time: two test runs starting the cluster at once must not both (re)start its daemons.
+mkdir -p "$STATE"
+exec 9>>"$STATE/setup.lock"
+flock -w 900 9 || die "another slurm.sh holds $STATE/setup.lock for too long"
+
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null || ! command -v sbatch >/dev/null \
-        || ! command -v munged >/dev/null; then
-    say "installing slurmctld slurmd slurm-client munge"
+        || ! command -v munged >/dev/null || ! command -v slurmdbd >/dev/null || ! command -v mariadbd >/dev/null
+then
+    say "installing $PACKAGES"
     export DEBIAN_FRONTEND=noninteractive
-    apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
-        slurmctld slurmd slurm-client munge >&2 \
-        || { apt-get -o DPkg::Lock::Timeout=600 update >&2 \
-             && apt-get -o DPkg::Lock::Timeout=600 install -y --no-install-recommends \
-                slurmctld slurmd slurm-client munge >&2; }
+    # shellcheck disable=SC2086
+    apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $PACKAGES >&2 \
+        || { apt-get -o DPkg::Lock::Timeout=900 update >&2 \
+             && apt-get -o DPkg::Lock::Timeout=900 install -y --no-install-recommends $PACKAGES >&2; }
 fi
 
 # munged refuses directories that others can write to; our own key keeps /etc untouched.
@@ -72,9 +104,24 @@ if [ ! -s "$STATE/munge/munge.key" ]; then
     chmod 0600 "$STATE/munge/munge.key"
 fi
 
-# Written every time so that a changed recipe takes effect on the next start.
+if ! alive "$STATE/munge/munged.pid"; then
+    say "starting munged"
+    rm -f "$SOCKET" "$SOCKET.lock"
+    setsid runuser -u munge -- munged --socket="$SOCKET" --key-file="$STATE/munge/munge.key" \
+        --pid-file="$STATE/munge/munged.pid" --log-file="$STATE/munge/munged.log" \
+        --seed-file="$STATE/munge/munged.seed" </dev/null >&2 9>&-
+fi
+i=0
+until munge -n -S "$SOCKET" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 100 ] || die "munged does not answer (see $STATE/munge/munged.log)"
+    sleep 0.1
+done
+
+# Written every time so that a changed recipe takes effect on the next start; it takes the place of the running
+# one below (the accounting commands read it from $CONF.new until then).
 cat > "$CONF.new" <<EOF
 # Generated by tests/infra/slurm.sh: a one-node test cluster.
+$RECIPE
 ClusterName=drmaa2test
 SlurmctldHost=$HOST(127.0.0.1)
 SlurmUser=root
@@ -85,7 +132,14 @@ CredType=cred/munge
 MpiDefault=none
 ProctrackType=proctrack/linuxproc
 TaskPlugin=task/none
-JobAcctGatherType=jobacct_gather/none
+# Accounting: each task's CPU time and RSS sampled every second, kept by slurmdbd (sacct).
+JobAcctGatherType=jobacct_gather/linux
+JobAcctGatherFrequency=task=1
+AccountingStorageType=accounting_storage/slurmdbd
+AccountingStorageHost=127.0.0.1
+AccountingStoragePort=$DBDPORT
+# The munge socket for the connection to slurmdbd (AuthInfo covers only the daemons).
+AccountingStoragePass=$SOCKET
 SelectType=select/cons_tres
 SelectTypeParameters=CR_Core
 # batch_sched_delay=0 removes seconds of delay per job.
@@ -93,7 +147,6 @@ SchedulerParameters=batch_sched_delay=0
 # Cancel a job whose dependency can never be met instead of leaving it pending forever (22.05 reads
 # kill_invalid_depend here, no longer in SchedulerParameters).
 DependencyParameters=kill_invalid_depend
-AccountingStorageType=accounting_storage/none
 JobCompType=jobcomp/filetxt
 JobCompLoc=$STATE/jobcomp.txt
 # Finished jobs stay visible in squeue/scontrol for 10 minutes.
@@ -113,28 +166,88 @@ SlurmdPort=6818
 NodeName=$HOST NodeAddr=127.0.0.1 CPUs=2 RealMemory=1024 State=UNKNOWN
 PartitionName=debug Nodes=$HOST Default=YES MaxTime=INFINITE State=UP
 EOF
-mv "$CONF.new" "$CONF"
-
-if ! alive "$STATE/munge/munged.pid"; then
-    say "starting munged"
-    rm -f "$SOCKET" "$SOCKET.lock"
-    setsid runuser -u munge -- munged --socket="$SOCKET" --key-file="$STATE/munge/munge.key" \
-        --pid-file="$STATE/munge/munged.pid" --log-file="$STATE/munge/munged.log" \
-        --seed-file="$STATE/munge/munged.seed" </dev/null >&2
+# --- accounting: MariaDB, then slurmdbd --------------------------------------------------------------------
+if ! alive "$DB/run/mariadb.pid"; then
+    say "starting mariadb"
+    mkdir -p "$DB/data" "$DB/run"
+    cat > "$DB/my.cnf" <<EOF
+[mysqld]
+user=mysql
+datadir=$DB/data
+socket=$DBSOCK
+port=$DBPORT
+bind-address=127.0.0.1
+pid-file=$DB/run/mariadb.pid
+log-error=$DB/mariadb.log
+skip-name-resolve
+innodb_buffer_pool_size=32M
+innodb_lock_wait_timeout=900
+EOF
+    chown -R mysql:mysql "$DB"
+    if [ ! -d "$DB/data/mysql" ]; then
+        mariadb-install-db --defaults-file="$DB/my.cnf" >"$DB/install.log" 2>&1 \
+            || die "mariadb-install-db failed (see $DB/install.log)"
+    fi
+    setsid mariadbd --defaults-file="$DB/my.cnf" </dev/null >>"$DB/mariadb.out" 2>&1 9>&- &
 fi
 i=0
-until munge -n -S "$SOCKET" >/dev/null 2>&1; do
-    i=$((i + 1)); [ $i -lt 100 ] || die "munged does not answer (see $STATE/munge/munged.log)"
+until mariadb --socket="$DBSOCK" -uroot -e "SELECT 1" >/dev/null 2>&1; do
+    i=$((i + 1)); [ $i -lt 300 ] || die "mariadb does not answer (see $DB/mariadb.log)"
     sleep 0.1
 done
+mariadb --socket="$DBSOCK" -uroot -e "CREATE USER IF NOT EXISTS 'slurm'@'127.0.0.1' IDENTIFIED BY 'slurmtest';
+    CREATE USER IF NOT EXISTS 'slurm'@'localhost' IDENTIFIED BY 'slurmtest';
+    GRANT ALL ON slurm_acct_db.* TO 'slurm'@'127.0.0.1', 'slurm'@'localhost';" \
+    || die "cannot create the slurm user in mariadb"
+
+# slurmdbd reads slurmdbd.conf beside slurm.conf; it holds the database password, so only root may read it.
+(umask 077 && cat > "$STATE/slurmdbd.conf" <<EOF
+AuthType=auth/munge
+AuthInfo=socket=$SOCKET
+DbdHost=localhost
+DbdAddr=127.0.0.1
+DbdPort=$DBDPORT
+SlurmUser=root
+StorageType=accounting_storage/mysql
+StorageHost=127.0.0.1
+StoragePort=$DBPORT
+StorageLoc=slurm_acct_db
+StorageUser=slurm
+StoragePass=slurmtest
+PidFile=$STATE/slurmdbd.pid
+LogFile=$STATE/slurmdbd.log
+EOF
+)
+if ! alive "$STATE/slurmdbd.pid"; then
+    say "starting slurmdbd"
+    SLURM_CONF=$CONF.new setsid slurmdbd </dev/null >>"$STATE/slurmdbd.out" 2>&1 9>&-
+fi
+i=0
+until SLURM_CONF=$CONF.new timeout 5 sacctmgr -n list cluster format=cluster >"$STATE/clusters" 2>/dev/null; do
+    i=$((i + 1)); [ $i -lt 60 ] || die "slurmdbd does not answer (see $STATE/slurmdbd.log)"
+    sleep 0.1
+done
+if ! grep -qw drmaa2test "$STATE/clusters"; then
+    SLURM_CONF=$CONF.new sacctmgr -i add cluster drmaa2test >&2 || die "sacctmgr cannot add the cluster"
+fi
+
+# --- the cluster ---------------------------------------------------------------------------------------------
+# A cluster of an older recipe is restarted: its daemons read the configuration only when they start.
+if [ -f "$CONF" ] && ! current; then
+    say "restarting slurmctld and slurmd with this recipe (accounting)"
+    stop_pid "$STATE/slurmd.pid"
+    stop_pid "$STATE/slurmctld.pid"
+fi
+
+mv "$CONF.new" "$CONF"
 
 if ! alive "$STATE/slurmctld.pid"; then
     say "starting slurmctld"
-    SLURM_CONF=$CONF setsid slurmctld -i -f "$CONF" </dev/null >>"$STATE/slurmctld.out" 2>&1
+    SLURM_CONF=$CONF setsid slurmctld -i -f "$CONF" </dev/null >>"$STATE/slurmctld.out" 2>&1 9>&-
 fi
 if ! alive "$STATE/slurmd.pid"; then
     say "starting slurmd"
-    SLURM_CONF=$CONF setsid slurmd -f "$CONF" -N "$HOST" </dev/null >>"$STATE/slurmd.out" 2>&1
+    SLURM_CONF=$CONF setsid slurmd -f "$CONF" -N "$HOST" </dev/null >>"$STATE/slurmd.out" 2>&1 9>&-
 fi
 
 i=0

@@ -242,3 +242,20 @@ def test_ended_jobs_are_not_asked_about_twice() -> None:
         ("1", JobState.FAILED, 3, {"kept": True})
     ]
     assert [(j.id, j.native_id) for j in rest] == [("2", "7"), ("1", "8")]
+
+
+def test_sacct_of_array_tasks_with_and_without_a_sampled_max_rss() -> None:
+    # Saved from the test cluster (jobacct_gather/linux, sampling each second): task 3808_1 ended before its first
+    # sample, so its batch step has no MaxRSS; a job line not yet followed by a step is not final accounting.
+    text = (
+        "3808_1|3809|COMPLETED|0:0|2026-11-29T20:04:42|2026-11-29T20:04:42|vm|00:00.299|\n"
+        "3808_1.batch|3809.batch|COMPLETED|0:0|2026-11-29T20:04:42|2026-11-29T20:04:42|vm|00:00.299|\n"
+        "3811_1|3812|COMPLETED|0:0|2026-11-29T20:04:54|2026-11-29T20:04:57|vm|00:00.883|\n"
+        "3811_1.batch|3812.batch|COMPLETED|0:0|2026-11-29T20:04:54|2026-11-29T20:04:57|vm|00:00.883|108496K\n"
+        "3811_2|3811|COMPLETED|0:0|2026-11-29T20:04:54|2026-11-29T20:04:57|vm|00:00.864|\n"
+    )
+    recs = cmd.parse_sacct(text)
+    assert (recs["3811_1"].cpu_time, recs["3811_1"].max_rss, recs["3811_1"].stepped) == (0.883, 108496, True)
+    assert (recs["3808_1"].cpu_time, recs["3808_1"].max_rss, recs["3808_1"].stepped) == (0.299, None, True)
+    assert (recs["3811_2"].cpu_time, recs["3811_2"].stepped) == (0.864, False)
+    assert recs["3811_1"].job_id == "3812"

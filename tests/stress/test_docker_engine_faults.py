@@ -66,8 +66,8 @@ class PrivateEngine:
 
 
 @pytest.fixture(params=[False, True], ids=["containers-stop", "live-restore"])
-def engine(request: pytest.FixtureRequest, docker_engine: str) -> Iterator[PrivateEngine]:
-    # docker_engine: tests/infra/docker-engine.sh has installed dockerd and docker (and started the machine's
+def engine(request: pytest.FixtureRequest, dockerd: str) -> Iterator[PrivateEngine]:
+    # dockerd: tests/infra/docker-engine.sh has installed dockerd and docker (and started the machine's
     # engine, which this test must not disturb).
     if os.geteuid() != 0:
         unavailable("a private Docker engine needs root")

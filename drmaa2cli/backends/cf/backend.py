@@ -24,6 +24,7 @@ from ...errors import (
     UnsupportedOperation,
 )
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, QueueInfo
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
 from . import DATA_SHAPE, auth
@@ -62,16 +63,26 @@ class CFBackend(Backend):
         "queue_name",
     )
     extensions = frozenset({"user"})
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
+        "run-stdin": Refusal("Cloud Foundry tasks have no standard input: `run` refuses when it has input "
+                             "waiting (a pipe or a file; a terminal and /dev/null are fine)", ExitStatus.USAGE),
         "output-files": Refusal("a task's output lives in log-cache, not in files: `logs` reads it",
                                 ExitStatus.USAGE),
         "timeout": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "deadline": Refusal("Cloud Foundry tasks have no run-time limit", ExitStatus.USAGE),
+        "environment": Refusal("a task's environment is its app's: -v and -V are refused (--export NONE works)",
+                               ExitStatus.USAGE),
+        "job-script": Refusal("scripts run, but their output-file, time-limit, working-directory and environment "
+                              "directives are refused (201), naming the line: a task has none of these"),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
+        "machines": Refusal("Cloud Foundry does not show the cells that run tasks", ExitStatus.UNSUPPORTED),
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
+        "accounting": Refusal("the v3 API gives no CPU time or peak memory of a task: both are null"),
     }
 
     def __init__(self, ctx: BackendContext) -> None:
@@ -136,6 +147,24 @@ class CFBackend(Backend):
                 raise InvalidArgument(f"no space named {target.space!r} in Cloud Foundry org {target.org!r}")
             self._space_guid = str(space["guid"])
         return self._space_guid
+
+    # --- monitoring -----------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        raise UnsupportedOperation("the cf backend cannot list machines: Cloud Foundry does not show the "
+                                   "cells that run tasks")
+
+    def queues(self) -> list[QueueInfo]:
+        """The targeted space, where every task of this login runs (looked up, so that it is known to exist)."""
+        guid = self._space()
+        target = self._target
+        name = f"{target.org}/{target.space}" if target and target.org and target.space else guid
+        return [QueueInfo(name=name, default=True)]
+
+    def categories(self) -> list[str]:
+        """The apps of the targeted space: what ``--app`` (the job category) can name."""
+        space = self._space()
+        with edge("cannot list the apps of the space"):
+            return sorted(str(a["name"]) for a in self.client().paginate("/v3/apps", {"space_guids": space}))
 
     # --- submission -----------------------------------------------------------------------------------
     def prepare(

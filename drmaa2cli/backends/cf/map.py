@@ -40,7 +40,8 @@ def check_limits(template: JobTemplate) -> None:
     """Refuse resource limits a task cannot carry; raises UnsupportedAttribute."""
     for key in template.resource_limits:
         if key not in LIMITS:
-            raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit")
+            raise UnsupportedAttribute(f"the cf backend cannot honour the {key.removesuffix('_mb')} limit",
+                                       field=f"resource_limits.{key}")
 
 
 def command_line(job: JobInfo) -> str:
@@ -59,7 +60,10 @@ def task_body(job: JobInfo) -> dict[str, Any]:
         "metadata": {"labels": {LABEL: job.backend_data["label"]}},
     }
     if t.job_name:
-        body["name"] = t.job_name
+        # log-cache keeps a task's lines under its name: the tasks of one array, which share the job name,
+        # get their index after it so that `logs N.i` reads task i alone.
+        _, dot, index = job.id.partition(".")
+        body["name"] = f"{t.job_name}.{index}" if dot else t.job_name
     for key, field in LIMITS.items():
         if key in t.resource_limits:
             body[field] = int(t.resource_limits[key])

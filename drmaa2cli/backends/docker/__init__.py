@@ -13,8 +13,8 @@ if TYPE_CHECKING:
     from ..base import Shape
 
 #: What a job's ``backend_data`` holds (``Backend.check_data``): its container, the engine it runs on, and the
-#: process that submitted it (host, pid, /proc start time).
+#: process that submitted it (host, pid, /proc start time), and the cgroup parent that keeps its figures.
 DATA_SHAPE: Shape = {
-    "container": (str,), "engine": (str,),
+    "container": (str,), "engine": (str,), "cgroup": (str,),
     "submitter": {"host": (str,), "pid": (int,), "start": (int,)},
 }

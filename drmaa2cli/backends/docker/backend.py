@@ -25,12 +25,13 @@ from urllib.parse import urlparse
 
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, os_name
 from ...procfs import DetachedLaunch
 from .. import ending
-from ..base import Backend, BackendContext, Launch
+from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
-from . import DATA_SHAPE
-from .engine import Engine, Missing, redact
+from . import DATA_SHAPE, accounting
+from .engine import STDIN_NEEDS_SOCKET, Engine, Missing, redact
 from .files import JobFiles, create_output
 from .finish import (
     ACTIVE,
@@ -60,6 +61,7 @@ class DockerLaunch(Launch):
         self.engine = engine
         self.spec = spec
         self.name = ""
+        self.measured = accounting.usable(engine, backend.files.run_dir / "engine-cgroup-driver.json")
 
     def bind(self, job: JobInfo) -> None:
         # The job's own template, not the one given to ``prepare``: the core fills in the placeholders of its
@@ -72,6 +74,8 @@ class DockerLaunch(Launch):
         job.native_id = self.name
         job.machine = socket.gethostname() if self.engine.local else urlparse(self.engine.address).hostname
         job.backend_data.update(container=self.name, engine=redact(self.engine.address), submitter=submitter())
+        if self.measured:
+            job.backend_data["cgroup"] = accounting.parent_of(self.name)
 
     def start(self, job: JobInfo) -> JobInfo | None:
         for path in {job.output_path, job.error_path}:
@@ -86,7 +90,10 @@ class DockerLaunch(Launch):
             if result is not None:
                 return apply_result(job, result)
             try:
-                self.engine.create(self.name, create_config(self.spec, job, labels))
+                config = create_config(self.spec, job, labels, self.engine.log_config)
+                if job.backend_data.get("cgroup"):
+                    config["HostConfig"]["CgroupParent"] = job.backend_data["cgroup"]
+                self.engine.create(self.name, config)
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
         try:
@@ -123,13 +130,19 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
-    extensions = frozenset({"user", "pull", "native"})
+    honours = frozenset({"stage_out_files"})
+    extensions = frozenset({"user", "pull", "native", "stdin"})
+    attaches_stdin = True
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("the engine reports a process killed by signal N as exit status 128+N, so a "
                                "container's own exit status above 128 is shown as that signal (as a shell reads "
                                "$?)"),
     }
+
+    #: The engine client; the podman backend names its own (``podman.py``).
+    engine_class: ClassVar[type[Engine]] = Engine
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
@@ -140,7 +153,9 @@ class DockerBackend(Backend):
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
             configured = self.ctx.settings.get("host")
-            self._engines[address] = Engine(self.ctx.environ, address, str(configured) if configured else None)
+            self._engines[address] = self.engine_class(
+                self.ctx.environ, address, str(configured) if configured else None
+            )
         return self._engines[address]
 
     def _job_engine(self, job: JobInfo) -> Engine:
@@ -151,12 +166,19 @@ class DockerBackend(Backend):
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
         self.check_template(template)
+        for host, inside in template.stage_out_files.items():
+            if not (os.path.isabs(host) and os.path.isabs(inside)):
+                raise InvalidArgument(f"stage-out {host} <- {inside}: both paths must be absolute")
+            if not os.path.isdir(os.path.dirname(host)):
+                raise InvalidArgument(f"stage-out {host}: {os.path.dirname(host)} is not a directory")
         engine = self._engine()
         spec = spec_from_template(template, local_engine=engine.local)
         if template.timeout and engine.via_sdk:
             raise UnsupportedAttribute(
                 "the docker backend enforces --timeout only for an engine at a unix socket or plain tcp://"
             )
+        if spec.stdin and engine.via_sdk:
+            raise UnsupportedAttribute(STDIN_NEEDS_SOCKET)
         # The one round trip before the record exists: it checks the engine, permissions and the image.
         try:
             engine.inspect_image(spec.image)
@@ -243,7 +265,9 @@ class DockerBackend(Backend):
         since = now - EVENT_REPLAY_SECONDS
         filters = {
             "type": ["container"],
-            "event": ["die", "destroy"],
+            # Podman 4 filters on its own name of the event ("died", though it reports "die"); Docker
+            # ignores a name it does not know.
+            "event": ["die", "died", "destroy"],
             "label": [f"{LABEL}instance={self.ctx.instance}"],
         }
         with engine.events(since, until, filters) as events:
@@ -274,6 +298,13 @@ class DockerBackend(Backend):
         if status in ("exited", "dead"):
             raise InvalidState(f"job {job.id} has already ended")
         return status
+
+    def attach_stdin(self, job: JobInfo) -> StdinSink:
+        """The container's standard input (it was created open, for this one attach). Raises InvalidState
+        when it has ended, BackendUnavailable."""
+        engine = self._job_engine(job)
+        self._status(engine, job)
+        return engine.attach_stdin(container_of(job))
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         """Kill the container with ``signal``, or stop it (SIGTERM, SIGKILL after GRACE_SECONDS). A job
@@ -359,5 +390,47 @@ class DockerBackend(Backend):
         try:
             with contextlib.suppress(Missing):
                 self._job_engine(job).remove(container_of(job))
+            if job.backend_data.get("cgroup"):
+                accounting.remove(job.backend_data["cgroup"])
         finally:
             self.files.remove(job.id)
+
+    # --- monitoring -------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The engine's host, as the engine describes it (it reports no load or sockets)."""
+        info = self._engine().info()
+        memory = info.get("MemTotal")
+        return [MachineInfo(
+            name=str(info.get("Name") or urlparse(self._engine().address).hostname or "docker"),
+            cores=info.get("NCPU"), phys_memory=memory // 1024 if isinstance(memory, int) else None,
+            machine_os=os_name(str(info.get("OSType", ""))),
+            machine_os_version=info.get("KernelVersion"),
+            machine_arch=arch_name(str(info.get("Architecture", ""))),
+        )]
+
+    def queues(self) -> list[QueueInfo]:
+        """None: the engine starts a container at once."""
+        return []
+
+    def categories(self) -> list[str]:
+        """The engine's tagged images: what ``--image`` (the job category) can name without a pull."""
+        tags = {str(t) for image in self._engine().images() for t in image.get("RepoTags") or []}
+        return sorted(tags - {"<none>:<none>"})
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """Every container of the engine, under its name (the native id drmaa2 records)."""
+        out = []
+        for c in self._engine().all_containers():
+            names = [str(n).lstrip("/") for n in c.get("Names") or []]
+            state = str(c.get("State", ""))
+            if state == "exited":
+                state = "done" if "Exited (0)" in str(c.get("Status", "")) else "failed"
+            out.append(PlatformJob(
+                native_id=names[0] if names else str(c.get("Id", ""))[:12], name=c.get("Image"),
+                state=_CONTAINER_STATES.get(state, state if state in ("done", "failed") else "undetermined"),
+            ))
+        return out
+
+
+_CONTAINER_STATES = {"created": "queued", "running": "running", "paused": "suspended", "restarting": "running",
+                     "removing": "running", "dead": "failed"}

@@ -9,7 +9,7 @@ import contextlib
 import json
 import re
 from collections.abc import Iterator, Mapping
-from typing import Any, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
 from urllib.parse import quote, urlencode, urlparse
 
 from ...errors import (
@@ -22,12 +22,18 @@ from ...errors import (
 )
 from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
 
+if TYPE_CHECKING:
+    import socket
+
 #: The API of Docker 20.10: fixed, so that no call waits for the engine to be asked its version. An
 #: engine that does not speak it (Docker 29 wants 1.44 or newer, Docker 19.03 speaks 1.40) says so, and
 #: its own version is used from then on.
 API_VERSION = "1.41"
 DEFAULT_ADDRESS = "unix:///var/run/docker.sock"
 TIMEOUT = 60.0
+#: Podman's log driver that gives a container's bytes back as written (it has no ``local``).
+PODMAN_LOG_CONFIG = {"Type": "k8s-file"}
+STDIN_NEEDS_SOCKET = "the docker backend passes standard input only to an engine at a unix socket or plain tcp://"
 
 _STATE_CONFLICT = re.compile(r"is (not|already) (running|paused)|is paused|is restarting|is not stopped")
 
@@ -59,12 +65,22 @@ class Engine:
     or failing), DeniedByDrms (permission), InvalidState (a container in the wrong state),
     UnsupportedOperation (501), InvalidArgument (a request the engine refused)."""
 
+    #: The variable that names the engine, the engine in messages, the daemon that serves it, and where it
+    #: listens when nothing says otherwise (a subclass names another engine that speaks the same API).
+    variable: ClassVar[str] = "DOCKER_HOST"
+    noun: ClassVar[str] = "the Docker engine"
+    daemon: ClassVar[str] = "dockerd"
+    default_address: ClassVar[str] = DEFAULT_ADDRESS
+    access: ClassVar[str] = "use a user in the docker group"
+    #: The containers' log driver, where their output is read from (None: spec.LOG_CONFIG, Docker's ``local``).
+    log_config: ClassVar[dict[str, Any] | None] = None
+
     def __init__(
         self, environ: Mapping[str, str], address: str | None = None, configured: str | None = None
     ) -> None:
         self.environ = environ
-        self._from_env = address is None and bool(environ.get("DOCKER_HOST"))
-        self.address: str = address or environ.get("DOCKER_HOST") or configured or DEFAULT_ADDRESS
+        self._from_env = address is None and bool(environ.get(self.variable))
+        self.address: str = address or environ.get(self.variable) or configured or self.default_address
         self._transport: Transport | None = None
         self._version = API_VERSION
 
@@ -87,16 +103,64 @@ class Engine:
     def inspect_image(self, image: str) -> dict[str, Any]:
         return self._json("GET", f"/images/{_q(image)}/json")  # type: ignore[no-any-return]
 
+    def cgroup_driver(self) -> str | None:
+        """The engine's cgroup driver ("cgroupfs" or "systemd"), from ``GET /info``."""
+        info = self._json("GET", "/info")
+        return str(info.get("CgroupDriver")) if isinstance(info, dict) and info.get("CgroupDriver") else None
+
     def create(self, name: str, config: dict[str, Any]) -> None:
-        self._json("POST", "/containers/create", params={"name": name}, body=config)
+        """Create the container; an engine without the log driver asked for (Podman has no ``local``) is asked
+        again with ``k8s-file``, its own byte-keeping driver: the docker backend works at a Podman socket."""
+        try:
+            self._json("POST", "/containers/create", params={"name": name}, body=config)
+        except BackendUnavailable as e:
+            if "invalid log driver" not in str(e):
+                raise
+            config = {**config, "HostConfig": {**config["HostConfig"], "LogConfig": PODMAN_LOG_CONFIG}}
+            self._json("POST", "/containers/create", params={"name": name}, body=config)
 
     def start(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/start")
+
+    def attach_stdin(self, name: str) -> socket.socket:
+        """A stream to the standard input of container ``name`` (created with OpenStdin); raises
+        UnsupportedAttribute for an engine reached through the SDK, BackendUnavailable."""
+        transport = self._transport_for()
+        if not isinstance(transport, SocketTransport):
+            raise UnsupportedOperation(STDIN_NEEDS_SOCKET)
+        try:
+            return transport.hijack(f"/v{self._version}/containers/{_q(name)}/attach?stream=1&stdin=1", TIMEOUT)
+        except Exception as e:
+            raise self._connection_error(e) from e
 
     def containers(self, label: str) -> list[dict[str, Any]]:
         """Containers with ``label`` ("key=value"), running or not: the engine's summaries, not inspected."""
         params = {"all": "1", "filters": json.dumps({"label": [label]})}
         found: list[dict[str, Any]] = self._json("GET", "/containers/json", params=params)
+        return found or []
+
+    @contextlib.contextmanager
+    def archive(self, name: str, path: str) -> Iterator[Body]:
+        """The tar stream of ``path`` in the container (``GET /containers/NAME/archive``); Missing if absent."""
+        body = self._request("GET", f"/containers/{_q(name)}/archive", params={"path": path})
+        try:
+            with self._reading():
+                yield body
+        finally:
+            body.close()
+
+    def images(self) -> list[dict[str, Any]]:
+        """The engine's images (``GET /images/json``)."""
+        found: list[dict[str, Any]] = self._json("GET", "/images/json")
+        return found or []
+
+    def info(self) -> dict[str, Any]:
+        """The engine's host: name, CPUs, memory, OS, architecture (``GET /info``)."""
+        return self._json("GET", "/info")  # type: ignore[no-any-return]
+
+    def all_containers(self) -> list[dict[str, Any]]:
+        """Every container of the engine, running or not (the engine has no owners to filter by)."""
+        found: list[dict[str, Any]] = self._json("GET", "/containers/json", params={"all": "1"})
         return found or []
 
     def inspect(self, name: str) -> dict[str, Any]:
@@ -245,8 +309,8 @@ class Engine:
     # --- errors ----------------------------------------------------------------------------------------
     def _where(self) -> str:
         if self._from_env:
-            return f"the Docker engine at DOCKER_HOST={redact(self.address)}"
-        return f"the Docker engine at {redact(self.address)}"
+            return f"{self.noun} at {self.variable}={redact(self.address)}"
+        return f"{self.noun} at {redact(self.address)}"
 
     def _status_error(self, status: int, message: str) -> Drmaa2Error:
         text = _first_line(message)
@@ -268,10 +332,10 @@ class Engine:
         cause = _os_error(e)
         if isinstance(cause, PermissionError):
             return DeniedByDrms(
-                f"permission denied on {self._where()}; use a user in the docker group or set DOCKER_HOST"
+                f"permission denied on {self._where()}; {self.access} or set {self.variable}"
             )
         if cause is not None:
-            hint = "" if self._from_env else " (is dockerd running? set DOCKER_HOST for another engine)"
+            hint = "" if self._from_env else f" (is {self.daemon} running? set {self.variable} for another engine)"
             return BackendUnavailable(f"cannot reach {self._where()}: {cause.strerror or cause}{hint}")
         return BackendUnavailable(f"{self._where()}: {_first_line(str(e)) or type(e).__name__}")
 

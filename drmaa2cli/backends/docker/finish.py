@@ -9,9 +9,11 @@ its value) plus ``kept`` when the container stays because its output could not b
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import signal as signals
 import socket
+import tarfile
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from ...errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
 from ...models import JobInfo, JobState
 from ...procfs import alive, proc_start
 from .. import ending
+from . import accounting
 from .engine import Engine, Missing
 from .files import JobFiles, fill_output
 
@@ -54,16 +57,23 @@ class Finisher:
                     return job
                 info = self._settled(engine, name, info)
                 result = self._result(job, info)
+                if job.backend_data.get("cgroup"):
+                    result.update(accounting.figures(job.backend_data["cgroup"]))
                 if info["State"]["Status"] != "created":
                     problem = self._save_output(engine, job)
                     if problem:
                         result["annotation"] = f"{result.get('annotation') or 'ended'}; {problem}"
                         result["kept"] = True
+                    missed = stage_out(engine, job)
+                    if missed:
+                        result["annotation"] = f"{result.get('annotation') or 'ended'}; {missed}"
                 self.files.write_result(job.id, result)
             if not result.get("kept"):
                 # A container left behind does no harm (the result is read first); cleanup removes it.
                 with contextlib.suppress(Drmaa2Error):
                     engine.remove(name)
+                    if job.backend_data.get("cgroup"):
+                        accounting.remove(job.backend_data["cgroup"])
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
         return apply_result(job, result)
@@ -92,6 +102,8 @@ class Finisher:
             return apply_result(job, result)
         if job.dispatch_time is None and submitter_alive(job):
             return job
+        if job.backend_data.get("cgroup"):
+            accounting.remove(job.backend_data["cgroup"])
         name = container_of(job)
         return job.evolve(
             state=JobState.FAILED,
@@ -110,6 +122,11 @@ class Finisher:
         with contextlib.suppress(Drmaa2Error):
             code = engine.inspect(container_of(job))["State"].get("ExitCode") or None
             engine.remove(container_of(job))
+        if code is None:
+            # Podman records no exit code for a container its runtime could not start: read the runtime's words.
+            text = str(error).lower()
+            code = 127 if "not found" in text or "no such file" in text else 126 if "permission denied" in text \
+                else None
         return {
             "state": "failed",
             "exit_status": code,
@@ -179,6 +196,28 @@ class Finisher:
         return None
 
 
+def stage_out(engine: Engine, job: JobInfo) -> str | None:
+    """Copy the template's stage-out files from the stopped container to this machine (mode 0600); what
+    could not be copied, or None. Errors that may pass (an unreachable engine) propagate, as for the output."""
+    missed = []
+    for host, inside in job.template.stage_out_files.items():
+        try:
+            with engine.archive(container_of(job), inside) as body, \
+                    tarfile.open(fileobj=body, mode="r|") as tar:  # type: ignore[call-overload]
+                member = tar.next()
+                if member is None or not member.isfile():
+                    missed.append(f"{inside} is not a file")
+                    continue
+                source = tar.extractfile(member)
+                assert source is not None
+                fill_output(host, iter(functools.partial(source.read, 1 << 16), b""))
+        except Missing:
+            missed.append(f"{inside} does not exist")
+        except (tarfile.TarError, OSError, InvalidArgument) as e:
+            missed.append(f"{inside}: {getattr(e, 'strerror', None) or e}")
+    return f"not staged out: {'; '.join(missed)}" if missed else None
+
+
 def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
     return job.evolve(
         state=JobState(result["state"]),
@@ -187,6 +226,8 @@ def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
         annotation=result.get("annotation"),
         dispatch_time=result.get("dispatch_time") or job.dispatch_time,
         finish_time=result.get("finish_time"),
+        cpu_time=result.get("cpu_time"),
+        max_rss=result.get("max_rss"),
     )
 
 

@@ -159,6 +159,31 @@ class SocketTransport:
         return reply.status, reply
 
 
+    def hijack(self, path: str, timeout: float | None) -> socket.socket:
+        """``POST path`` upgraded to a raw stream (the engine's attach): the socket, past the engine's
+        answer. Raises ConnectionError when the engine does not switch protocols."""
+        host = "localhost" if self._unix is not None else f"{self._host}:{self._port}"
+        head = [f"POST {path} HTTP/1.1", f"Host: {host}", "Connection: Upgrade", "Upgrade: tcp",
+                "Content-Length: 0"]
+        sock = self._connect(timeout)
+        try:
+            sock.sendall("\r\n".join(head).encode("latin-1") + b"\r\n\r\n")
+            answer = b""
+            while b"\r\n\r\n" not in answer:  # byte by byte: nothing of the stream after it is taken
+                byte = sock.recv(1)
+                if not byte or len(answer) > MAX_LINE:
+                    raise ConnectionError("the engine closed the attach")
+                answer += byte
+            status = answer.split(None, 2)[1:2]
+            if status not in ([b"101"], [b"200"]):
+                raise ConnectionError(f"the engine refused the attach: {answer.splitlines()[0]!r}")
+        except BaseException:
+            sock.close()
+            raise
+        sock.settimeout(None)
+        return sock
+
+
 class _RequestsBody:
     def __init__(self, resp: Any) -> None:
         self._resp = resp

@@ -46,6 +46,7 @@ class ContainerSpec:
     memory: int | None = None  # bytes
     nano_cpus: int | None = None
     mounts: list[dict[str, Any]] = field(default_factory=list)
+    stdin: bool = False  # open, for `drmaa2 run` to attach to (the job reads it to its end)
 
 
 def container_name(instance: str, job_id: str) -> str:
@@ -63,6 +64,7 @@ def spec_from_template(t: JobTemplate, *, local_engine: bool) -> ContainerSpec:
         command=t.argv if t.remote_command else None,
         user=t.extension.get("user") or None,
         pull=bool(t.extension.get("pull")),
+        stdin=bool(t.extension.get("stdin")),
     )
     _apply_native(spec, t.extension.get("native") or [])
     if t.working_directory is not None:
@@ -111,7 +113,7 @@ def _apply_limits(spec: ContainerSpec, limits: dict[str, Any]) -> None:
             spec.nano_cpus = int(float(value) * 1e9)
         else:
             name = "a disk limit" if key == "disk_mb" else f"the resource limit {key!r}"
-            raise UnsupportedAttribute(f"the docker backend cannot honour {name}")
+            raise UnsupportedAttribute(f"the docker backend cannot honour {name}", field=f"resource_limits.{key}")
 
 
 def _mount(src: str, dst: str, local_engine: bool) -> dict[str, Any]:
@@ -146,15 +148,20 @@ def labels_for(job: JobInfo, instance: str) -> dict[str, str]:
     return labels
 
 
-def create_config(spec: ContainerSpec, job: JobInfo, labels: dict[str, str]) -> dict[str, Any]:
-    """The body of the engine's ``POST /containers/create``."""
+def create_config(
+    spec: ContainerSpec, job: JobInfo, labels: dict[str, str], log_config: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The body of the engine's ``POST /containers/create``; ``log_config`` for an engine without Docker's
+    ``local`` log driver (Podman)."""
     env = {**job.template.job_environment, **job_variables(job)}
     return {
         "Image": spec.image,
         "Env": [f"{k}={v}" for k, v in env.items()],
         "Labels": labels,
-        "HostConfig": host_config(spec),
+        "HostConfig": {**host_config(spec), "LogConfig": log_config or LOG_CONFIG},
         **_given(Cmd=spec.command, WorkingDir=spec.working_dir, User=spec.user, Entrypoint=spec.entrypoint),
+        # Open until the one attach ends (StdinOnce): then the job reads its end of file.
+        **({"OpenStdin": True, "StdinOnce": True, "AttachStdin": True} if spec.stdin else {}),
     }
 
 

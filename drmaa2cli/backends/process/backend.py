@@ -17,12 +17,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import InvalidArgument, InvalidState, StoreError
+from ...errors import InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, QueueInfo, this_machine
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
-from . import DATA_SHAPE
+from . import DATA_SHAPE, cgroup
 
 #: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
 #: interpreter, because one runs for every job.
@@ -54,6 +55,8 @@ class ProcessLaunch(Launch):
         self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
         self.tasks: list[dict[str, Any]] = []
         self.group = ""
+        mib = template.resource_limits.get("memory_mb")
+        self.memory = None if mib is None else int(mib) * 1024 * 1024
 
     def bind(self, job: JobInfo) -> None:
         ctx = self.backend.ctx
@@ -97,6 +100,9 @@ class ProcessLaunch(Launch):
             "max_parallel": self.array.max_parallel if self.array else None,
             "hold": t.submit_as_hold,
             "after": after,
+            "cgroup": self.backend.cgroup_plan(),
+            "memory": self.memory,
+            "cpus": t.resource_limits.get("cpus"),
         }
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
@@ -117,22 +123,49 @@ class ProcessBackend(Backend):
 
     name = "process"
     native_features = frozenset({"array", "after", "hold"})
-    unsupported_fields = ("job_category", "queue_name", "resource_limits", "stage_in_files")
+    unsupported_fields = ("job_category", "queue_name", "stage_in_files")
     local_refresh = True
+    local_input = True
     data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
+        self._plan: dict[str, Any] | str | None = None
+
+    def containment(self) -> dict[str, Any] | str:
+        """This machine's cgroup plan for jobs (see ``cgroup.py``), its base cgroups made; or why there is
+        none, and jobs are contained by their process group only. ``[backends.process] cgroup = false`` in the
+        config file chooses the process group."""
+        if self._plan is None:
+            if self.ctx.settings.get("cgroup", True) is False:
+                self._plan = "cgroups turned off in the config file"
+            else:
+                plan = cgroup.here(os.geteuid() == 0)
+                if not isinstance(plan, str):
+                    try:
+                        cgroup.prepare(plan)
+                    except OSError as e:
+                        plan = f"cannot create {e.filename or 'the base cgroup'}: {e.strerror}"
+                self._plan = plan
+        return self._plan
+
+    def cgroup_plan(self) -> dict[str, Any] | None:
+        plan = self.containment()
+        return None if isinstance(plan, str) else plan
+
+    def setup(self) -> dict[str, str]:
+        return {"containment": cgroup.describe(self.containment())}
 
     def prepare(
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
         self.check_template(template)
+        self._check_limits(template)
         cwd = template.working_directory
         if cwd and not os.path.isdir(cwd):
             raise InvalidArgument(f"working directory {cwd} does not exist")
-        if template.input_path and not os.path.isfile(template.input_path):
+        if template.input_path and (not os.path.exists(template.input_path) or os.path.isdir(template.input_path)):
             raise InvalidArgument(f"input file {template.input_path} does not exist")
         for path in (template.output_path, template.error_path):
             if path and not os.path.isdir(os.path.dirname(os.path.abspath(path))):
@@ -143,6 +176,20 @@ class ProcessBackend(Backend):
             if not os.access(d, os.W_OK | os.X_OK):
                 raise StoreError(f"cannot write to {d}: Permission denied")
         return ProcessLaunch(self, template, array, after)
+
+    def _check_limits(self, template: JobTemplate) -> None:
+        limits = template.resource_limits
+        for key, value in limits.items():
+            if key not in ("memory_mb", "cpus"):
+                name = "a disk limit" if key == "disk_mb" else f"the resource limit {key!r}"
+                raise UnsupportedAttribute(f"the process backend cannot honour {name}")
+            if float(value) <= 0:
+                raise InvalidArgument(f"{'memory' if key == 'memory_mb' else 'cpu'} limit must be positive, "
+                                      f"not {value}")
+        plan = self.containment()
+        if limits and isinstance(plan, str):
+            what = "--memory" if "memory_mb" in limits else "--cpus"
+            raise UnsupportedAttribute(f"the process backend cannot honour {what} without a cgroup ({plan})")
 
     # --- observation ----------------------------------------------------------------------------------
     def _files(self, job: JobInfo) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
@@ -189,6 +236,7 @@ class ProcessBackend(Backend):
                     annotation="supervisor lost: the exit status will not be known",
                 )
             else:
+                self._drop_cgroup(job)
                 changes.update(
                     state=JobState.FAILED,
                     finish_time=time.time(),
@@ -275,6 +323,16 @@ class ProcessBackend(Backend):
         pid = started["pid"] if started and alive(started["pid"], started.get("proc_start")) else None
         return alive(data.get("shepherd"), data.get("shepherd_start")), pid, started is not None
 
+    def _signal_all(self, job: JobInfo, pid: int, sig: int) -> None:
+        """Signal the job's process group and, when it has a cgroup, every process in it (a ``setsid`` child
+        left the group)."""
+        started = read_json(self.run_dir / f"{job.id}.start") or {}
+        where = started.get("cgroup")
+        if isinstance(where, str) and cgroup.signal_all([where], sig):
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, sig)
+
     def _request(self, job: JobInfo, **request: Any) -> str | None:
         """Hand a control request to the job's shepherd (a file, then SIGUSR1) and wait for its answer: "ok",
         "started" or "ended" (see the shepherd); "gone" when the shepherd exited without answering (the request
@@ -325,8 +383,7 @@ class ProcessBackend(Backend):
             raise InvalidState(f"job {job.id} has already ended")
         if answer == "gone" and pid is not None:
             # No supervisor to do it (it died): signal the job ourselves.
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal or signals.SIGKILL)
+            self._signal_all(job, pid, signal or signals.SIGKILL)
 
     def hold(self, job: JobInfo) -> None:
         shepherd_alive, _, started = self._state(job)
@@ -343,8 +400,7 @@ class ProcessBackend(Backend):
         _, pid, _ = self._state(job)
         if pid is None:
             raise InvalidState(f"job {job.id} is not running")
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, sig)
+        self._signal_all(job, pid, sig)
 
     def suspend(self, job: JobInfo) -> None:
         self._signal_group(job, signals.SIGSTOP)
@@ -352,7 +408,23 @@ class ProcessBackend(Backend):
     def resume(self, job: JobInfo) -> None:
         self._signal_group(job, signals.SIGCONT)
 
+    def _drop_cgroup(self, job: JobInfo) -> None:
+        """Remove the cgroup of a job whose shepherd died before it could (only once it is empty)."""
+        plan = self.cgroup_plan()
+        if plan is not None and job.backend_data.get("shepherd") is not None:
+            cgroup.remove(cgroup.dirs(plan, f"{job.backend_data['shepherd']}-{job.id}"))
+
     def cleanup(self, job: JobInfo) -> None:
+        self._drop_cgroup(job)
         for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
             with contextlib.suppress(OSError):
                 (self.run_dir / f"{job.id}{suffix}").unlink()
+
+    # --- monitoring ----------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """This machine: jobs run nowhere else."""
+        return [this_machine()]
+
+    def queues(self) -> list[QueueInfo]:
+        """None: a process starts at once, there is nothing to queue in."""
+        return []

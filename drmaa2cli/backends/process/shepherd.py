@@ -14,6 +14,10 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
   by SIGUSR1. The answer ("ok", "started" or "ended") goes to ``RUN/<reply>`` as JSON, so that the requester
   knows whether a hold came before the start. SIGTERM terminates everything gracefully. A graceful terminate
   escalates to SIGKILL after ``grace`` s.
+* With a cgroup plan in the spec (``cgroup.py`` beside this module, imported only then) each task runs in a cgroup
+  of its own: its limits (``memory``, ``cpus``) hold there, signals reach every process in it, whatever it left
+  running is killed when its main process exits, and its CPU time, peak memory and OOM kills are read from it.
+  Without one (or when it cannot be made) the task's process group is what is signalled.
 * The submitter starts the shepherd with SIGUSR1 blocked: a request sent while the interpreter boots or the
   spec is on its way stays pending instead of killing the shepherd (SIGUSR1's default action), and is served
   once the handler is in place. Requests are served by the main loop, never inside a signal handler, so a
@@ -171,6 +175,11 @@ def describe(result: dict[str, Any]) -> str:
     return "exited with status %s" % result.get("exit_status")
 
 
+def out_of_memory(limit: int | None) -> str:
+    """Its copy of ``ending.out_of_memory``."""
+    return "out of memory: OOM killed" + (" (memory limit %d MiB)" % (limit // 2**20) if limit else "")
+
+
 class Task:
     def __init__(self, spec: dict[str, Any], run_dir: str) -> None:
         self.id: str = spec["id"]
@@ -183,6 +192,8 @@ class Task:
         self.timed_out = False
         self.escalated = False  # SIGKILL followed a SIGTERM that the task outlived for the grace period
         self.oom_kills: int | None = None  # the OOM killer's count when the task started
+        self.cgroup: list[str] | None = None  # its cgroup directories, when it has one (process/cgroup.py)
+        self.cgroup_name = ""
 
 
 class Shepherd:
@@ -196,6 +207,8 @@ class Shepherd:
         self.max_parallel = int(spec.get("max_parallel") or len(self.tasks))
         self.grace = float(spec.get("grace", 5.0))
         self.timeout = spec.get("timeout")
+        self.plan: dict[str, Any] | None = spec.get("cgroup")
+        self.cg: Any = None  # process/cgroup.py, imported only when jobs get a cgroup
         self.timers: list[tuple[float, Callable[[], None]]] = []
         self.held: set[str] = {t.id for t in self.tasks} if spec.get("hold") else set()
         self.env: dict[str, str] = {}
@@ -227,10 +240,7 @@ class Shepherd:
     def signal_task(self, task: Task, sig: int, graceful: bool) -> None:
         if task.pid is None or task.pid not in self.running:
             return
-        try:
-            os.killpg(task.pid, sig)
-        except ProcessLookupError:
-            pass
+        self.signal_all(task, sig)
         if graceful and sig == signal.SIGTERM:
             pid = task.pid
             self.schedule(self.grace, lambda: self.escalate(pid))
@@ -239,8 +249,16 @@ class Shepherd:
         task = self.running.get(pid)
         if task is not None:
             task.escalated = True  # before the signal: its exit may be reaped the moment it is sent
+            self.signal_all(task, signal.SIGKILL)
+
+    def signal_all(self, task: Task, sig: int) -> None:
+        """Signal the task's process group, and with a cgroup every process of the task wherever it went
+        (a ``setsid`` or daemonised child left the group)."""
+        if task.cgroup is not None and self.cg.signal_all(task.cgroup, sig):
+            return  # once each: a process that traps the signal must not see it twice
+        if task.pid is not None:
             try:
-                os.killpg(pid, signal.SIGKILL)
+                os.killpg(task.pid, sig)
             except ProcessLookupError:
                 pass
 
@@ -371,7 +389,11 @@ class Shepherd:
 
     def open_stdio(self, task: Task) -> list[int]:
         spec = task.spec
-        fds = [os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY)]
+        # Non-blocking open: the input may be the named pipe of a `drmaa2 run`, and a run that died must not
+        # leave the shepherd waiting for a writer forever (the job then reads end of file). Reads block again.
+        stdin = os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY | os.O_NONBLOCK)
+        os.set_blocking(stdin, True)
+        fds = [stdin]
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fds.append(os.open(spec["stdout"], flags, 0o600))
         if spec["stderr"] != spec["stdout"]:
@@ -407,6 +429,7 @@ class Shepherd:
         env.update(task.spec.get("env", {}))
         argv = self.spec["argv"]
         task.oom_kills = oom_kills()
+        self.enter_cgroup(task)
         try:
             os.environ["PATH"] = env.get("PATH", os.defpath)  # posix_spawnp searches the job's own PATH
             task.pid = os.posix_spawnp(
@@ -423,13 +446,65 @@ class Shepherd:
                 return self.finish(task, exit_status=127, annotation="command not found: %s" % argv[0])
             return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], e.strerror))
         finally:
+            self.leave_cgroup(task)
             for fd in set(fds):
                 os.close(fd)
         self.running[task.pid] = task
         write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
-                                     "dispatch_time": time.time()})
+                                     "dispatch_time": time.time(),
+                                     "cgroup": task.cgroup[0] if task.cgroup else None})
         if self.timeout:
             self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
+
+    def enter_cgroup(self, task: Task) -> None:
+        """Move this shepherd into a new cgroup for the task, so that the task starts there (a child starts in
+        its parent's cgroup); ``leave_cgroup`` moves it back once the task is spawned. A cgroup that cannot be
+        made leaves the task in its process group only."""
+        if self.plan is None:
+            return
+        if self.cg is None:
+            from . import cgroup
+
+            self.cg = cgroup
+        # Unique among the running jobs of every drmaa2 home: no other live shepherd has this pid.
+        name = "%d-%s" % (os.getpid(), task.id)
+        try:
+            paths = self.cg.create(self.plan, name, self.spec.get("memory"), self.spec.get("cpus"))
+        except OSError:
+            return
+        try:
+            self.cg.join(paths, os.getpid())
+        except OSError:
+            self.leave_cgroup(task)
+            self.cg.remove(paths)
+            return
+        task.cgroup, task.cgroup_name = paths, name
+
+    def leave_cgroup(self, task: Task) -> None:
+        if self.plan is not None and self.cg is not None:
+            homes = []
+            for path in self.plan["home"].values():
+                if path not in homes:
+                    homes.append(path)
+            try:
+                self.cg.join(homes, os.getpid())
+            except OSError:
+                pass
+
+    def close_cgroup(self, task: Task, result: dict[str, Any]) -> bool:
+        """End whatever the task left running, take its figures from its cgroup into ``result`` and remove the
+        cgroup; whether the OOM killer struck in it."""
+        if task.cgroup is None:
+            return False
+        self.cg.kill_all(self.plan, task.cgroup)
+        cpu, peak, oom = self.cg.usage(self.plan, task.cgroup_name)
+        if cpu is not None:
+            result["cpu_time"] = cpu
+        if peak is not None:
+            result["max_rss"] = peak
+        self.cg.remove(task.cgroup)
+        task.cgroup = None
+        return bool(oom)
 
     def on_timeout(self, task: Task) -> None:
         if task.pid in self.running:
@@ -456,6 +531,7 @@ class Shepherd:
             "cpu_time": usage.ru_utime + usage.ru_stime,
             "max_rss": usage.ru_maxrss,
         }
+        oom = self.close_cgroup(task, result)
         # Name the signal that ended the task, which is not the one sent when SIGTERM was ignored or trapped.
         how = None
         if task.escalated and result["signal"] == signal.SIGKILL:
@@ -470,12 +546,16 @@ class Shepherd:
             if how is None:
                 how = "%s, then it exited with status %s" % (signame(task.killed_with), result["exit_status"])
             result["annotation"] = "killed by drmaa2 kill (%s)" % how
+        elif oom and result["signal"] == signal.SIGKILL:
+            result["annotation"] = out_of_memory(self.spec.get("memory"))
         elif result["signal"] is not None:
             result["annotation"] = "killed by signal %d (%s)" % (result["signal"], signame(result["signal"]))
-            if result["signal"] == signal.SIGKILL and self.oom_killer_ran(task):
+            if result["signal"] == signal.SIGKILL and task.cgroup_name == "" and self.oom_killer_ran(task):
                 result["annotation"] += ", probably out of memory: the kernel's OOM killer ran while it ran"
         elif result["exit_status"]:
             result["annotation"] = "exited with status %d" % result["exit_status"]
+            if oom:
+                result["annotation"] += " (a process of the job was OOM killed)"
         self.finish(task, **result)
 
     def oom_killer_ran(self, task: Task) -> bool:

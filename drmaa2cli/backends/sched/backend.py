@@ -13,21 +13,26 @@ import contextlib
 import os
 import subprocess
 import time
+import xml.etree.ElementTree as ET
 from abc import abstractmethod
-from collections.abc import Sequence
-from typing import ClassVar
+from collections.abc import Callable, Mapping, Sequence
+from typing import ClassVar, TypeVar
 
 from ...errors import (
     BackendUnavailable,
     DeniedByDrms,
     Drmaa2Error,
+    ExitStatus,
     InvalidArgument,
     InvalidState,
     UnsupportedAttribute,
 )
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..base import Backend, BackendContext
+from ..contract import Refusal
 from . import DATA_SHAPE, common
+
+T = TypeVar("T")
 
 
 class SchedulerBackend(Backend):
@@ -46,6 +51,12 @@ class SchedulerBackend(Backend):
     denied: ClassVar[tuple[str, ...]]
     #: Extra scheduler options (``--native``), passed as they are.
     extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        "slots": Refusal("`--queue` is the scheduler's own partition or queue, whose limits it keeps: a local "
+                         "queue is refused", ExitStatus.USAGE),
+        "priority": Refusal("a user may only lower a job's priority on these schedulers (`--nice`, `qsub -p` "
+                            "up to 0): `--priority` is refused", ExitStatus.USAGE),
+    }
     data_shape = DATA_SHAPE
 
     def __init__(self, ctx: BackendContext) -> None:
@@ -286,3 +297,14 @@ class SchedulerBackend(Backend):
         if job.state is not JobState.SUSPENDED:
             raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
         self._control(job, "resume")
+
+    # --- monitoring ---------------------------------------------------------------------------------
+    def _listing(self, argv: Sequence[str], parse: Callable[[str], list[T]]) -> list[T]:
+        """Run one of the scheduler's listing commands and parse what it printed."""
+        proc = self._run(argv)
+        if proc.returncode != 0:
+            raise self._refused(argv[0], common.message(proc))
+        try:
+            return parse(proc.stdout)
+        except (ValueError, ET.ParseError) as e:
+            raise BackendUnavailable(f"{argv[0]} printed what drmaa2 cannot read: {e}") from e

@@ -223,12 +223,13 @@ def run(
 
 
 def message(proc: subprocess.CompletedProcess[str]) -> str:
-    """The command's complaint as one line (its last non-empty stderr line, else stdout's; qsub's closing
+    """The command's complaint whole, as one line: every non-empty line of its stderr (else of its stdout)
+    joined by " | " (a scheduler often says what is wrong on one line and why on another; qsub's closing
     "Exiting." says nothing)."""
     for text in (proc.stderr, proc.stdout):
         lines = [line.strip() for line in text.splitlines() if line.strip() not in ("", "Exiting.")]
         if lines:
-            return lines[-1]
+            return " | ".join(lines)
     return f"exit status {proc.returncode}"
 
 

@@ -11,14 +11,19 @@ has no events: ``wait_any`` polls qstat with a growing interval. Command lines a
 from __future__ import annotations
 
 import contextlib
+import getpass
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
-from ...errors import BackendUnavailable, Drmaa2Error, InvalidState, UnsupportedOperation
+from ...errors import BackendUnavailable, Drmaa2Error, ExitStatus, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from ..base import BackendContext
+from ..contract import Refusal
 from . import common
 from . import gridengine_cmd as cmd
+from . import monitor_cmd as monitor
 from .backend import SchedulerBackend
 
 #: Seconds a job that was never seen running may be missing from both qstat and qacct before it counts
@@ -39,7 +44,16 @@ class GridEngineBackend(SchedulerBackend):
     name: ClassVar[str] = "gridengine"
     label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
+    honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        **SchedulerBackend.refuses,
+        "containment": Refusal("Grid Engine ends a job's process group: children in a session of their own "
+                               "(`setsid`, daemonised) outlive it, unless the cell's execd_params set "
+                               "ENABLE_ADDGRP_KILL=TRUE"),
+        "array-list": Refusal("Grid Engine arrays are one range FIRST-LAST[:STEP] of indices from 1 (qsub -t)",
+                              ExitStatus.USAGE),
+    }
     task_var = "SGE_TASK_ID"
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact qmaster", "commlib error", "unable to send message", "can't connect",
@@ -75,6 +89,20 @@ class GridEngineBackend(SchedulerBackend):
         proc = self._run(["qconf", "-sss"])
         if proc.returncode != 0:
             raise self._refused("qconf -sss", common.message(proc))
+
+    # --- monitoring ---------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The execution hosts (``qhost``)."""
+        return self._listing(monitor.SGE_HOSTS, monitor.parse_qhost_xml)
+
+    def queues(self) -> list[QueueInfo]:
+        """The cluster queues (``qstat -g c``), with their slots."""
+        return self._listing(monitor.SGE_QUEUES, monitor.parse_cluster_queues)
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """This user's jobs in ``qstat``, whoever submitted them."""
+        user = self.ctx.environ.get("USER") or getpass.getuser()
+        return self._listing(monitor.sge_jobs_command(user), monitor.parse_qstat_jobs)
 
     def _submit_command(
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None

@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from ...errors import InvalidArgument
+from ...errors import InvalidArgument, UnsupportedAttribute
 from ...models import ArraySpec, JobState, JobTemplate
 from .common import (
     TASK_MARK,
@@ -109,9 +109,12 @@ def build_submit_command(
         cmd.append("-h")
     if template.queue_name:
         cmd += ["-q", template.queue_name]
+    if template.accounting_id:
+        cmd += ["-A", template.accounting_id]
     limits = template.resource_limits
     if resource_int(limits, "disk_mb") is not None:
-        raise InvalidArgument("the gridengine backend cannot limit disk space")
+        raise UnsupportedAttribute("the gridengine backend cannot limit disk space",
+                                   field="resource_limits.disk_mb")
     slots = resource_int(limits, "cpus") or 1
     if slots > 1:
         cmd += ["-pe", parallel_environment, str(slots)]
@@ -123,10 +126,19 @@ def build_submit_command(
     if memory is not None:
         # h_vmem is per slot.
         requests.append(f"h_vmem={math.ceil(memory / slots)}M")
+    if template.candidate_machines:
+        requests.append("hostname=" + "|".join(template.candidate_machines))
+    if template.min_phys_memory is not None:
+        # mem_total's relation is <=: a request selects hosts with at least that much memory.
+        requests.append(f"mem_total={template.min_phys_memory}K")
     if requests:
         cmd += ["-l", ",".join(requests)]
     if array is not None:
         check_array(array)
+        if array.only is not None:
+            raise InvalidArgument("grid engine arrays are one range FIRST-LAST[:STEP] (qsub -t), not a list")
+        if array.first < 1:
+            raise InvalidArgument("grid engine array indices start at 1")
         cmd += ["-t", f"{array.first}-{array.last}:{array.step}"]
         if array.max_parallel is not None:
             cmd += ["-tc", str(array.max_parallel)]

@@ -9,15 +9,22 @@ parsing live in ``slurm_cmd`` (pure, tested on saved output).
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from typing import ClassVar
 
 from ...errors import Drmaa2Error, InvalidState, UnsupportedOperation
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from .. import ending
 from ..base import BackendContext
+from ..contract import Refusal
 from . import common
+from . import monitor_cmd as monitor
 from . import slurm_cmd as cmd
 from .backend import SchedulerBackend
+
+#: Seconds an ended job's refresh waits for its figures from slurmdbd (which has them about a second later).
+ACCOUNTING_PATIENCE = 3.0
 
 
 class SlurmBackend(SchedulerBackend):
@@ -31,7 +38,14 @@ class SlurmBackend(SchedulerBackend):
     label: ClassVar[str] = "slurm"
     task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files")
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
+    honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    refuses: ClassVar[Mapping[str, Refusal]] = {
+        **SchedulerBackend.refuses,
+        "containment": Refusal("Slurm ends what its process tracking finds: with proctrack/linuxproc (the test "
+                               "cluster's) children left running when the batch script exits, and `setsid` ones, "
+                               "outlive the job; proctrack/cgroup ends them"),
+    }
     # Words in Slurm's complaints that mean "the controller cannot be reached" or "you may not".
     unreachable: ClassVar[tuple[str, ...]] = (
         "unable to contact", "connection refused", "socket timed out", "zero bytes were transmitted",
@@ -50,13 +64,27 @@ class SlurmBackend(SchedulerBackend):
     def task_native_id(native_id: str, index: int) -> str:
         return cmd.task_native_id(native_id, index)
 
+    # --- monitoring ---------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The cluster's nodes (``scontrol show node``: sinfo shows neither OS nor architecture)."""
+        return self._listing(monitor.SLURM_NODES, monitor.parse_slurm_nodes)
+
+    def queues(self) -> list[QueueInfo]:
+        """The partitions (``sinfo``)."""
+        return self._listing(monitor.SLURM_PARTITIONS, monitor.parse_slurm_partitions)
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """This user's jobs in ``squeue``, whoever submitted them."""
+        return self._listing(monitor.SLURM_JOBS, monitor.parse_squeue)
+
     # --- submission ---------------------------------------------------------------------------------
     def _probe(
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
         """``sbatch --test-only`` validates the template and shows that slurmctld answers."""
         argv = cmd.build_submit_command(
-            template, paths, job_name=self.job_name(template), array=array, after=after, test_only=True
+            template, paths, job_name=self.job_name(template), array=array, after=after, test_only=True,
+            nodes=self._nodes(template),
         )
         proc = self._run(argv, b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
@@ -66,7 +94,13 @@ class SlurmBackend(SchedulerBackend):
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> list[str]:
         return cmd.build_submit_command(template, paths, job_name=self.job_name(template), array=array,
-                                        after=after)
+                                        after=after, nodes=self._nodes(template))
+
+    def _nodes(self, template: JobTemplate) -> list[str]:
+        """The cluster's node names, asked only for a template with several candidate machines."""
+        if len(template.candidate_machines) <= 1:
+            return []
+        return [m.name for m in self.machines()]
 
     def _job_number(self, stdout: str) -> str:
         return cmd.parse_submit_output(stdout)
@@ -122,7 +156,17 @@ class SlurmBackend(SchedulerBackend):
         """Ended jobs with CPU time and max RSS from sacct where Slurm keeps accounting."""
         if not ended or not self._accounting:
             return ended
-        records = self._sacct([str(j.native_id) for j in ended], jobcomp=False)
+        ids = [str(j.native_id) for j in ended]
+        records = self._sacct(ids, jobcomp=False)
+        # slurmdbd gets a job's figures a moment after squeue shows it ended (its batch step last): ask again for
+        # a little while for the jobs that ran, so that they are not recorded final without them. A step without
+        # MaxRSS is final (a job shorter than the sampling interval).
+        ran = {str(j.native_id) for j in ended if j.dispatch_time is not None}
+        deadline = time.monotonic() + ACCOUNTING_PATIENCE
+        while self._accounting and time.monotonic() < deadline and any(
+                (rec := records.get(i)) is None or not rec.stepped for i in ran):
+            time.sleep(0.2)
+            records = {**records, **self._sacct(ids, jobcomp=False)}
         out = []
         for job in ended:
             rec = records.get(str(job.native_id))

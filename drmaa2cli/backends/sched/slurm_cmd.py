@@ -6,6 +6,7 @@ Native ids: "123" for a job, "123_4" for task 4 of array job 123 (Slurm's own no
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -97,6 +98,8 @@ class Record:
     nodes: str = ""
     cpu_time: float | None = None
     max_rss: int | None = None
+    #: sacct showed a step of the job ("123.batch"): slurmdbd has its figures, MaxRSS among them if sampled.
+    stepped: bool = False
 
 
 # --- submit ---------------------------------------------------------------------------------------------
@@ -115,6 +118,20 @@ def time_limit(seconds: int) -> str:
     return f"{seconds // 60}:{seconds % 60:02d}"
 
 
+def index_list(indices: Sequence[int]) -> str:
+    """Ascending indices in sbatch's list form, runs as ranges: (1, 3, 5, 6, 7) -> "1,3,5-7"."""
+    parts: list[str] = []
+    start = prev = indices[0]
+    for i in [*indices[1:], None]:
+        if i is not None and i == prev + 1:
+            prev = i
+            continue
+        parts.append(str(start) if start == prev else f"{start}-{prev}")
+        if i is not None:
+            start = prev = i
+    return ",".join(parts)
+
+
 def build_submit_command(
     template: JobTemplate,
     paths: Paths,
@@ -123,8 +140,11 @@ def build_submit_command(
     array: ArraySpec | None = None,
     after: After | None = None,
     test_only: bool = False,
+    nodes: Sequence[str] = (),
 ) -> list[str]:
-    """The sbatch command line for ``template``; the job script goes to its stdin.
+    """The sbatch command line for ``template``; the job script goes to its stdin. ``nodes`` are the cluster's
+    nodes, needed for a template with several candidate machines: sbatch's --nodelist would allocate all of
+    them, so every other node is excluded instead.
 
     Raises InvalidArgument for settings Slurm cannot express.
     """
@@ -142,8 +162,14 @@ def build_submit_command(
         cmd.append(f"--time={time_limit(seconds)}")
     if template.queue_name:
         cmd.append(f"--partition={template.queue_name}")
+    if template.accounting_id:
+        cmd.append(f"--account={template.accounting_id}")
+    cmd.extend(placement_options(template.candidate_machines, nodes))
     limits = template.resource_limits
     memory = resource_int(limits, "memory_mb")
+    if template.min_phys_memory is not None:
+        # Slurm's --mem is both what a node must have and the job's limit: the larger of the two asks.
+        memory = max(memory or 0, math.ceil(template.min_phys_memory / 1024))
     if memory is not None:
         cmd.append(f"--mem={memory}M")
     disk = resource_int(limits, "disk_mb")
@@ -154,9 +180,12 @@ def build_submit_command(
         cmd.append(f"--cpus-per-task={cpus}")
     if array is not None:
         check_array(array)
-        spec = f"--array={array.first}-{array.last}"
-        if array.step != 1:
-            spec += f":{array.step}"
+        if array.only is not None:
+            spec = "--array=" + index_list(array.only)
+        else:
+            spec = f"--array={array.first}-{array.last}"
+            if array.step != 1:
+                spec += f":{array.step}"
         if array.max_parallel is not None:
             spec += f"%{array.max_parallel}"
         cmd.append(spec)
@@ -168,6 +197,17 @@ def build_submit_command(
         cmd.append("--kill-on-invalid-dep=yes")
     cmd.extend(native_options(template))
     return cmd
+
+
+def placement_options(candidates: Sequence[str], nodes: Sequence[str]) -> list[str]:
+    """sbatch options that keep a one-node job on one of ``candidates``. Raises InvalidArgument when none of
+    them is a node of the cluster (``nodes``, needed only for several candidates)."""
+    if len(candidates) <= 1:
+        return [f"--nodelist={c}" for c in candidates]
+    others = [n for n in nodes if n not in candidates]
+    if len(others) == len(nodes):
+        raise InvalidArgument(f"none of the candidate machines {', '.join(candidates)} is a slurm node")
+    return [f"--exclude={','.join(others)}"] if others else []
 
 
 def parse_submit_output(text: str) -> str:
@@ -272,8 +312,9 @@ def parse_sacct(text: str) -> dict[str, Record]:
         job, raw, state, code, start, end, nodes, cpu, rss = (c.strip() for c in cols[:9])
         if "." in job:
             rss_kib = parse_memory_kib(rss)
+            found = steps.setdefault(job.split(".", 1)[0], [])
             if rss_kib is not None:
-                steps.setdefault(job.split(".", 1)[0], []).append(rss_kib)
+                found.append(rss_kib)
             continue
         exit_part, _, sig_part = code.partition(":")
         sig = int(sig_part) if sig_part.isdigit() and int(sig_part) else None
@@ -290,9 +331,10 @@ def parse_sacct(text: str) -> dict[str, Record]:
             max_rss=parse_memory_kib(rss) if rss else None,
         )
     for job, values in steps.items():
-        if job in records and values:
+        if job in records:
             rec = records[job]
-            records[job] = Record(**{**rec.__dict__, "max_rss": max([*values, rec.max_rss or 0])})
+            peak = max([*values, rec.max_rss or 0]) if values else rec.max_rss
+            records[job] = Record(**{**rec.__dict__, "max_rss": peak, "stepped": True})
     return records
 
 

@@ -1,0 +1,138 @@
+"""What a config file may hold, checked when it is read: an unknown key (a misspelling) or a value of the wrong
+kind is refused with the file and the line, instead of being silently ignored.
+
+tomllib gives no positions of keys, so the line is found again in the text (``locate``); keys written in a
+form that finds no line (quoted, dotted inline) are still refused, without a line number."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NoReturn
+
+from .errors import InvalidArgument
+
+Check = Callable[[Any], str | None]  # None when the value is fine, else what it must be
+
+
+def _string(value: Any) -> str | None:
+    return None if isinstance(value, str) else "a string"
+
+
+def _boolean(value: Any) -> str | None:
+    return None if isinstance(value, bool) else "true or false"
+
+
+def _number(value: Any) -> str | None:
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= 0
+    return None if ok else "a non-negative number"
+
+
+def _backend(value: Any) -> str | None:
+    from .backends import names  # only when a config file sets it
+
+    if not isinstance(value, str):
+        return "a string"
+    return None if value in names() else f"one of {', '.join(names())}"
+
+
+def _session(value: Any) -> str | None:
+    from .core.context import SESSION_NAME
+
+    if not isinstance(value, str):
+        return "a string"
+    return None if SESSION_NAME.match(value) else "a session name (letters, digits and . _ @ -, at most 64)"
+
+
+def _slots(value: Any) -> str | None:
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
+    return None if ok else "a whole number from 1 up"
+
+
+TOP: dict[str, Check] = {"session": _session, "backend": _backend}
+# The settings each backend reads from its [backends.NAME] table (keep in step with the backends' docs).
+BACKEND_SETTINGS: dict[str, dict[str, Check]] = {
+    "process": {"cgroup": _boolean},
+    "docker": {"host": _string},
+    "podman": {"host": _string},
+    "cf": {"request_timeout": _number, "retries": _number, "poll_max": _number},
+    "slurm": {},
+    "gridengine": {"parallel_environment": _string, "vanish_grace": _number},
+    "libdrmaa": {"preload": _string},
+    "kubernetes": {},
+}
+
+
+def check(path: Path, text: str, config: dict[str, Any]) -> None:
+    """Raise InvalidArgument naming ``path`` and the line of the first unknown key or invalid value."""
+    for key, value in config.items():
+        if key == "backends":
+            _check_backends(path, text, value)
+        elif key == "queues":
+            _check_queues(path, text, value)
+        elif key not in TOP:
+            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]"])
+            _refuse(path, text, "", key, f"unknown setting {key!r} (known: {known})")
+        elif (want := TOP[key](value)) is not None:
+            _refuse(path, text, "", key, f"{key} must be {want}, not {value!r}")
+
+
+def _check_backends(path: Path, text: str, tables: Any) -> None:
+    if not isinstance(tables, dict):
+        _refuse(path, text, "", "backends", "backends must be a table of [backends.NAME] tables")
+    for name, table in tables.items():
+        known = BACKEND_SETTINGS.get(name)
+        if known is None:
+            _refuse(path, text, "", f"backends.{name}",
+                    f"unknown backend [backends.{name}] (known: {', '.join(BACKEND_SETTINGS)})", header=True)
+        if not isinstance(table, dict):
+            _refuse(path, text, "backends", name, f"backends.{name} must be a table")
+        for key, value in table.items():
+            where = f"backends.{name}"
+            if key not in known:
+                hint = f"known: {', '.join(known)}" if known else "the backend has no settings"
+                _refuse(path, text, where, key, f"unknown setting {key!r} in [{where}] ({hint})")
+            elif (want := known[key](value)) is not None:
+                _refuse(path, text, where, key, f"[{where}] {key} must be {want}, not {value!r}")
+
+
+def _check_queues(path: Path, text: str, tables: Any) -> None:
+    """Local queues (``drmaa2cli/queues.py``): ``[queues.NAME] slots = N``, nothing else."""
+    if not isinstance(tables, dict):
+        _refuse(path, text, "", "queues", "queues must be a table of [queues.NAME] tables")
+    for name, table in tables.items():
+        where = f"queues.{name}"
+        if not isinstance(table, dict):
+            _refuse(path, text, "queues", name, f"{where} must be a table")
+        if "slots" not in table:
+            _refuse(path, text, "", where, f"[{where}] needs slots = N (a whole number from 1 up)", header=True)
+        for key, value in table.items():
+            if key != "slots":
+                _refuse(path, text, where, key, f"unknown setting {key!r} in [{where}] (known: slots)")
+            elif (want := _slots(value)) is not None:
+                _refuse(path, text, where, key, f"[{where}] slots must be {want}, not {value!r}")
+
+
+def _refuse(path: Path, text: str, table: str, key: str, message: str, header: bool = False) -> NoReturn:
+    line = locate(text, table, key, header)
+    raise InvalidArgument(f"config file {path}{f', line {line}' if line else ''}: {message}")
+
+
+_HEADER = re.compile(r"^\s*\[\s*([^\]\[]+?)\s*\]")
+
+
+def locate(text: str, table: str, key: str, header: bool = False) -> int | None:
+    """The 1-based line of ``key`` in ``[table]`` (``table`` "" for the top), or of the header ``[key]``."""
+    current = ""
+    assignment = re.compile(rf"^\s*{re.escape(key)}\s*=")
+    for number, line in enumerate(text.splitlines(), 1):
+        m = _HEADER.match(line)
+        if m:
+            current = m.group(1).replace(" ", "")
+            if header and current == key:
+                return number
+            continue
+        if not header and current == table and assignment.match(line):
+            return number
+    return None

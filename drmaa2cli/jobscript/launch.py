@@ -1,0 +1,117 @@
+"""How a job runs its script on a backend: from the private copy where the job sees this machine's files, in its
+command line where it does not (containers, Cloud Foundry tasks); which directives the backend cannot honour;
+an empty environment for ``--export NONE``."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from ..errors import InvalidArgument, StoreError, UnsupportedAttribute
+from ..files import ensure_private_dir, write_atomically
+from .directives import SBATCH_OPTIONS, SGE_OPTIONS
+from .script import PREFIXES, JobScript
+
+#: Scripts above this size cannot travel in a command line to a container or task (Linux's limit on one
+#: argument is 128 KiB).
+INLINE_LIMIT = 100 * 1024
+#: Shells that run a script given as ``-c TEXT NAME ARGS...`` (no temporary file needed).
+SHELLS = frozenset({"sh", "bash", "dash", "ksh", "zsh", "ash", "mksh"})
+
+
+def job_command(script: JobScript, args: list[str], backend: str, home: Path) -> tuple[list[str], list[str]]:
+    """The job's command for ``backend`` and the native scheduler options its directives pass on. Raises
+    UnsupportedAttribute (see ``check_backend``), StoreError when the copy cannot be written."""
+    from ..backends import backend_class  # the registry: loads no backend module
+
+    cls = backend_class(backend)
+    native = check_backend(script, backend, cls.refused_fields())
+    if not cls.sees_home:
+        return argv_inline(script, args), native
+    try:
+        copy = keep_copy(script, home)
+    except OSError as e:
+        raise StoreError(f"cannot keep a copy of job script {script.name}: {e.strerror}") from None
+    return argv_from_file(script, copy, args), native
+
+
+def check_backend(script: JobScript, backend: str, unsupported: tuple[str, ...]) -> list[str]:
+    """The native options for ``backend`` from the directives only its scheduler understands. Raises
+    UnsupportedAttribute, naming the script and line, for a directive ``backend`` cannot honour: one of
+    another scheduler, or one that sets a template field in ``unsupported``."""
+    native: list[str] = []
+    for d in script.foreign:
+        if PREFIXES[d.prefix] != backend:
+            raise UnsupportedAttribute(f"{d.describe(script.name)}: not understood on the {backend} backend "
+                                       f"(understood: #SBATCH {SBATCH_OPTIONS}; #$ {SGE_OPTIONS})")
+        native.extend(d.words)
+    for key, d in script.origin.items():
+        field_name = FIELDS.get(key)
+        if key == "export_all" and script.options.get(key) is False:
+            continue  # --export=NONE: an empty environment asks nothing of the backend
+        if field_name is not None and field_name in unsupported:
+            raise UnsupportedAttribute(f"{d.describe(script.name)}: the {backend} backend cannot honour it "
+                                       f"({field_name.replace('_', ' ')})")
+    return native
+
+
+#: Submit option -> the template field it sets (for ``check_backend``).
+FIELDS = {"cwd": "working_directory", "env": "job_environment", "variables": "job_environment",
+          "export_all": "job_environment",
+          "input_path": "input_path", "output_path": "output_path", "error_path": "error_path",
+          "timeout": "timeout", "queue": "queue_name", "memory": "resource_limits", "cpus": "resource_limits"}
+
+
+def keep_copy(script: JobScript, home: Path) -> str:
+    """The script's copy in the drmaa2 home (``scripts/``, 0700; the file 0600), named by its content so
+    that concurrent submits of the same script share one file. Raises OSError."""
+    import hashlib
+
+    directory = home / "scripts"
+    ensure_private_dir(directory)
+    path = directory / (hashlib.sha256(script.text).hexdigest()[:32] + ".sh")
+    if not path.exists():
+        write_atomically(path, script.text)
+    return str(path)
+
+
+def argv_from_file(script: JobScript, copy: str, args: list[str]) -> list[str]:
+    """The job's command where it sees the submit host's files: the interpreter on the copy."""
+    return [*script.interpreter, copy, *args]
+
+
+def argv_inline(script: JobScript, args: list[str]) -> list[str]:
+    """The job's command where it does not see them (a container, a Cloud Foundry task): the script travels
+    in the command line. A shell runs it as ``-c TEXT``; another interpreter gets it in a temporary file that
+    a /bin/sh of the image writes. Raises InvalidArgument for a script too long for a command line."""
+    if len(script.text) > INLINE_LIMIT:
+        raise InvalidArgument(f"job script {script.name} is larger than {INLINE_LIMIT // 1024} KiB, the most "
+                              "that can be sent to a container or task")
+    import shlex
+
+    text = os.fsdecode(script.text)
+    program = script.interpreter[1] if os.path.basename(script.interpreter[0]) == "env" and \
+        len(script.interpreter) == 2 else script.interpreter[0]
+    if os.path.basename(program) in SHELLS:
+        return [*script.interpreter, "-c", text, script.name, *args]
+    wrapper = ('f=$(mktemp "${TMPDIR:-/tmp}/drmaa2-script.XXXXXX") && printf "%s" "$0" > "$f" || exit 126; '
+               f'exec {shlex.join(script.interpreter)} "$f" "$@"')
+    return ["/bin/sh", "-c", wrapper, text, *args]
+
+
+#: Runs the command after it in an empty environment but for drmaa2's own variables and KEY=VALUE words.
+_CLEAN_ENV = ('exec env -i ${DRMAA2_TASK_ID+"DRMAA2_TASK_ID=$DRMAA2_TASK_ID"} "DRMAA2_JOB_ID=$DRMAA2_JOB_ID" '
+              '"DRMAA2_SESSION=$DRMAA2_SESSION" "$@"')
+
+
+def argv_clean_env(argv: list[str], env: Mapping[str, str]) -> list[str]:
+    """``argv`` run in an empty environment holding only ``env`` and DRMAA2_JOB_ID, DRMAA2_TASK_ID,
+    DRMAA2_SESSION (``--export=NONE``): ``env -i`` through a fixed /bin/sh program, the words passed as
+    its arguments, so they still reach the job byte for byte. Raises InvalidArgument for a command whose
+    name holds "=", which env would take for a variable."""
+    if "=" in argv[0]:
+        raise InvalidArgument(f"--export=NONE: the command {argv[0]!r} holds '=', which env reads as a variable")
+    return ["/bin/sh", "-c", _CLEAN_ENV, "sh", *(f"{k}={v}" for k, v in env.items()), *argv]
+
+

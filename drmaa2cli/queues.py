@@ -1,0 +1,146 @@
+"""Local queues: at most N jobs of a queue run at once (``[queues.NAME] slots = N``), with no daemon.
+
+A job submitted to a local queue gets the runner every deferred start gets (``runner.py``). Once its
+dependencies are done, that runner joins the queue: under the store lock it either finds the queue's runner
+alive (registered in the live file's meta, ``queue_runners``) and hands its jobs over (their marks then name that
+runner, so a status sees them looked after), or it becomes the queue's runner. The queue's runner starts waiting
+jobs while the queue has free slots, highest priority first, then in submission order, once their start time
+has come; it exits, under the same lock, when no job of the queue waits any more, and the next submit's runner
+then finds none and takes over. Only the registered runner starts a queue's jobs, and it counts the started
+ones under the lock before each round: concurrent submitters cannot push a queue past its slots.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections import Counter
+from collections.abc import Mapping
+from typing import Any
+
+from .core.context import FINAL_STATES, order
+from .models import JobInfo, JobState
+from .procfs import alive, proc_start
+from .runner import KEY, Core, start_one, waiting_note
+
+#: The live file's meta entry: queue name -> [pid, start ticks] of its runner.
+META = "queue_runners"
+#: How long the queue's runner waits before it looks again for new jobs, releases and start times.
+LOOK_SECONDS = 0.5
+
+
+def _mark(rec: Mapping[str, Any]) -> Mapping[str, Any] | None:
+    mark = rec.get("backend_data", {}).get(KEY)
+    return mark if isinstance(mark, dict) else None
+
+
+def owned(rec: Mapping[str, Any], name: str) -> bool:
+    """The record is of a job waiting for a slot of queue ``name`` (its dependencies, if any, done)."""
+    mark = _mark(rec)
+    return (mark is not None and mark.get("slots") == name and not mark.get("after")
+            and rec["state"] not in FINAL_STATES)
+
+
+def started(rec: Mapping[str, Any], name: str) -> bool:
+    """The record is of a job of queue ``name`` handed to its platform and not known to have ended."""
+    return (rec.get("template", {}).get("queue_name") == name and _mark(rec) is None
+            and rec["state"] not in FINAL_STATES)
+
+
+def join(svc: Core, number: int, name: str) -> None:
+    """The runner of job ``number``, its dependencies done: the job waits for a slot of queue ``name`` now."""
+    with svc.store.transaction() as txn:
+        ready = []
+        for job in txn.tasks(number):
+            mark = job.backend_data.get(KEY)
+            if isinstance(mark, dict) and not job.state.final and mark.get("after"):
+                mark = {**mark, "after": []}
+                ready.append(job.evolve(backend_data={**job.backend_data, KEY: mark},
+                                        annotation=job.annotation or waiting_note(mark)))
+        txn.put_many(ready, create=False)
+    serve(svc, name)
+
+
+def _holder(value: object) -> tuple[int, int] | None:
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value[0], value[1]
+    return None
+
+
+def serve(svc: Core, name: str) -> None:
+    """Be the runner of queue ``name`` until no job waits in it, or hand over to the one that is."""
+    me = (os.getpid(), proc_start(os.getpid()) or 0)
+    while True:
+        snap = svc.store.snapshot()
+        running = [JobInfo.from_record(r) for r in snap.live_records() if started(r, name)]
+        if running:  # ended jobs free their slots only once their records say so
+            running = [j for j in svc.refresh(running) if not j.state.final]
+        now = time.time()
+        with svc.store.transaction() as txn:
+            registry = dict(txn.meta_doc().get(META) or {})
+            holder = _holder(registry.get(name))
+            mine = [JobInfo.from_record(r) for r in txn.live_records() if owned(r, name)]
+            if holder is not None and holder != me and alive(*holder):
+                txn.put_many(_changed([_claimed(j, holder, j.annotation) for j in mine], mine), create=False)
+                return
+            slots = svc.settings.queues.get(name)
+            if not mine or slots is None:
+                registry.pop(name, None)
+                txn.set_meta(**{META: registry})
+                if mine:  # the queue left the config while jobs waited in it
+                    gone = f"never started: local queue {name} is no longer in the config"
+                    txn.put_many([j.evolve(state=JobState.FAILED, annotation=gone, finish_time=now) for j in mine],
+                                 create=False)
+                return
+            if holder != me:
+                registry[name] = list(me)
+                txn.set_meta(**{META: registry})
+            busy = [r for r in txn.live_records() if started(r, name)]
+            chosen = _choose(mine, slots - len(busy), busy, now)
+            picked = {j.id for j in chosen}
+            claimed = [_claimed(j, me, j.annotation if j.id in picked else waiting_note(j.backend_data[KEY], now))
+                       for j in mine]
+            txn.put_many(_changed(claimed, mine), create=False)
+            chosen = [j for j in claimed if j.id in picked]  # as written: start_one compares them to the store
+        for job in chosen:
+            start_one(svc, job)
+        if chosen:
+            continue
+        later = [b for j in mine if isinstance(b := j.backend_data[KEY].get("begin"), int | float) and b > now]
+        timeout = max(0.01, min([LOOK_SECONDS, *(b - now for b in later)]))
+        if running:  # woken by the platform when a job ends
+            be = running[0].backend
+            svc.backend(be).wait_any([j for j in running if j.backend == be], timeout)
+        else:
+            time.sleep(timeout)
+
+
+def _claimed(job: JobInfo, runner: tuple[int, int], annotation: str | None) -> JobInfo:
+    """``job`` looked after by ``runner`` (a status checks that this runner is alive)."""
+    mark = {**job.backend_data[KEY], "runner": runner[0], "runner_start": runner[1]}
+    return job.evolve(backend_data={**job.backend_data, KEY: mark}, annotation=annotation)
+
+
+def _changed(new: list[JobInfo], old: list[JobInfo]) -> list[JobInfo]:
+    """Only what differs: every write under the lock rewrites the live file."""
+    return [n for n, o in zip(new, old, strict=True) if n != o]
+
+
+def _choose(mine: list[JobInfo], free: int, busy: list[Mapping[str, Any]], now: float) -> list[JobInfo]:
+    """The jobs to start now: as many as there are free slots, highest priority first, then oldest; an
+    array's tasks no more than its %MAXPARALLEL at once."""
+    if free <= 0:
+        return []
+    begun = [j for j in mine if j.state is JobState.QUEUED and (j.backend_data[KEY].get("begin") or 0) <= now]
+    begun.sort(key=lambda j: (-j.template.priority, order(j)))
+    counts = Counter(int(str(r["id"]).split(".", 1)[0]) for r in busy)
+    chosen: list[JobInfo] = []
+    for job in begun:
+        if len(chosen) >= free:
+            break
+        limit = job.backend_data[KEY].get("max_parallel")
+        if isinstance(limit, int) and counts[job.number] >= limit:
+            continue
+        chosen.append(job)
+        counts[job.number] += 1
+    return chosen
