@@ -164,8 +164,17 @@ def nodes(api: Api) -> list[dict[str, Any]]:
     for node in api.call("GET", "/api/v1/nodes")["items"]:
         conditions = {c.get("type"): c.get("status") for c in node.get("status", {}).get("conditions") or []}
         found.append({"name": node["metadata"]["name"], "ready": conditions.get("Ready") == "True",
-                      "capacity": dict(node.get("status", {}).get("capacity") or {})})
+                      "capacity": dict(node.get("status", {}).get("capacity") or {}),
+                      "info": dict(node.get("status", {}).get("nodeInfo") or {})})
     return found
+
+
+def all_jobs(api: Api) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Every batch/v1 Job of the cluster and every pod a Job made (the ``job-name`` label the Job controller
+    puts on its pods), for a monitoring session's job list: two list calls, whatever the number of jobs."""
+    jobs: list[dict[str, Any]] = api.call("GET", "/apis/batch/v1/jobs")["items"]
+    pods: list[dict[str, Any]] = api.call("GET", "/api/v1/pods", params={"labelSelector": "job-name"})["items"]
+    return jobs, pods
 
 
 def namespaces(api: Api) -> list[str]:

@@ -29,13 +29,14 @@ from typing import Any, ClassVar
 from ...errors import Drmaa2Error, ExitStatus, InvalidArgument, InvalidState, UnsupportedOperation
 from ...files import write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, kib, os_name
 from ...procfs import alive, proc_start
 from .. import ending
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
 from ..docker.files import JobFiles, create_output, fill_output
 from . import DATA_SHAPE
-from .api import Api, Missing
+from .api import Api, Missing, all_jobs, namespaces, nodes
 from .config import Cluster, load
 from .result import apply_result, ended, observe, result_of, started
 from .spec import CONTAINER, LABEL, JobSpec, manifest, object_name, spec_from_template
@@ -388,6 +389,68 @@ class KubernetesBackend(Backend):
             self._let_pods_go(namespace_of(job), job)
         finally:
             self.files.remove(job.id)
+
+    # --- monitoring -------------------------------------------------------------------------------
+    def machines(self) -> list[MachineInfo]:
+        """The cluster's nodes, as their kubelets describe them (allocatable load and sockets are not
+        reported)."""
+        found = []
+        for node in nodes(self.api()):
+            capacity, info = node["capacity"], node["info"]
+            cores = str(capacity.get("cpu", ""))
+            found.append(MachineInfo(
+                name=node["name"], available=node["ready"],
+                cores=int(cores) if cores.isdigit() else None,
+                phys_memory=kib(str(capacity.get("memory", ""))),
+                machine_os=os_name(str(info.get("operatingSystem", ""))),
+                machine_os_version=info.get("kernelVersion") or None,
+                machine_arch=arch_name(str(info.get("architecture", ""))),
+            ))
+        return found
+
+    def queues(self) -> list[QueueInfo]:
+        """The cluster's namespaces (``--queue``); the kubeconfig context's one is the default. Any node may
+        run a namespace's pods, so each lists every node."""
+        api = self.api()
+        hosts = [node["name"] for node in nodes(api)]
+        return [QueueInfo(name=ns, default=ns == api.cluster.namespace, machines=hosts) for ns in namespaces(api)]
+
+    def platform_jobs(self) -> list[PlatformJob]:
+        """Every batch/v1 Job of the cluster, as ``NAMESPACE/NAME`` (the native id drmaa2 records), in the state
+        of its newest pod (a Job without a pod yet: queued, unless it has ended)."""
+        jobs, pods = all_jobs(self.api())
+        newest: dict[str, dict[str, Any]] = {}
+        for one in pods:
+            meta = one["metadata"]
+            key = f"{meta['namespace']}/{meta.get('labels', {}).get('job-name', '')}"
+            if key not in newest or meta.get("creationTimestamp", "") > newest[key]["metadata"].get(
+                    "creationTimestamp", ""):
+                newest[key] = one
+        out = []
+        for job in jobs:
+            meta, status = job["metadata"], job.get("status") or {}
+            key = f"{meta['namespace']}/{meta['name']}"
+            pod = newest.get(key)
+            if status.get("succeeded"):
+                state = "done"
+            elif any(c.get("type") == "Failed" and c.get("status") == "True"
+                     for c in status.get("conditions") or []):
+                state = "failed"
+            elif pod is not None:
+                state = _POD_STATES.get(str(pod.get("status", {}).get("phase")), "undetermined")
+            else:
+                state = "queued"
+            out.append(PlatformJob(
+                native_id=key, name=(meta.get("annotations") or {}).get(LABEL + "name") or meta["name"],
+                state=state, queue=meta["namespace"],
+                machine=(pod or {}).get("spec", {}).get("nodeName"),
+            ))
+        return out
+
+
+#: A pod's phase as a job state (a pod that ended decides only when its Job has not said yet).
+_POD_STATES = {"Pending": "queued", "Running": "running", "Succeeded": "done", "Failed": "failed",
+               "Unknown": "undetermined"}
 
 
 def namespace_of(job: JobInfo) -> str:
