@@ -102,8 +102,10 @@ class KubernetesBackend(Backend):
     """Jobs as batch/v1 Jobs in the cluster of the current kubeconfig context (or the pod's own cluster)."""
 
     name = "kubernetes"
-    unsupported_fields = ("input_path",)
+    unsupported_fields = ("input_path", "priority")
     extensions = frozenset({"pull", "native"})
+    # A pod sees only what is mounted into it, not the drmaa2 home: a job script travels in its command line.
+    sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "exit-status": Refusal("Kubernetes reports a process killed by signal N as exit code 128+N, so a "
@@ -114,6 +116,16 @@ class KubernetesBackend(Backend):
         "output-files": Refusal("a pod keeps one log, so stdout and stderr cannot go to separate files; "
                                 "`--output` (or `--join`) is honoured", ExitStatus.USAGE),
         "suspend": Refusal("Kubernetes cannot pause a pod (and 1.20 has no Job suspend)", ExitStatus.UNSUPPORTED),
+        "run-stdin": Refusal("a pod's standard input is reached only through an attach stream (SPDY or "
+                             "WebSocket), which drmaa2's HTTP client does not speak: `run` refuses when it has "
+                             "input waiting "
+                             "(a pipe or a file; a terminal and /dev/null are fine)", ExitStatus.USAGE),
+        "accounting": Refusal("the API keeps no CPU time or peak memory of an ended pod (the metrics API, where "
+                              "installed, samples running ones only): both are null"),
+        "slots": Refusal("`--queue` is the cluster's namespace, whose quotas the cluster keeps: a local queue is "
+                         "refused", ExitStatus.USAGE),
+        "priority": Refusal("a pod's priority is a PriorityClass the cluster's administrator defines, and there "
+                            "are no local queues to order: `--priority` is refused", ExitStatus.USAGE),
     }
 
     def __init__(self, ctx: BackendContext) -> None:
