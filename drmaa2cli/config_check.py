@@ -60,6 +60,7 @@ BACKEND_SETTINGS: dict[str, dict[str, Check]] = {
     "slurm": {},
     "gridengine": {"parallel_environment": _string, "vanish_grace": _number},
     "libdrmaa": {"preload": _string},
+    "kubernetes": {},
 }
 
 

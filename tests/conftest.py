@@ -25,6 +25,7 @@ pytest_plugins = [
     "tests.cf.fixtures",
     "tests.docker.fixtures",
     "tests.gridengine.fixtures",
+    "tests.kubernetes.fixtures",
     "tests.libdrmaa.fixtures",
     "tests.slurm.fixtures",
 ]

@@ -21,6 +21,7 @@ REGISTRY: dict[str, str] = {
     "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
     "podman": "drmaa2cli.backends.docker.podman:PodmanBackend",
     "libdrmaa": "drmaa2cli.backends.libdrmaa.backend:LibDrmaaBackend",
+    "kubernetes": "drmaa2cli.backends.kubernetes.backend:KubernetesBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names"]

@@ -25,7 +25,8 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
     """The backend a contact names (None: the configured default) and the environment it adds.
 
     ``None`` or ``""``: drmaa2's default backend ($DRMAA2_BACKEND, the config file, else process);
-    a backend name (``process``, ``docker``, ``podman``, ``cf``, ``slurm``, ``gridengine``, ``libdrmaa``);
+    a backend name (``process``, ``docker``, ``podman``, ``cf``, ``slurm``, ``gridengine``, ``libdrmaa``,
+    ``kubernetes``);
     or a Docker engine address (``unix:///var/run/docker.sock``, ``tcp://host:2375``, ``ssh://user@host``),
     which selects the docker backend with that engine as DOCKER_HOST. Raises InvalidArgument for anything else."""
     if not contact:

@@ -23,9 +23,10 @@ import pytest
 from drmaa2cli.backends import backend_class
 from drmaa2cli.backends.contract import CASES, Refusal
 
-BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa"]
-#: The backends whose jobs are containers: the test's directory is bind-mounted into them.
-CONTAINERS = ("docker", "podman")
+BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa", "kubernetes"]
+#: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
+#: kubernetes a hostPath volume, the one node of the test cluster being this machine).
+CONTAINERS = ("docker", "podman", "kubernetes")
 #: Marks the test that checks one contract case: ``@case("kill")``.
 case = pytest.mark.case
 #: How long a job may take to reach a state on a loaded two-core machine (a scheduler polls, an engine boots).
