@@ -201,24 +201,27 @@ def test_run_with_input_given_or_stdin_from_a_file(cli: Cli, tmp_path: Path) -> 
     assert (r.code, r.out) == (0, "1 all\n2 all\n")  # each task reads the whole input, as from a file
 
 
-ADD_DOCKER = "(this job is for process: add --backend docker)"
+CONTAINERS = "docker, podman and kubernetes backends, not process"
 
 
 @pytest.mark.parametrize(
     ("args", "words"),
     [
-        (["--image", "busybox"], f"--image is for the docker backend {ADD_DOCKER}"),
+        (["--image", "busybox"], f"--image is for the {CONTAINERS}"),
         (["--app", "worker"], "--app is for the cf backend (this job is for process: add --backend cf)"),
-        (["--queue", "fast"], "--queue is for the slurm and gridengine backends, not process"),
-        (["--memory", "1g"], "--memory is for the docker, cf, slurm and gridengine backends, not process"),
-        (["--mount", "/tmp:/tmp"], f"--mount is for the docker backend {ADD_DOCKER}"),
-        (["--pull"], f"--pull is for the docker backend {ADD_DOCKER}"),
+        (["--queue", "fast"], "the process backend cannot honour queue name fast: a local queue is set in the "
+                              "config file ([queues.fast] slots = N)"),
+        (["--native", "-x"], "--native is for the docker, podman, slurm, gridengine, libdrmaa and kubernetes "
+                             "backends, not process"),
+        (["--mount", "/tmp:/tmp"], f"--mount is for the {CONTAINERS}"),
+        (["--pull"], f"--pull is for the {CONTAINERS}"),
         (["-b", "cf", "--app", "w", "--cwd", "/tmp"],
-         "--cwd is for the process, docker, slurm and gridengine backends, not cf"),
+         "--cwd is for the process, docker, podman, slurm, gridengine, libdrmaa and kubernetes backends, not cf"),
         (["-b", "cf", "--app", "w", "--cpus", "2"],
-         "--cpus is for the docker, slurm and gridengine backends, not cf"),
+         "--cpus is for the process, docker, podman, slurm, gridengine and kubernetes backends, not cf"),
         (["-b", "cf", "--app", "w", "--timeout", "5s"],
-         "--timeout is for the process, docker, slurm and gridengine backends, not cf"),
+         "--timeout is for the process, docker, podman, slurm, gridengine, libdrmaa and kubernetes backends, "
+         "not cf"),
     ],
 )
 def test_refusals_name_the_option_typed(cli: Cli, args: list[str], words: str) -> None:
@@ -226,19 +229,12 @@ def test_refusals_name_the_option_typed(cli: Cli, args: list[str], words: str) -
     assert (r.code, r.err) == (201, f"drmaa2: {words}\n")
 
 
-def test_the_options_backends_agree_with_the_backends_declarations(tmp_path: Path) -> None:
-    fields = {o: f for f, o in refusals.OPTIONS.items()} | {"--category": "job_category"}
-    for option, owners in refusals.FOR_BACKENDS.items():
-        field = fields.get(option)
-        if field is None or field.startswith("resource_limits."):
-            continue  # --image/--app: one kind of category each; limits: checked in each backend's tests
-        for name in REGISTRY:
-            cls = backend_class(name)
-            if field.startswith("extension."):
-                honours = field.removeprefix("extension.") in cls.extensions
-            else:
-                honours = field not in cls.unsupported_fields
-            assert honours == (name in owners), (option, name)
+def test_the_categories_backends_agree_with_the_backends_declarations() -> None:
+    """The owners no declaration names (a category: --image, --app) against the backends' job_category."""
+    for name in REGISTRY:
+        honours = "job_category" not in backend_class(name).unsupported_fields
+        assert honours == (name in refusals.owners("--category")), name
+    assert set(refusals.owners("--image")) | set(refusals.owners("--app")) == set(refusals.owners("--category"))
 
 
 def test_a_scheduler_s_refusal_is_quoted_whole() -> None:

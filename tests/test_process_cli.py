@@ -203,7 +203,7 @@ def test_errors_are_one_line_with_documented_codes(cli: Cli, tmp_path: Path) -> 
         (["submit", "--backend", "nope", "--", "true"], 201, "unknown backend 'nope'"),
         (["submit", "--cwd", str(tmp_path / "missing"), "--", "true"], 201, "does not exist"),
         (["submit", "--timeout", "soon", "--", "true"], 201, "invalid duration"),
-        (["submit", "--image", "x", "--", "true"], 201, "--image is for the docker backend"),
+        (["submit", "--image", "x", "--", "true"], 201, "--image is for the docker, podman and kubernetes"),
         (["kill", "--signal", "NOPE", "1"], 201, "unknown signal"),
         (["frobnicate"], 201, "No such command"),
         (["submit", "--session", "bad name", "--", "true"], 201, "invalid session name"),

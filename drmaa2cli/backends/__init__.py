@@ -13,13 +13,14 @@ from typing import Any
 from ..errors import BackendUnavailable, InvalidArgument
 from .base import Backend, BackendContext, Launch, Shape, data_problem
 
+#: In the order the docs and messages list them.
 REGISTRY: dict[str, str] = {
     "process": "drmaa2cli.backends.process.backend:ProcessBackend",
+    "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
+    "podman": "drmaa2cli.backends.docker.podman:PodmanBackend",
     "cf": "drmaa2cli.backends.cf.backend:CFBackend",
     "slurm": "drmaa2cli.backends.sched.slurm:SlurmBackend",
     "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
-    "docker": "drmaa2cli.backends.docker.backend:DockerBackend",
-    "podman": "drmaa2cli.backends.docker.podman:PodmanBackend",
     "libdrmaa": "drmaa2cli.backends.libdrmaa.backend:LibDrmaaBackend",
     "kubernetes": "drmaa2cli.backends.kubernetes.backend:KubernetesBackend",
 }

@@ -23,26 +23,39 @@ OPTIONS: dict[str, str] = {
     "extension.pull": "--pull",
     "extension.native": "--native",
 }
-#: Option -> the backends that honour it (tests/test_from_the_shell.py checks this against their declarations).
-FOR_BACKENDS: dict[str, tuple[str, ...]] = {
-    "--image": ("docker",),
+#: Options whose backends no declaration names: a category is an image on the container backends and an app
+#: on cf; limits are honoured or refused at run time (the process backend's need a cgroup). Every other
+#: option's backends are read from the backends' own declarations (``owners``).
+STATIC_OWNERS: dict[str, tuple[str, ...]] = {
+    "--image": ("docker", "podman", "kubernetes"),
     "--app": ("cf",),
-    "--category": ("docker", "cf"),
-    "--queue": ("slurm", "gridengine"),
-    "--input": ("process", "slurm", "gridengine"),
-    "--mount": ("docker",),
-    "--cwd": ("process", "docker", "slurm", "gridengine"),
-    "--env": ("process", "docker", "slurm", "gridengine"),
-    "--output": ("process", "docker", "slurm", "gridengine"),
-    "--error": ("process", "docker", "slurm", "gridengine"),
-    "--timeout": ("process", "docker", "slurm", "gridengine"),
-    "--memory": ("docker", "cf", "slurm", "gridengine"),
-    "--cpus": ("docker", "slurm", "gridengine"),
+    "--category": ("docker", "podman", "kubernetes", "cf"),
+    "--memory": ("process", "docker", "podman", "cf", "slurm", "gridengine", "kubernetes"),
+    "--cpus": ("process", "docker", "podman", "slurm", "gridengine", "kubernetes"),
     "--disk": ("cf", "slurm"),
-    "--user": ("docker", "cf"),
-    "--pull": ("docker",),
-    "--native": ("docker", "slurm", "gridengine"),
 }
+
+
+def owners(option: str) -> tuple[str, ...]:
+    """The backends that honour ``option``, in the registry's order. Loads every backend class: only on the
+    way to a refusal."""
+    if option in STATIC_OWNERS:
+        return STATIC_OWNERS[option]
+    from ..backends import REGISTRY, backend_class
+
+    field = next((f for f, o in OPTIONS.items() if o == option), None)
+    if field is None:
+        return ()
+    found = []
+    for name in REGISTRY:
+        cls = backend_class(name)
+        if field.startswith("extension."):
+            honours = field.removeprefix("extension.") in cls.extensions
+        else:
+            honours = field not in cls.unsupported_fields
+        if honours:
+            found.append(name)
+    return tuple(found)
 
 
 def option_for(field: str | None, typed: Mapping[str, Any]) -> str | None:
@@ -59,11 +72,13 @@ def in_users_words(error: UnsupportedAttribute, typed: Mapping[str, Any], backen
     option = option_for(error.field, typed)
     if option is None:
         return error
-    owners = FOR_BACKENDS.get(option, ())
-    if len(owners) == 1:
-        text = f"{option} is for the {owners[0]} backend (this job is for {backend}: add --backend {owners[0]})"
-    elif owners:
-        listed = ", ".join(owners[:-1]) + f" and {owners[-1]}"
+    names = owners(option)
+    if backend in names:  # honoured there, refused this time (a limit without a cgroup): its own words say why
+        return error
+    if len(names) == 1:
+        text = f"{option} is for the {names[0]} backend (this job is for {backend}: add --backend {names[0]})"
+    elif names:
+        listed = ", ".join(names[:-1]) + f" and {names[-1]}"
         text = f"{option} is for the {listed} backends, not {backend}"
     else:
         text = f"the {backend} backend has no {option}"
