@@ -550,7 +550,8 @@ class Shepherd:
             result["annotation"] = out_of_memory(self.spec.get("memory"))
         elif result["signal"] is not None:
             result["annotation"] = "killed by signal %d (%s)" % (result["signal"], signame(result["signal"]))
-            if result["signal"] == signal.SIGKILL and task.cgroup_name == "" and self.oom_killer_ran(task):
+            # Not the job's cgroup's OOM kill (none, or the job moved a process out of it): the machine's.
+            if result["signal"] == signal.SIGKILL and self.oom_killer_ran(task):
                 result["annotation"] += ", probably out of memory: the kernel's OOM killer ran while it ran"
         elif result["exit_status"]:
             result["annotation"] = "exited with status %d" % result["exit_status"]
