@@ -60,3 +60,16 @@ def test_timeout_as_on_the_process_backend(docker_cli: DockerCli, script: str, c
         how = " (SIGKILL after SIGTERM was ignored for 5s)" if code == 137 else ""
         expected = ("failed", code - 128, f"timed out after 2s{how}")
         assert (info["state"], info["signal"], info["annotation"]) == expected
+
+
+def test_status_during_the_grace_period_does_not_end_the_job(docker_cli: DockerCli) -> None:
+    """While a job that ignores SIGTERM is in its grace period (Podman shows the container "stopping"),
+    every `status` sees it still running; it ends by the SIGKILL, as without anyone looking."""
+    job = docker_cli.submit("sh", "-c", IGNORES_TERM, options=["--timeout", "1s"])
+    _until_ready(docker_cli, job)
+    deadline = time.monotonic() + 60
+    while (info := docker_cli.info(job))["state"] not in ("done", "failed"):
+        assert time.monotonic() < deadline, info
+        time.sleep(0.2)
+    assert (info["state"], info["signal"], info["exit_status"]) == ("failed", 9, None), info
+    assert info["annotation"] == "timed out after 1s (SIGKILL after SIGTERM was ignored for 5s)"

@@ -27,8 +27,10 @@ from .engine import Engine, Missing
 from .files import JobFiles, fill_output
 
 #: Container states in which the job has not ended ("removing" has: drmaa2 removes a container only after
-#: recording its result, and a container removed by someone else is not coming back).
-ACTIVE = ("running", "paused", "restarting")
+#: recording its result, and a container removed by someone else is not coming back). Podman shows
+#: "stopping" while a stop's signal is being waited on (a job that ignores SIGTERM through its grace period):
+#: its exit code is not known yet.
+ACTIVE = ("running", "paused", "restarting", "stopping")
 #: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
 FOREIGN_SUBMITTER_SECONDS = 60.0
 #: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``, whole
