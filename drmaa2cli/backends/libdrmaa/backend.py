@@ -216,6 +216,10 @@ class LibDrmaaLaunch(Launch):
                         stream.close()
 
 
+#: How many times (0.2 s apart) a hold is looked at again while the job still shows "queued".
+HOLD_CHECKS = 10
+
+
 class LibDrmaaBackend(Backend):
     """Jobs on the scheduler behind ``$DRMAA_LIBRARY_PATH``. Settings: ``preload`` (a library to preload
     into the agent, e.g. libjemalloc for Grid Engine's libdrmaa; found by itself when not set)."""
@@ -374,8 +378,16 @@ class LibDrmaaBackend(Backend):
         """Only a queued job can be held, and the hold counts only if it still waits afterwards."""
         if job.state not in _QUEUED:
             raise InvalidState(f"job {job.id} is {job.state.value}: only queued jobs can be held")
-        state = self._one(job, "hold")
-        if state is not None and mapping.state_of(state) not in (JobState.QUEUED_HELD, JobState.QUEUED):
+        state = mapping.state_of(self._one(job, "hold") or "")
+        # A job the scheduler was dispatching takes the hold without effect: it shows "queued" for a moment,
+        # then runs. The hold counts only once the library shows it held.
+        for _ in range(HOLD_CHECKS):
+            if state is not JobState.QUEUED:
+                break
+            time.sleep(0.2)
+            answer = self.agent.call("status", {"ids": [job.native_id]})["states"].get(str(job.native_id)) or {}
+            state = mapping.state_of(str(answer.get("state")))
+        if state is not JobState.QUEUED_HELD:
             with contextlib.suppress(Drmaa2Error):
                 self._one(job, "release")
             raise InvalidState(f"job {job.id} has started; only queued jobs can be held")
