@@ -8,6 +8,10 @@ The process backend's shepherd keeps its own copy of these words: it imports not
 from __future__ import annotations
 
 import signal as signals
+from collections.abc import Mapping
+from typing import Any
+
+from ..models import JobInfo, JobState
 
 #: Seconds between the SIGTERM of `drmaa2 kill` (or a timeout) and the SIGKILL that follows it.
 GRACE_SECONDS = 5.0
@@ -88,3 +92,19 @@ def out_of_memory(limit: int | None) -> str:
     """A job the kernel's OOM killer ended inside its own cgroup, known for sure (not guessed from timing):
     "out of memory: OOM killed (memory limit 100 MiB)"; ``limit`` in bytes."""
     return "out of memory: OOM killed" + (f" (memory limit {limit // 2**20} MiB)" if limit else "")
+
+
+def with_result(job: JobInfo, result: Mapping[str, Any]) -> JobInfo:
+    """``job`` as its stored result says it ended (the result files of the container backends: state, exit
+    status, signal, annotation, times, usage, machine); what the result does not name is kept."""
+    return job.evolve(
+        state=JobState(result["state"]),
+        exit_status=result.get("exit_status"),
+        signal=result.get("signal"),
+        annotation=result.get("annotation"),
+        dispatch_time=result.get("dispatch_time") or job.dispatch_time,
+        finish_time=result.get("finish_time"),
+        cpu_time=result.get("cpu_time", job.cpu_time),
+        max_rss=result.get("max_rss", job.max_rss),
+        machine=result.get("machine") or job.machine,
+    )

@@ -37,7 +37,6 @@ from .finish import (
     ACTIVE,
     GRACE_SECONDS,
     Finisher,
-    apply_result,
     container_of,
     epoch,
     submitter,
@@ -88,7 +87,7 @@ class DockerLaunch(Launch):
         with files.lock(job.id):
             result = files.result(job.id)
             if result is not None:
-                return apply_result(job, result)
+                return ending.with_result(job, result)
             try:
                 config = create_config(self.spec, job, labels, self.engine.log_config)
                 if job.backend_data.get("cgroup"):
@@ -103,10 +102,10 @@ class DockerLaunch(Launch):
             # removal"): terminate recorded why.
             result = files.result(job.id)
             if result is not None:
-                return apply_result(job, result)
+                return ending.with_result(job, result)
             if isinstance(e, Missing):
                 raise InvalidState(f"container {self.name} was removed before it started") from None
-            return apply_result(job, self.backend.finisher.start_failed(self.engine, job, e))
+            return ending.with_result(job, self.backend.finisher.start_failed(self.engine, job, e))
         if job.template.timeout:
             self._watch(job)
         return None
@@ -198,7 +197,7 @@ class DockerBackend(Backend):
         for job in jobs:
             result = self.files.result(job.id)
             if result is not None:
-                changed.append(apply_result(job, result))
+                changed.append(ending.with_result(job, result))
             else:
                 by_engine.setdefault(job.backend_data.get("engine"), []).append(job)
         for address, group in by_engine.items():

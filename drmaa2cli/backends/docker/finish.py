@@ -78,7 +78,7 @@ class Finisher:
                         accounting.remove(job.backend_data["cgroup"])
             self.files.record_kill(job.id, None)
             self.files.drop_lock(job.id)
-        return apply_result(job, result)
+        return ending.with_result(job, result)
 
     def _settled(self, engine: Engine, name: str, info: dict[str, Any]) -> dict[str, Any]:
         """``info`` once the engine has had its say on memory: a container that a SIGKILL ended under a memory
@@ -101,7 +101,7 @@ class Finisher:
         never created (the submitter died first), or removed behind drmaa2's back."""
         result = self.files.result(job.id)
         if result is not None:
-            return apply_result(job, result)
+            return ending.with_result(job, result)
         if job.dispatch_time is None and submitter_alive(job):
             return job
         if job.backend_data.get("cgroup"):
@@ -219,18 +219,6 @@ def stage_out(engine: Engine, job: JobInfo) -> str | None:
             missed.append(f"{inside}: {getattr(e, 'strerror', None) or e}")
     return f"not staged out: {'; '.join(missed)}" if missed else None
 
-
-def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
-    return job.evolve(
-        state=JobState(result["state"]),
-        exit_status=result.get("exit_status"),
-        signal=result.get("signal"),
-        annotation=result.get("annotation"),
-        dispatch_time=result.get("dispatch_time") or job.dispatch_time,
-        finish_time=result.get("finish_time"),
-        cpu_time=result.get("cpu_time"),
-        max_rss=result.get("max_rss"),
-    )
 
 
 def container_of(job: JobInfo) -> str:

@@ -38,7 +38,7 @@ from ..docker.files import JobFiles, create_output, fill_output
 from . import DATA_SHAPE
 from .api import Api, Missing, all_jobs, namespaces, nodes
 from .config import Cluster, load
-from .result import apply_result, ended, observe, result_of, started
+from .result import ended, observe, result_of, started
 from .spec import CONTAINER, LABEL, JobSpec, manifest, object_name, spec_from_template
 
 #: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
@@ -92,7 +92,7 @@ class KubernetesLaunch(Launch):
         with files.lock(job.id):
             result = files.result(job.id)
             if result is not None:
-                return apply_result(job, result)
+                return ending.with_result(job, result)
             body = manifest(self.spec, job, self.name, self.backend.ctx.instance)
             self.api.create_job(self.spec.namespace, body)
         return None
@@ -181,7 +181,7 @@ class KubernetesBackend(Backend):
         for job in jobs:
             result = self.files.result(job.id)
             if result is not None:
-                changed.append(apply_result(job, result))
+                changed.append(ending.with_result(job, result))
             else:
                 by_namespace.setdefault(namespace_of(job), []).append(job)
         for namespace, group in by_namespace.items():
@@ -232,7 +232,7 @@ class KubernetesBackend(Backend):
             with contextlib.suppress(FileNotFoundError):
                 self.files.log_mark(job.id).unlink()
             self.files.drop_lock(job.id)
-        return apply_result(job, result)
+        return ending.with_result(job, result)
 
     def _stopped_after(self, job_id: str) -> float | None:
         """Seconds from kill's delete to the end of the container's log, if ``kill`` followed it (and kept it)."""

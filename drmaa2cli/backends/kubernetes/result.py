@@ -153,15 +153,3 @@ def _container_spec(pod: dict[str, Any] | None) -> dict[str, Any]:
             found: dict[str, Any] = container
             return found
     return {}
-
-
-def apply_result(job: JobInfo, result: dict[str, Any]) -> JobInfo:
-    return job.evolve(
-        state=JobState(result["state"]),
-        exit_status=result.get("exit_status"),
-        signal=result.get("signal"),
-        annotation=result.get("annotation"),
-        dispatch_time=result.get("dispatch_time") or job.dispatch_time,
-        finish_time=result.get("finish_time"),
-        machine=result.get("machine") or job.machine,
-    )
