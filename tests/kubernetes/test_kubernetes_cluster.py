@@ -175,6 +175,11 @@ def test_nodes_and_namespaces_for_a_monitoring_session(kubernetes_env: dict[str,
     from drmaa2cli.backends.kubernetes.config import load
 
     api = Api(load({**os.environ, **kubernetes_env}))
+    # Right after a restart of the cluster (the test before) the node controller may still hold the node's
+    # status from before the stop, NotReady, until the kubelet posts a fresh one: the listing shows what the
+    # API says, so wait (bounded) for the kubelet's word.
+    until(lambda: [n["ready"] for n in nodes(api)] == [True], "the node listed as ready",
+          timeout=120, interval=0.5)
     found = nodes(api)
     assert [(n["name"], n["ready"]) for n in found] == [("localhost", True)]
     assert int(found[0]["capacity"]["pods"]) == 20  # maxPods of the test kubelet
