@@ -8,8 +8,13 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .models import JobInfo
 
 
 def _stat_fields(pid: int) -> list[bytes] | None:
@@ -114,3 +119,25 @@ class DetachedLaunch:
 
     def abort(self) -> None:
         os.close(self.pipe)  # end-of-file without work: the helper exits and starts nothing
+
+
+#: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
+FOREIGN_SUBMITTER_SECONDS = 60.0
+
+
+def submitter() -> dict[str, Any]:
+    """This process, as the submitter of a job (recorded in ``backend_data["submitter"]``)."""
+    import socket  # only the container backends record a submitter: not every command's start-up
+
+    return {"host": socket.gethostname(), "pid": os.getpid(), "start": proc_start(os.getpid())}
+
+
+def submitter_alive(job: JobInfo) -> bool:
+    """Whether the process that submitted ``job`` may still be creating it on its platform (a container, a
+    Kubernetes Job): the recorded submitter runs here, or ran on another machine less than a minute ago."""
+    import socket
+
+    who = job.backend_data.get("submitter") or {}
+    if who.get("host") != socket.gethostname():
+        return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
+    return alive(who.get("pid"), who.get("start"))

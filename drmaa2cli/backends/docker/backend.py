@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, UnsupportedAttribute
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, os_name
-from ...procfs import DetachedLaunch
+from ...procfs import DetachedLaunch, submitter, submitter_alive
 from .. import ending
 from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
@@ -39,8 +39,6 @@ from .finish import (
     Finisher,
     container_of,
     epoch,
-    submitter,
-    submitter_alive,
 )
 from .spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
 

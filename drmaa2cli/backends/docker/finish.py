@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import os
 import signal as signals
-import socket
 import tarfile
 import time
 from datetime import UTC, datetime
@@ -20,7 +18,7 @@ from typing import Any
 
 from ...errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
 from ...models import JobInfo, JobState
-from ...procfs import alive, proc_start
+from ...procfs import submitter_alive
 from .. import ending
 from . import accounting
 from .engine import Engine, Missing
@@ -31,8 +29,6 @@ from .files import JobFiles, fill_output
 #: "stopping" while a stop's signal is being waited on (a job that ignores SIGTERM through its grace period):
 #: its exit code is not known yet.
 ACTIVE = ("running", "paused", "restarting", "stopping")
-#: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
-FOREIGN_SUBMITTER_SECONDS = 60.0
 #: Seconds between SIGTERM and SIGKILL when a job is terminated without a signal (``docker stop -t``, whole
 #: seconds).
 GRACE_SECONDS = int(ending.GRACE_SECONDS)
@@ -243,16 +239,3 @@ def epoch(stamp: str | None) -> float | None:
     digits = "".join(c for c in fraction[:9] if c.isdigit())
     seconds = datetime.fromisoformat(whole).replace(tzinfo=UTC).timestamp()
     return seconds + (int(digits) / 10 ** len(digits) if digits else 0.0)
-
-
-def submitter() -> dict[str, Any]:
-    """This process, as the submitter of a job (recorded in ``backend_data``)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start": proc_start(os.getpid())}
-
-
-def submitter_alive(job: JobInfo) -> bool:
-    """Whether the process that submitted ``job`` may still be creating or starting its container."""
-    who = job.backend_data.get("submitter") or {}
-    if who.get("host") != socket.gethostname():
-        return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
-    return alive(who.get("pid"), who.get("start"))

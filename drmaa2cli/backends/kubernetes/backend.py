@@ -20,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import os
 import signal as signals
-import socket
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -30,7 +29,7 @@ from ...errors import Drmaa2Error, ExitStatus, InvalidArgument, InvalidState, Un
 from ...files import write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo, arch_name, kib, os_name
-from ...procfs import alive, proc_start
+from ...procfs import submitter, submitter_alive
 from .. import ending
 from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
@@ -41,8 +40,6 @@ from .config import Cluster, load
 from .result import ended, observe, result_of, started
 from .spec import CONTAINER, LABEL, JobSpec, manifest, object_name, spec_from_template
 
-#: A submitter on another machine cannot be checked; after this many seconds it is taken for gone.
-FOREIGN_SUBMITTER_SECONDS = 60.0
 #: The longest single watch ``wait_any`` asks for (the server ends it then; the caller asks again).
 WATCH_SECONDS = 300.0
 
@@ -471,16 +468,3 @@ def namespace_of(job: JobInfo) -> str:
 
 def job_name(job: JobInfo) -> str:
     return str(job.backend_data.get("job") or (job.native_id or "").rpartition("/")[2])
-
-
-def submitter() -> dict[str, Any]:
-    """This process, as the submitter of a job (recorded in ``backend_data``)."""
-    return {"host": socket.gethostname(), "pid": os.getpid(), "start": proc_start(os.getpid())}
-
-
-def submitter_alive(job: JobInfo) -> bool:
-    """Whether the process that submitted ``job`` may still be creating its Job."""
-    who = job.backend_data.get("submitter") or {}
-    if who.get("host") != socket.gethostname():
-        return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
-    return alive(who.get("pid"), who.get("start"))
