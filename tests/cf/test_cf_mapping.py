@@ -58,11 +58,12 @@ def task(state: str, reason: str | None = None) -> dict[str, object]:
 
 def test_states() -> None:
     assert task_changes(job(), task("PENDING"), 0)["state"] is JobState.QUEUED
-    running = task_changes(job(), task("RUNNING"), 0)
+    found = job(JobState.UNDETERMINED, "g")  # a task drmaa2 finds started: it started at its created_at
+    running = task_changes(found, task("RUNNING"), 0)
     assert running["state"] is JobState.RUNNING and running["dispatch_time"] == 1767225600.0
     canceling = task_changes(job(JobState.RUNNING, "g"), task("CANCELING"), 0)
     assert canceling["state"] is JobState.RUNNING and canceling["annotation"] == "cancel requested"
-    done = task_changes(job(), task("SUCCEEDED"), 0)
+    done = task_changes(found, task("SUCCEEDED"), 0)
     assert (done["state"], done["exit_status"], done["annotation"]) == (JobState.DONE, 0, None)
     assert done["finish_time"] - done["dispatch_time"] == 5
     failed = task_changes(job(), task("FAILED", "APP/TASK/t: Exited with status 2"), 0)
@@ -82,6 +83,13 @@ def test_a_cancel_drmaa2_asked_for_ends_by_sigterm() -> None:
     assert (other["exit_status"], other.get("signal"), other["annotation"]) == (None, None, "task was cancelled")
     exited = task_changes(ours, task("FAILED", "APP/TASK/t: Exited with status 2"), 0)
     assert (exited["exit_status"], exited.get("signal")) == (2, None)  # it ended on its own first
+
+
+def test_the_create_answer_dates_the_start_by_our_clock() -> None:
+    """created_at has whole seconds: two tasks created in one second would lose their order (the higher priority
+    one, created first, could show the later start)."""
+    changes = task_changes(job(), task("RUNNING"), 1767225600.75)
+    assert changes["dispatch_time"] == 1767225600.75
 
 
 def test_task_seen_pending_is_dispatched_when_seen_running() -> None:

@@ -111,9 +111,11 @@ def task_changes(job: JobInfo, task: Mapping[str, Any], now: float) -> dict[str,
         "annotation": "cancel requested" if cf_state == "CANCELING" else None,
     }
     if state is not JobState.QUEUED and job.dispatch_time is None:
-        # The create answer (no native id yet) tells the start time; a task last seen PENDING started since.
+        # The create answer (no native id yet) comes the moment the platform took the task: our own clock then is
+        # the start time, finer than created_at's whole seconds (jobs started from a slot in the same second keep
+        # their order). A task last seen PENDING started since; one found otherwise started at its created_at.
         seen_pending = job.native_id is not None and job.state is JobState.QUEUED
-        dispatch = now if seen_pending or created is None else created
+        dispatch = now if seen_pending or job.native_id is None or created is None else created
         if state.final and updated is not None:
             dispatch = min(dispatch, updated)
         # Cloud Foundry's times have whole seconds (and another clock): never before our own submission.
