@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .commands import alter, config, control, kill, logs, monitor, rm, sessions, status, submit, wait
+from .commands import alter, config, control, kill, logs, monitor, requeue, rm, sessions, status, submit, wait
 from .errors import Drmaa2Error, ExitStatus
 from .render import printable, safe_streams
 
@@ -65,6 +65,7 @@ app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.r
 app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
 app.command("alter", help=alter.HELP)(alter.command)
+app.command("requeue", help=requeue.HELP)(requeue.command)
 app.command("_runner", hidden=True)(_runner)
 app.command("config", help=config.HELP)(config.command)
 app.command("machines", help=monitor.MACHINES_HELP)(monitor.machines)

@@ -43,6 +43,8 @@ class Settings:
     backends: dict[str, dict[str, Any]] = field(default_factory=dict)
     #: Local queues: name -> slots (``[queues.NAME] slots = N``), how many of their jobs run at once.
     queues: dict[str, int] = field(default_factory=dict)
+    #: Sessions with slots: name -> how many of their jobs run at once (``[sessions.NAME] slots = N``).
+    session_slots: dict[str, int] = field(default_factory=dict)
 
     @property
     def session(self) -> str:
@@ -112,17 +114,19 @@ def resolve(
     if isinstance(backends, dict):
         settings.backends = {k: v for k, v in backends.items() if isinstance(v, dict)}
     settings.queues = local_queues(config.get("queues", {}), home / CONFIG_FILE)
+    settings.session_slots = local_queues(config.get("sessions", {}), home / CONFIG_FILE, "sessions")
     return settings
 
 
-def local_queues(table: Any, path: Path) -> dict[str, int]:
-    """``[queues.NAME] slots = N`` of the config file, checked: one clear error for a bad entry."""
+def local_queues(table: Any, path: Path, kind: str = "queues") -> dict[str, int]:
+    """``[queues.NAME] slots = N`` (or ``[sessions.NAME]``) of the config file, checked: one clear error for a
+    bad entry."""
     if not isinstance(table, dict):
-        raise InvalidArgument(f"config file {path}: queues must be a table ([queues.NAME] slots = 4)")
+        raise InvalidArgument(f"config file {path}: {kind} must be a table ([{kind}.NAME] slots = 4)")
     queues = {}
     for name, entry in table.items():
         slots = entry.get("slots") if isinstance(entry, dict) else None
         if isinstance(slots, bool) or not isinstance(slots, int) or slots < 1:
-            raise InvalidArgument(f"config file {path}: [queues.{name}] needs slots = a whole number from 1 up")
+            raise InvalidArgument(f"config file {path}: [{kind}.{name}] needs slots = a whole number from 1 up")
         queues[name] = slots
     return queues

@@ -69,10 +69,10 @@ def check(path: Path, text: str, config: dict[str, Any]) -> None:
     for key, value in config.items():
         if key == "backends":
             _check_backends(path, text, value)
-        elif key == "queues":
-            _check_queues(path, text, value)
+        elif key in ("queues", "sessions"):
+            _check_queues(path, text, value, key)
         elif key not in TOP:
-            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]"])
+            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]", "[sessions.NAME]"])
             _refuse(path, text, "", key, f"unknown setting {key!r} (known: {known})")
         elif (want := TOP[key](value)) is not None:
             _refuse(path, text, "", key, f"{key} must be {want}, not {value!r}")
@@ -97,14 +97,17 @@ def _check_backends(path: Path, text: str, tables: Any) -> None:
                 _refuse(path, text, where, key, f"[{where}] {key} must be {want}, not {value!r}")
 
 
-def _check_queues(path: Path, text: str, tables: Any) -> None:
-    """Local queues (``drmaa2cli/queues.py``): ``[queues.NAME] slots = N``, nothing else."""
+def _check_queues(path: Path, text: str, tables: Any, kind: str = "queues") -> None:
+    """Local queues and sessions' slots (``drmaa2cli/queues.py``): ``[queues.NAME] slots = N`` or
+    ``[sessions.NAME] slots = N``, nothing else."""
     if not isinstance(tables, dict):
-        _refuse(path, text, "", "queues", "queues must be a table of [queues.NAME] tables")
+        _refuse(path, text, "", kind, f"{kind} must be a table of [{kind}.NAME] tables")
     for name, table in tables.items():
-        where = f"queues.{name}"
+        where = f"{kind}.{name}"
         if not isinstance(table, dict):
-            _refuse(path, text, "queues", name, f"{where} must be a table")
+            _refuse(path, text, kind, name, f"{where} must be a table")
+        if ":" in name:  # session slots are named "session:NAME" where queue names go
+            _refuse(path, text, "", where, f"[{where}]: a name may not hold ':'", header=True)
         if "slots" not in table:
             _refuse(path, text, "", where, f"[{where}] needs slots = N (a whole number from 1 up)", header=True)
         for key, value in table.items():

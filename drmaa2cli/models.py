@@ -87,6 +87,9 @@ class JobTemplate:
     accounting_id: str | None = None
     # DRMAA2 StageOutFiles: host path -> job path, a file copied out of the job's container when it ended.
     stage_out_files: dict[str, str] = field(default_factory=dict)
+    # How many times a failed job runs again (``--retries``; not in DRMAA2), and how long after its end.
+    retries: int = 0
+    retry_delay: float | None = None
 
     @property
     def argv(self) -> list[str]:
@@ -134,10 +137,24 @@ class JobInfo:
     # The jobs it was submitted to wait for (--after: mode "ok"; --after-any: "any"), as the user named them.
     after: list[str] | None = None
     after_mode: str | None = None
+    # The attempts that ended before this one (``drmaa2 requeue``, ``--retries``), oldest first: each the
+    # ATTEMPT_FIELDS of the job as that attempt left it.
+    attempts: list[dict[str, Any]] | None = None
 
     @property
     def name(self) -> str | None:
         return self.template.job_name
+
+    @property
+    def attempt(self) -> int:
+        """Which run of the job this record describes: 1, and one more for each requeue or retry."""
+        return len(self.attempts or ()) + 1
+
+    @property
+    def run_id(self) -> str:
+        """The job id, and for a second or later attempt ``rN`` after it (12r2, 12.3r2): what platforms name
+        the run by (a container, a Kubernetes Job, a task label), so that an attempt never meets the one before."""
+        return self.id if not self.attempts else f"{self.id}r{self.attempt}"
 
     @property
     def number(self) -> int:
@@ -215,7 +232,21 @@ class JobInfo:
             "priority": t.priority,
             "start_time": rfc3339(t.start_time),
             "deadline_time": rfc3339(t.deadline_time),
+            "retries": t.retries,
+            "attempt": self.attempt,
+            "attempts": [public_attempt(a) for a in self.attempts or ()],
         }
+
+
+#: What a record keeps of each attempt that ended (``JobInfo.attempts``).
+ATTEMPT_FIELDS = ("state", "exit_status", "signal", "annotation", "native_id", "machine", "dispatch_time",
+                  "finish_time", "cpu_time", "max_rss")
+_ATTEMPT_TIMES = frozenset({"dispatch_time", "finish_time"})
+
+
+def public_attempt(attempt: dict[str, Any]) -> dict[str, Any]:
+    """One attempt as ``--json`` shows it: every ATTEMPT_FIELDS key, times in RFC 3339."""
+    return {k: rfc3339(attempt.get(k)) if k in _ATTEMPT_TIMES else attempt.get(k) for k in ATTEMPT_FIELDS}
 
 
 @dataclass(frozen=True)

@@ -8,6 +8,10 @@ jobs while the queue has free slots, highest priority first, then in submission 
 has come; it exits, under the same lock, when no job of the queue waits any more, and the next submit's runner
 then finds none and takes over. Only the registered runner starts a queue's jobs, and it counts the started
 ones under the lock before each round: concurrent submitters cannot push a queue past its slots.
+
+A session's slots (``[sessions.NAME] slots = N``) are a pool of the same kind, named ``session:NAME``: they
+count the session's jobs on every backend that are in no local queue (a job in a local queue waits for that
+queue's slots only).
 """
 
 from __future__ import annotations
@@ -15,13 +19,13 @@ from __future__ import annotations
 import os
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 
 from .core.context import FINAL_STATES, order
 from .models import JobInfo, JobState
 from .procfs import alive, proc_start
-from .runner import KEY, Core, start_one, waiting_note
+from .runner import KEY, STARTABLE, Core, start_one, waiting_note
 
 #: The live file's meta entry: queue name -> [pid, start ticks] of its runner.
 META = "queue_runners"
@@ -41,24 +45,33 @@ def owned(rec: Mapping[str, Any], name: str) -> bool:
             and rec["state"] not in FINAL_STATES)
 
 
-def started(rec: Mapping[str, Any], name: str) -> bool:
-    """The record is of a job of queue ``name`` handed to its platform and not known to have ended."""
-    return (rec.get("template", {}).get("queue_name") == name and _mark(rec) is None
-            and rec["state"] not in FINAL_STATES)
+#: How a session's slots are named where a local queue's name goes (in a job's mark, the runners' registry).
+SESSION_PREFIX = "session:"
 
 
-def join(svc: Core, number: int, name: str) -> None:
-    """The runner of job ``number``, its dependencies done: the job waits for a slot of queue ``name`` now."""
-    with svc.store.transaction() as txn:
-        ready = []
-        for job in txn.tasks(number):
-            mark = job.backend_data.get(KEY)
-            if isinstance(mark, dict) and not job.state.final and mark.get("after"):
-                mark = {**mark, "after": []}
-                ready.append(job.evolve(backend_data={**job.backend_data, KEY: mark},
-                                        annotation=job.annotation or waiting_note(mark)))
-        txn.put_many(ready, create=False)
-    serve(svc, name)
+def session_pool(session: str) -> str:
+    """The name of session ``session``'s slots (``[sessions.NAME] slots = N``)."""
+    return SESSION_PREFIX + session
+
+
+def slots_of(settings: Any, name: str) -> int | None:
+    """How many jobs of pool ``name`` (a local queue, or a session's slots) may run at once; None when the
+    config no longer has it."""
+    if name.startswith(SESSION_PREFIX):
+        return settings.session_slots.get(name[len(SESSION_PREFIX):])  # type: ignore[no-any-return]
+    return settings.queues.get(name)  # type: ignore[no-any-return]
+
+
+def started(rec: Mapping[str, Any], name: str, local: Collection[str] = ()) -> bool:
+    """The record is of a job of pool ``name`` handed to its platform and not known to have ended. A
+    session's pool counts the session's jobs that are in no local queue (``local``: the local queues): a job in
+    a local queue waits for that queue's slots only."""
+    if _mark(rec) is not None or rec["state"] in FINAL_STATES:
+        return False
+    queue = rec.get("template", {}).get("queue_name")
+    if name.startswith(SESSION_PREFIX):
+        return rec.get("session") == name[len(SESSION_PREFIX):] and queue not in local
+    return queue == name  # type: ignore[no-any-return]
 
 
 def _holder(value: object) -> tuple[int, int] | None:
@@ -72,7 +85,8 @@ def serve(svc: Core, name: str) -> None:
     me = (os.getpid(), proc_start(os.getpid()) or 0)
     while True:
         snap = svc.store.snapshot()
-        running = [JobInfo.from_record(r) for r in snap.live_records() if started(r, name)]
+        local = svc.settings.queues
+        running = [JobInfo.from_record(r) for r in snap.live_records() if started(r, name, local)]
         if running:  # ended jobs free their slots only once their records say so
             running = [j for j in svc.refresh(running) if not j.state.final]
         now = time.time()
@@ -83,19 +97,21 @@ def serve(svc: Core, name: str) -> None:
             if holder is not None and holder != me and alive(*holder):
                 txn.put_many(_changed([_claimed(j, holder, j.annotation) for j in mine], mine), create=False)
                 return
-            slots = svc.settings.queues.get(name)
+            slots = slots_of(svc.settings, name)
             if not mine or slots is None:
                 registry.pop(name, None)
                 txn.set_meta(**{META: registry})
                 if mine:  # the queue left the config while jobs waited in it
-                    gone = f"never started: local queue {name} is no longer in the config"
+                    what = (f"session {name[len(SESSION_PREFIX):]}'s slots are" if name.startswith(SESSION_PREFIX)
+                            else f"local queue {name} is")
+                    gone = f"never started: {what} no longer in the config"
                     txn.put_many([j.evolve(state=JobState.FAILED, annotation=gone, finish_time=now) for j in mine],
                                  create=False)
                 return
             if holder != me:
                 registry[name] = list(me)
                 txn.set_meta(**{META: registry})
-            busy = [r for r in txn.live_records() if started(r, name)]
+            busy = [r for r in txn.live_records() if started(r, name, local)]
             chosen = _choose(mine, slots - len(busy), busy, now)
             picked = {j.id for j in chosen}
             claimed = [_claimed(j, me, j.annotation if j.id in picked else waiting_note(j.backend_data[KEY], now))
@@ -131,7 +147,7 @@ def _choose(mine: list[JobInfo], free: int, busy: list[Mapping[str, Any]], now: 
     array's tasks no more than its %MAXPARALLEL at once."""
     if free <= 0:
         return []
-    begun = [j for j in mine if j.state is JobState.QUEUED and (j.backend_data[KEY].get("begin") or 0) <= now]
+    begun = [j for j in mine if j.state in STARTABLE and (j.backend_data[KEY].get("begin") or 0) <= now]
     begun.sort(key=lambda j: (-j.template.priority, order(j)))
     counts = Counter(int(str(r["id"]).split(".", 1)[0]) for r in busy)
     chosen: list[JobInfo] = []

@@ -191,7 +191,27 @@ def _state(job: JobInfo) -> str:
     if job.after and job.state in (JobState.QUEUED, JobState.QUEUED_HELD):
         word = "after-any" if job.after_mode == "any" else "after"
         return f"{job.state.value} ({word} {','.join(map(str, job.after))})"
+    if job.attempts:
+        return f"{job.state.value} (attempt {job.attempt})"
     return job.state.value
+
+
+def _attempt(job: JobInfo) -> str | None:
+    """Which attempt the record shows, of how many --retries allow (a requeue adds one)."""
+    if not job.attempts and not job.template.retries:
+        return None
+    allowed = f" of {job.template.retries + 1}" if job.template.retries else ""
+    return f"{job.attempt}{allowed}"
+
+
+def _earlier(job: JobInfo) -> str | None:
+    """The attempts that ended before this one: how each ended, and when."""
+    parts = []
+    for n, a in enumerate(job.attempts or (), 1):
+        how = (f"signal {a['signal']}" if a.get("signal") is not None
+               else f"exit {a.get('exit_status', '-')}")
+        parts.append(f"{n}: {a.get('state', '?')}, {how}, ended {rfc3339(a.get('finish_time')) or '-'}")
+    return "; ".join(parts) or None
 
 
 def _after(job: JobInfo) -> str | None:
@@ -317,6 +337,8 @@ def job_detail(output: Output, job: JobInfo) -> None:
         ("backend", job.backend),
         ("native id", job.native_id),
         ("state", job.state.value),
+        ("attempt", _attempt(job)),
+        ("earlier attempts", _earlier(job)),
         ("after", _after(job)),
         ("annotation", job.annotation),
         ("exit status", job.exit_status),

@@ -14,6 +14,7 @@ of a job the runner has not started yet only change its record; the runner reads
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import time
@@ -25,9 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from .backends import ending
 from .backends.base import Backend, Launch, StdinSink
-from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute
+from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute, WaitTimeout
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from .procfs import DetachedLaunch, alive
+from .procfs import DetachedLaunch, alive, proc_start
+from .retries import RETRIER, retried, retrier_alive, retrier_of, retry_due, truncate_outputs, with_count
 
 if TYPE_CHECKING:
     from .monitoring import MachineInfo, PlatformJob, QueueInfo
@@ -126,6 +128,8 @@ class _LaterLaunch(Launch):
         if self.begin is not None:
             mark["begin"] = self.begin
         job.backend_data[KEY] = mark
+        if job.template.retries:  # the runner stays to start the retries
+            job.backend_data[RETRIER] = [self.runner.pid, self.runner.ticks]
         if not self.after:  # a dependency's wait says nothing: the job waits for that first
             job.annotation = waiting_note(mark)
 
@@ -175,23 +179,26 @@ class StartLater(Backend):
     name = "runner"
     native_features = frozenset({"array", "after", "hold"})
 
-    def __init__(self, inner: Backend, store: Store, queues: Mapping[str, int] | None = None) -> None:
+    def __init__(self, inner: Backend, store: Store, queues: Mapping[str, int] | None = None,
+                 session_slots: Mapping[str, int] | None = None) -> None:
         super().__init__(inner.ctx)
         self.inner, self.store = inner, store
-        #: The local queues of the config: name -> slots.
+        #: The local queues of the config: name -> slots; and the sessions with slots: name -> slots.
         self.local_queues: Mapping[str, int] = queues or {}
+        self.session_slots: Mapping[str, int] = session_slots or {}
 
     # --- submission -------------------------------------------------------------------------------
     def prepare(self, template: JobTemplate, array: ArraySpec | None = None,
-                after: Dependencies | None = None) -> Launch:
+                after: Dependencies | None = None, session: str | None = None) -> Launch:
         """The real backend's launch when the platform does all that is asked (``after``: dependencies not
-        ended yet), else one that leaves the start to a runner."""
+        ended yet), else one that leaves the start to a runner. ``session``: the job session, whose slots
+        (``[sessions.NAME] slots = N``) the job may have to wait for."""
         pending = after.jobs if after is not None else []
-        slots = self.local_queue(template)
+        slots = self.pool(template, session)
         begin = template.start_time if template.start_time and template.start_time > time.time() else None
         wants = {f for f, on in (("array", array), ("after", pending), ("hold", template.submit_as_hold)) if on}
         if (wants <= self.inner.native_features and all(d.backend == self.inner.name for d in pending)
-                and slots is None and begin is None):
+                and slots is None and begin is None and not template.retries):
             native: dict[str, Any] = {}
             if array is not None:
                 native["array"] = array
@@ -202,6 +209,16 @@ class StartLater(Backend):
         return _LaterLaunch(launch, RunnerLaunch(self.ctx.home, self.ctx.environ), [d.id for d in pending],
                             after.mode if after is not None else "ok", array.max_parallel if array else None,
                             slots, begin)
+
+    def pool(self, template: JobTemplate, session: str | None) -> str | None:
+        """Whose slots the job waits for: its local queue's, else its session's (``queues.session_pool``);
+        None when neither limits it."""
+        local = self.local_queue(template)
+        if local is not None or session is None or session not in self.session_slots:
+            return local
+        from .queues import session_pool
+
+        return session_pool(session)
 
     def local_queue(self, template: JobTemplate) -> str | None:
         """The local queue ``template`` names (None: none, or a queue of the platform's own). A scheduler's
@@ -261,7 +278,48 @@ class StartLater(Backend):
                 elif fresh is not None:
                     changed.append(fresh)
         started = [j for j in jobs if not waiting(j)]
-        return (self.inner.refresh(started) if started else []) + changed
+        found = self.inner.refresh(started) if started else []
+        return [n for j in found if (n := self._next_or_end(j)) is not None] + changed
+
+    def _next_or_end(self, job: JobInfo) -> JobInfo | None:
+        """``job`` as its platform left it; if it failed with retries left and its runner is there to start
+        them, its next attempt instead (``retries.py``) -- made by that runner alone, so that no copy of the
+        job read earlier (another process's `wait`) makes a second one. Elsewhere such a job is left as it was
+        recorded (None): its runner records the next attempt."""
+        if not job.state.final:
+            return job
+        if job.template.retries:
+            # A copy of an attempt that is over: its runner cleared what it left (so it looks "never started"
+            # here) and recorded the next attempt, which the caller reads from the store.
+            stored = self.store.snapshot().find(job.id)
+            if stored is not None and stored.attempt > job.attempt:
+                return None
+        if not (retry_due(job) and retrier_alive(job)):
+            return with_count(job)
+        retrier = retrier_of(job)
+        if retrier is None or retrier != me():
+            return None
+        self._record_retry(job, retrier)
+        return None
+
+    def _record_retry(self, job: JobInfo, retrier: tuple[int, int]) -> None:
+        """Record ``job``'s next attempt, held for this runner (or its slot's), then clear what the ended
+        attempt left (its exit file, its container). In this order: a copy of the ended attempt read elsewhere
+        finds the next one recorded before it could see the attempt's traces gone and take it as never
+        started. Nothing is returned to write: the queue's runner may start the attempt at once."""
+        mark: dict[str, Any] = {"after": [], "mode": "ok", "max_parallel": None, "runner": retrier[0],
+                                "runner_start": retrier[1]}
+        pool = self.pool(job.template, job.session)
+        if pool is not None:
+            mark["slots"] = pool
+        with self.store.transaction() as txn:
+            current = txn.find(job.id)
+            if (current is None or current.attempt != job.attempt or current.state.final
+                    or "terminate_requested" in current.backend_data):
+                return  # ended otherwise (drmaa2 kill asked for it): the next look records that
+            txn.put(retried(job, mark))
+        with contextlib.suppress(Drmaa2Error):
+            self.inner.cleanup(job)
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
         started = [j for j in jobs if not waiting(j)]
@@ -309,12 +367,13 @@ class StartLater(Backend):
         if action == "terminate":
             reason = ending.KILLED_BEFORE_START
             return job.evolve(state=JobState.FAILED, annotation=reason, finish_time=time.time())
+        requeued = job.state in (JobState.REQUEUED, JobState.REQUEUED_HELD)
         if action == "hold":
-            return job.evolve(state=JobState.QUEUED_HELD)
+            return job.evolve(state=JobState.REQUEUED_HELD if requeued else JobState.QUEUED_HELD)
         if action == "release":
-            if job.state is not JobState.QUEUED_HELD:
+            if not job.state.held:
                 raise InvalidState(f"job {job.id} is not held")
-            return job.evolve(state=JobState.QUEUED)
+            return job.evolve(state=JobState.REQUEUED if requeued else JobState.QUEUED)
         raise InvalidState(f"job {job.id} has not started yet")
 
     def _put_deferred(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -372,16 +431,17 @@ class StartLater(Backend):
 _WRAPPERS: dict[type[Backend], type[StartLater]] = {}
 
 
-def wrap(inner: Backend, store: Store, queues: Mapping[str, int] | None = None) -> Backend:
+def wrap(inner: Backend, store: Store, queues: Mapping[str, int] | None = None,
+         session_slots: Mapping[str, int] | None = None) -> StartLater:
     """``inner`` with deferred starts; the wrapper carries the real backend's name and class attributes.
-    ``queues``: the local queues of the config (name -> slots)."""
+    ``queues``: the local queues of the config (name -> slots); ``session_slots``: the sessions' (the same)."""
     cls = type(inner)
     if cls not in _WRAPPERS:
         kept = ("name", "unsupported_fields", "honours", "local_refresh", "local_input", "attaches_stdin",
                 "refuses")
         attrs = {a: getattr(cls, a) for a in kept}
         _WRAPPERS[cls] = type(f"StartLater{cls.__name__}", (StartLater,), attrs)
-    return _WRAPPERS[cls](inner, store, queues)
+    return _WRAPPERS[cls](inner, store, queues, session_slots)
 
 
 # --- the runner process --------------------------------------------------------------------------------
@@ -394,7 +454,7 @@ class Core(Protocol):
     def backend(self, name: str) -> Backend: ...
     def resolve_ids(self, ids: Iterable[str]) -> list[JobInfo]: ...
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]: ...
-    def wait(self, ids: Sequence[str]) -> list[JobInfo]: ...
+    def wait(self, ids: Sequence[str], timeout: float | None = None) -> list[JobInfo]: ...
     def persist(self, jobs: Iterable[JobInfo]) -> None: ...
     def fail(self, jobs: Iterable[JobInfo], reason: str) -> None: ...
 
@@ -408,7 +468,7 @@ def read_number() -> int | None:
 
 
 def start_one(svc: Core, job: JobInfo) -> None:
-    """Start one deferred job unless it was killed or held meanwhile (checked under the store lock)."""
+    """Start one deferred job unless it was killed, held or altered meanwhile (checked under the store lock)."""
     be = svc.backend(job.backend)
     try:
         # The runner has done the waiting: the job starts now, whatever the template asked for.
@@ -420,20 +480,27 @@ def start_one(svc: Core, job: JobInfo) -> None:
         svc.fail([job], f"could not start: {e}")
         return
     data = {k: v for k, v in job.backend_data.items() if k != KEY}
-    noted = waiting_note(job.backend_data.get(KEY, {}), 0.0) is not None
-    bound = job.evolve(backend_data=data, annotation=None if noted else job.annotation)
+    noted = waiting_note(job.backend_data.get(KEY, {}), 0.0) is not None or bool(job.attempts)
+    # On its platform the job is queued (or running) like any other; "requeued" was drmaa2's holding it back.
+    annotation = f"attempt {job.attempt}" if job.attempts else (None if noted else job.annotation)
+    bound = job.evolve(backend_data=data, annotation=annotation, state=JobState.QUEUED)
     launch.bind(bound)
+    if RETRIER in data:  # a backend's bind may have set its data afresh
+        bound.backend_data[RETRIER] = data[RETRIER]
     with svc.store.transaction() as txn:
         current = txn.find(job.id)
-        if current is None or current.state is not JobState.QUEUED or not waiting(current):
+        if current is None or current.state not in STARTABLE or not waiting(current):
             launch.abort()
             return
-        if current.template != job.template or current.backend_data.get(KEY) != job.backend_data.get(KEY):
+        if (current.template != job.template or current.backend_data.get(KEY) != job.backend_data.get(KEY)
+                or current.attempt != job.attempt):
             launch.abort()  # altered (``drmaa2 alter``) since read: started with the new record, next round
             return
         txn.put(bound)
-        if noted and bound.annotation is None:
+        if bound.annotation is None and noted:
             txn.clear(job.id, "annotation")  # "waiting for a slot" is over
+    if job.attempts:
+        truncate_outputs(bound)
     try:
         updated = launch.start(bound)
     except Drmaa2Error as e:
@@ -443,56 +510,128 @@ def start_one(svc: Core, job: JobInfo) -> None:
         svc.persist([updated])
 
 
-def sleep_until(svc: Core, number: int) -> bool:
-    """Sleep until the start time of job ``number`` (read again each second: ``drmaa2 alter`` may move it);
-    False when every job of it ended (killed) or was removed meanwhile."""
+#: The states of a job its runner may start: queued, or requeued (a retry, ``drmaa2 requeue``).
+STARTABLE = frozenset({JobState.QUEUED, JobState.REQUEUED})
+
+
+_ME: tuple[int, int] | None = None
+
+
+def me() -> tuple[int, int]:
+    """This process as a runner's mark names it: pid and /proc start time."""
+    global _ME
+    if _ME is None or _ME[0] != os.getpid():
+        _ME = os.getpid(), proc_start(os.getpid()) or 0
+    return _ME
+
+
+def held_by(job: JobInfo, runner: tuple[int, int]) -> bool:
+    """``job`` waits, not ended, for ``runner`` to start it."""
+    mark = job.backend_data.get(KEY)
+    return (isinstance(mark, dict) and not job.state.final
+            and (mark.get("runner"), mark.get("runner_start")) == runner)
+
+
+def _mine(svc: Core, number: int, runner: tuple[int, int]) -> list[JobInfo]:
+    return [j for j in svc.store.snapshot().tasks(number) if held_by(j, runner)]
+
+
+def _wait_for_dependencies(svc: Core, number: int, runner: tuple[int, int]) -> list[JobInfo]:
+    """Wait until the dependencies of ``runner``'s jobs of ``number`` ended, then take them off their marks;
+    the jobs (none when they were killed, removed, handed to another runner by ``drmaa2 alter --after``, or
+    failed because a dependency did). Their mark is read again every second: ``alter --after`` changes it."""
     while True:
-        jobs = [j for j in svc.store.snapshot().tasks(number) if not j.state.final]
-        if not jobs:
-            return False
-        begins = [m.get("begin") for j in jobs if isinstance(m := j.backend_data.get(KEY), dict)]
-        left = max((b for b in begins if isinstance(b, int | float)), default=0.0) - time.time()
-        if left <= 0:
-            return True
-        time.sleep(min(left, 1.0))
+        jobs = _mine(svc, number, runner)
+        after = list(jobs[0].backend_data[KEY].get("after") or []) if jobs else []
+        if not after:
+            return jobs
+        try:
+            deps = svc.wait(after, 1.0)
+        except WaitTimeout:
+            continue
+        except JobNotFound as e:
+            svc.fail(jobs, f"dependency gone: {e}")
+            return []
+        failed = next((d for d in deps if d.state is not JobState.DONE), None)
+        mode = jobs[0].backend_data[KEY].get("mode")
+        with svc.store.transaction() as txn:
+            current = [j for j in txn.tasks(number) if held_by(j, runner)]
+            if [j.backend_data[KEY].get("after") for j in current] != [after] * len(current):
+                continue  # altered meanwhile: wait for the new dependencies
+            if failed is not None and mode != "any":
+                why = ending.dependency_failed([failed.id], failed.annotation or failed.state.value)
+                txn.put_many([j.evolve(state=JobState.FAILED, annotation=why, finish_time=time.time())
+                              for j in current], create=False)
+                return []
+            ready = []
+            for job in current:
+                mark = {**job.backend_data[KEY], "after": []}
+                ready.append(job.evolve(backend_data={**job.backend_data, KEY: mark},
+                                        annotation=waiting_note(mark)))
+            txn.put_many(ready, create=False)
+        return ready
 
 
 def run(svc: Core, number: int) -> None:
-    """Wait for the dependencies of job ``number``, then start its jobs (at most max_parallel at once)."""
-    jobs = svc.resolve_ids([str(number)])
-    info = jobs[0].backend_data.get(KEY, {})
-    if info.get("after"):
-        try:
-            deps = svc.wait(info["after"])
-        except JobNotFound as e:
-            svc.fail(jobs, f"dependency gone: {e}")
-            return
-        failed = next((d for d in deps if d.state is not JobState.DONE), None)
-        if failed is not None and info.get("mode") != "any":
-            svc.fail(jobs, ending.dependency_failed([failed.id], failed.annotation or failed.state.value))
-            return
-    if info.get("slots"):
-        from . import queues  # the local queue's runner starts the job (and waits for its start time)
+    """Start the jobs of ``number`` this runner holds: after their dependencies, at their start time, in their
+    local queue's or session's slots, at most max_parallel at once; then, while one may be retried, watch
+    them and start each retry (``retries.py``)."""
+    runner = me()
+    jobs = _wait_for_dependencies(svc, number, runner)
+    while jobs:
+        pools = sorted({str(p) for j in jobs if (p := j.backend_data[KEY].get("slots"))})
+        if pools:
+            from . import queues  # the queue's runner starts the job (and waits for its start time)
 
-        queues.join(svc, number, str(info["slots"]))
-        return
-    if info.get("begin") and not sleep_until(svc, number):
-        return
-    max_parallel = info.get("max_parallel") or len(jobs)
-    be = svc.backend(jobs[0].backend)
+            for pool in pools:
+                queues.serve(svc, pool)
+        _start_waiting(svc, number, runner)
+        jobs = _watch(svc, number, runner)
+
+
+def _start_waiting(svc: Core, number: int, runner: tuple[int, int]) -> None:
+    """Start the jobs of ``number`` held by ``runner`` (not those waiting for a slot: their queue's runner
+    starts them) once their start time came, at most max_parallel of the number at once."""
     while True:
-        jobs = svc.refresh(svc.resolve_ids([str(number)]))
-        queue = [j for j in jobs if waiting(j) and not j.state.final]
-        running = [j for j in jobs if not waiting(j) and not j.state.final]
+        jobs = svc.resolve_ids([str(number)])
+        queue = [j for j in jobs if held_by(j, runner) and not j.backend_data[KEY].get("slots")]
         if not queue:
             return
+        running = [j for j in svc.refresh([j for j in jobs if not waiting(j)]) if not j.state.final]
+        max_parallel = queue[0].backend_data[KEY].get("max_parallel") or len(jobs)
+        now = time.time()
+        due = [j for j in queue if j.state in STARTABLE and (j.backend_data[KEY].get("begin") or 0) <= now]
         room = max_parallel - len(running)
-        startable = [j for j in queue if j.state is JobState.QUEUED][: max(0, room)]
+        startable = due[: max(0, room)]
         for job in startable:
             start_one(svc, job)
         if startable and room > len(startable):
             continue
+        begins = [b - now for j in queue if isinstance(b := j.backend_data[KEY].get("begin"), int | float)]
+        pause = max(0.01, min([POLL_SECONDS if not begins else 1.0, *(b for b in begins if b > 0)]))
         if running and room <= len(startable):
-            be.wait_any(running, 1.0)
+            svc.backend(running[0].backend).wait_any(running, min(1.0, pause))
         else:
-            time.sleep(POLL_SECONDS)  # held jobs: a release changes the record
+            time.sleep(pause)  # held jobs: a release changes the record; a start time comes
+
+
+def _watch(svc: Core, number: int, runner: tuple[int, int]) -> list[JobInfo]:
+    """Watch the started jobs of ``number`` that ``runner`` retries until one of them is to run again (they
+    are returned, held by this runner again) or all have ended for good ([])."""
+    while True:
+        jobs = svc.resolve_ids([str(number)])
+        again = [j for j in jobs if held_by(j, runner)]
+        if again:
+            return again
+        watched = [j for j in jobs if not j.state.final and not waiting(j) and retrier_of(j) == runner]
+        if not watched:
+            return []
+        fresh = svc.refresh(watched)  # a failure with retries left: its next attempt is in the store now
+        if any(j.state is not old.state for j, old in zip(fresh, watched, strict=True)) or any(
+                j.state.final for j in fresh):
+            continue
+        running = [j for j in fresh if not j.state.final]
+        if running:
+            svc.backend(running[0].backend).wait_any(running, 1.0)
+        else:
+            time.sleep(POLL_SECONDS)

@@ -158,11 +158,20 @@ class Service:
         return self._control.apply(ids, "release")
 
     def alter(self, ids: Sequence[str], name: str | None = None, priority: int | None = None,
-              start_time: float | None = None, timeout: float | None = None) -> list[JobInfo]:
-        """Change jobs drmaa2 has not started yet (``core/alter.py``); raises InvalidState once one has."""
+              start_time: float | None = None, timeout: float | None = None, after: Sequence[str] | None = None,
+              after_mode: str = "ok") -> list[JobInfo]:
+        """Change jobs drmaa2 has not started yet (``core/alter.py``); raises InvalidState once one has.
+        ``after``: their new dependencies (replacing the old; empty: none)."""
         from .core.alter import Changes, alter
 
-        return alter(self._ctx, ids, Changes(name, priority, start_time, timeout))
+        deps = None if after is None else (list(after), after_mode)
+        return alter(self._ctx, ids, Changes(name, priority, start_time, timeout, deps))
+
+    def requeue(self, ids: Sequence[str]) -> list[JobInfo]:
+        """Run ended or running jobs again under their ids (``core/requeue.py``); returns the new records."""
+        from .core.requeue import requeue
+
+        return requeue(self._ctx, self._query, self._control, ids)
 
     # --- sessions and removal ---------------------------------------------------------------------------
     def sessions(self) -> list[SessionSummary]:

@@ -126,6 +126,16 @@ def _new_file(instance: str | None = None) -> dict[str, Any]:
     return {"_meta": {"1": meta}}
 
 
+def _replace_with(record: dict[str, Any]) -> Any:
+    """A TinyDB update that makes a document ``record`` (every other field dropped)."""
+
+    def apply(doc: dict[str, Any]) -> None:
+        doc.clear()
+        doc.update(record)
+
+    return apply
+
+
 def shard_of(number: int) -> int:
     return number // SHARD_SIZE
 
@@ -324,6 +334,7 @@ class Transaction(_Reader):
         ~1 s. Here the updates are applied in one pass and the inserts in another."""
         index = self._index()
         updates: dict[str, dict[str, Any]] = {}
+        replaced: dict[str, dict[str, Any]] = {}
         new: dict[str, JobInfo] = {}
         for info in infos:
             doc_id = index.get(info.id)
@@ -332,9 +343,19 @@ class Transaction(_Reader):
                     new[info.id] = info
                 continue
             current = self.jobs.get(doc_id=doc_id)
-            if isinstance(current, dict) and JobState(current["state"]).final:
+            if not isinstance(current, dict) or JobState(current["state"]).final:
                 continue
             record = info.to_record()
+            # Attempts (``retries.py``): a copy of an earlier attempt (a `wait` that read the job before its
+            # retry) never writes over the later one, and a new attempt replaces the record whole -- the old
+            # attempt's times and exit status must not linger in it -- unless drmaa2 kill asked for its end.
+            stored_attempts = len(current.get("attempts") or ())
+            if info.attempt - 1 < stored_attempts:
+                continue
+            if info.attempt - 1 > stored_attempts:
+                if "terminate_requested" not in (current.get("backend_data") or {}):
+                    replaced[info.id] = record
+                continue
             # drmaa2's own kill request (Service._mark_terminated) outlives a write from a copy of the job
             # read before it (a `wait` in another shell), or that copy would end it as "cancelled by someone".
             stored = current.get("backend_data") if isinstance(current, dict) else None
@@ -348,10 +369,18 @@ class Transaction(_Reader):
                 doc.update(updates[doc["id"]])
 
             self.jobs.update(apply, doc_ids=[index[job_id] for job_id in updates])
+        for job_id, record in replaced.items():
+            self.jobs.update(_replace_with(record), doc_ids=[index[job_id]])
         if new:
             doc_ids = self.jobs.insert_multiple(info.to_record() for info in new.values())
             for job_id, doc_id in zip(new, doc_ids, strict=True):
                 index[job_id] = doc_id
+
+    def revive(self, info: JobInfo) -> None:
+        """Write ``info``, a new attempt of a job (``drmaa2 requeue``), over its record whatever that holds:
+        live or archived, ended or not."""
+        self.remove([info.id])
+        self.put_many([info])
 
     def clear(self, job_id: str, key: str) -> None:
         """Remove one field of a live record (``put`` merges, so a field set to None would stay as it was)."""

@@ -22,7 +22,7 @@ _RECORD: dict[str, tuple[type, ...]] = {
     "exit_status": (int,), "signal": (int,), "max_rss": (int,),
     "native_id": (str,), "annotation": (str,), "machine": (str,), "submission_machine": (str,),
     "job_owner": (str,), "output_path": (str,), "error_path": (str,), "after": (list,), "after_mode": (str,),
-    "template": (dict,), "backend_data": (dict,),
+    "template": (dict,), "backend_data": (dict,), "attempts": (list,),
 }
 _TEMPLATE: dict[str, tuple[type, ...]] = {
     "remote_command": (str,), "args": (list,), "job_name": (str,), "working_directory": (str,),
@@ -30,7 +30,7 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "join_files": (bool,), "job_category": (str,), "submit_as_hold": (bool,), "timeout": _NUMBER,
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
     "candidate_machines": (list,), "min_phys_memory": (int,), "accounting_id": (str,),
-    "stage_out_files": (dict,),
+    "stage_out_files": (dict,), "retries": (int,), "retry_delay": _NUMBER,
 }
 
 # What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these
@@ -85,6 +85,8 @@ def _record_problem(doc: dict[str, Any]) -> str | None:
     bad = check_data(doc["backend"], data) or runner.check_data(data)
     if bad is not None:
         return bad
+    if not all(isinstance(a, dict) for a in doc.get("attempts") or []):
+        return "an attempt is not an object"
     template = doc.get("template") or {}
     if not all(isinstance(a, str) for a in template.get("args", [])):
         return "an argument is not a string"

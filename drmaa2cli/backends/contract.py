@@ -68,8 +68,15 @@ CASES: dict[str, str] = {
     "until …\", and starts no earlier",
     "deadline": "`--deadline TIME` (formats of `--begin`): the job is ended at that time as by `--timeout`, "
     "annotated \"timed out\"; a deadline already past is refused (201)",
-    "alter": "`alter ID --name/--priority/--begin/--timeout` changes a job drmaa2 has not started yet; once it "
-    "has started, `alter` is refused with one line (exit 205)",
+    "alter": "`alter ID --name/--priority/--begin/--timeout/--after` changes a job drmaa2 has not started yet; "
+    "once it has started, `alter` is refused with one line (exit 205)",
+    "session-slots": "`[sessions.NAME] slots = N` in the config: at most N jobs of the session run at once; the "
+    "others stay `queued`, annotated \"waiting for a slot\"",
+    "requeue": "`requeue ID` runs an ended job again under its id (a running one is killed first): `attempt` "
+    "counts up, `attempts` keeps each ended attempt's exit status and times; a job not started is refused (205)",
+    "retries": "`--retries N [--retry-delay D]`: a failed job runs again up to N times, no sooner than D after "
+    "its end; `wait` exits with the last attempt's code, the annotation says how many attempts ran; `kill` "
+    "ends it for good",
 }
 
 

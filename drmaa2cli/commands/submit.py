@@ -33,7 +33,8 @@ def build_template(
     queue: str | None = None, memory: str | None = None, cpus: str | None = None, disk: str | None = None,
     mount: list[str] | None = None, user: str | None = None, pull: bool = False, native: str | None = None,
     variables: list[str] | None = None, export_all: bool | None = None, native_words: list[str] | None = None,
-    priority: int = 0, begin: str | None = None, deadline: str | None = None,
+    priority: int = 0, begin: str | None = None, deadline: str | None = None, retries: int = 0,
+    retry_delay: str | None = None,
 ) -> JobTemplate:
     """The job template for the submit options (shared with `run`)."""
     limits: dict[str, object] = {}
@@ -81,6 +82,8 @@ def build_template(
         priority=priority,
         start_time=when.point_in_time(begin) if begin else None,
         deadline_time=when.point_in_time(deadline, "--deadline") if deadline else None,
+        retries=retries,
+        retry_delay=parsing.duration(retry_delay, "--retry-delay") if retry_delay else None,
     )
 
 
@@ -120,6 +123,8 @@ def command(
     priority: Annotated[int, typer.Option("--priority", help="Among jobs waiting for a slot of a local queue, higher starts first.", min=-1_000_000, max=1_000_000)] = 0,
     begin: Annotated[str | None, typer.Option("--begin", help="Do not start before this time: 2026-12-01T08:00, 08:00 or +10m.")] = None,
     deadline: Annotated[str | None, typer.Option("--deadline", help="Kill the job at this time, as --timeout does (formats of --begin).")] = None,
+    retries: Annotated[int, typer.Option("--retries", help="Run a failed job again, up to N times (`wait` gives the last attempt's code).", min=0, max=1000)] = 0,
+    retry_delay: Annotated[str | None, typer.Option("--retry-delay", help=f"Pause between a failure and its retry ({parsing.DURATION_HELP}).")] = None,
     memory: Annotated[str | None, typer.Option("--memory", help="Memory limit (512m, 2g).")] = None,
     cpus: Annotated[str | None, typer.Option("--cpus", help="CPU limit (1.5).")] = None,
     disk: Annotated[str | None, typer.Option("--disk", help="Disk limit (1g; cf backend).")] = None,
@@ -236,10 +241,13 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
         timeout=o["timeout"], category=o["category"] or o["image"] or o["app"], queue=o["queue"],
         memory=o["memory"], cpus=o["cpus"], disk=o["disk"], mount=o["mount"], user=o["user"], pull=o["pull"],
         native=o["native"], variables=o["variables"], export_all=o["export_all"], native_words=o["native_words"],
-        priority=o["priority"], begin=o["begin"], deadline=o["deadline"],
+        priority=o["priority"], begin=o["begin"], deadline=o["deadline"], retries=o.get("retries") or 0,
+        retry_delay=o.get("retry_delay"),
     )
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")
+    if o.get("retry_delay") and not o.get("retries"):
+        raise InvalidArgument("--retry-delay needs --retries N")
     out = output()
     feed = None
     if stream:

@@ -5,13 +5,13 @@ again before it starts a job, and a job started meanwhile is refused, never half
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 from .. import runner
 from ..backends import backend_class
-from ..errors import InvalidState, UnsupportedAttribute
+from ..errors import InvalidArgument, InvalidState, UnsupportedAttribute
 from ..models import JobInfo
 from .context import Context
 
@@ -24,20 +24,62 @@ class Changes:
     priority: int | None = None
     start_time: float | None = None
     timeout: float | None = None
+    #: New dependencies and their mode ("ok", "any"), replacing the old ones; an empty list: none.
+    after: tuple[list[str], str] | None = None
 
 
 def alter(ctx: Context, ids: Sequence[str], changes: Changes) -> list[JobInfo]:
     """Apply ``changes`` to the jobs named (an array id: each of its tasks), all or none, in one transaction.
     Raises InvalidState (exit 205) naming the first job that has ended or started, UnsupportedAttribute for a
-    priority on a backend that refuses it, JobNotFound for an unknown id."""
-    wanted = [j.id for j in ctx.resolve_ids(ids)]
-    with ctx.store.transaction() as txn:
-        changed = [_changed(txn.get(job_id), changes) for job_id in wanted]
-        txn.put_many(changed, create=False)
+    priority on a backend that refuses it, JobNotFound for an unknown id, InvalidArgument for a dependency
+    that would wait for itself.
+
+    New dependencies get the jobs a runner of their own (``runner.py``), started like a submission's: spawned
+    before the commit and told the job number after it, so that the runner that held them before (for their
+    old dependencies, their start time, a slot) lets them go -- it starts only the jobs its mark names."""
+    targets = ctx.resolve_ids(ids)
+    wanted = [j.id for j in targets]
+    deps: list[str] = []
+    launches: dict[int, runner.RunnerLaunch] = {}
+    if changes.after is not None:
+        deps = [d.id for d in ctx.resolve_ids(changes.after[0])]
+        _check_no_cycle(ctx, wanted, deps)
+        if deps:
+            launches = {n: runner.RunnerLaunch(ctx.settings.home, ctx.environ)
+                        for n in sorted({j.number for j in targets})}
+    try:
+        with ctx.store.transaction() as txn:
+            changed = [_changed(txn.get(job_id), changes, deps, launches) for job_id in wanted]
+            txn.put_many(changed, create=False)
+    except BaseException:
+        for launch in launches.values():
+            launch.abort()
+        raise
+    for number, launch in launches.items():
+        launch.start(number)
     return changed
 
 
-def _changed(job: JobInfo, changes: Changes) -> JobInfo:
+def _check_no_cycle(ctx: Context, jobs: list[str], deps: list[str]) -> None:
+    """Refuse dependencies that lead back to one of ``jobs`` (they would wait for each other for ever)."""
+    snap = ctx.store.snapshot()
+    numbers = {j.split(".", 1)[0] for j in jobs}
+    seen: set[str] = set()
+    todo = list(deps)
+    while todo:
+        job_id = todo.pop()
+        if job_id in seen:
+            continue
+        seen.add(job_id)
+        if job_id in jobs or job_id.split(".", 1)[0] in numbers:
+            raise InvalidArgument(f"--after {job_id}: the job would wait for itself")
+        found = snap.find(job_id)
+        if found is not None and not found.state.final:
+            todo.extend(found.after or [])
+
+
+def _changed(job: JobInfo, changes: Changes, deps: list[str],
+             launches: Mapping[int, runner.RunnerLaunch]) -> JobInfo:
     if job.state.final:
         raise InvalidState(f"job {job.id} has ended ({job.state.value}): only a job not started yet can be "
                            "altered")
@@ -54,6 +96,13 @@ def _changed(job: JobInfo, changes: Changes) -> JobInfo:
             raise InvalidState(f"job {job.id} was submitted without --begin or a local queue: its start time "
                                "cannot be set now")
         mark["begin"] = changes.start_time
+    after, mode = job.after, job.after_mode
+    if changes.after is not None:
+        after, mode = deps or None, changes.after[1] if deps else None
+        mark["after"], mark["mode"] = list(deps), changes.after[1]
+        if job.number in launches:  # the new runner waits for them; the old one lets the job go
+            launch = launches[job.number]
+            mark["runner"], mark["runner_start"] = launch.pid, launch.ticks
     t = job.template
     template = replace(
         t,
@@ -62,6 +111,7 @@ def _changed(job: JobInfo, changes: Changes) -> JobInfo:
         start_time=t.start_time if changes.start_time is None else changes.start_time,
         timeout=t.timeout if changes.timeout is None else changes.timeout,
     )
-    note = runner.waiting_note(mark) if not mark.get("after") else None
+    # A job waiting for dependencies says nothing (as after a submit); otherwise why it waits, as it did.
+    annotation = None if mark.get("after") else (runner.waiting_note(mark) or job.annotation)
     return job.evolve(template=template, backend_data={**job.backend_data, runner.KEY: mark},
-                      annotation=note or job.annotation)
+                      annotation=annotation, after=after, after_mode=mode)

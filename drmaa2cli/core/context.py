@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .. import config, runner
-from ..backends import Backend, BackendContext, backend_class
+from ..backends import BackendContext, backend_class
 from ..errors import ExitStatus, InvalidArgument, JobNotFound
 from ..models import JOB_ID, JobInfo, JobState
 from ..store import Store
@@ -31,13 +31,13 @@ class Context:
         self.store = Store(self.settings.home)
         self.warnings: list[str] = []
         self.warn = warn or self._collect
-        self._backends: dict[str, Backend] = {}
+        self._backends: dict[str, runner.StartLater] = {}
 
     def _collect(self, text: str) -> None:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def backend(self, name: str) -> Backend:
+    def backend(self, name: str) -> runner.StartLater:
         """The backend ``name``, wrapped for the job control its platform lacks (``runner.StartLater``)."""
         if name not in self._backends:
             cls = backend_class(name)
@@ -50,7 +50,8 @@ class Context:
                 settings=self.settings.backend_settings(name),
                 environ=self.environ,
             )
-            self._backends[name] = runner.wrap(cls(ctx), self.store, self.settings.queues)
+            self._backends[name] = runner.wrap(cls(ctx), self.store, self.settings.queues,
+                                               self.settings.session_slots)
         return self._backends[name]
 
     def persist(self, jobs: Iterable[JobInfo]) -> None:

@@ -132,7 +132,8 @@ class Query:
         store_look = time.monotonic() + STORE_LOOK_SECONDS
         while True:
             jobs = self.refresh(jobs)
-            if time.monotonic() >= store_look:
+            # A job that may run again is recorded by its runner: its next attempt is read from the store.
+            if time.monotonic() >= store_look or any(j.template.retries for j in jobs if not j.state.final):
                 jobs = self._recorded_ends(jobs)
                 store_look = time.monotonic() + STORE_LOOK_SECONDS
             if on_progress is not None:
@@ -166,14 +167,15 @@ class Query:
 
     def _recorded_ends(self, jobs: list[JobInfo]) -> list[JobInfo]:
         """``jobs``, with those still active here replaced by their record when another process recorded
-        their end."""
+        their end or their next attempt (``retries.py``)."""
         if all(j.state.final for j in jobs):
             return jobs
         snap = self.ctx.store.snapshot()
         out = []
         for job in jobs:
             stored = None if job.state.final else snap.find(job.id)
-            out.append(stored if stored is not None and stored.state.final else job)
+            newer = stored is not None and (stored.state.final or stored.attempt > job.attempt)
+            out.append(stored if newer and stored is not None else job)
         return out
 
     def _wait_turn(self, by_backend: dict[str, list[JobInfo]], remaining: float | None) -> None:

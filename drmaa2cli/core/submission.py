@@ -58,7 +58,7 @@ class Submission:
         if blocking is None:
             pending = [d for d in deps if not d.state.final]
             launch = be.prepare(template, array=array,
-                                after=Dependencies(pending, after_mode) if deps else None)
+                                after=Dependencies(pending, after_mode) if deps else None, session=session)
         else:
             # It never starts: nothing to hold back or start later, only the records to fill in.
             launch = be.prepare(replace(template, submit_as_hold=False))

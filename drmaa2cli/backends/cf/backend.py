@@ -373,7 +373,7 @@ class CFLaunch(Launch):
             api=target.api if target else None,
             app=self.app_name,
             app_guid=self.app_guid,
-            label=f"{self.backend.ctx.instance}-{job.id}",
+            label=f"{self.backend.ctx.instance}-{job.run_id}",
         )
 
     def start(self, job: JobInfo) -> JobInfo:

@@ -67,7 +67,7 @@ class DockerLaunch(Launch):
         out = os.path.abspath(t.output_path) if t.output_path else ctx.default_output(job.id, "out")
         err = os.path.abspath(t.error_path) if t.error_path else ctx.default_output(job.id, "err")
         job.output_path, job.error_path = out, out if t.join_files else err
-        self.name = container_name(ctx.instance, job.id)
+        self.name = container_name(ctx.instance, job.run_id)
         job.native_id = self.name
         job.machine = socket.gethostname() if self.engine.local else urlparse(self.engine.address).hostname
         job.backend_data.update(container=self.name, engine=redact(self.engine.address), submitter=submitter())

@@ -76,7 +76,7 @@ class KubernetesLaunch(Launch):
             else ctx.default_output(job.id, "out")
         # One log per pod: stderr is in it too.
         job.output_path = job.error_path = out
-        self.name = object_name(ctx.instance, job.id)
+        self.name = object_name(ctx.instance, job.run_id)
         job.native_id = f"{self.spec.namespace}/{self.name}"
         job.backend_data.update(job=self.name, namespace=self.spec.namespace, server=self.api.cluster.server,
                                 submitter=submitter())

@@ -66,7 +66,7 @@ class ProcessLaunch(Launch):
         job.output_path, job.error_path = out, err
         job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
         self.group = str(job.number)
-        job.backend_data = {"shepherd": self.pid, "shepherd_start": self.start_ticks, "group": self.group}
+        job.backend_data.update(shepherd=self.pid, shepherd_start=self.start_ticks, group=self.group)
         env = job_variables(job)
         self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
 
