@@ -1,5 +1,6 @@
-"""Slots hold under concurrency: many submitters into one local queue of 4 slots (``[queues.NAME] slots = 4``)
-never have more than 4 of its jobs running, lose nothing, and leave no job waiting once slots are free.
+"""Slots hold under concurrency: many submitters into one local queue of 4 slots (``[queues.NAME] slots = 4``), or
+into a session of 4 slots (``[sessions.NAME] slots = 4``), never have more than 4 of its jobs running, lose
+nothing, and leave no job waiting once slots are free.
 
 Each job counts, when it starts, the jobs of the queue running beside it: it creates a file named after itself
 in a shared directory, counts the files there, sleeps a little and removes its file. A file exists only while
@@ -16,6 +17,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import pytest
+
 from .conftest import Scale
 from .harness import Figures, StoreWatcher, chunks, cli_env, home_processes, no_traceback, run, wait_for
 
@@ -24,10 +27,19 @@ SLOTS = 4
 JOB = 'touch "$0/$DRMAA2_JOB_ID"; ls "$0" | wc -l >> "$0.log"; sleep 0.3; rm "$0/$DRMAA2_JOB_ID"'
 
 
-def test_concurrent_submitters_into_a_four_slot_queue(tmp_path: Path, scale: Scale, figures: Figures) -> None:
+#: The pool under test: its config entry and the submit options that put a job in it.
+POOLS = {
+    "queue": (f"[queues.four]\nslots = {SLOTS}\n", ("--queue", "four")),
+    "session": (f"[sessions.four]\nslots = {SLOTS}\n", ("--session", "four")),
+}
+
+
+@pytest.mark.parametrize("kind", list(POOLS))
+def test_concurrent_submitters_into_four_slots(tmp_path: Path, scale: Scale, figures: Figures, kind: str) -> None:
     home = tmp_path / "home"
     home.mkdir(mode=0o700)
-    (home / "config.toml").write_text(f"[queues.four]\nslots = {SLOTS}\n")
+    config, options = POOLS[kind]
+    (home / "config.toml").write_text(config)
     running_dir = tmp_path / "running"
     running_dir.mkdir()
     env = cli_env(home)
@@ -42,7 +54,7 @@ def test_concurrent_submitters_into_a_four_slot_queue(tmp_path: Path, scale: Sca
         for i in range(jobs_each):
             began = time.monotonic()
             try:
-                r = run(env, "submit", "--terse", "--queue", "four", "--priority", str(rng.randint(0, 3)),
+                r = run(env, "submit", "--terse", *options, "--priority", str(rng.randint(0, 3)),
                         "--name", f"s{s}-j{i}", "--", "sh", "-c", JOB, str(running_dir), timeout=300)
             except subprocess.TimeoutExpired:
                 failures.append(f"submit s{s}-j{i}: no answer in 300 s")
@@ -91,7 +103,8 @@ def test_concurrent_submitters_into_a_four_slot_queue(tmp_path: Path, scale: Sca
     figures.set("records_lost", len(set(ids) - set(listed)))
     assert len(ids) == scale.submitters * jobs_each
     assert set(listed) == set(ids) and len(listing) == len(ids)
-    assert all(j["state"] == "done" and j["queue"] == "four" for j in listing), listing
+    where = "queue" if kind == "queue" else "session"
+    assert all(j["state"] == "done" and j[where] == "four" for j in listing), listing
     assert len(seen) == len(ids)  # each job ran exactly once
     assert max(seen) <= SLOTS, sorted(seen)[-10:]
     assert figures["max_running_in_status"] <= SLOTS
