@@ -53,6 +53,21 @@ def test_a_bad_local_queue_in_the_config_is_one_line(cli: Cli, entry: str) -> No
     assert "line 1" in r.err or "line 2" in r.err, r.err
 
 
+@pytest.mark.parametrize("text", ["[sessions.ci]\nslots = 0\n", "[sessions.ci]\nlimit = 2\n",
+                                  '["sessions"."a:b"]\nslots = 2\n', "sessions = 3\n"])
+def test_bad_session_slots_in_the_config_are_one_line(cli: Cli, text: str) -> None:
+    config(cli, text)
+    r = cli("submit", "--session", "ci", "--", "true")
+    assert r.code == 201 and r.err.count("\n") == 1 and "sessions" in r.err, r.err
+
+
+def test_retry_delay_needs_retries(cli: Cli) -> None:
+    r = cli("submit", "--retry-delay", "5s", "--", "true")
+    assert r.code == 201 and "--retries" in r.err and r.err.count("\n") == 1, r.err
+    r = cli("submit", "--retries", "2", "--retry-delay", "soon", "--", "true")
+    assert r.code == 201 and "--retry-delay" in r.err and r.err.count("\n") == 1, r.err
+
+
 def test_queue_runner_leaves_when_no_job_waits(cli: Cli, tmp_path: Path) -> None:
     config(cli, "[queues.two]\nslots = 2\n")
     gate = tmp_path / "go"

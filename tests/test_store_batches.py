@@ -96,3 +96,43 @@ def test_a_submit_folds_in_jobs_that_ended_unobserved(tmp_path: Path) -> None:
         assert {d["state"] for d in db.table("jobs").all()} == {"done"}
     jobs = json.loads(drmaa2("status", "--json", array))["jobs"]
     assert len(jobs) == 100 and {j["state"] for j in jobs} == {"done"}
+
+
+def test_attempts_never_write_over_a_later_one(tmp_path: Path) -> None:
+    """A new attempt replaces the record whole; a copy of an earlier attempt is never written over it; a new
+    attempt is not started over a kill request; and ``revive`` brings an archived job back as its next attempt."""
+    from drmaa2cli.retries import next_attempt
+
+    store = Store(tmp_path)
+    with store.transaction() as txn:
+        first = _job(txn.allocate(), JobState.RUNNING)
+        first.dispatch_time, first.native_id = 5.0, "111"
+        killed = _job(txn.allocate(), JobState.RUNNING)
+        killed.backend_data = {"terminate_requested": 1.0}
+        txn.put_many([first, killed])
+    ended = first.evolve(state=JobState.FAILED, exit_status=1, finish_time=6.0)
+    second = next_attempt(ended, {}, "attempt 2")
+    with store.transaction() as txn:
+        txn.put_many([second, next_attempt(killed.evolve(state=JobState.FAILED, signal=15), {}, None)],
+                     create=False)
+    snap = store.snapshot()
+    now = snap.get(first.id)
+    assert (now.attempt, now.state, now.dispatch_time, now.native_id) == (2, JobState.REQUEUED, None, None)
+    assert now.attempts is not None and now.attempts[0]["exit_status"] == 1
+    assert snap.get(killed.id).attempt == 1  # drmaa2 kill asked for its end: no next attempt over it
+    with store.transaction() as txn:
+        txn.put(ended, create=False)  # a `wait` that read attempt 1 saw it end
+    assert store.snapshot().get(first.id).state is JobState.REQUEUED
+    # An ended job long archived runs again.
+    with store.transaction() as txn:
+        txn.put(second.evolve(state=JobState.DONE, exit_status=0), create=False)
+        txn.put_many([_job(txn.allocate(), JobState.DONE) for _ in range(ARCHIVE_BATCH)])
+    assert all(r["id"] != first.id for r in store.snapshot().live_records())
+    archived = store.snapshot().get(first.id)
+    with store.transaction() as txn:
+        txn.revive(next_attempt(archived, {}, None))
+    third = store.snapshot().get(first.id)
+    assert (third.attempt, third.state, [a["state"] for a in third.attempts or []]) == (
+        3, JobState.REQUEUED, ["failed", "done"])
+    assert sum(sum(c.values()) for c in json.loads((tmp_path / "jobs.json").read_text())["_meta"]["1"]
+               ["archived"].values()) == ARCHIVE_BATCH
