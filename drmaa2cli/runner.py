@@ -574,8 +574,8 @@ def _wait_for_dependencies(svc: Core, number: int, runner: tuple[int, int]) -> l
 
 def run(svc: Core, number: int) -> None:
     """Start the jobs of ``number`` this runner holds: after their dependencies, at their start time, in their
-    local queue's or session's slots, at most max_parallel at once; then, while one may be retried, watch
-    them and start each retry (``retries.py``)."""
+    local queue's or session's slots, at most max_parallel at once; then, while one may be retried, see that
+    its retries start (``_keep_retries``)."""
     runner = me()
     jobs = _wait_for_dependencies(svc, number, runner)
     while jobs:
@@ -585,8 +585,9 @@ def run(svc: Core, number: int) -> None:
 
             for pool in pools:
                 queues.serve(svc, pool)
-        _start_waiting(svc, number, runner)
-        jobs = _watch(svc, number, runner)
+        for n in sorted({j.number for j in jobs}):
+            _start_waiting(svc, n, runner)
+        jobs = _keep_retries(svc, runner)
 
 
 def _start_waiting(svc: Core, number: int, runner: tuple[int, int]) -> None:
@@ -615,23 +616,67 @@ def _start_waiting(svc: Core, number: int, runner: tuple[int, int]) -> None:
             time.sleep(pause)  # held jobs: a release changes the record; a start time comes
 
 
-def _watch(svc: Core, number: int, runner: tuple[int, int]) -> list[JobInfo]:
-    """Watch the started jobs of ``number`` that ``runner`` retries until one of them is to run again (they
-    are returned, held by this runner again) or all have ended for good ([])."""
+#: The live file's meta entry: [pid, start ticks] of the runner watching the home's jobs that may be retried.
+RETRY_META = "retry_runner"
+
+
+def _keep_retries(svc: Core, runner: tuple[int, int]) -> list[JobInfo]:
+    """Hand the started jobs this runner retries to the home's retry runner and exit ([]), or be that runner:
+    watch every job it retries until one is to run again (returned, held by this runner) or none is left ([]).
+    One runner watches them all, so a job with --retries costs one Python process per home, not one each; it
+    is registered only while it watches, so a runner busy starting jobs is never handed more."""
+    with svc.store.transaction() as txn:
+        holder = _holder(txn.meta_doc().get(RETRY_META))
+        mine = [JobInfo.from_record(r) for r in txn.live_records() if _retried_by(r, runner)]
+        if not mine:
+            return []
+        if holder is not None and holder != runner and alive(*holder):
+            txn.put_many([j.evolve(backend_data={**j.backend_data, RETRIER: list(holder)}) for j in mine],
+                         create=False)
+            return []
+        txn.set_meta(**{RETRY_META: list(runner)})
+    try:
+        return _watch(svc, runner)
+    finally:
+        with svc.store.transaction() as txn:
+            if _holder(txn.meta_doc().get(RETRY_META)) == runner:
+                txn.set_meta(**{RETRY_META: None})
+
+
+def _holder(value: object) -> tuple[int, int] | None:
+    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
+        return value[0], value[1]
+    return None
+
+
+def _retried_by(rec: Mapping[str, Any], runner: tuple[int, int]) -> bool:
+    """The record is of a job not ended that ``runner`` retries (started, or held for its next attempt)."""
+    data = rec.get("backend_data") or {}
+    return (rec["state"] not in _FINAL and isinstance(data, dict)
+            and _holder(data.get(RETRIER)) == runner)
+
+
+def _watch(svc: Core, runner: tuple[int, int]) -> list[JobInfo]:
+    """Watch the jobs ``runner`` retries until one of them is to run again (they are returned, held by this
+    runner again) or all have ended for good ([]; decided under the store lock, so that a runner handing jobs
+    over meanwhile finds this one gone or sees them watched)."""
     while True:
-        jobs = svc.resolve_ids([str(number)])
+        jobs = [JobInfo.from_record(r) for r in svc.store.snapshot().live_records() if _retried_by(r, runner)]
         again = [j for j in jobs if held_by(j, runner)]
         if again:
             return again
-        watched = [j for j in jobs if not j.state.final and not waiting(j) and retrier_of(j) == runner]
+        watched = [j for j in jobs if not waiting(j)]
         if not watched:
+            with svc.store.transaction() as txn:
+                if any(_retried_by(r, runner) for r in txn.live_records()):
+                    continue
+                txn.set_meta(**{RETRY_META: None})
             return []
         fresh = svc.refresh(watched)  # a failure with retries left: its next attempt is in the store now
-        if any(j.state is not old.state for j, old in zip(fresh, watched, strict=True)) or any(
-                j.state.final for j in fresh):
+        if any(j.state is not old.state for j, old in zip(fresh, watched, strict=True)):
             continue
-        running = [j for j in fresh if not j.state.final]
-        if running:
-            svc.backend(running[0].backend).wait_any(running, 1.0)
+        backends = {j.backend for j in fresh}
+        if len(backends) == 1:
+            svc.backend(fresh[0].backend).wait_any(fresh, 1.0)
         else:
             time.sleep(POLL_SECONDS)

@@ -104,3 +104,36 @@ def runner_alive(pid: int) -> bool:
         return b"_runner" in Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
         return False
+
+
+def _runners(home: Path) -> list[int]:
+    """The drmaa2 runner processes of ``home`` (found by their environment's DRMAA2_HOME)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            argv = (entry / "cmdline").read_bytes().split(b"\0")
+            env = (entry / "environ").read_bytes().split(b"\0")
+        except OSError:
+            continue
+        if b"_runner" in argv and f"DRMAA2_HOME={home}".encode() in env:
+            found.append(int(entry.name))
+    return found
+
+
+def test_one_runner_retries_every_job_of_a_home(cli: Cli, tmp_path: Path) -> None:
+    """Each submit with --retries brings a runner; once it started its job it hands the job to the home's retry
+    runner and exits, so the jobs' retries cost one process, not one each; it leaves once none may be retried."""
+    gate = tmp_path / "go"
+    jobs = [cli.submit("sh", "-c", 'while [ ! -e "$0" ]; do sleep 0.1; done; exit 3', str(gate),
+                       options=("--retries", "1")) for _ in range(4)]
+    until(lambda: len(_runners(cli.home)) == 1, "the runners handed their jobs to one")
+    time.sleep(1)
+    assert len(_runners(cli.home)) == 1
+    gate.touch()
+    r = cli("wait", *jobs)
+    assert r.code == 3, r.err
+    listing = json.loads(cli("status", "--json", *jobs).out)["jobs"]
+    assert [j["attempt"] for j in listing] == [2, 2, 2, 2], listing
+    until(lambda: not _runners(cli.home), "the retry runner left")
