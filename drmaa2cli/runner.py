@@ -414,6 +414,9 @@ class StartLater(Backend):
         if not waiting(job):  # the platform never had it
             self.inner.cleanup(job)
 
+    def cleanup_many(self, jobs: Sequence[JobInfo]) -> list[tuple[str, Drmaa2Error]]:
+        return self.inner.cleanup_many([j for j in jobs if not waiting(j)])
+
     # Monitoring is the platform's alone: the wrapper adds nothing to it.
     def machines(self) -> list[MachineInfo]:
         return self.inner.machines()

@@ -96,12 +96,16 @@ def _record_problem(doc: dict[str, Any]) -> str | None:
 
 
 def _wrong_types(doc: dict[str, Any], types: dict[str, tuple[type, ...]]) -> str | None:
-    for key, allowed in types.items():
-        if key not in doc:
+    # Over the record's own keys, an exact type first: every archive shard read is checked, and `rm --finished`
+    # of 100,000 jobs read each of them twice.
+    for key, value in doc.items():
+        allowed = types.get(key)
+        if allowed is None or type(value) in allowed:
             continue
-        value = doc[key]
-        if isinstance(value, bool) and bool not in allowed:  # JSON true is not a number here
-            return key
-        if not isinstance(value, allowed) and not (value is None and key not in _NEVER_NULL):
+        if value is None:
+            if key in _NEVER_NULL:
+                return key
+            continue
+        if isinstance(value, bool) or not isinstance(value, allowed):  # JSON true is not a number here
             return key
     return None

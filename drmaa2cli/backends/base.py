@@ -292,6 +292,17 @@ class Backend(ABC):
     def cleanup(self, job: JobInfo) -> None:  # noqa: B027 - optional hook
         """Remove what the platform keeps for a finished job whose record is being reaped."""
 
+    def cleanup_many(self, jobs: Sequence[JobInfo]) -> list[tuple[str, Drmaa2Error]]:
+        """``cleanup`` of many jobs (``rm --finished``); the errors, by job id, are returned, not raised. A
+        backend whose traces are files overrides it to look at each directory once."""
+        errors: list[tuple[str, Drmaa2Error]] = []
+        for job in jobs:
+            try:
+                self.cleanup(job)
+            except Drmaa2Error as e:
+                errors.append((job.id, e))
+        return errors
+
     # --- monitoring (DRMAA2 MonitoringSession) -------------------------------------------------------
     # Optional: a backend that cannot describe its platform refuses with one line, as for the optional
     # controls. An empty list is an answer ("this platform has no queues"), not a refusal.

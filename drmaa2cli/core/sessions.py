@@ -85,7 +85,7 @@ class Sessions:
                 f"job {active[0].id} is still {active[0].state.value}; kill it first or use --force"
             )
         self._kill_now(active)
-        return self.remove([j.id for j in jobs])
+        return self._remove_jobs(jobs)
 
     def _kill_now(self, jobs: Iterable[JobInfo]) -> None:
         """SIGKILL active jobs on the way to removing them; failures become warnings."""
@@ -97,20 +97,41 @@ class Sessions:
 
     def remove(self, ids: Sequence[str], session: str | None = None) -> int:
         """Delete job records, their output files in the drmaa2 home and what their backend keeps."""
-        jobs = self.ctx.resolve_ids(ids) if ids else []
+        return self._remove_jobs(self.ctx.resolve_ids(ids) if ids else [], session)
+
+    def _remove_jobs(self, jobs: Sequence[JobInfo], session: str | None = None) -> int:
+        """``remove`` for records already read (``rm --finished`` of 100,000 jobs: looking each id up again
+        cost a scan of its archive shard per id)."""
+        by_backend: dict[str, list[JobInfo]] = {}
         for job in jobs:
+            by_backend.setdefault(job.backend, []).append(job)
+        for name, group in by_backend.items():
             try:
-                self.ctx.backend(job.backend).cleanup(job)
+                errors = self.ctx.backend(name).cleanup_many(group)
             except Drmaa2Error as e:
-                self.ctx.warn(f"job {job.id}: {e}")
+                errors = [(group[0].id, e)]
+            for job_id, error in errors:
+                self.ctx.warn(f"job {job_id}: {error}")
+        home = str(self.ctx.store.home) + os.sep
+        listings: dict[str, frozenset[str]] = {}
+        for job in jobs:
             for path in {job.output_path, job.error_path}:
-                if path and path.startswith(str(self.ctx.store.home) + os.sep):
+                if not path or not path.startswith(home):
+                    continue
+                folder, name = os.path.split(path)
+                if folder not in listings:  # one listing per folder, not a failed unlink per missing file
                     try:
-                        os.unlink(path)
-                    except FileNotFoundError:
-                        pass
-                    except OSError as e:
-                        self.ctx.warn(f"cannot remove {path}: {e.strerror}")
+                        listings[folder] = frozenset(os.listdir(folder))
+                    except OSError:
+                        listings[folder] = frozenset()
+                if name not in listings[folder]:
+                    continue
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                except OSError as e:
+                    self.ctx.warn(f"cannot remove {path}: {e.strerror}")
         with self.ctx.store.transaction() as txn:
             removed = txn.remove(j.id for j in jobs)
             if session is not None and session != "default":

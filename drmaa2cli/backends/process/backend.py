@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ...errors import InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
+from ...errors import Drmaa2Error, InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, QueueInfo, this_machine
@@ -415,10 +415,25 @@ class ProcessBackend(Backend):
             cgroup.remove(cgroup.dirs(plan, f"{job.backend_data['shepherd']}-{job.id}"))
 
     def cleanup(self, job: JobInfo) -> None:
-        self._drop_cgroup(job)
-        for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
-            with contextlib.suppress(OSError):
-                (self.run_dir / f"{job.id}{suffix}").unlink()
+        self.cleanup_many([job])
+
+    def cleanup_many(self, jobs: Sequence[JobInfo]) -> list[tuple[str, Drmaa2Error]]:
+        """The jobs' exit files and any cgroup a dead shepherd left, each directory listed once: removing
+        100,000 jobs' files name by name cost nine failed system calls per job."""
+        run_dir = str(self.run_dir)
+        present = _listing(run_dir)
+        plan = self.cgroup_plan()
+        left = {base: _listing(base) for base in plan["base"].values()} if plan is not None else {}
+        for job in jobs:
+            for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
+                if f"{job.id}{suffix}" in present:
+                    with contextlib.suppress(OSError):
+                        os.unlink(os.path.join(run_dir, f"{job.id}{suffix}"))
+            shepherd = job.backend_data.get("shepherd")
+            if left and shepherd is not None:
+                name = f"{shepherd}-{job.id}"
+                cgroup.remove([os.path.join(base, name) for base, names in left.items() if name in names])
+        return []
 
     # --- monitoring ----------------------------------------------------------------------------------
     def machines(self) -> list[MachineInfo]:
@@ -428,3 +443,10 @@ class ProcessBackend(Backend):
     def queues(self) -> list[QueueInfo]:
         """None: a process starts at once, there is nothing to queue in."""
         return []
+
+
+def _listing(path: str) -> frozenset[str]:
+    try:
+        return frozenset(os.listdir(path))
+    except OSError:
+        return frozenset()
