@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -54,30 +55,40 @@ class Run:
     err: bytes
 
 
-def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 600) -> Run:
+def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 600, stdout: Path | None = None) -> Run:
     """Run ``argv`` to completion, stdout and stderr captured; CPU time is what this child (and any child it
     waited for) used. Detached grandchildren (a job's supervisor) are not counted: they are not the command's
-    cost as the caller waits for it."""
+    cost as the caller waits for it. With ``stdout`` the output goes to that file (truncated first) instead
+    of through a pipe to this process: a command printing megabytes is then not slowed by our reading."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=timeout, check=False)
+    if stdout is None:
+        proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
+                              timeout=timeout, check=False)
+    else:
+        with open(stdout, "wb") as sink:
+            proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=sink,
+                                  stderr=subprocess.PIPE, timeout=timeout, check=False)
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
-    return Run(wall, cpu, proc.returncode, proc.stdout, proc.stderr)
+    return Run(wall, cpu, proc.returncode, proc.stdout or b"", proc.stderr)
 
 
 @dataclass
 class Case:
     """A command measured repeatedly. ``before`` runs ahead of each measured run, untimed (to reset state);
-    ``expect`` is the exit status a correct run gives."""
+    ``expect`` is the exit status a correct run gives; ``stdout`` is the file its output goes to (see ``run``);
+    ``check`` looks at a run that exited as expected and returns why it is wrong anyway (then it is not
+    counted), or None."""
 
     label: str
     argv: list[str]
     env: dict[str, str]
     expect: int = 0
     before: Callable[[], None] | None = None
+    stdout: Path | None = None
+    check: Callable[[Run], str | None] | None = None
     runs: list[Run] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -100,16 +111,20 @@ def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
         for _ in range(warmup):
             if case.before:
                 case.before()
-            run(case.argv, case.env)
+            run(case.argv, case.env, stdout=case.stdout)
     for round_no in range(repeat):
         shift = round_no % len(cases)
         for case in [*cases[shift:], *cases[:shift]]:
             if case.before:
                 case.before()
-            result = run(case.argv, case.env)
+            result = run(case.argv, case.env, stdout=case.stdout)
             case.runs.append(result)
             if result.code != case.expect and len(case.errors) < 3:
                 case.errors.append(f"exit {result.code}: {reason(result.err)}")
+            elif result.code == case.expect and case.check and (wrong := case.check(result)) is not None:
+                result.code = -1
+                if len(case.errors) < 3:
+                    case.errors.append(wrong)
 
 
 def reason(stderr: bytes) -> str:
