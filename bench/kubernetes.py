@@ -24,8 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import peers
+
 IMAGE = "drmaa2-test/busybox:1"
-KUBECTL = os.environ.get("KUBECTL") or shutil.which("kubectl") or "/var/cache/drmaa2-test/kubernetes/bin/kubectl"
+KUBECTL = os.environ.get("KUBECTL") or peers.kubectl()
 
 
 def manifest(name: str | None, image: str = IMAGE) -> str:
