@@ -114,7 +114,7 @@ def podman(env: Mapping[str, str]) -> Peer:
     if not present:
         return Peer("podman", f"image {TEST_IMAGE} is not in the podman service (tests/infra/podman.sh imports "
                               "it)")
-    return Peer("podman", None, f"podman {line}", dict(env))
+    return Peer("podman", None, line, dict(env))
 
 
 def kubectl() -> str:
@@ -134,7 +134,7 @@ def kubernetes(env: Mapping[str, str]) -> Peer:
     if not ok or " Ready " not in f" {line} ":
         return Peer("kubernetes", f"the cluster has no ready node: {line}")
     # The node's kubelet version (last column) is the cluster's.
-    return Peer("kubernetes", None, f"kubernetes {line.split()[-1]}", dict(env))
+    return Peer("kubernetes", None, line.split()[-1], dict(env))
 
 
 def libdrmaa(env: Mapping[str, str], gridengine: Peer) -> Peer:
