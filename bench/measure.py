@@ -44,6 +44,11 @@ class Stats:
         return {"median": round(self.median, 3), "min": round(self.min, 3), "max": round(self.max, 3), "n": self.n}
 
 
+#: The exit status recorded for a run killed at its case's timeout (no real exit status is negative but
+#: those of signals, and a killed run's is replaced by this).
+TIMED_OUT = -1000
+
+
 @dataclass
 class Run:
     """One run of a command."""
@@ -62,13 +67,18 @@ def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 600, stdou
     of through a pipe to this process: a command printing megabytes is then not slowed by our reading."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    if stdout is None:
-        proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
-                              timeout=timeout, check=False)
-    else:
-        with open(stdout, "wb") as sink:
-            proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=sink,
-                                  stderr=subprocess.PIPE, timeout=timeout, check=False)
+    try:
+        if stdout is None:
+            proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout, check=False)
+        else:
+            with open(stdout, "wb") as sink:
+                proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=sink,
+                                      stderr=subprocess.PIPE, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        # subprocess.run has killed and reaped it: a run that says so, not an error of the whole target.
+        return Run((time.perf_counter() - start) * 1000, 0.0, TIMED_OUT, b"",
+                   f"drmaa2 bench: timed out after {timeout:g} s (killed)".encode())
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
@@ -80,7 +90,8 @@ class Case:
     """A command measured repeatedly. ``before`` runs ahead of each measured run, untimed (to reset state);
     ``expect`` is the exit status a correct run gives; ``stdout`` is the file its output goes to (see ``run``);
     ``check`` looks at a run that exited as expected and returns why it is wrong anyway (then it is not
-    counted), or None."""
+    counted), or None. A run taking longer than ``timeout`` seconds is killed and counted as failed, and the
+    case is not run again: a command that slow says what it has to say once."""
 
     label: str
     argv: list[str]
@@ -89,6 +100,7 @@ class Case:
     before: Callable[[], None] | None = None
     stdout: Path | None = None
     check: Callable[[Run], str | None] | None = None
+    timeout: float = 600
     runs: list[Run] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -111,15 +123,22 @@ def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
         for _ in range(warmup):
             if case.before:
                 case.before()
-            run(case.argv, case.env, stdout=case.stdout)
+            result = run(case.argv, case.env, case.timeout, case.stdout)
+            if result.code == TIMED_OUT:
+                case.runs.append(result)
+                case.errors.append(reason(result.err) + " in its warm-up run")
     for round_no in range(repeat):
         shift = round_no % len(cases)
         for case in [*cases[shift:], *cases[:shift]]:
+            if any(r.code == TIMED_OUT for r in case.runs):
+                continue
             if case.before:
                 case.before()
-            result = run(case.argv, case.env, stdout=case.stdout)
+            result = run(case.argv, case.env, case.timeout, case.stdout)
             case.runs.append(result)
-            if result.code != case.expect and len(case.errors) < 3:
+            if result.code == TIMED_OUT:
+                case.errors.insert(0, reason(result.err))
+            elif result.code != case.expect and len(case.errors) < 3:
                 case.errors.append(f"exit {result.code}: {reason(result.err)}")
             elif result.code == case.expect and case.check and (wrong := case.check(result)) is not None:
                 result.code = -1
