@@ -16,13 +16,26 @@ import traceback
 from collections.abc import Callable
 from pathlib import Path
 
-from . import cli_targets, docker_target, load_targets, peers, report
+from . import (
+    backend_targets,
+    cli_targets,
+    docker_target,
+    history_targets,
+    load_targets,
+    memory_targets,
+    peers,
+    report,
+)
 from .history import make_history
 from .measure import clean_env
 from .model import ERROR, Context, Result, Sizes
 
+# 1-8: the first round's targets; 9-15: the second round's (issue #21), numbered on so that `--only`, the
+# JSON results and bench.compare keep one key per target; the report gives each round its own table.
 TITLES = {1: "submit", 2: "submit --wait", 3: "exit → wait", 4: "status", 5: "array", 6: "memory",
-          7: "docker", 8: "concurrent submitters"}
+          7: "docker", 8: "concurrent submitters", 9: "docker output", 10: "submit CPU",
+          11: "concurrent submitters, rate", 12: "status at 1M, rm --finished", 13: "10k-task array",
+          14: "memory: plain, slots, retries", 15: "new backends beside their tools"}
 
 
 def default_drmaa2() -> list[str]:
@@ -35,22 +48,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="bench/run", description="drmaa2 beside its peers; see docs/performance.md")
     p.add_argument("--smoke", action="store_true", help="one repetition, tiny sizes (what the tests run)")
     p.add_argument("--repeat", type=int, help="timed repetitions per case (default 15)")
-    p.add_argument("--only", help="comma-separated target numbers, e.g. 1,2,4")
+    p.add_argument("--only", help="target numbers, e.g. 1,2,4 or 9-15")
     p.add_argument("--drmaa2", help="the drmaa2 command to measure (default: the one next to this python)")
     p.add_argument("--out", type=Path, default=peers.ROOT / "bench" / "results", help="where results go")
     p.add_argument("--docs", action="store_true", help="also put the table into docs/performance.md")
-    p.add_argument("--docker-image", help="image for target 7 (default: a local busybox or alpine image)")
+    p.add_argument("--docker-image", help="image for targets 7 and 9 (default: a local busybox or alpine image)")
     return p.parse_args(argv)
+
+
+def numbers(text: str) -> set[int]:
+    """``1,2,9-15`` → {1, 2, 9, …, 15}."""
+    wanted: set[int] = set()
+    for part in text.split(","):
+        first, _, last = part.strip().partition("-")
+        wanted |= set(range(int(first), int(last or first) + 1))
+    return wanted
 
 
 def find_peers(work: Path, image: str | None) -> dict[str, peers.Peer]:
     """Every peer, in the smoke run too: its sizes are small, but each peer's code path runs."""
     env = clean_env()
+    gridengine = peers.gridengine(env)
     return {
         "task-spooler": peers.task_spooler(env, work / "ts.socket"),
         "Slurm": peers.slurm(env),
-        "Grid Engine": peers.gridengine(env),
+        "Grid Engine": gridengine,
         "docker": peers.docker(env, image),
+        "kubernetes": peers.kubernetes(env),
+        "podman": peers.podman(env),
+        "libdrmaa": peers.libdrmaa(env, gridengine),
     }
 
 
@@ -68,7 +94,10 @@ def main(argv: list[str] | None = None) -> int:
     sizes = Sizes.for_smoke() if args.smoke else Sizes()
     if args.repeat:
         sizes.repeat = args.repeat
-    wanted = {int(n) for n in args.only.split(",")} if args.only else set(TITLES)
+    wanted = numbers(args.only) if args.only else set(TITLES)
+    if wanted - set(TITLES):
+        raise SystemExit(f"bench/run: no target {', '.join(map(str, sorted(wanted - set(TITLES))))} "
+                         f"(1-{max(TITLES)})")
     drmaa2 = shlex.split(args.drmaa2) if args.drmaa2 else default_drmaa2()
     info = report.machine(sys.executable)
     info["started"] = time.strftime("%Y-%m-%d %H:%M %Z")
@@ -76,15 +105,19 @@ def main(argv: list[str] | None = None) -> int:
     image = args.docker_image or peers.local_image(clean_env())
     ctx = Context(drmaa2, sys.executable, work, sizes, find_peers(work, image), image)
     targets: dict[int, Callable[[], Result]] = {}
-    if wanted & {1, 2, 3}:
+    if wanted & {1, 2, 3, 10}:
         home = ctx.home("submit")
         make_history(home, min(1000, sizes.histories[-1]))
         targets |= {1: lambda: cli_targets.submit_latency(ctx, home),
                     2: lambda: cli_targets.submit_wait(ctx, home),
-                    3: lambda: cli_targets.exit_to_wait(ctx, home)}
+                    3: lambda: cli_targets.exit_to_wait(ctx, home),
+                    10: lambda: cli_targets.submit_cpu(ctx, home)}
     targets |= {4: lambda: cli_targets.status_listing(ctx), 5: lambda: load_targets.array(ctx),
-                6: lambda: load_targets.memory(ctx), 7: lambda: docker_target.docker(ctx),
-                8: lambda: load_targets.concurrent(ctx)}
+                6: lambda: memory_targets.memory(ctx), 7: lambda: docker_target.docker(ctx),
+                8: lambda: load_targets.concurrent(ctx), 9: lambda: docker_target.docker_output(ctx),
+                11: lambda: load_targets.concurrent_rate(ctx), 12: lambda: history_targets.history_scale(ctx),
+                13: lambda: load_targets.big_array(ctx), 14: lambda: memory_targets.memory_kinds(ctx),
+                15: lambda: backend_targets.backends(ctx)}
     results = []
     try:
         for number in sorted(wanted):
@@ -98,10 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     info["load_average_end"] = [round(x, 2) for x in os.getloadavg()]
     settings = {"repeat": sizes.repeat, "smoke": sizes.smoke, "drmaa2": drmaa2, "histories": list(sizes.histories),
                 "array_tasks": sizes.array_tasks, "sleepers": sizes.sleepers,
-                "submitters": [sizes.submitters, sizes.jobs_each]}
+                "submitters": [sizes.submitters, sizes.jobs_each], "output_bytes": sizes.output_bytes,
+                "big_history": sizes.big_history, "rm_history": sizes.rm_history,
+                "big_array_tasks": sizes.big_array_tasks, "backend_repeat": sizes.backend_repeat}
     stamp = time.strftime("%Y%m%d-%H%M%S") + ("-smoke" if sizes.smoke else "")
     md, js = report.write(args.out, stamp, results, info, list(ctx.peers.values()), settings)
-    sys.stdout.write("\n".join(report.table(results)) + f"\n\nwritten: {md}\n         {js}\n")
+    sys.stdout.write("\n".join(report.rounds(results)) + f"\n\nwritten: {md}\n         {js}\n")
     if args.docs:
         report.update_docs(report.markdown(results, info, list(ctx.peers.values()), settings))
         sys.stdout.write(f"         {report.DOCS}\n")

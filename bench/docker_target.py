@@ -1,4 +1,5 @@
-"""Target 7: ``drmaa2 submit --backend docker`` beside ``docker run -d`` of the same image and command.
+"""Target 7: ``drmaa2 submit --backend docker`` beside ``docker run -d`` of the same image and command; target 9:
+``drmaa2 run`` of a job printing megabytes beside ``docker run`` of it.
 
 Both are measured on the engine's default network, as users run them, and on ``--network none``, which does
 not depend on the bridge: an engine whose default network is broken still gives a comparison, and the
@@ -10,11 +11,12 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 from drmaa2cli.backends import REGISTRY
 
-from .measure import Case
+from .measure import Case, Run
 from .model import MET, NOT_MET, UNAVAILABLE, Context, Result, Row, ratio
 
 TARGET = 1.3
@@ -91,4 +93,62 @@ def docker(ctx: Context) -> Result:
     else:
         result.verdict = UNAVAILABLE
         result.note = next((c.errors[0] for c in cases if c.errors), "no container could start")
+    return result
+
+
+OUTPUT_TARGET = 1.2
+#: Short lines (21 bytes with the newline), as a chatty build or test log prints them; busybox has both tools.
+PRINTER = "yes 0123456789abcdefghij | head -c {}"
+
+
+def _size_check(path: Path, size: int) -> Callable[[Run], str | None]:
+    """A run counts only when every byte arrived where its output was sent."""
+
+    def check(_: Run) -> str | None:
+        got = path.stat().st_size if path.exists() else 0
+        return None if got == size else f"{got} of {size} bytes of output arrived"
+
+    return check
+
+
+def docker_output(ctx: Context) -> Result:
+    """Target 9: a job printing megabytes of short lines, followed live by ``drmaa2 run`` beside ``docker run``
+    (attached, ``--rm``), both with their stdout going to a file."""
+    size = ctx.sizes.output_bytes
+    megabytes = f"{size / 1e6:g} MB"
+    result = Result(9, f"docker output: {megabytes} of short lines through `drmaa2 run`",
+                    f"≤ {OUTPUT_TARGET}× `docker run --rm` of the same")
+    peer = ctx.peers["docker"]
+    if "docker" not in REGISTRY or not peer.available:
+        result.verdict = UNAVAILABLE
+        result.note = f"docker: {peer.reason}" if not peer.available else "the docker backend is not in this build"
+        return result
+    image = ctx.docker_image or "IMAGE"
+    home = ctx.home("docker-output")
+    script = PRINTER.format(size)
+    run_out, drmaa2_out = ctx.work / "docker-run.out", ctx.work / "drmaa2-run.out"
+    run = Case(f"`docker run --rm {image} sh -c '…'` > file", ["docker", "run", "--rm", image, "sh", "-c", script],
+               peer.env, stdout=run_out, check=_size_check(run_out, size))
+    follow = Case(f"`drmaa2 run -b docker --image {image} -- sh -c '…'` > file",
+                  ctx.cli("run", "-b", "docker", "--image", image, "--", "sh", "-c", script), ctx.env(home),
+                  stdout=drmaa2_out, check=_size_check(drmaa2_out, size))
+    try:
+        ctx.measure([run, follow], repeat=ctx.sizes.output_repeat)
+    finally:
+        subprocess.run(ctx.cli("rm", "--finished", "--force"), env=ctx.env(home), capture_output=True,
+                       check=False)
+        run_out.unlink(missing_ok=True)
+        drmaa2_out.unlink(missing_ok=True)
+    note = f"`sh -c '{script}'`"
+    result.rows = [Row.of(run, note=note), Row.of(follow)]
+    mine, theirs = follow.wall(), run.wall()
+    if mine is not None and theirs is not None:
+        r = mine.median / theirs.median
+        cpu_r = ratio(follow.cpu(), run.cpu())
+        # CPU time is each client's own: the engine's work (the container, its logs) is in neither.
+        result.measured = (f"{r:.2f}× ({mine.median / 1000:.1f} s vs {theirs.median / 1000:.1f} s)"
+                           + (f"; client CPU {cpu_r:.1f}×" if cpu_r is not None else ""))
+        result.verdict = MET if r <= OUTPUT_TARGET else NOT_MET
+    else:
+        result.note = next((c.errors[0] for c in (run, follow) if c.errors), "no run succeeded")
     return result

@@ -24,15 +24,20 @@ import tempfile
 import time
 from pathlib import Path
 
+from . import peers
+
 IMAGE = "drmaa2-test/busybox:1"
-KUBECTL = os.environ.get("KUBECTL") or shutil.which("kubectl") or "/var/cache/drmaa2-test/kubernetes/bin/kubectl"
+KUBECTL = os.environ.get("KUBECTL") or peers.kubectl()
 
 
-def manifest(name: str) -> str:
+def manifest(name: str | None, image: str = IMAGE) -> str:
+    """The Job drmaa2 would send for ``true``, as kubectl users write it; without ``name`` the cluster names
+    each one it creates (``generateName``), so the same file can be created again and again."""
     pod = {"restartPolicy": "Never", "shareProcessNamespace": True, "terminationGracePeriodSeconds": 5,
-           "enableServiceLinks": False, "containers": [{"name": "job", "image": IMAGE, "args": ["true"]}]}
+           "enableServiceLinks": False, "containers": [{"name": "job", "image": image, "args": ["true"]}]}
+    naming = {"name": name} if name else {"generateName": "drmaa2-bench-"}
     return json.dumps({"apiVersion": "batch/v1", "kind": "Job",
-                       "metadata": {"name": name, "labels": {"drmaa2-bench": "1"}},
+                       "metadata": {**naming, "labels": {"drmaa2-bench": "1"}},
                        "spec": {"backoffLimit": 0, "template": {"metadata": {"labels": {"drmaa2-bench": "1"}},
                                                                 "spec": pod}}})
 

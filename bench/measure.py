@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 
@@ -43,6 +44,11 @@ class Stats:
         return {"median": round(self.median, 3), "min": round(self.min, 3), "max": round(self.max, 3), "n": self.n}
 
 
+#: The exit status recorded for a run killed at its case's timeout (no real exit status is negative but
+#: those of signals, and a killed run's is replaced by this).
+TIMED_OUT = -1000
+
+
 @dataclass
 class Run:
     """One run of a command."""
@@ -54,30 +60,47 @@ class Run:
     err: bytes
 
 
-def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 600) -> Run:
+def run(argv: Sequence[str], env: Mapping[str, str], timeout: float = 600, stdout: Path | None = None) -> Run:
     """Run ``argv`` to completion, stdout and stderr captured; CPU time is what this child (and any child it
     waited for) used. Detached grandchildren (a job's supervisor) are not counted: they are not the command's
-    cost as the caller waits for it."""
+    cost as the caller waits for it. With ``stdout`` the output goes to that file (truncated first) instead
+    of through a pipe to this process: a command printing megabytes is then not slowed by our reading."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
-                          timeout=timeout, check=False)
+    try:
+        if stdout is None:
+            proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout, check=False)
+        else:
+            with open(stdout, "wb") as sink:
+                proc = subprocess.run(list(argv), env=dict(env), stdin=subprocess.DEVNULL, stdout=sink,
+                                      stderr=subprocess.PIPE, timeout=timeout, check=False)
+    except subprocess.TimeoutExpired:
+        # subprocess.run has killed and reaped it: a run that says so, not an error of the whole target.
+        return Run((time.perf_counter() - start) * 1000, 0.0, TIMED_OUT, b"",
+                   f"drmaa2 bench: timed out after {timeout:g} s (killed)".encode())
     wall = (time.perf_counter() - start) * 1000
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000
-    return Run(wall, cpu, proc.returncode, proc.stdout, proc.stderr)
+    return Run(wall, cpu, proc.returncode, proc.stdout or b"", proc.stderr)
 
 
 @dataclass
 class Case:
     """A command measured repeatedly. ``before`` runs ahead of each measured run, untimed (to reset state);
-    ``expect`` is the exit status a correct run gives."""
+    ``expect`` is the exit status a correct run gives; ``stdout`` is the file its output goes to (see ``run``);
+    ``check`` looks at a run that exited as expected and returns why it is wrong anyway (then it is not
+    counted), or None. A run taking longer than ``timeout`` seconds is killed and counted as failed, and the
+    case is not run again: a command that slow says what it has to say once."""
 
     label: str
     argv: list[str]
     env: dict[str, str]
     expect: int = 0
     before: Callable[[], None] | None = None
+    stdout: Path | None = None
+    check: Callable[[Run], str | None] | None = None
+    timeout: float = 600
     runs: list[Run] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
 
@@ -100,16 +123,27 @@ def measure(cases: Sequence[Case], repeat: int, warmup: int = 1) -> None:
         for _ in range(warmup):
             if case.before:
                 case.before()
-            run(case.argv, case.env)
+            result = run(case.argv, case.env, case.timeout, case.stdout)
+            if result.code == TIMED_OUT:
+                case.runs.append(result)
+                case.errors.append(reason(result.err) + " in its warm-up run")
     for round_no in range(repeat):
         shift = round_no % len(cases)
         for case in [*cases[shift:], *cases[:shift]]:
+            if any(r.code == TIMED_OUT for r in case.runs):
+                continue
             if case.before:
                 case.before()
-            result = run(case.argv, case.env)
+            result = run(case.argv, case.env, case.timeout, case.stdout)
             case.runs.append(result)
-            if result.code != case.expect and len(case.errors) < 3:
+            if result.code == TIMED_OUT:
+                case.errors.insert(0, reason(result.err))
+            elif result.code != case.expect and len(case.errors) < 3:
                 case.errors.append(f"exit {result.code}: {reason(result.err)}")
+            elif result.code == case.expect and case.check and (wrong := case.check(result)) is not None:
+                result.code = -1
+                if len(case.errors) < 3:
+                    case.errors.append(wrong)
 
 
 def reason(stderr: bytes) -> str:

@@ -9,6 +9,8 @@ and builds the local test image, as no registry may be reachable.
 
 from __future__ import annotations
 
+import importlib.util
+import os
 import shutil
 import subprocess
 from collections.abc import Mapping, Sequence
@@ -93,6 +95,61 @@ def docker(env: Mapping[str, str], image: str | None) -> Peer:
     if not present:
         return Peer("docker", f"image {image} is not present locally (the benchmark does not pull)")
     return Peer("docker", None, line, dict(env))
+
+
+#: The image tests/infra/podman.sh and kubernetes.sh import into their engines (no registry is reachable).
+TEST_IMAGE = "drmaa2-test/busybox:1"
+
+
+def podman(env: Mapping[str, str]) -> Peer:
+    """Podman's API service at ``CONTAINER_HOST`` (tests/infra/podman.sh), driven by the podman CLI."""
+    if shutil.which("podman") is None:
+        return Peer("podman", "podman is not installed (bench/run sets it up with tests/infra/podman.sh)")
+    if not env.get("CONTAINER_HOST"):
+        return Peer("podman", "CONTAINER_HOST is not set (bench/run takes it from tests/infra/podman.sh)")
+    ok, line = _answer(["podman", "--remote", "version", "--format", "{{.Server.Version}}"], env)
+    if not ok:
+        return Peer("podman", f"the podman service at {env['CONTAINER_HOST']} does not answer: {line}")
+    present, _ = _answer(["podman", "--remote", "image", "exists", TEST_IMAGE], env)
+    if not present:
+        return Peer("podman", f"image {TEST_IMAGE} is not in the podman service (tests/infra/podman.sh imports "
+                              "it)")
+    return Peer("podman", None, line, dict(env))
+
+
+def kubectl() -> str:
+    """The kubectl tests/infra/kubernetes.sh built with the cluster, else the one on PATH (which may be too far
+    from the cluster's version to be supported)."""
+    built = Path(os.environ.get("DRMAA2_K8S_CACHE") or "/var/cache/drmaa2-test/kubernetes") / "bin" / "kubectl"
+    return str(built) if built.exists() else shutil.which("kubectl") or str(built)
+
+
+def kubernetes(env: Mapping[str, str]) -> Peer:
+    """The cluster at ``KUBECONFIG`` (tests/infra/kubernetes.sh), with a ready node."""
+    if not env.get("KUBECONFIG"):
+        return Peer("kubernetes", "KUBECONFIG is not set (bench/run takes it from tests/infra/kubernetes.sh)")
+    if not Path(kubectl()).exists():
+        return Peer("kubernetes", "kubectl is not installed (tests/infra/kubernetes.sh builds one)")
+    ok, line = _answer([kubectl(), "get", "nodes", "--no-headers"], env, timeout=30)
+    if not ok or " Ready " not in f" {line} ":
+        return Peer("kubernetes", f"the cluster has no ready node: {line}")
+    # The node's kubelet version (last column) is the cluster's.
+    return Peer("kubernetes", None, line.split()[-1], dict(env))
+
+
+def libdrmaa(env: Mapping[str, str], gridengine: Peer) -> Peer:
+    """Grid Engine's DRMAA v1 library (tests/infra/libdrmaa.sh) on the Grid Engine cell, whose ``qsub`` is the
+    native tool it is compared with."""
+    library = env.get("DRMAA_LIBRARY_PATH")
+    if not library:
+        return Peer("libdrmaa", "DRMAA_LIBRARY_PATH is not set (bench/run takes it from tests/infra/libdrmaa.sh)")
+    if not Path(library).exists():
+        return Peer("libdrmaa", f"DRMAA_LIBRARY_PATH names {library}, which does not exist")
+    if not gridengine.available:
+        return Peer("libdrmaa", f"its Grid Engine cell is not available: {gridengine.reason}")
+    if importlib.util.find_spec("drmaa") is None:
+        return Peer("libdrmaa", "the drmaa package is not installed beside drmaa2 (pip install '.[libdrmaa]')")
+    return Peer("libdrmaa", None, Path(library).name, dict(env))
 
 
 def local_image(env: Mapping[str, str]) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .model import Result
+from .model import ROUND_TWO, Result
 from .peers import ROOT, Peer
 
 DOCS = ROOT / "docs" / "performance.md"
@@ -61,6 +61,16 @@ def table(results: Sequence[Result]) -> list[str]:
     return lines
 
 
+def rounds(results: Sequence[Result]) -> list[str]:
+    """One summary table per round: the first round's targets (1-8) and the second's (9-15, issue #21)."""
+    lines: list[str] = []
+    for title, mine in (("First round: targets 1–8", [r for r in results if r.number < ROUND_TWO]),
+                        ("Second round (issue #21): targets 9–15", [r for r in results if r.number >= ROUND_TWO])):
+        if mine:
+            lines += [*([""] if lines else []), f"**{title}**", "", *table(mine)]
+    return lines
+
+
 def details(results: Sequence[Result]) -> list[str]:
     """Every row of every target: wall time median (min–max), CPU time median, or the figure measured."""
     lines: list[str] = []
@@ -92,7 +102,7 @@ def markdown(results: Sequence[Result], info: dict[str, Any], peers: Sequence[Pe
         "",
         "Peers: " + "; ".join(p.status() if p.available else f"{p.name}: {p.status()}" for p in peers) + ".",
         "",
-        *table(results),
+        *rounds(results),
         *details(results),
     ]
     return "\n".join(lines) + "\n"
