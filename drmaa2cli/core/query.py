@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..backends import Backend
-from ..errors import BackendUnavailable, InvalidState, StoreError, WaitTimeout
+from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, StoreError, WaitTimeout
 from ..models import JobInfo, JobState
 from .context import Context, order
 
@@ -197,18 +197,30 @@ class Query:
         at."""
         offsets = {s: (offsets or {}).get(s, 0) for s in streams}
         (job,) = self.jobs([job_id])
+        live = True  # the backend's live stream is followed once; after it, the output is polled
         while True:
             if on_update is not None:
                 on_update(job)
             final = job.state.final
-            for stream in streams:
-                data = self.output(job, stream, offsets[stream])
-                if data:
-                    offsets[stream] += len(data)
-                    sink(stream, data)
-            if final:
-                return job
-            self.ctx.backend(job.backend).wait_any([job], poll)
+            backend = self.ctx.backend(job.backend)
+            grown = None if final or not live else backend.follow_output(job, streams, offsets)
+            if grown is not None:
+                live = False
+                try:
+                    for stream, data in grown:
+                        offsets[stream] += len(data)
+                        sink(stream, data)
+                except Drmaa2Error:
+                    pass  # the stream broke off (an engine restarting): polling goes on from the offsets
+            else:
+                for stream in streams:
+                    data = self.output(job, stream, offsets[stream])
+                    if data:
+                        offsets[stream] += len(data)
+                        sink(stream, data)
+                if final:
+                    return job
+            backend.wait_any([job], poll)
             (job,) = self.refresh([job])
 
     def output(self, job: JobInfo, stream: str, offset: int = 0) -> bytes:

@@ -18,7 +18,7 @@ import os
 import signal as signals
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
@@ -380,6 +380,35 @@ class DockerBackend(Backend):
             )
         except Missing:
             return None
+
+    def follow_output(self, job: JobInfo, streams: Sequence[str],
+                      offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]] | None:
+        """The running container's log as it grows (one request, which the engine ends once the container has
+        stopped): polling the whole log again and again cost time in the square of its size."""
+        if job.state not in (JobState.RUNNING, JobState.SUSPENDED) or self.files.result(job.id) is not None:
+            return None
+        joined = job.output_path == job.error_path
+        names = {1: "out", 2: "out" if joined else "err"}
+        wanted = {n for n, name in names.items() if name in streams}
+        if not wanted:
+            return None
+        return self._follow(job, names, wanted, offsets)
+
+    def _follow(self, job: JobInfo, names: Mapping[int, str], wanted: set[int],
+                offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]]:
+        skip = {name: offsets.get(name, 0) for name in names.values()}
+        try:
+            blocks = self._job_engine(job).log_blocks(
+                container_of(job), stdout=1 in wanted, stderr=2 in wanted, follow=True)
+            for number, data in blocks:
+                name = names.get(number, "out")
+                if skip[name]:
+                    cut, skip[name] = min(skip[name], len(data)), max(0, skip[name] - len(data))
+                    data = data[cut:]
+                if data:
+                    yield name, data
+        except Missing:
+            return  # removed: finalised by another process, whose files hold the rest
 
     def cleanup(self, job: JobInfo) -> None:
         """Remove the job's container if one is left (output not saved, or removal failed) and its files;

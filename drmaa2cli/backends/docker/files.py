@@ -14,7 +14,7 @@ import contextlib
 import fcntl
 import json
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -87,15 +87,37 @@ def create_output(path: str) -> None:
 
 
 def fill_output(path: str, chunks: Iterable[bytes]) -> None:
-    """Write the job's whole output into ``path``, in place and synced.
+    """Write the job's whole output into ``path``, in place and synced (see ``fill_outputs``)."""
+    fill_outputs({0: path}, ((0, chunk) for chunk in chunks))
+
+
+def fill_outputs(paths: Mapping[int, str], blocks: Iterable[tuple[int, bytes]]) -> None:
+    """Write the job's whole output into its files: each (stream, bytes) block to ``paths[stream]`` (a stream
+    without a path is dropped), every file in place and synced; a path given for two streams gets both, in
+    order.
 
     In place rather than renamed over, so that a ``tail -f`` started at submission sees it. A reader never
     sees it half written: the job's record turns final only after this returned, and if this process dies
     half-way the container (which still holds the output) is kept and the next refresh writes it again.
     """
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
-    with open(fd, "wb") as f:
-        for chunk in chunks:
-            f.write(chunk)
-        f.flush()
-        os.fsync(f.fileno())
+    fds: dict[str, int] = {}
+    try:
+        for path in paths.values():
+            if path not in fds:
+                fds[path] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        by_stream = {stream: fds[path] for stream, path in paths.items()}
+        for stream, data in blocks:
+            fd = by_stream.get(stream)
+            if fd is not None:
+                _write_all(fd, data)
+        for fd in fds.values():
+            os.fsync(fd)
+    finally:
+        for fd in fds.values():
+            os.close(fd)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]

@@ -22,7 +22,7 @@ from ...procfs import submitter_alive
 from .. import ending
 from . import accounting
 from .engine import Engine, Missing
-from .files import JobFiles, fill_output
+from .files import JobFiles, fill_output, fill_outputs
 
 #: Container states in which the job has not ended ("removing" has: drmaa2 removes a container only after
 #: recording its result, and a container removed by someone else is not coming back). Podman shows
@@ -179,14 +179,11 @@ class Finisher:
         """Copy the container's logs into the job's files; the reason if that failed for good. Errors that
         may pass (an unreachable engine) propagate, so that a later refresh tries again."""
         out, err, name = job.output_path, job.error_path, container_of(job)
+        # Both streams from one read of the log: the engine decodes every line of it for each request.
+        paths = {stream: path for stream, path in ((1, out), (2, err)) if path}
         try:
-            if out and out == err:
-                fill_output(out, engine.logs(name, stdout=True, stderr=True))
-            else:
-                if out:
-                    fill_output(out, engine.logs(name, stdout=True, stderr=False))
-                if err:
-                    fill_output(err, engine.logs(name, stdout=False, stderr=True))
+            if paths:
+                fill_outputs(paths, engine.log_blocks(name, stdout=1 in paths, stderr=2 in paths))
         except OSError as e:
             return f"output not saved ({e.filename}: {e.strerror}), container {name} kept"
         except (UnsupportedOperation, InvalidArgument, Missing) as e:

@@ -19,9 +19,14 @@ LOCAL_SCHEMES = ("unix", "http+unix")
 
 
 class Body(Protocol):
-    """A response body being read: all of it, a line at a time (events, pull), or n bytes (log frames)."""
+    """A response body being read: all of it, a line at a time (events, pull), n bytes, or in blocks as they
+    come (the log stream)."""
 
     def read(self, n: int = -1) -> bytes: ...
+
+    def read_some(self, n: int) -> bytes:
+        """Up to ``n`` bytes, what has arrived (waiting only when nothing has); b"" at the body's end."""
+        ...
 
     def readline(self) -> bytes: ...
 
@@ -30,10 +35,12 @@ class Body(Protocol):
 
 class Transport(Protocol):
     def request(
-        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None,
+        *, unchunked: bool = False,
     ) -> tuple[int, Body]:
-        """Send one request; (status, body). Raises OSError (or the SDK's errors) when the engine cannot be
-        reached."""
+        """Send one request; (status, body). ``unchunked``: the body is wanted as it is sent, not in HTTP/1.1
+        chunks (the engine sends one chunk per log line: ~40 bytes of framing read one at a time). Raises
+        OSError (or the SDK's errors) when the engine cannot be reached."""
         ...
 
 
@@ -107,6 +114,12 @@ class Reply:
         self._pending = joined[n:]
         return joined[:n]
 
+    def read_some(self, n: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        return self._next(n)
+
     def readline(self) -> bytes:
         while b"\n" not in self._pending:
             data = self._next(MAX_LINE)
@@ -142,11 +155,14 @@ class SocketTransport:
         return sock
 
     def request(
-        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None,
+        *, unchunked: bool = False,
     ) -> tuple[int, Body]:
         host = "localhost" if self._unix is not None else f"{self._host}:{self._port}"
-        head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity", "Connection: close",
-                *(f"{k}: {v}" for k, v in headers.items())]
+        # HTTP/1.0: the server cannot chunk the body, which then ends with the connection (Reply reads both).
+        version = "1.0" if unchunked else "1.1"
+        head = [f"{method} {path} HTTP/{version}", f"Host: {host}", "Accept-Encoding: identity",
+                "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
         if body is not None or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(body or b'')}")
         sock = self._connect(timeout)
@@ -192,6 +208,11 @@ class _RequestsBody:
         data: bytes = self._resp.raw.read() if n < 0 else self._resp.raw.read(n)
         return data or b""
 
+    def read_some(self, n: int) -> bytes:
+        raw = self._resp.raw
+        data: bytes = raw.read1(n) if hasattr(raw, "read1") else raw.read(n)
+        return data or b""
+
     def readline(self) -> bytes:
         line: bytes = self._resp.raw.readline()
         return line
@@ -211,8 +232,10 @@ class SdkTransport:
         self.api = docker.APIClient(version=version, timeout=timeout, **sdk_kwargs)
 
     def request(
-        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None,
+        *, unchunked: bool = False,
     ) -> tuple[int, Body]:
+        # ``unchunked`` is not asked of requests, which speaks HTTP/1.1 only.
         resp = self.api.request(
             method, self.api.base_url + path, data=body, headers=dict(headers), stream=True, timeout=timeout
         )
