@@ -109,6 +109,7 @@ def test_a_plain_submit_loads_no_parser_and_still_submits(cli: Cli) -> None:
     loaded = set(proc.stderr.split())
     assert "drmaa2cli.commands.submitting" in loaded
     assert not {m for m in loaded if m == "typer" or m.startswith(("typer.", "click", "rich"))}
+    assert not {"drmaa2cli.monitoring", "platform", "socket", "psutil"} & loaded
     assert cli("wait", proc.stdout.strip()).code == 0
 
 
