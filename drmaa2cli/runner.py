@@ -334,6 +334,9 @@ class StartLater(Backend):
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         return None if waiting(job) else self.inner.output(job, stream)
 
+    def will_follow(self) -> None:
+        self.inner.will_follow()
+
     def follow_output(self, job: JobInfo, streams: Sequence[str],
                       offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]] | None:
         return None if waiting(job) else self.inner.follow_output(job, streams, offsets)

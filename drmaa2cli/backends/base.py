@@ -282,6 +282,12 @@ class Backend(ABC):
         ``job.error_path`` on this machine, which the core then reads itself."""
         return None
 
+    def will_follow(self) -> None:
+        """This process will follow (``follow_output``) the output of the jobs it starts from now on: a backend
+        whose platform gives a job's output as it comes only to whom asked before the job started (a container's
+        attach) asks at the start. Nothing by default."""
+        return None
+
     def follow_output(self, job: JobInfo, streams: Sequence[str],
                       offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]] | None:
         """The output of ``job`` (running) on ``streams`` ("out", "err") as the platform receives it, from byte

@@ -166,6 +166,8 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
         from . import run  # run's own parts: not loaded by every submit
 
         feed = run.stdin_feed(svc, template, array=bool(o["array"]))
+        if not o["array"] and not o["json_out"]:
+            svc.backend(svc.settings.backend).will_follow()  # its output is streamed (run.follow_job)
     try:
         jobs = svc.submit_jobs(
             template,

@@ -68,6 +68,22 @@ def test_run_streams_every_byte(docker_cli: DockerCli, tmp_path: Path) -> None:
     assert r.code == 0
     assert r.out == UNTERMINATED
     assert r.err == UNTERMINATED
+    # Its files, kept from the attached stream it printed, hold the same.
+    (job,) = docker_cli.cli("status", "--json").json()["jobs"]
+    assert Path(job["output_path"]).read_bytes() == UNTERMINATED
+    assert Path(job["error_path"]).read_bytes() == UNTERMINATED
+    assert not [p.name for p in (docker_cli.home / "run").iterdir() if ".follow" in p.name]
+
+
+def test_run_joined_prints_and_keeps_the_same_bytes(docker_cli: DockerCli, tmp_path: Path) -> None:
+    src = _payload_dir(tmp_path, UNTERMINATED)
+    r = docker_cli("run", "--backend", "docker", "--image", docker_cli.image, "--mount", f"{src}:/in:ro", "--join",
+                   "--", "sh", "-c", "cat /in/payload; cat /in/payload >&2")
+    assert r.code == 0 and r.err == b""
+    # Two writers of one file: how their blocks interleave is the engine's, every byte is there once.
+    assert sorted(r.out) == sorted(UNTERMINATED * 2)
+    (job,) = docker_cli.cli("status", "--json").json()["jobs"]
+    assert sorted(Path(job["output_path"]).read_bytes()) == sorted(r.out)
 
 
 def test_follow_from_the_middle_gives_the_rest_once(docker_cli: DockerCli, tmp_path: Path) -> None:

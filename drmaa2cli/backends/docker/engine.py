@@ -21,7 +21,7 @@ from ...errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
+from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Stream, Transport, needs_sdk
 
 if TYPE_CHECKING:
     import socket
@@ -135,6 +135,29 @@ class Engine:
         except Exception as e:
             raise self._connection_error(e) from e
 
+    def attach_output(self, name: str) -> Stream:
+        """The stdout and stderr of container ``name`` as it writes them, read with ``output_blocks``: attached
+        before the container starts, every byte of them (``docker run`` attaches so), in blocks as large as the
+        container's writes. Raises UnsupportedOperation for an engine reached through the SDK, Missing,
+        BackendUnavailable."""
+        transport = self._transport_for()
+        if not isinstance(transport, SocketTransport):
+            raise UnsupportedOperation("the docker backend attaches only to an engine at a unix socket or tcp://")
+        path = f"/v{self._version}/containers/{_q(name)}/attach?stream=1&stdout=1&stderr=1"
+        try:
+            return Stream(transport.hijack(path, TIMEOUT))
+        except Exception as e:
+            raise self._connection_error(e) from e
+
+    def output_blocks(self, stream: Stream) -> Iterator[tuple[int, bytes]]:
+        """What ``attach_output`` gives, as ``log_blocks`` gives the log, until the container's streams closed
+        (its end); the stream is closed then."""
+        try:
+            with self._reading():
+                yield from demultiplex(stream)
+        finally:
+            stream.close()
+
     def containers(self, label: str) -> list[dict[str, Any]]:
         """Containers with ``label`` ("key=value"), running or not: the engine's summaries, not inspected."""
         params = {"all": "1", "filters": json.dumps({"label": [label]})}
@@ -183,19 +206,20 @@ class Engine:
     def unpause(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/unpause")
 
-    def logs(self, name: str, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
-        """The container's log so far, block by block (stdout and stderr interleaved as the engine has
-        them when both are asked for)."""
-        for _, data in self.log_blocks(name, stdout=stdout, stderr=stderr):
+    def logs(self, name: str, *, stdout: bool, stderr: bool, tail: int | None = None) -> Iterator[bytes]:
+        """The container's log so far (its last ``tail`` lines), block by block (stdout and stderr interleaved
+        as the engine has them when both are asked for)."""
+        for _, data in self.log_blocks(name, stdout=stdout, stderr=stderr, tail=tail):
             yield data
 
     def log_blocks(
-        self, name: str, *, stdout: bool, stderr: bool, follow: bool = False
+        self, name: str, *, stdout: bool, stderr: bool, follow: bool = False, tail: int | None = None
     ) -> Iterator[tuple[int, bytes]]:
         """The container's log as (stream, bytes): 1 for stdout, 2 for stderr (0 for an attached stdin's echo, 3
         for the engine's own errors), consecutive lines of one stream in one block. With ``follow``, what the
         container writes next too, until it has stopped (the engine then ends the stream)."""
-        params = {"stdout": str(int(stdout)), "stderr": str(int(stderr)), "follow": "1" if follow else None}
+        params = {"stdout": str(int(stdout)), "stderr": str(int(stderr)), "follow": "1" if follow else None,
+                  "tail": None if tail is None else str(tail)}
         # Unchunked: the engine sends each line as an HTTP chunk of its own.
         body = self._request("GET", f"/containers/{_q(name)}/logs", params=params,
                              timeout=None if follow else TIMEOUT, unchunked=True)

@@ -6,6 +6,11 @@
   because the engine shows only the exit code (137 is both ``exit 137`` and SIGKILL) and ``terminate``
   cannot change the job's record.
 - ``locks/ID.lock``: flock'ed while a job is finalised, so that concurrent refreshers finalise it once.
+- ``run/ID.out.following`` (``.err``): the job's output as a process following it live (`run`, `logs
+  --follow`; one at a time, the first) receives it; renamed to ``run/ID.out.followed`` once the engine ended the
+  stream, when it holds the whole output. The finaliser then copies it into the job's file, in the kernel,
+  instead of reading the container's log from the engine once more (the engine serves a log at a few MB/s: one
+  frame per line).
 """
 
 from __future__ import annotations
@@ -74,11 +79,81 @@ class JobFiles:
         with contextlib.suppress(FileNotFoundError):
             (self.lock_dir / f"{job_id}.lock").unlink()
 
+    def followed_path(self, job_id: str, key: str) -> Path:
+        """The whole output for the job's file ``key`` ("out", "err"), as a follower received it."""
+        return self.run_dir / f"{job_id}.{key}.followed"
+
+    def following_path(self, job_id: str, key: str) -> Path:
+        """Where a follower keeps what it receives for ``key`` while it follows (one follower at a time)."""
+        return self.run_dir / f"{job_id}.{key}.following"
+
+    def drop_followed(self, job_id: str) -> None:
+        for key in ("out", "err"):
+            with contextlib.suppress(FileNotFoundError):
+                self.followed_path(job_id, key).unlink()
+
     def remove(self, job_id: str) -> None:
         """Forget the job (its record is being reaped)."""
-        for path in (self._result_path(job_id), self.kill_path(job_id), self.lock_dir / f"{job_id}.lock"):
+        kept = [self.following_path(job_id, key) for key in ("out", "err")]
+        kept += [self.followed_path(job_id, key) for key in ("out", "err")]
+        for path in (self._result_path(job_id), self.kill_path(job_id), self.lock_dir / f"{job_id}.lock", *kept):
             with contextlib.suppress(FileNotFoundError):
                 path.unlink()
+
+
+class Following:
+    """Keeps what a follower of a job's live output receives (see the module docstring): ``keys`` maps the
+    engine's stream numbers (1 stdout, 2 stderr) to the job's files, "out" and "err" ("out" for both when they
+    are joined). ``ended`` when the engine ended the stream: the files are then the whole output. Writes that
+    fail (a full disk) stop the keeping, not the following."""
+
+    def __init__(self, files: JobFiles, job_id: str, keys: Mapping[int, str]) -> None:
+        self.files, self.job_id, self.keys = files, job_id, keys
+        self._fds: dict[str, int] | None = {}
+        try:
+            for key in sorted(set(keys.values())):
+                path = files.following_path(job_id, key)
+                # Exclusive: a second follower keeps nothing (and a file left by a follower that was killed
+                # only means that the finaliser reads the engine's log, as without one).
+                self._fds[key] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except OSError:
+            self.close()
+
+    def write(self, stream: int, data: bytes) -> None:
+        if self._fds is None or stream not in self.keys:
+            return
+        try:
+            _write_all(self._fds[self.keys[stream]], data)
+        except OSError:
+            self.close()
+
+    def ended(self) -> None:
+        """The stream is over: offer the files to the finaliser (unless it has already finished the job)."""
+        if self._fds is None:
+            return
+        try:
+            for key in self._fds:
+                os.replace(self.files.following_path(self.job_id, key), self.files.followed_path(self.job_id, key))
+        except OSError:
+            self.close()
+            return
+        if self.files.result(self.job_id) is not None:
+            self.files.drop_followed(self.job_id)  # finalised from the engine meanwhile
+        self._close_fds()
+
+    def close(self) -> None:
+        """Stop keeping (the stream broke off, or its reader stopped): what was kept is not the whole output."""
+        if self._fds is None:
+            return
+        for key in self._fds:
+            with contextlib.suppress(FileNotFoundError):
+                self.files.following_path(self.job_id, key).unlink()
+        self._close_fds()
+
+    def _close_fds(self) -> None:
+        for fd in (self._fds or {}).values():
+            os.close(fd)
+        self._fds = None
 
 
 def create_output(path: str) -> None:
@@ -115,6 +190,24 @@ def fill_outputs(paths: Mapping[int, str], blocks: Iterable[tuple[int, bytes]]) 
     finally:
         for fd in fds.values():
             os.close(fd)
+
+
+def copy_output(path: str, source: Path) -> None:
+    """Write the job's whole output from ``source`` into ``path``, in place and synced (as ``fill_outputs``), in
+    the kernel."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+    try:
+        with open(source, "rb") as src:
+            size = os.fstat(src.fileno()).st_size
+            done = 0
+            while done < size:
+                sent = os.sendfile(fd, src.fileno(), done, size - done)
+                if sent == 0:
+                    break
+                done += sent
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -200,6 +200,25 @@ class SocketTransport:
         return sock
 
 
+class Stream:
+    """A hijacked connection read as a ``Body`` (the engine's attach: multiplexed frames until it closes)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def read(self, n: int = -1) -> bytes:
+        raise NotImplementedError("a stream is read in blocks")
+
+    def read_some(self, n: int) -> bytes:
+        return self._sock.recv(n)
+
+    def readline(self) -> bytes:
+        raise NotImplementedError("a stream is read in blocks")
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class _RequestsBody:
     def __init__(self, resp: Any) -> None:
         self._resp = resp
