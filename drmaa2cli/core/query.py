@@ -197,7 +197,8 @@ class Query:
         at."""
         offsets = {s: (offsets or {}).get(s, 0) for s in streams}
         (job,) = self.jobs([job_id])
-        live = True  # the backend's live stream is followed once; after it, the output is polled
+        live = True  # the backend's live stream is followed once
+        streamed = False  # it ended: the job writes no more, what is left comes from its files at its end
         while True:
             if on_update is not None:
                 on_update(job)
@@ -210,9 +211,11 @@ class Query:
                     for stream, data in grown:
                         offsets[stream] += len(data)
                         sink(stream, data)
+                    streamed = True
                 except Drmaa2Error:
                     pass  # the stream broke off (an engine restarting): polling goes on from the offsets
-            else:
+            elif final or not streamed:
+                # Not while the job, whose stream has ended, is still ending: a platform's whole log read again.
                 for stream in streams:
                     data = self.output(job, stream, offsets[stream])
                     if data:
