@@ -94,7 +94,8 @@ class DockerLaunch(Launch):
                 self.engine.create(self.name, config)
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
-        attached = self._attach() if self.backend.following else None
+        # Not with its input open: Podman takes the end of any attach to it for the end of the container's input.
+        attached = self._attach() if self.backend.following and not self.spec.stdin else None
         try:
             self.engine.start(self.name)
         except Drmaa2Error as e:
