@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 import typer
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from drmaa2cli import quick
 from drmaa2cli.cli import command_for
@@ -120,3 +122,33 @@ def test_what_a_plain_submit_says_is_what_the_parser_says(cli: Cli) -> None:
         parser_path = cli("submit", "-N", "x", "-N", "x", *bad, "--", "true")
         assert quick_path.code not in (0, 200) and quick_path.err.startswith("drmaa2: "), quick_path
         assert quick_path == parser_path
+
+
+VALUES = ["x", "", "-x", "--", "a=b", " 7", "-5", "1_000", "1000000", "1000001", "٣", "true"]
+ODD = ["-", "-jH", "-Nx", "--name=", "--join=1", "--help", "--priority=3", "--priority=x", "--env=K=V", "--nmae"]
+
+
+@st.composite
+def command_lines(draw: st.DrawFn) -> list[str]:
+    """Options (with values where they take one, or odd words), then ``--`` or not, then a command."""
+    words: list[str] = []
+    for _ in range(draw(st.integers(0, 6))):
+        if draw(st.integers(0, 5)) == 0:
+            words.append(draw(st.sampled_from(ODD)))
+            continue
+        option = draw(st.sampled_from(sorted(quick.OPTIONS)))
+        words.append(option)
+        if quick.OPTIONS[option][1] != "flag":
+            words.append(draw(st.sampled_from(VALUES)))
+    return [*words, *draw(st.sampled_from([["--"], []])), *draw(st.sampled_from([["true"], ["true", "-j"], []]))]
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(words=command_lines())
+def test_any_command_line_reads_as_the_parser_reads_it_or_goes_to_it(
+    words: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    args = ["submit", *words]
+    found = quick.submit_options(args)
+    if found is not None:
+        assert found == _parsed(args, monkeypatch)
