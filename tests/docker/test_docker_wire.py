@@ -10,8 +10,7 @@ import threading
 
 import pytest
 
-from drmaa2cli.backends.docker.engine import demultiplex
-from drmaa2cli.backends.docker.http import Reply, SocketTransport
+from drmaa2cli.backends.docker.http import Reply, SocketTransport, demultiplex
 
 
 def _reply(raw: bytes) -> Reply:

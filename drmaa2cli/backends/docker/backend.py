@@ -32,7 +32,7 @@ from ..base import Backend, BackendContext, Launch, StdinSink
 from ..contract import Refusal
 from . import DATA_SHAPE, accounting
 from .engine import STDIN_NEEDS_SOCKET, Engine, Missing, redact
-from .files import Following, JobFiles, create_output
+from .files import JobFiles, create_output
 from .finish import (
     ACTIVE,
     GRACE_SECONDS,
@@ -42,6 +42,7 @@ from .finish import (
 )
 from .http import Stream
 from .spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
+from .streams import follow
 
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
@@ -411,7 +412,7 @@ class DockerBackend(Backend):
         """The running container's output as it grows: from the attach made before it started, else from its
         log (one request, which the engine ends once the container has stopped): polling the whole log again
         and again cost time in the square of its size. When both streams are followed, what comes is also kept
-        for the finaliser (files.py)."""
+        for the finaliser (streams.py)."""
         attached = self.attached.pop(job.id, None)
         if job.state not in (JobState.RUNNING, JobState.SUSPENDED) or self.files.result(job.id) is not None:
             if attached is not None:
@@ -424,38 +425,7 @@ class DockerBackend(Backend):
             if attached is not None:
                 attached.close()
             return None
-        return self._follow(job, names, wanted, offsets, attached)
-
-    def _follow(self, job: JobInfo, names: Mapping[int, str], wanted: set[int], offsets: Mapping[str, int],
-                attached: Stream | None) -> Iterator[tuple[str, bytes]]:
-        skip = {name: offsets.get(name, 0) for name in names.values()}
-        engine = self._job_engine(job)
-        if attached is not None:
-            blocks = engine.output_blocks(attached)
-            covered = {1, 2}
-        else:
-            blocks = engine.log_blocks(container_of(job), stdout=1 in wanted, stderr=2 in wanted, follow=True)
-            covered = wanted
-        keeping = Following(self.files, job.id, names) if covered == {1, 2} else None
-        try:
-            for number, data in blocks:
-                if keeping is not None:
-                    keeping.write(number, data)
-                if number not in wanted:
-                    continue
-                name = names[number]
-                if skip[name]:
-                    cut, skip[name] = min(skip[name], len(data)), max(0, skip[name] - len(data))
-                    data = data[cut:]
-                if data:
-                    yield name, data
-            if keeping is not None:
-                keeping.ended()
-        except Missing:
-            return  # removed: finalised by another process, whose files hold the rest
-        finally:
-            if keeping is not None:
-                keeping.close()
+        return follow(self._job_engine(job), self.files, job, names, wanted, offsets, attached)
 
     def cleanup(self, job: JobInfo) -> None:
         """Remove the job's container if one is left (output not saved, or removal failed) and its files;

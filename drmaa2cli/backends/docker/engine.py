@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import re
-import struct
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, TypedDict, Unpack
 from urllib.parse import quote, urlencode, urlparse
@@ -21,7 +20,7 @@ from ...errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Stream, Transport, needs_sdk
+from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Stream, Transport, demultiplex, needs_sdk
 
 if TYPE_CHECKING:
     import socket
@@ -394,42 +393,6 @@ def _message(resp: Body) -> str:
         return str(json.loads(raw)["message"])
     except (ValueError, KeyError, TypeError):
         return raw.decode(errors="replace")
-
-
-#: How much of a log stream is read at once: a block holds thousands of short lines.
-LOG_BLOCK = 1 << 20
-_FRAME_HEADER = struct.Struct(">B3xI")
-
-
-def demultiplex(body: Body) -> Iterator[tuple[int, bytes]]:
-    """The engine's multiplexed log stream (frames of an 8-byte header -- stream, 0, 0, 0, size -- and the
-    payload) as (stream, bytes), read in large blocks: the engine writes one frame per line, and reading a
-    line at a time cost more than the container took to write it. A frame cut short by the end of the body
-    gives what it holds."""
-    header = _FRAME_HEADER.unpack_from
-    rest = b""
-    while data := body.read_some(LOG_BLOCK):
-        buf = rest + data if rest else data
-        end, pos, stream = len(buf), 0, -1
-        parts: list[bytes] = []
-        # Per frame as little as can be: one unpack, one slice (of bytes: a memoryview's costs more).
-        while pos + 8 <= end:
-            kind, size = header(buf, pos)
-            stop = pos + 8 + size
-            if stop > end:
-                break
-            if kind != stream:
-                if parts:
-                    yield stream, b"".join(parts)
-                    parts = []
-                stream = kind
-            parts.append(buf[pos + 8:stop])
-            pos = stop
-        if parts:
-            yield stream, b"".join(parts)
-        rest = buf[pos:]
-    if len(rest) > 8:
-        yield rest[0], rest[8:]
 
 
 def _os_error(e: BaseException) -> OSError | None:

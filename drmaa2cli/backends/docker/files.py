@@ -101,61 +101,6 @@ class JobFiles:
                 path.unlink()
 
 
-class Following:
-    """Keeps what a follower of a job's live output receives (see the module docstring): ``keys`` maps the
-    engine's stream numbers (1 stdout, 2 stderr) to the job's files, "out" and "err" ("out" for both when they
-    are joined). ``ended`` when the engine ended the stream: the files are then the whole output. Writes that
-    fail (a full disk) stop the keeping, not the following."""
-
-    def __init__(self, files: JobFiles, job_id: str, keys: Mapping[int, str]) -> None:
-        self.files, self.job_id, self.keys = files, job_id, keys
-        self._fds: dict[str, int] | None = {}
-        try:
-            for key in sorted(set(keys.values())):
-                path = files.following_path(job_id, key)
-                # Exclusive: a second follower keeps nothing (and a file left by a follower that was killed
-                # only means that the finaliser reads the engine's log, as without one).
-                self._fds[key] = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        except OSError:
-            self.close()
-
-    def write(self, stream: int, data: bytes) -> None:
-        if self._fds is None or stream not in self.keys:
-            return
-        try:
-            _write_all(self._fds[self.keys[stream]], data)
-        except OSError:
-            self.close()
-
-    def ended(self) -> None:
-        """The stream is over: offer the files to the finaliser (unless it has already finished the job)."""
-        if self._fds is None:
-            return
-        try:
-            for key in self._fds:
-                os.replace(self.files.following_path(self.job_id, key), self.files.followed_path(self.job_id, key))
-        except OSError:
-            self.close()
-            return
-        if self.files.result(self.job_id) is not None:
-            self.files.drop_followed(self.job_id)  # finalised from the engine meanwhile
-        self._close_fds()
-
-    def close(self) -> None:
-        """Stop keeping (the stream broke off, or its reader stopped): what was kept is not the whole output."""
-        if self._fds is None:
-            return
-        for key in self._fds:
-            with contextlib.suppress(FileNotFoundError):
-                self.files.following_path(self.job_id, key).unlink()
-        self._close_fds()
-
-    def _close_fds(self) -> None:
-        for fd in (self._fds or {}).values():
-            os.close(fd)
-        self._fds = None
-
-
 def create_output(path: str) -> None:
     """Create (or empty) an output file, 0600, so that it can be followed while the job runs."""
     os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))
@@ -184,7 +129,7 @@ def fill_outputs(paths: Mapping[int, str], blocks: Iterable[tuple[int, bytes]]) 
         for stream, data in blocks:
             fd = by_stream.get(stream)
             if fd is not None:
-                _write_all(fd, data)
+                write_all(fd, data)
         for fd in fds.values():
             os.fsync(fd)
     finally:
@@ -210,7 +155,7 @@ def copy_output(path: str, source: Path) -> None:
         os.close(fd)
 
 
-def _write_all(fd: int, data: bytes) -> None:
+def write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
         view = view[os.write(fd, view):]
