@@ -1,9 +1,9 @@
-"""The Typer app. Commands are registered by hand; ``main`` is the one place that turns errors into exit
-codes (commands return an int and never exit themselves)."""
+"""The Typer app. Commands are registered by hand; ``main`` (in ``entry``, which loads this module only when
+the parser is needed) is the one place that turns errors into exit codes (commands return an int and never exit
+themselves)."""
 
 from __future__ import annotations
 
-import atexit
 import copy
 import os
 import sys
@@ -14,8 +14,9 @@ import typer
 
 from . import __version__
 from .commands import alter, config, control, kill, logs, monitor, requeue, rm, sessions, status, submit, wait
-from .errors import Drmaa2Error, ExitStatus
-from .render import printable, safe_streams
+from .entry import main
+
+__all__ = ["app", "command_for", "main"]
 
 app = typer.Typer(
     name="drmaa2",
@@ -86,68 +87,3 @@ def command_for(args: Sequence[str]) -> Any:
     one = copy.copy(app)
     one.registered_commands, one.registered_groups = commands, groups
     return typer.main.get_command(one)
-
-
-def _is_usage_error(e: Exception) -> bool:
-    """A command-line error of the parser Typer is built on (a usage error, a bad value, a bare `drmaa2`).
-
-    Typer vendors that parser privately, so its exception classes are known by their public behaviour (an
-    ``exit_code`` and a ``format_message``), not imported: a Typer release that moves them changes nothing."""
-    return isinstance(getattr(e, "exit_code", None), int) and callable(getattr(e, "format_message", None))
-
-
-def _usage(e: Any) -> int:
-    """Print a parser error in drmaa2's one-line form; `drmaa2` alone prints the help, as a success."""
-    if type(e).__name__ == "NoArgsIsHelpError":
-        sys.stdout.write(e.format_message() + "\n")
-        return ExitStatus.OK
-    ctx = getattr(e, "ctx", None)
-    hint = f" (see `{ctx.command_path} --help`)" if ctx is not None else ""
-    sys.stderr.write(f"drmaa2: {printable(e.format_message())}{hint}\n")
-    return ExitStatus.USAGE
-
-
-def _internal(e: Exception) -> int:
-    sys.stderr.write(
-        f"drmaa2: internal error: {type(e).__name__}: {printable(str(e))} (run with --traceback for details)\n"
-    )
-    return ExitStatus.INTERNAL
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``drmaa2`` command."""
-    safe_streams()
-    args = list(sys.argv[1:] if argv is None else argv)
-    show_traceback = "--traceback" in args or bool(os.environ.get("DRMAA2_TRACEBACK"))
-    code: int
-    try:
-        result = command_for(args).main(args=args, prog_name="drmaa2", standalone_mode=False)
-        code = result if isinstance(result, int) else 0
-    except Drmaa2Error as e:
-        if show_traceback:
-            raise
-        sys.stderr.write(f"drmaa2: {printable(str(e))}\n")
-        code = e.exit_status
-    except (KeyboardInterrupt, typer.Abort):
-        sys.stderr.write("\n")
-        code = ExitStatus.INTERRUPTED
-    except BrokenPipeError:
-        # The reader went away (`drmaa2 status | head`): not an error worth a message.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        code = ExitStatus.OK
-    except Exception as e:
-        if _is_usage_error(e):
-            code = _usage(e)
-        elif show_traceback:
-            raise
-        else:
-            code = _internal(e)
-    sys.stdout.flush()
-    if argv is None:
-        # The drmaa2 command itself: skip the interpreter's teardown of every loaded module, ~10 ms of CPU
-        # (a sixth of a submit). Exit handlers still run and both streams are flushed; nothing else holds
-        # buffered output (store files are written with os.write and fsync).
-        atexit._run_exitfuncs()
-        sys.stderr.flush()
-        os._exit(int(code))
-    sys.exit(int(code))

@@ -1,7 +1,7 @@
 """One error hierarchy for the whole tool, and the exit codes it maps to.
 
 Backends convert their library's errors at their edge (``raise BackendUnavailable(...) from e``); the CLI
-maps a ``Drmaa2Error`` to its ``exit_status`` in one place (``cli.main``). The DRMAA2 error names
+maps a ``Drmaa2Error`` to its ``exit_status`` in one place (``entry.main``). The DRMAA2 error names
 (InvalidArgument, InvalidState, UnsupportedOperation, ...) are kept so that library users recognise them.
 """
 

@@ -9,9 +9,7 @@ machine reads the same whichever platform described it. Memory is in KiB, as in 
 from __future__ import annotations
 
 import os
-import platform
 import re
-import socket
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -91,7 +89,11 @@ def kib(text: str) -> int | None:
 
 def this_machine() -> MachineInfo:
     """The machine this program runs on, as psutil and the kernel describe it."""
-    import psutil  # ~10 ms: only a monitoring call pays it
+    # Loaded here: a monitoring call pays them, not every submit of a backend that imports this module.
+    import platform
+    import socket
+
+    import psutil  # ~10 ms
 
     logical = psutil.cpu_count(logical=True) or os.cpu_count()
     physical = psutil.cpu_count(logical=False) or logical

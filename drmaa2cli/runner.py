@@ -18,7 +18,7 @@ import contextlib
 import os
 import sys
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import replace
 from pathlib import Path
@@ -333,6 +333,13 @@ class StartLater(Backend):
 
     def output(self, job: JobInfo, stream: str) -> bytes | None:
         return None if waiting(job) else self.inner.output(job, stream)
+
+    def will_follow(self) -> None:
+        self.inner.will_follow()
+
+    def follow_output(self, job: JobInfo, streams: Sequence[str],
+                      offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]] | None:
+        return None if waiting(job) else self.inner.follow_output(job, streams, offsets)
 
     def attach_stdin(self, job: JobInfo) -> StdinSink:
         return self.inner.attach_stdin(job)

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import os
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeAlias
@@ -280,6 +280,20 @@ class Backend(ABC):
         """The job's output so far on ``stream`` ("out" or "err") when the platform holds it (a running
         container's log, a CF task's log-cache lines); ``None`` when it is in ``job.output_path`` /
         ``job.error_path`` on this machine, which the core then reads itself."""
+        return None
+
+    def will_follow(self) -> None:
+        """This process will follow (``follow_output``) the output of the jobs it starts from now on: a backend
+        whose platform gives a job's output as it comes only to whom asked before the job started (a container's
+        attach) asks at the start. Nothing by default."""
+        return None
+
+    def follow_output(self, job: JobInfo, streams: Sequence[str],
+                      offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]] | None:
+        """The output of ``job`` (running) on ``streams`` ("out", "err") as the platform receives it, from byte
+        ``offsets[stream]`` on, as (stream, bytes) until the platform has given all of it (the job ended), when
+        the platform offers such a stream; ``None`` when it does not (the core then polls ``output``). Raises
+        what ``output`` raises, also while iterating; the core then goes on polling from where it got to."""
         return None
 
     def attach_stdin(self, job: JobInfo) -> StdinSink:

@@ -1,12 +1,14 @@
-"""Option types shared by several commands, and the one way commands get a Service and an Output."""
+"""Option types shared by several commands, and (from ``_service``) the one way commands get a Service and an
+Output."""
 
 from typing import Annotated
 
 import typer
 
-from .. import completion, config
-from ..render import Output
-from ..service import Service
+from .. import completion
+from ._service import output, service
+
+__all__ = ["BackendOption", "JobIds", "JsonOption", "SessionOption", "output", "service"]
 
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print a JSON document (schema_version 1) on stdout and nothing else.")
@@ -26,21 +28,3 @@ BackendOption = Annotated[
     typer.Option("--backend", "-b", help="Backend (default: $DRMAA2_BACKEND, config file, 'process').",
                  show_default=False, autocompletion=completion.backend_names),
 ]
-
-
-def service(session: str | None = None, backend: str | None = None) -> Service:
-    """The Service of a command: each distinct warning goes to stderr once, as it arises (an outage in a long
-    `wait` or `status --watch` repeats the same one)."""
-    said: set[str] = set()
-    out = output()
-
-    def warn(text: str) -> None:
-        if text not in said:
-            said.add(text)
-            out.note(text)
-
-    return Service(config.resolve({"session": session, "backend": backend}), warn=warn)
-
-
-def output() -> Output:
-    return Output.standard()

@@ -10,7 +10,7 @@ from ..errors import InvalidArgument
 from ..models import JobInfo
 from ..service import Service, exit_code_of, last_lines
 from ._common import output, service
-from .submit import report_failure
+from .submitting import report_failure
 
 HELP = ("Print a job's output (stdout; --stderr, or --both on their own streams); --follow streams it until the "
         "job ends, then exits with the job's exit code.")

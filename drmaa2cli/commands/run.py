@@ -12,7 +12,7 @@ from ..errors import ExitStatus, InvalidState, WaitTimeout
 from ..models import JobInfo, JobTemplate
 from ..render import Output
 from ..service import Service, exit_code_of
-from .submit import report_failure
+from .submitting import report_failure
 
 #: How long an interrupted `run` waits for the job it stopped to end (the grace period before SIGKILL is 5 s
 #: on most backends; a scheduler may take a little longer to say so).

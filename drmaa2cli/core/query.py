@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from ..backends import Backend
-from ..errors import BackendUnavailable, InvalidState, StoreError, WaitTimeout
+from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, StoreError, WaitTimeout
 from ..models import JobInfo, JobState
 from .context import Context, order
 
@@ -197,18 +197,33 @@ class Query:
         at."""
         offsets = {s: (offsets or {}).get(s, 0) for s in streams}
         (job,) = self.jobs([job_id])
+        live = True  # the backend's live stream is followed once
+        streamed = False  # it ended: the job writes no more, what is left comes from its files at its end
         while True:
             if on_update is not None:
                 on_update(job)
             final = job.state.final
-            for stream in streams:
-                data = self.output(job, stream, offsets[stream])
-                if data:
-                    offsets[stream] += len(data)
-                    sink(stream, data)
-            if final:
-                return job
-            self.ctx.backend(job.backend).wait_any([job], poll)
+            backend = self.ctx.backend(job.backend)
+            grown = None if final or not live else backend.follow_output(job, streams, offsets)
+            if grown is not None:
+                live = False
+                try:
+                    for stream, data in grown:
+                        offsets[stream] += len(data)
+                        sink(stream, data)
+                    streamed = True
+                except Drmaa2Error:
+                    pass  # the stream broke off (an engine restarting): polling goes on from the offsets
+            elif final or not streamed:
+                # Not while the job, whose stream has ended, is still ending: a platform's whole log read again.
+                for stream in streams:
+                    data = self.output(job, stream, offsets[stream])
+                    if data:
+                        offsets[stream] += len(data)
+                        sink(stream, data)
+                if final:
+                    return job
+            backend.wait_any([job], poll)
             (job,) = self.refresh([job])
 
     def output(self, job: JobInfo, stream: str, offset: int = 0) -> bytes:

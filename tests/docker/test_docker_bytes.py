@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import random
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -66,3 +68,44 @@ def test_run_streams_every_byte(docker_cli: DockerCli, tmp_path: Path) -> None:
     assert r.code == 0
     assert r.out == UNTERMINATED
     assert r.err == UNTERMINATED
+    # Its files, kept from the attached stream it printed, hold the same.
+    (job,) = docker_cli.cli("status", "--json").json()["jobs"]
+    assert Path(job["output_path"]).read_bytes() == UNTERMINATED
+    assert Path(job["error_path"]).read_bytes() == UNTERMINATED
+    assert not [p.name for p in (docker_cli.home / "run").iterdir() if ".follow" in p.name]
+
+
+def test_run_joined_prints_and_keeps_the_same_bytes(docker_cli: DockerCli, tmp_path: Path) -> None:
+    src = _payload_dir(tmp_path, UNTERMINATED)
+    r = docker_cli("run", "--backend", "docker", "--image", docker_cli.image, "--mount", f"{src}:/in:ro", "--join",
+                   "--", "sh", "-c", "cat /in/payload; cat /in/payload >&2")
+    assert r.code == 0 and r.err == b""
+    # Two writers of one file: how their blocks interleave is the engine's, every byte is there once.
+    assert sorted(r.out) == sorted(UNTERMINATED * 2)
+    (job,) = docker_cli.cli("status", "--json").json()["jobs"]
+    assert sorted(Path(job["output_path"]).read_bytes()) == sorted(r.out)
+
+
+def test_follow_from_the_middle_gives_the_rest_once(docker_cli: DockerCli, tmp_path: Path) -> None:
+    """`logs --follow` prints what is there, then follows the engine's live log from that byte on: every byte
+    once, on its own stream, the last unterminated line too."""
+    src = _payload_dir(tmp_path, UNTERMINATED)
+    script = ("head -c 5000 /in/payload; head -c 7000 /in/payload >&2; while [ ! -e /in/go ]; do sleep 0.1; done; "
+              "tail -c +5001 /in/payload; tail -c +7001 /in/payload >&2")
+    job = docker_cli.submit("sh", "-c", script, options=["--mount", f"{src}:/in"])
+    docker_cli.until_running(job)
+    # The engine logs a line once it is whole: the first 7000 bytes up to their last newline.
+    logged = UNTERMINATED.rfind(b"\n", 0, 7000) + 1
+    deadline = time.monotonic() + 60
+    while len(docker_cli("logs", "--stderr", job).out) < logged:
+        assert time.monotonic() < deadline, "the job's first bytes never reached its log"
+        time.sleep(0.1)
+    follower = subprocess.Popen([sys.executable, "-m", "drmaa2cli", "logs", "--both", "--follow", job],
+                                env=docker_cli.cli.env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                stdin=subprocess.DEVNULL)
+    time.sleep(1)  # the follower has printed the first part and is following
+    (src / "go").touch()
+    out, err = follower.communicate(timeout=120)
+    assert follower.returncode == 0, err[-500:]
+    assert out == UNTERMINATED
+    assert err == UNTERMINATED

@@ -4,12 +4,13 @@ multiplexed log stream are read."""
 
 from __future__ import annotations
 
+import itertools
 import socket
 import threading
 
 import pytest
 
-from drmaa2cli.backends.docker.http import Reply, SocketTransport
+from drmaa2cli.backends.docker.http import Reply, SocketTransport, demultiplex
 
 
 def _reply(raw: bytes) -> Reply:
@@ -39,6 +40,48 @@ def test_chunked_stream_by_lines_and_by_exact_sizes() -> None:
     assert reply.read(8) == b"\x01\x00\x00\x00\x00\x00\x00\x03" and reply.read(3) == b"out"
     assert reply.read(8) == b"\x02\x00\x00\x00\x00\x00\x00\x04" and reply.read(4) == b"err\n"
     assert reply.read(8) == b"" and reply.readline() == b""
+
+
+def _frame(stream: int, payload: bytes) -> bytes:
+    return bytes([stream, 0, 0, 0]) + len(payload).to_bytes(4, "big") + payload
+
+
+class _Pieces:
+    """A body that arrives in the given pieces, one per read (as a socket gives what has arrived)."""
+
+    def __init__(self, pieces: list[bytes]) -> None:
+        self.pieces = pieces
+
+    def read_some(self, n: int) -> bytes:
+        assert n > 0
+        return self.pieces.pop(0) if self.pieces else b""
+
+
+def test_log_stream_demultiplexed_across_reads() -> None:
+    frames = [(1, b"a\n"), (1, b"bb\n"), (2, b"oops\n"), (1, b""), (1, b"c" * 300 + b"\n"), (2, b"x\n")]
+    wire = b"".join(_frame(s, p) for s, p in frames)
+    # Cut inside a header, inside a payload, and at frame boundaries.
+    cuts = [0, 3, 12, 13, 30, 200, len(wire)]
+    blocks = list(demultiplex(_Pieces([wire[a:b] for a, b in itertools.pairwise(cuts)])))
+    by_stream: dict[int, bytes] = {}
+    for stream, data in blocks:
+        by_stream[stream] = by_stream.get(stream, b"") + data
+    assert by_stream == {1: b"a\nbb\n" + b"c" * 300 + b"\n", 2: b"oops\nx\n"}
+    # In the engine's order: a block never holds two streams, and stdout's first lines come before stderr's.
+    assert blocks[0] == (1, b"a\n") and [s for s, _ in blocks][-1] == 2
+    # Consecutive frames of one stream that arrived together are one block.
+    assert list(demultiplex(_Pieces([wire[:24]]))) == [(1, b"a\nbb\n")]
+
+
+def test_log_stream_cut_short_gives_what_it_holds() -> None:
+    wire = _frame(1, b"whole\n") + _frame(2, b"half of it")[:12]
+    assert list(demultiplex(_Pieces([wire]))) == [(1, b"whole\n"), (2, b"half")]
+
+
+def test_read_some_gives_what_has_arrived() -> None:
+    reply = _reply(b"HTTP/1.0 200 OK\r\n\r\n" + b"abc\ndefgh")
+    assert reply.readline() == b"abc\n"
+    assert reply.read_some(3) == b"def" and reply.read_some(100) == b"gh" and reply.read_some(100) == b""
 
 
 def test_body_until_the_connection_ends_and_bodiless_answers() -> None:
@@ -80,3 +123,29 @@ def test_the_request_as_sent() -> None:
     assert lines[0] == b"POST /v1.41/containers/create?name=x HTTP/1.1"
     assert {b"Host: 127.0.0.1:%d" % port, b"Content-Type: application/json", b"Content-Length: 2"} <= set(lines)
     assert sent_body == b"{}"
+
+
+def test_an_unchunked_request_is_sent_as_http_1_0() -> None:
+    server = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    seen: list[bytes] = []
+
+    def answer() -> None:
+        conn, _ = server.accept()
+        data = b""
+        while b"\r\n\r\n" not in data:
+            data += conn.recv(4096)
+        seen.append(data)
+        conn.sendall(b"HTTP/1.0 200 OK\r\n\r\n" + _frame(1, b"log\n"))
+        conn.close()
+
+    thread = threading.Thread(target=answer)
+    thread.start()
+    port = server.getsockname()[1]
+    status, body = SocketTransport(f"tcp://127.0.0.1:{port}").request(
+        "GET", "/v1.41/containers/x/logs?stdout=1", None, {}, 5.0, unchunked=True)
+    thread.join(5)
+    server.close()
+    assert seen[0].split(b"\r\n")[0] == b"GET /v1.41/containers/x/logs?stdout=1 HTTP/1.0"
+    assert status == 200 and list(demultiplex(body)) == [(1, b"log\n")]

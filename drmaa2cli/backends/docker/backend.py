@@ -18,7 +18,7 @@ import os
 import signal as signals
 import socket
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 from urllib.parse import urlparse
@@ -40,7 +40,9 @@ from .finish import (
     container_of,
     epoch,
 )
+from .http import Stream
 from .spec import LABEL, ContainerSpec, container_name, create_config, labels_for, spec_from_template
+from .streams import follow
 
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
@@ -93,9 +95,13 @@ class DockerLaunch(Launch):
                 self.engine.create(self.name, config)
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
+        # Not with its input open: Podman takes the end of any attach to it for the end of the container's input.
+        attached = self._attach() if self.backend.following and not self.spec.stdin else None
         try:
             self.engine.start(self.name)
         except Drmaa2Error as e:
+            if attached is not None:
+                attached.close()
             # Terminated between create and start (the engine says no such container, or one "marked for
             # removal"): terminate recorded why.
             result = files.result(job.id)
@@ -104,9 +110,19 @@ class DockerLaunch(Launch):
             if isinstance(e, Missing):
                 raise InvalidState(f"container {self.name} was removed before it started") from None
             return ending.with_result(job, self.backend.finisher.start_failed(self.engine, job, e))
+        if attached is not None:
+            self.backend.attached[job.id] = attached
         if job.template.timeout:
             self._watch(job)
         return None
+
+    def _attach(self) -> Stream | None:
+        """The container's output from its start, for this process to follow; None when the engine will not
+        attach (the follower reads the log then)."""
+        try:
+            return self.engine.attach_output(self.name)
+        except Drmaa2Error:
+            return None
 
     def _watch(self, job: JobInfo) -> None:
         """Start the job's timeout watchdog (a detached process that outlives this command)."""
@@ -146,6 +162,10 @@ class DockerBackend(Backend):
         self.files = JobFiles(ctx.home)
         self.finisher = Finisher(self.files)
         self._engines: dict[str | None, Engine] = {}
+        #: Set by ``will_follow``: the jobs started from then on are attached to before they start.
+        self.following = False
+        #: Their output streams, by job id, until ``follow_output`` takes them.
+        self.attached: dict[str, Stream] = {}
 
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
@@ -380,6 +400,32 @@ class DockerBackend(Backend):
             )
         except Missing:
             return None
+
+    def will_follow(self) -> None:
+        """Attach to the output of the containers started from now on, before they start (as ``docker run``
+        does): the engine's attach carries every byte as the container writes it, in blocks as large as its
+        writes, where its log comes one frame per line (a few MB/s)."""
+        self.following = True
+
+    def follow_output(self, job: JobInfo, streams: Sequence[str],
+                      offsets: Mapping[str, int]) -> Iterator[tuple[str, bytes]] | None:
+        """The running container's output as it grows: from the attach made before it started, else from its
+        log (one request, which the engine ends once the container has stopped): polling the whole log again
+        and again cost time in the square of its size. When both streams are followed, what comes is also kept
+        for the finaliser (streams.py)."""
+        attached = self.attached.pop(job.id, None)
+        if job.state not in (JobState.RUNNING, JobState.SUSPENDED) or self.files.result(job.id) is not None:
+            if attached is not None:
+                attached.close()
+            return None
+        joined = job.output_path == job.error_path
+        names = {1: "out", 2: "out" if joined else "err"}
+        wanted = {n for n, name in names.items() if name in streams}
+        if not wanted:
+            if attached is not None:
+                attached.close()
+            return None
+        return follow(self._job_engine(job), self.files, job, names, wanted, offsets, attached)
 
     def cleanup(self, job: JobInfo) -> None:
         """Remove the job's container if one is left (output not saved, or removal failed) and its files;

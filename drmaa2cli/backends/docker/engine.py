@@ -20,7 +20,7 @@ from ...errors import (
     InvalidState,
     UnsupportedOperation,
 )
-from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Transport, needs_sdk
+from .http import LOCAL_SCHEMES, Body, SdkTransport, SocketTransport, Stream, Transport, demultiplex, needs_sdk
 
 if TYPE_CHECKING:
     import socket
@@ -44,6 +44,7 @@ class _Call(TypedDict, total=False):
     params: Mapping[str, str | None]  # the query; None values are left out
     body: Any  # sent as JSON
     timeout: float | None  # seconds (TIMEOUT when not given); None waits for ever, as the event stream does
+    unchunked: bool  # see Transport.request
 
 
 class Missing(InvalidState):
@@ -133,6 +134,29 @@ class Engine:
         except Exception as e:
             raise self._connection_error(e) from e
 
+    def attach_output(self, name: str) -> Stream:
+        """The stdout and stderr of container ``name`` as it writes them, read with ``output_blocks``: attached
+        before the container starts, every byte of them (``docker run`` attaches so), in blocks as large as the
+        container's writes. Raises UnsupportedOperation for an engine reached through the SDK, Missing,
+        BackendUnavailable."""
+        transport = self._transport_for()
+        if not isinstance(transport, SocketTransport):
+            raise UnsupportedOperation("the docker backend attaches only to an engine at a unix socket or tcp://")
+        path = f"/v{self._version}/containers/{_q(name)}/attach?stream=1&stdout=1&stderr=1"
+        try:
+            return Stream(transport.hijack(path, TIMEOUT))
+        except Exception as e:
+            raise self._connection_error(e) from e
+
+    def output_blocks(self, stream: Stream) -> Iterator[tuple[int, bytes]]:
+        """What ``attach_output`` gives, as ``log_blocks`` gives the log, until the container's streams closed
+        (its end); the stream is closed then."""
+        try:
+            with self._reading():
+                yield from demultiplex(stream)
+        finally:
+            stream.close()
+
     def containers(self, label: str) -> list[dict[str, Any]]:
         """Containers with ``label`` ("key=value"), running or not: the engine's summaries, not inspected."""
         params = {"all": "1", "filters": json.dumps({"label": [label]})}
@@ -181,14 +205,26 @@ class Engine:
     def unpause(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/unpause")
 
-    def logs(self, name: str, *, stdout: bool, stderr: bool) -> Iterator[bytes]:
-        """The container's log so far, chunk by chunk (stdout and stderr interleaved as the engine has
-        them when both are asked for)."""
-        params = {"stdout": str(int(stdout)), "stderr": str(int(stderr))}
-        body = self._request("GET", f"/containers/{_q(name)}/logs", params=params)
+    def logs(self, name: str, *, stdout: bool, stderr: bool, tail: int | None = None) -> Iterator[bytes]:
+        """The container's log so far (its last ``tail`` lines), block by block (stdout and stderr interleaved
+        as the engine has them when both are asked for)."""
+        for _, data in self.log_blocks(name, stdout=stdout, stderr=stderr, tail=tail):
+            yield data
+
+    def log_blocks(
+        self, name: str, *, stdout: bool, stderr: bool, follow: bool = False, tail: int | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """The container's log as (stream, bytes): 1 for stdout, 2 for stderr (0 for an attached stdin's echo, 3
+        for the engine's own errors), consecutive lines of one stream in one block. With ``follow``, what the
+        container writes next too, until it has stopped (the engine then ends the stream)."""
+        params = {"stdout": str(int(stdout)), "stderr": str(int(stderr)), "follow": "1" if follow else None,
+                  "tail": None if tail is None else str(tail)}
+        # Unchunked: the engine sends each line as an HTTP chunk of its own.
+        body = self._request("GET", f"/containers/{_q(name)}/logs", params=params,
+                             timeout=None if follow else TIMEOUT, unchunked=True)
         try:
             with self._reading():
-                yield from _frames(body)
+                yield from demultiplex(body)
         finally:
             body.close()
 
@@ -258,7 +294,8 @@ class Engine:
         for first in (True, False):
             url = f"/v{self._version}{path}" + (f"?{query}" if query else "")
             try:
-                status, resp = self._transport_for().request(method, url, data, headers, timeout)
+                status, resp = self._transport_for().request(
+                    method, url, data, headers, timeout, unchunked=call.get("unchunked", False))
             except Drmaa2Error:
                 raise
             except Exception as e:
@@ -356,23 +393,6 @@ def _message(resp: Body) -> str:
         return str(json.loads(raw)["message"])
     except (ValueError, KeyError, TypeError):
         return raw.decode(errors="replace")
-
-
-def _frames(body: Body) -> Iterator[bytes]:
-    """Payloads of the engine's multiplexed log stream (8-byte headers: stream, 0, 0, 0, size)."""
-    while header := _read_exactly(body, 8):
-        size = int.from_bytes(header[4:8], "big")
-        yield _read_exactly(body, size)
-
-
-def _read_exactly(body: Body, n: int) -> bytes:
-    data = b""
-    while len(data) < n:
-        chunk = body.read(n - len(data))
-        if not chunk:
-            break
-        data += chunk
-    return data
 
 
 def _os_error(e: BaseException) -> OSError | None:

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import signal as signals
 import tarfile
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from ...errors import Drmaa2Error, InvalidArgument, UnsupportedOperation
@@ -22,7 +24,7 @@ from ...procfs import submitter_alive
 from .. import ending
 from . import accounting
 from .engine import Engine, Missing
-from .files import JobFiles, fill_output
+from .files import JobFiles, copy_output, fill_output, fill_outputs
 
 #: Container states in which the job has not ended ("removing" has: drmaa2 removes a container only after
 #: recording its result, and a container removed by someone else is not coming back). Podman shows
@@ -66,6 +68,7 @@ class Finisher:
                     if missed:
                         result["annotation"] = f"{result.get('annotation') or 'ended'}; {missed}"
                 self.files.write_result(job.id, result)
+            self.files.drop_followed(job.id)
             if not result.get("kept"):
                 # A container left behind does no harm (the result is read first); cleanup removes it.
                 with contextlib.suppress(Drmaa2Error):
@@ -179,19 +182,41 @@ class Finisher:
         """Copy the container's logs into the job's files; the reason if that failed for good. Errors that
         may pass (an unreachable engine) propagate, so that a later refresh tries again."""
         out, err, name = job.output_path, job.error_path, container_of(job)
+        # Both streams from one read of the log: the engine decodes every line of it for each request.
+        paths = {stream: path for stream, path in ((1, out), (2, err)) if path}
         try:
-            if out and out == err:
-                fill_output(out, engine.logs(name, stdout=True, stderr=True))
-            else:
-                if out:
-                    fill_output(out, engine.logs(name, stdout=True, stderr=False))
-                if err:
-                    fill_output(err, engine.logs(name, stdout=False, stderr=True))
+            followed = self._followed(engine, job) if paths else None
+            if followed is not None:
+                for key, source in followed.items():
+                    copy_output(str(out if key == "out" else err), source)
+            elif paths:
+                fill_outputs(paths, engine.log_blocks(name, stdout=1 in paths, stderr=2 in paths))
         except OSError as e:
             return f"output not saved ({e.filename}: {e.strerror}), container {name} kept"
         except (UnsupportedOperation, InvalidArgument, Missing) as e:
             return f"output not saved ({e}), container {name} kept"
         return None
+
+
+    def _followed(self, engine: Engine, job: JobInfo) -> dict[str, Path] | None:
+        """The job's whole output as a follower kept it (files.py), when there is one for each of its files and
+        it ends as the engine's log does: a stream the engine broke off (it was restarted) is not whole."""
+        joined = job.output_path == job.error_path
+        keys = [key for key, path in (("out", job.output_path), ("err", job.error_path)) if path]
+        sources = {key: self.files.followed_path(job.id, key) for key in (["out"] if joined else keys)}
+        if not all(source.exists() for source in sources.values()):
+            return None
+        for key, source in sources.items():
+            last = b"".join(engine.logs(container_of(job), stdout=joined or key == "out",
+                                        stderr=joined or key == "err", tail=1))
+            with open(source, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < len(last):
+                    return None
+                f.seek(size - len(last))
+                if f.read() != last:
+                    return None
+        return sources
 
 
 def stage_out(engine: Engine, job: JobInfo) -> str | None:

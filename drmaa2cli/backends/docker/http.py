@@ -11,7 +11,8 @@ and for pulls (registry credentials from the docker config). Both transports spe
 from __future__ import annotations
 
 import socket
-from collections.abc import Mapping
+import struct
+from collections.abc import Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
@@ -19,9 +20,14 @@ LOCAL_SCHEMES = ("unix", "http+unix")
 
 
 class Body(Protocol):
-    """A response body being read: all of it, a line at a time (events, pull), or n bytes (log frames)."""
+    """A response body being read: all of it, a line at a time (events, pull), n bytes, or in blocks as they
+    come (the log stream)."""
 
     def read(self, n: int = -1) -> bytes: ...
+
+    def read_some(self, n: int) -> bytes:
+        """Up to ``n`` bytes, what has arrived (waiting only when nothing has); b"" at the body's end."""
+        ...
 
     def readline(self) -> bytes: ...
 
@@ -30,10 +36,12 @@ class Body(Protocol):
 
 class Transport(Protocol):
     def request(
-        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None,
+        *, unchunked: bool = False,
     ) -> tuple[int, Body]:
-        """Send one request; (status, body). Raises OSError (or the SDK's errors) when the engine cannot be
-        reached."""
+        """Send one request; (status, body). ``unchunked``: the body is wanted as it is sent, not in HTTP/1.1
+        chunks (the engine sends one chunk per log line: ~40 bytes of framing read one at a time). Raises
+        OSError (or the SDK's errors) when the engine cannot be reached."""
         ...
 
 
@@ -107,6 +115,12 @@ class Reply:
         self._pending = joined[n:]
         return joined[:n]
 
+    def read_some(self, n: int) -> bytes:
+        if self._pending:
+            data, self._pending = self._pending[:n], self._pending[n:]
+            return data
+        return self._next(n)
+
     def readline(self) -> bytes:
         while b"\n" not in self._pending:
             data = self._next(MAX_LINE)
@@ -142,11 +156,14 @@ class SocketTransport:
         return sock
 
     def request(
-        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None,
+        *, unchunked: bool = False,
     ) -> tuple[int, Body]:
         host = "localhost" if self._unix is not None else f"{self._host}:{self._port}"
-        head = [f"{method} {path} HTTP/1.1", f"Host: {host}", "Accept-Encoding: identity", "Connection: close",
-                *(f"{k}: {v}" for k, v in headers.items())]
+        # HTTP/1.0: the server cannot chunk the body, which then ends with the connection (Reply reads both).
+        version = "1.0" if unchunked else "1.1"
+        head = [f"{method} {path} HTTP/{version}", f"Host: {host}", "Accept-Encoding: identity",
+                "Connection: close", *(f"{k}: {v}" for k, v in headers.items())]
         if body is not None or method in ("POST", "PUT", "PATCH"):
             head.append(f"Content-Length: {len(body or b'')}")
         sock = self._connect(timeout)
@@ -184,12 +201,36 @@ class SocketTransport:
         return sock
 
 
+class Stream:
+    """A hijacked connection read as a ``Body`` (the engine's attach: multiplexed frames until it closes)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def read(self, n: int = -1) -> bytes:
+        raise NotImplementedError("a stream is read in blocks")
+
+    def read_some(self, n: int) -> bytes:
+        return self._sock.recv(n)
+
+    def readline(self) -> bytes:
+        raise NotImplementedError("a stream is read in blocks")
+
+    def close(self) -> None:
+        self._sock.close()
+
+
 class _RequestsBody:
     def __init__(self, resp: Any) -> None:
         self._resp = resp
 
     def read(self, n: int = -1) -> bytes:
         data: bytes = self._resp.raw.read() if n < 0 else self._resp.raw.read(n)
+        return data or b""
+
+    def read_some(self, n: int) -> bytes:
+        raw = self._resp.raw
+        data: bytes = raw.read1(n) if hasattr(raw, "read1") else raw.read(n)
         return data or b""
 
     def readline(self) -> bytes:
@@ -211,8 +252,10 @@ class SdkTransport:
         self.api = docker.APIClient(version=version, timeout=timeout, **sdk_kwargs)
 
     def request(
-        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None
+        self, method: str, path: str, body: bytes | None, headers: Mapping[str, str], timeout: float | None,
+        *, unchunked: bool = False,
     ) -> tuple[int, Body]:
+        # ``unchunked`` is not asked of requests, which speaks HTTP/1.1 only.
         resp = self.api.request(
             method, self.api.base_url + path, data=body, headers=dict(headers), stream=True, timeout=timeout
         )
@@ -226,3 +269,39 @@ def needs_sdk(address: str, environ: Mapping[str, str]) -> bool:
         return False
     tls = bool(environ.get("DOCKER_TLS_VERIFY") or environ.get("DOCKER_CERT_PATH"))
     return tls or scheme not in ("tcp", "http")
+
+
+#: How much of a log stream is read at once: a block holds thousands of short lines.
+LOG_BLOCK = 1 << 20
+_FRAME_HEADER = struct.Struct(">B3xI")
+
+
+def demultiplex(body: Body) -> Iterator[tuple[int, bytes]]:
+    """The engine's multiplexed log stream (frames of an 8-byte header -- stream, 0, 0, 0, size -- and the
+    payload) as (stream, bytes), read in large blocks: the engine writes one frame per line, and reading a
+    line at a time cost more than the container took to write it. A frame cut short by the end of the body
+    gives what it holds."""
+    header = _FRAME_HEADER.unpack_from
+    rest = b""
+    while data := body.read_some(LOG_BLOCK):
+        buf = rest + data if rest else data
+        end, pos, stream = len(buf), 0, -1
+        parts: list[bytes] = []
+        # Per frame as little as can be: one unpack, one slice (of bytes: a memoryview's costs more).
+        while pos + 8 <= end:
+            kind, size = header(buf, pos)
+            stop = pos + 8 + size
+            if stop > end:
+                break
+            if kind != stream:
+                if parts:
+                    yield stream, b"".join(parts)
+                    parts = []
+                stream = kind
+            parts.append(buf[pos + 8:stop])
+            pos = stop
+        if parts:
+            yield stream, b"".join(parts)
+        rest = buf[pos:]
+    if len(rest) > 8:
+        yield rest[0], rest[8:]

@@ -15,15 +15,17 @@ import signal as signals
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from ...monitoring import MachineInfo, QueueInfo, this_machine
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
 from . import DATA_SHAPE, cgroup
+
+if TYPE_CHECKING:
+    from ...monitoring import MachineInfo, QueueInfo
 
 #: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
 #: interpreter, because one runs for every job.
@@ -438,6 +440,8 @@ class ProcessBackend(Backend):
     # --- monitoring ----------------------------------------------------------------------------------
     def machines(self) -> list[MachineInfo]:
         """This machine: jobs run nowhere else."""
+        from ...monitoring import this_machine  # its dataclasses and patterns: for monitoring calls only
+
         return [this_machine()]
 
     def queues(self) -> list[QueueInfo]:
