@@ -53,7 +53,7 @@ CASES: dict[str, str] = {
     "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
     "130; the job does not keep running",
     "containment": "a job's background and `setsid` children are gone within seconds of its end and of `kill`",
-    "accounting": "`cpu_time` and `max_rss` of a job that burns ~1 s of CPU and touches 200 MiB are within 10 % "
+    "accounting": "`cpu_time` and `max_rss` of a job that burns ~2.5 s of CPU and touches 200 MiB are within 10 % "
     "of the truth",
     "environment": "`-v 'A=1,B=x\\,y'` (qsub's list, `\\,` a comma), `-V` (the whole environment) and "
     "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION)",

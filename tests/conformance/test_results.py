@@ -136,7 +136,9 @@ def test_output_files(target: Target) -> None:
 #: kernel clears the buffer's pages at each read), long enough for a scheduler that samples each second to see it.
 #: Then the shell's own times and its children's (`times`: user and system, twice): the truth the figures are
 #: held to.
-BURN = "dd if=/dev/zero of=/dev/null bs=200M count=30 2>/dev/null; times"
+# About 2.5 s of CPU holding 200 MiB: Slurm samples a job's memory once a second (jobacct_gather/linux), and a
+# peak of under a second (30 blocks took 0.8 s on a quiet machine) was missed there.
+BURN = "dd if=/dev/zero of=/dev/null bs=200M count=100 2>/dev/null; times"
 TOUCHED_KIB = 200 * 1024
 
 
