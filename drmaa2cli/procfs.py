@@ -141,3 +141,11 @@ def submitter_alive(job: JobInfo) -> bool:
     if who.get("host") != socket.gethostname():
         return time.time() - (job.submission_time or 0.0) < FOREIGN_SUBMITTER_SECONDS
     return alive(who.get("pid"), who.get("start"))
+
+
+def process_of(value: object) -> tuple[int, int] | None:
+    """A process as the store keeps it, ``[pid, start ticks]`` (a queue's or the retries' runner), or None
+    for anything else."""
+    if isinstance(value, list) and len(value) == 2 and all(type(v) is int for v in value):
+        return value[0], value[1]
+    return None

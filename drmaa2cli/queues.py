@@ -24,7 +24,7 @@ from typing import Any
 
 from .core.context import FINAL_STATES, order
 from .models import JobInfo, JobState
-from .procfs import alive, proc_start
+from .procfs import alive, proc_start, process_of
 from .runner import KEY, STARTABLE, Core, start_one, waiting_note
 
 #: The live file's meta entry: queue name -> [pid, start ticks] of its runner.
@@ -74,12 +74,6 @@ def started(rec: Mapping[str, Any], name: str, local: Collection[str] = ()) -> b
     return queue == name  # type: ignore[no-any-return]
 
 
-def _holder(value: object) -> tuple[int, int] | None:
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return value[0], value[1]
-    return None
-
-
 def serve(svc: Core, name: str) -> None:
     """Be the runner of queue ``name`` until no job waits in it, or hand over to the one that is."""
     me = (os.getpid(), proc_start(os.getpid()) or 0)
@@ -92,7 +86,7 @@ def serve(svc: Core, name: str) -> None:
         now = time.time()
         with svc.store.transaction() as txn:
             registry = dict(txn.meta_doc().get(META) or {})
-            holder = _holder(registry.get(name))
+            holder = process_of(registry.get(name))
             mine = [JobInfo.from_record(r) for r in txn.live_records() if owned(r, name)]
             if holder is not None and holder != me and alive(*holder):
                 txn.put_many(_changed([_claimed(j, holder, j.annotation) for j in mine], mine), create=False)

@@ -19,7 +19,7 @@ import time
 from typing import Any
 
 from .models import ATTEMPT_FIELDS, JobInfo, JobState
-from .procfs import alive
+from .procfs import alive, process_of
 
 #: backend_data key: [pid, start ticks] of the runner that retries the job.
 RETRIER = "retrier"
@@ -45,10 +45,7 @@ def next_attempt(job: JobInfo, backend_data: dict[str, Any], annotation: str | N
 
 
 def retrier_of(job: JobInfo) -> tuple[int, int] | None:
-    value = job.backend_data.get(RETRIER)
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return value[0], value[1]
-    return None
+    return process_of(job.backend_data.get(RETRIER))
 
 
 def retry_due(job: JobInfo) -> bool:

@@ -28,7 +28,7 @@ from .backends import ending
 from .backends.base import Backend, Launch, StdinSink
 from .errors import Drmaa2Error, InvalidArgument, InvalidState, JobNotFound, UnsupportedAttribute, WaitTimeout
 from .models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from .procfs import DetachedLaunch, alive, proc_start
+from .procfs import DetachedLaunch, alive, proc_start, process_of
 from .retries import RETRIER, retried, retrier_alive, retrier_of, retry_due, truncate_outputs, with_count
 
 if TYPE_CHECKING:
@@ -636,7 +636,7 @@ def _keep_retries(svc: Core, runner: tuple[int, int]) -> list[JobInfo]:
     One runner watches them all, so a job with --retries costs one Python process per home, not one each; it
     is registered only while it watches, so a runner busy starting jobs is never handed more."""
     with svc.store.transaction() as txn:
-        holder = _holder(txn.meta_doc().get(RETRY_META))
+        holder = process_of(txn.meta_doc().get(RETRY_META))
         mine = [JobInfo.from_record(r) for r in txn.live_records() if _retried_by(r, runner)]
         if not mine:
             return []
@@ -649,21 +649,15 @@ def _keep_retries(svc: Core, runner: tuple[int, int]) -> list[JobInfo]:
         return _watch(svc, runner)
     finally:
         with svc.store.transaction() as txn:
-            if _holder(txn.meta_doc().get(RETRY_META)) == runner:
+            if process_of(txn.meta_doc().get(RETRY_META)) == runner:
                 txn.set_meta(**{RETRY_META: None})
-
-
-def _holder(value: object) -> tuple[int, int] | None:
-    if isinstance(value, list) and len(value) == 2 and all(isinstance(v, int) for v in value):
-        return value[0], value[1]
-    return None
 
 
 def _retried_by(rec: Mapping[str, Any], runner: tuple[int, int]) -> bool:
     """The record is of a job not ended that ``runner`` retries (started, or held for its next attempt)."""
     data = rec.get("backend_data") or {}
     return (rec["state"] not in _FINAL and isinstance(data, dict)
-            and _holder(data.get(RETRIER)) == runner)
+            and process_of(data.get(RETRIER)) == runner)
 
 
 def _watch(svc: Core, runner: tuple[int, int]) -> list[JobInfo]:
