@@ -45,12 +45,13 @@ def _root(
 
 def _runner() -> int:
     """Start the jobs a submit left to a runner (spawned by submit; reads the job number on stdin)."""
-    from . import runner
     from .commands._common import service
+    from .deferred.runner import run
+    from .deferred.starting import read_number
 
-    number = runner.read_number()
+    number = read_number()
     if number is not None:
-        runner.run(service(), number)
+        run(service(), number)
     return 0
 
 

@@ -18,6 +18,10 @@ from typing import Any
 #: "\u0661" (an Arabic-Indic digit, which int() reads as 1) are no job ids.
 JOB_ID = re.compile(r"\d{1,12}(\.\d{1,9})?\Z", re.ASCII)
 
+#: A session name. ASCII only, and \Z rather than $ (which also matches before a final newline): "ci\n" is no
+#: session name.
+SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z", re.ASCII)
+
 SCHEMA_VERSION = 1
 
 
@@ -45,6 +49,8 @@ class JobState(enum.StrEnum):
 
 
 ACTIVE_STATES = tuple(s for s in JobState if not s.final)
+#: The final states' values, as a stored record holds them.
+FINAL_STATES = frozenset(s.value for s in JobState if s.final)
 
 
 @dataclass
@@ -284,3 +290,9 @@ def rfc3339(epoch: float | None) -> str | None:
     if epoch is None:
         return None
     return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def order(job: JobInfo) -> tuple[int, int]:
+    """The sort key of a job: its job number, then its task index (12 before 12.2 before 12.10)."""
+    number, _, task = job.id.partition(".")
+    return int(number), int(task or 0)

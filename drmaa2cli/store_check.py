@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import runner
+from . import mark
 from .backends import check_data
 from .models import JOB_ID as _ID
 from .models import JobState
@@ -36,7 +36,7 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
 # What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these
 # values: a list where a pid belongs would be an internal error deep inside a refresh. Each backend declares its
 # own keys (``backends.check_data`` reads them without loading the backend: cf's import alone is ~60 ms), the
-# runner checks its mark (``runner.check_data``). Unknown keys are left alone for records written by other
+# deferred starts' mark is checked by ``mark.check_data``. Unknown keys are left alone for records written by other
 # versions.
 
 # Fields that may be missing but not null: the code iterates over them or joins them.
@@ -82,7 +82,7 @@ def _record_problem(doc: dict[str, Any]) -> str | None:
     if wrong is not None:
         return f"{wrong} has the wrong type"
     data = doc.get("backend_data") or {}
-    bad = check_data(doc["backend"], data) or runner.check_data(data)
+    bad = check_data(doc["backend"], data) or mark.check_data(data)
     if bad is not None:
         return bad
     if not all(isinstance(a, dict) for a in doc.get("attempts") or []):

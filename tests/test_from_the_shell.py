@@ -63,10 +63,15 @@ def test_a_valid_config_file_with_every_backend_setting_is_accepted(cli: Cli) ->
     assert r.json()["backends"]["cf"] == {"retries": 2, "poll_max": 0.5, "request_timeout": 10}
 
 
-def test_every_backend_s_settings_are_known_to_the_config_check() -> None:
-    from drmaa2cli.config_check import BACKEND_SETTINGS
+def test_every_backend_declares_its_settings_in_kinds_the_config_check_knows() -> None:
+    from drmaa2cli.backends import settings_of
+    from drmaa2cli.config.check import KINDS
 
-    assert sorted(BACKEND_SETTINGS) == sorted(REGISTRY)
+    for name in REGISTRY:
+        declared = settings_of(name)
+        assert declared is not None, f"{name} declares no SETTINGS"
+        assert set(declared.values()) <= set(KINDS), (name, declared)
+    assert settings_of("no-such-backend") is None
 
 
 def test_sessions_create_exist_ok_is_idempotent(cli: Cli) -> None:

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from drmaa2cli import config, runner
+from drmaa2cli import config
 from drmaa2cli.backends.process.backend import ProcessBackend
+from drmaa2cli.deferred import wrapper
+from drmaa2cli.mark import runner_alive
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
-from drmaa2cli.runner import runner_alive
 from drmaa2cli.service import Service
 
 from .conftest import Cli, gate, until
@@ -196,7 +197,7 @@ def test_runner_starts_arrays_holds_and_dependencies(no_native: None, home: Path
     # correct runner, however slow the machine).
     until(lambda: runner_alive(svc.jobs([held.id])[0]), f"the runner of held job {held.id}")
     for _ in range(5):
-        time.sleep(runner.POLL_SECONDS)
+        time.sleep(wrapper.POLL_SECONDS)
         assert svc.jobs([held.id])[0].state is JobState.QUEUED_HELD
     svc.release([held.id])
     assert svc.wait([held.id], timeout=30)[0].state is JobState.DONE

@@ -101,7 +101,7 @@ def test_a_submit_folds_in_jobs_that_ended_unobserved(tmp_path: Path) -> None:
 def test_attempts_never_write_over_a_later_one(tmp_path: Path) -> None:
     """A new attempt replaces the record whole; a copy of an earlier attempt is never written over it; a new
     attempt is not started over a kill request; and ``revive`` brings an archived job back as its next attempt."""
-    from drmaa2cli.retries import next_attempt
+    from drmaa2cli.deferred.retries import next_attempt
 
     store = Store(tmp_path)
     with store.transaction() as txn:

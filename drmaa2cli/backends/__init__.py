@@ -25,7 +25,8 @@ REGISTRY: dict[str, str] = {
     "kubernetes": "drmaa2cli.backends.kubernetes.backend:KubernetesBackend",
 }
 
-__all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names"]
+__all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names",
+           "settings_of"]
 
 
 def names() -> list[str]:
@@ -49,20 +50,32 @@ def backend_class(name: str) -> type[Backend]:
     return cls
 
 
+def _package(name: str) -> Any:
+    """The package of backend ``name``'s family, whose ``__init__`` holds only plain declarations (it imports
+    nothing); None for a backend this version does not know."""
+    target = REGISTRY.get(name)
+    return importlib.import_module(target.partition(":")[0].rpartition(".")[0]) if target else None
+
+
 _SHAPES: dict[str, Shape] = {}
 
 
 def data_shape(name: str) -> Shape:
     """What backend ``name`` keeps in ``backend_data`` (its class's ``data_shape``), read from its package's
-    ``DATA_SHAPE``, which imports nothing: checking the store's records loads no backend (neither httpx nor
-    the docker modules). Empty for a backend this version does not know. Looked up once per name: every
-    record of the store is checked on every read."""
+    ``DATA_SHAPE``: checking the store's records loads no backend (neither httpx nor the docker modules). Empty
+    for a backend this version does not know. Looked up once per name: every record of the store is checked on
+    every read."""
     shape = _SHAPES.get(name)
     if shape is None:
-        target = REGISTRY.get(name)
-        package = target.partition(":")[0].rpartition(".")[0] if target else None
-        shape = _SHAPES[name] = getattr(importlib.import_module(package), "DATA_SHAPE", {}) if package else {}
+        shape = _SHAPES[name] = getattr(_package(name), "DATA_SHAPE", {})
     return shape
+
+
+def settings_of(name: str) -> dict[str, str] | None:
+    """The settings backend ``name`` reads from ``[backends.NAME]`` of the config file, with their kinds, as its
+    package's ``SETTINGS`` declares them; None for an unknown backend."""
+    package = _package(name)
+    return None if package is None else dict(getattr(package, "SETTINGS", {}).get(name, {}))
 
 
 def check_data(name: str, data: Mapping[str, Any]) -> str | None:

@@ -17,7 +17,7 @@ started always has a committed record, and a record never points at nothing for 
 Job arrays, dependencies and holds: a backend lists in ``native_features`` what its platform does itself
 ("array", "after", "hold"); ``prepare`` then receives ``array=`` / ``after=`` keyword arguments (never one for a
 feature it does not list), ``bind`` is called once per task record and ``start_all`` once for all of them. The
-core holds every backend wrapped in ``drmaa2cli.runner.StartLater``, which does what a backend does not do
+core holds every backend wrapped in ``deferred.wrapper.StartLater``, which does what a backend does not do
 natively with a small detached runner that starts the jobs later through the plain protocol, so every backend
 gets the same job control.
 
@@ -258,7 +258,7 @@ class Backend(ABC):
         ``args`` (the signal of a terminate); ``before`` is called first with the jobs about to be handed to the
         platform. One outcome per job, in order: the job when the platform took the action (the core then
         records a hold or release), the ``Drmaa2Error`` it raised, or None when the outcome is recorded
-        already (a wrapper that keeps a job in its record, ``drmaa2cli/runner.py``). The core controls a batch
+        already (a wrapper that keeps a job in its record, ``drmaa2cli/deferred/``). The core controls a batch
         through this method: a wrapper can then write many records in one store transaction."""
         if before is not None and jobs:
             before(jobs)

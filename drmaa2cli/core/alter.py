@@ -9,8 +9,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .. import runner
+from .. import mark
 from ..backends import backend_class
+from ..deferred.launch import RunnerLaunch
 from ..errors import InvalidArgument, InvalidState, UnsupportedAttribute
 from ..models import JobInfo
 from .context import Context
@@ -34,18 +35,18 @@ def alter(ctx: Context, ids: Sequence[str], changes: Changes) -> list[JobInfo]:
     priority on a backend that refuses it, JobNotFound for an unknown id, InvalidArgument for a dependency
     that would wait for itself.
 
-    New dependencies get the jobs a runner of their own (``runner.py``), started like a submission's: spawned
+    New dependencies get the jobs a runner of their own (``deferred.runner``), started like a submission's: spawned
     before the commit and told the job number after it, so that the runner that held them before (for their
     old dependencies, their start time, a slot) lets them go -- it starts only the jobs its mark names."""
     targets = ctx.resolve_ids(ids)
     wanted = [j.id for j in targets]
     deps: list[str] = []
-    launches: dict[int, runner.RunnerLaunch] = {}
+    launches: dict[int, RunnerLaunch] = {}
     if changes.after is not None:
         deps = [d.id for d in ctx.resolve_ids(changes.after[0])]
         _check_no_cycle(ctx, wanted, deps)
         if deps:
-            launches = {n: runner.RunnerLaunch(ctx.settings.home, ctx.environ)
+            launches = {n: RunnerLaunch(ctx.settings.home, ctx.environ)
                         for n in sorted({j.number for j in targets})}
     try:
         with ctx.store.transaction() as txn:
@@ -79,30 +80,30 @@ def _check_no_cycle(ctx: Context, jobs: list[str], deps: list[str]) -> None:
 
 
 def _changed(job: JobInfo, changes: Changes, deps: list[str],
-             launches: Mapping[int, runner.RunnerLaunch]) -> JobInfo:
+             launches: Mapping[int, RunnerLaunch]) -> JobInfo:
     if job.state.final:
         raise InvalidState(f"job {job.id} has ended ({job.state.value}): only a job not started yet can be "
                            "altered")
-    if not runner.waiting(job):
+    if not mark.waiting(job):
         raise InvalidState(f"job {job.id} has started or is queued on its platform ({job.state.value}): only a "
                            "job drmaa2 still holds back (--begin, a local queue, --after) can be altered")
     refused = backend_class(job.backend).unsupported_fields
     for field, value in (("priority", changes.priority), ("timeout", changes.timeout)):
         if value and field in refused:  # the job would only fail when its runner starts it
             raise UnsupportedAttribute(f"the {job.backend} backend cannot honour {field}")
-    mark: dict[str, Any] = dict(job.backend_data[runner.KEY])
+    held: dict[str, Any] = dict(mark.of(job))
     if changes.start_time is not None:
-        if "begin" not in mark and "slots" not in mark:
+        if "begin" not in held and "slots" not in held:
             raise InvalidState(f"job {job.id} was submitted without --begin or a local queue: its start time "
                                "cannot be set now")
-        mark["begin"] = changes.start_time
+        held["begin"] = changes.start_time
     after, mode = job.after, job.after_mode
     if changes.after is not None:
         after, mode = deps or None, changes.after[1] if deps else None
-        mark["after"], mark["mode"] = list(deps), changes.after[1]
+        held["after"], held["mode"] = list(deps), changes.after[1]
         if job.number in launches:  # the new runner waits for them; the old one lets the job go
             launch = launches[job.number]
-            mark["runner"], mark["runner_start"] = launch.pid, launch.ticks
+            held["runner"], held["runner_start"] = launch.pid, launch.ticks
     t = job.template
     template = replace(
         t,
@@ -112,6 +113,6 @@ def _changed(job: JobInfo, changes: Changes, deps: list[str],
         timeout=t.timeout if changes.timeout is None else changes.timeout,
     )
     # A job waiting for dependencies says nothing (as after a submit); otherwise why it waits, as it did.
-    annotation = None if mark.get("after") else (runner.waiting_note(mark) or job.annotation)
-    return job.evolve(template=template, backend_data={**job.backend_data, runner.KEY: mark},
+    annotation = None if held.get("after") else (mark.waiting_note(held) or job.annotation)
+    return job.evolve(template=template, backend_data=mark.with_mark(job, held),
                       annotation=annotation, after=after, after_mode=mode)

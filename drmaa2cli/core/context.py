@@ -4,20 +4,17 @@ warning callback, and the reading and writing of job records."""
 from __future__ import annotations
 
 import os
-import re
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
-from .. import config, runner
+from .. import config
 from ..backends import BackendContext, backend_class
+from ..deferred.wrapper import StartLater, wrap
 from ..errors import ExitStatus, InvalidArgument, JobNotFound
-from ..models import JOB_ID, JobInfo, JobState
+from ..models import FINAL_STATES, JOB_ID, SESSION_NAME, JobInfo, JobState, order
 from ..store import Store
 
-# ASCII only, and \Z rather than $ (which also matches before a final newline): "ci\n" is no session name,
-# and "\u0661" (an Arabic-Indic digit, which int() reads as 1) no job id.
-SESSION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}\Z", re.ASCII)
-FINAL_STATES = frozenset(s.value for s in JobState if s.final)
+__all__ = ["FINAL_STATES", "SESSION_NAME", "Context", "check_session_name", "exit_code_of", "order"]
 
 
 class Context:
@@ -31,14 +28,14 @@ class Context:
         self.store = Store(self.settings.home)
         self.warnings: list[str] = []
         self.warn = warn or self._collect
-        self._backends: dict[str, runner.StartLater] = {}
+        self._backends: dict[str, StartLater] = {}
 
     def _collect(self, text: str) -> None:
         if text not in self.warnings:
             self.warnings.append(text)
 
-    def backend(self, name: str) -> runner.StartLater:
-        """The backend ``name``, wrapped for the job control its platform lacks (``runner.StartLater``)."""
+    def backend(self, name: str) -> StartLater:
+        """The backend ``name``, wrapped for the job control its platform lacks (``StartLater``)."""
         if name not in self._backends:
             cls = backend_class(name)
             # The id of the home keeps names apart on a platform other homes share; a backend whose jobs live in
@@ -50,8 +47,7 @@ class Context:
                 settings=self.settings.backend_settings(name),
                 environ=self.environ,
             )
-            self._backends[name] = runner.wrap(cls(ctx), self.store, self.settings.queues,
-                                               self.settings.session_slots)
+            self._backends[name] = wrap(cls(ctx), self.store, self.settings.queues, self.settings.session_slots)
         return self._backends[name]
 
     def persist(self, jobs: Iterable[JobInfo]) -> None:
@@ -99,7 +95,3 @@ def exit_code_of(jobs: Sequence[JobInfo]) -> int:
     codes = [j.exit_code() for j in jobs if j.state.final]
     return max(ExitStatus.NO_EXIT_STATUS if c is None else c for c in codes) if codes else 0
 
-
-def order(job: JobInfo) -> tuple[int, int]:
-    number, _, task = job.id.partition(".")
-    return int(number), int(task or 0)

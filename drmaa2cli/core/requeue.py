@@ -1,6 +1,6 @@
 """``drmaa2 requeue``: a job that ended, or is running, runs again under the same id (``scontrol requeue``,
 pueue's ``restart``), on every backend. A running job is killed first. The attempt that ended is kept in the
-record (``retries.py``); the new attempt is started as a submission would start it -- through drmaa2's runner
+record (``deferred.retries``); the new attempt is started as a submission would start it -- through drmaa2's runner
 when it must wait for a slot or a start time -- and named on its platform by ``JobInfo.run_id``."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import contextlib
 from collections.abc import Sequence
 from dataclasses import replace
 
-from .. import retries, runner
+from .. import mark
+from ..deferred import retries
 from ..errors import Drmaa2Error, InvalidState
 from ..models import JobInfo, JobState
 from .context import Context
@@ -47,7 +48,7 @@ def _again(ctx: Context, job: JobInfo) -> JobInfo:
     fresh = retries.next_attempt(job, {}, f"requeued by drmaa2 requeue (attempt {job.attempt + 1})")
     try:
         launch.bind(fresh)
-        if not runner.waiting(fresh):  # started at once: queued on its platform, not held back by drmaa2
+        if not mark.waiting(fresh):  # started at once: queued on its platform, not held back by drmaa2
             fresh.state, fresh.annotation = JobState.QUEUED, f"attempt {fresh.attempt}"
         with contextlib.suppress(Drmaa2Error):  # what the ended attempt left: its exit file, its container
             be.inner.cleanup(job)
@@ -60,7 +61,7 @@ def _again(ctx: Context, job: JobInfo) -> JobInfo:
     except BaseException:
         launch.abort()
         raise
-    if not runner.waiting(fresh):
+    if not mark.waiting(fresh):
         retries.truncate_outputs(fresh)
     try:
         started = launch.start_all([fresh])

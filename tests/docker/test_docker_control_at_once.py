@@ -10,8 +10,8 @@ import time
 import pytest
 
 from drmaa2cli import JobSession, JobTemplate, config
+from drmaa2cli.deferred.wrapper import StartLater
 from drmaa2cli.models import JobInfo, JobState
-from drmaa2cli.runner import StartLater
 from drmaa2cli.service import Service
 from tests.docker.cli import DockerCli
 

@@ -15,3 +15,8 @@ DATA_SHAPE: Shape = {
     "api": (str,), "app": (str,), "app_guid": (str,), "label": (str,), "task_name": (str,),
     "sequence_id": (int,), "created_at": (str,),
 }
+#: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
+#: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
+SETTINGS: dict[str, dict[str, str]] = {
+    "cf": {"request_timeout": "number", "retries": "number", "poll_max": "number"},
+}

@@ -18,3 +18,6 @@ DATA_SHAPE: Shape = {
     "container": (str,), "engine": (str,), "cgroup": (str,),
     "submitter": {"host": (str,), "pid": (int,), "start": (int,)},
 }
+#: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
+#: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
+SETTINGS: dict[str, dict[str, str]] = {"docker": {"host": "string"}, "podman": {"host": "string"}}

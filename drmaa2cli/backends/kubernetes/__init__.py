@@ -17,3 +17,6 @@ DATA_SHAPE: Shape = {
     "job": (str,), "namespace": (str,), "server": (str,),
     "submitter": {"host": (str,), "pid": (int,), "start": (int,)},
 }
+#: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
+#: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
+SETTINGS: dict[str, dict[str, str]] = {"kubernetes": {}}

@@ -15,3 +15,6 @@ if TYPE_CHECKING:
 DATA_SHAPE: Shape = {
     "shepherd": (int,), "shepherd_start": (int,), "group": (str,), "pid": (int,), "proc_start": (int,),
 }
+#: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
+#: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
+SETTINGS: dict[str, dict[str, str]] = {"process": {"cgroup": "boolean"}}

@@ -17,3 +17,8 @@ if TYPE_CHECKING:
 DATA_SHAPE: Shape = {
     "array_job": (str,), "job_id": (str,), "missing_since": (int, float), "after": (list,),
 }
+#: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
+#: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
+SETTINGS: dict[str, dict[str, str]] = {
+    "slurm": {}, "gridengine": {"parallel_environment": "string", "vanish_grace": "number"},
+}

@@ -7,7 +7,7 @@ and ``Transaction.revive``), and it is named on its platform by ``JobInfo.run_id
 the container, Kubernetes Job or task label of the attempt before.
 
 Retries are the runner's (``runner.py``): a job submitted with ``--retries`` is started by a runner that stays
-to watch it (its pid in ``backend_data["retrier"]``). Whichever drmaa2 process first sees the job fail with
+to watch it (its pid in the mark's ``retrier``). Whichever drmaa2 process first sees the job fail with
 retries left -- a ``wait``, a ``status``, the runner itself -- records the next attempt instead of the end, held
 back until its delay has passed; so ``wait`` never returns between two attempts, and the runner starts it.
 """
@@ -18,11 +18,9 @@ import os
 import time
 from typing import Any
 
-from .models import ATTEMPT_FIELDS, JobInfo, JobState
-from .procfs import alive, process_of
-
-#: backend_data key: [pid, start ticks] of the runner that retries the job.
-RETRIER = "retrier"
+from .. import mark
+from ..models import ATTEMPT_FIELDS, JobInfo, JobState
+from ..store import Store
 
 
 def ended_attempt(job: JobInfo) -> dict[str, Any]:
@@ -44,10 +42,6 @@ def next_attempt(job: JobInfo, backend_data: dict[str, Any], annotation: str | N
     )
 
 
-def retrier_of(job: JobInfo) -> tuple[int, int] | None:
-    return process_of(job.backend_data.get(RETRIER))
-
-
 def retry_due(job: JobInfo) -> bool:
     """``job`` failed after it ran, has retries left and was not ended by drmaa2 kill."""
     return (job.state is JobState.FAILED and job.attempt <= job.template.retries
@@ -62,21 +56,33 @@ def describe(job: JobInfo) -> str:
     return f"exit status {job.exit_status}"
 
 
-def retried(job: JobInfo, mark: dict[str, Any], now: float | None = None) -> JobInfo:
-    """The next attempt of ``job``, which failed with retries left: held back (``mark``, the runner's, to which
-    this adds the start time) until ``--retry-delay`` after the end."""
-    from .runner import KEY
-    from .when import local_text
+def retried(job: JobInfo, held: dict[str, Any], now: float | None = None) -> JobInfo:
+    """The next attempt of ``job``, which failed with retries left: held back (``held``, the runner's mark, to
+    which this adds the start time) until ``--retry-delay`` after the end."""
+    from ..when import local_text  # datetime and the parsers: only for a retry
 
     end = job.finish_time if job.finish_time is not None else (time.time() if now is None else now)
     begin = end + (job.template.retry_delay or 0.0)
-    retrier = retrier_of(job)
+    retrier = mark.retrier_of(job)
     note = (f"attempt {job.attempt} failed ({describe(job)}); retry {job.attempt} of {job.template.retries} "
             f"at {local_text(begin)}")
-    data: dict[str, Any] = {KEY: {**mark, "begin": begin}}
+    data: dict[str, Any] = {mark.KEY: {**held, "begin": begin}}
     if retrier is not None:
-        data[RETRIER] = list(retrier)
+        data[mark.RETRIER] = list(retrier)
     return next_attempt(job, data, note)
+
+
+def record_retry(store: Store, job: JobInfo, retrier: tuple[int, int], pool: str | None) -> bool:
+    """Record ``job``'s next attempt, held for ``retrier`` (or its slot's runner, ``pool``); False when the job
+    ended otherwise meanwhile (drmaa2 kill asked for it: the next look records that)."""
+    held = mark.new(retrier, slots=pool)
+    with store.transaction() as txn:
+        current = txn.find(job.id)
+        if (current is None or current.attempt != job.attempt or current.state.final
+                or "terminate_requested" in current.backend_data):
+            return False
+        txn.put(retried(job, held))
+    return True
 
 
 def with_count(job: JobInfo) -> JobInfo:
@@ -87,11 +93,6 @@ def with_count(job: JobInfo) -> JobInfo:
     if job.annotation and note in job.annotation:
         return job
     return job.evolve(annotation=f"{job.annotation} ({note})" if job.annotation else note)
-
-
-def retrier_alive(job: JobInfo) -> bool:
-    who = retrier_of(job)
-    return who is not None and alive(*who)
 
 
 def truncate_outputs(job: JobInfo) -> None:

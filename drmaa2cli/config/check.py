@@ -11,7 +11,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, NoReturn
 
-from .errors import InvalidArgument
+from ..errors import InvalidArgument
+from ..models import SESSION_NAME
 
 Check = Callable[[Any], str | None]  # None when the value is fine, else what it must be
 
@@ -30,7 +31,7 @@ def _number(value: Any) -> str | None:
 
 
 def _backend(value: Any) -> str | None:
-    from .backends import names  # only when a config file sets it
+    from ..backends import names  # only when a config file sets it
 
     if not isinstance(value, str):
         return "a string"
@@ -38,8 +39,6 @@ def _backend(value: Any) -> str | None:
 
 
 def _session(value: Any) -> str | None:
-    from .core.context import SESSION_NAME
-
     if not isinstance(value, str):
         return "a string"
     return None if SESSION_NAME.match(value) else "a session name (letters, digits and . _ @ -, at most 64)"
@@ -51,17 +50,8 @@ def _slots(value: Any) -> str | None:
 
 
 TOP: dict[str, Check] = {"session": _session, "backend": _backend}
-# The settings each backend reads from its [backends.NAME] table (keep in step with the backends' docs).
-BACKEND_SETTINGS: dict[str, dict[str, Check]] = {
-    "process": {"cgroup": _boolean},
-    "docker": {"host": _string},
-    "podman": {"host": _string},
-    "cf": {"request_timeout": _number, "retries": _number, "poll_max": _number},
-    "slurm": {},
-    "gridengine": {"parallel_environment": _string, "vanish_grace": _number},
-    "libdrmaa": {"preload": _string},
-    "kubernetes": {},
-}
+#: The checks of the kinds of setting the backends declare (``backends.settings_of``).
+KINDS: dict[str, Check] = {"boolean": _boolean, "string": _string, "number": _number}
 
 
 def check(path: Path, text: str, config: dict[str, Any]) -> None:
@@ -81,11 +71,13 @@ def check(path: Path, text: str, config: dict[str, Any]) -> None:
 def _check_backends(path: Path, text: str, tables: Any) -> None:
     if not isinstance(tables, dict):
         _refuse(path, text, "", "backends", "backends must be a table of [backends.NAME] tables")
+    from ..backends import REGISTRY, settings_of  # only when a config file has [backends.NAME]
+
     for name, table in tables.items():
-        known = BACKEND_SETTINGS.get(name)
+        known = settings_of(name)
         if known is None:
             _refuse(path, text, "", f"backends.{name}",
-                    f"unknown backend [backends.{name}] (known: {', '.join(BACKEND_SETTINGS)})", header=True)
+                    f"unknown backend [backends.{name}] (known: {', '.join(REGISTRY)})", header=True)
         if not isinstance(table, dict):
             _refuse(path, text, "backends", name, f"backends.{name} must be a table")
         for key, value in table.items():
@@ -93,12 +85,12 @@ def _check_backends(path: Path, text: str, tables: Any) -> None:
             if key not in known:
                 hint = f"known: {', '.join(known)}" if known else "the backend has no settings"
                 _refuse(path, text, where, key, f"unknown setting {key!r} in [{where}] ({hint})")
-            elif (want := known[key](value)) is not None:
+            elif (want := KINDS[known[key]](value)) is not None:
                 _refuse(path, text, where, key, f"[{where}] {key} must be {want}, not {value!r}")
 
 
 def _check_queues(path: Path, text: str, tables: Any, kind: str = "queues") -> None:
-    """Local queues and sessions' slots (``drmaa2cli/queues.py``): ``[queues.NAME] slots = N`` or
+    """Local queues and sessions' slots (``drmaa2cli/deferred/queues.py``): ``[queues.NAME] slots = N`` or
     ``[sessions.NAME] slots = N``, nothing else."""
     if not isinstance(tables, dict):
         _refuse(path, text, "", kind, f"{kind} must be a table of [{kind}.NAME] tables")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import InvalidArgument, StoreError
+from ..errors import InvalidArgument, StoreError
 
 ENV_HOME = "DRMAA2_HOME"
 ENV_SESSION = "DRMAA2_SESSION"
@@ -77,9 +77,9 @@ def load_config_file(path: Path) -> dict[str, Any]:
         config = tomllib.loads(text)
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InvalidArgument(f"config file {path} is not valid TOML: {e}") from None
-    from . import config_check
+    from .check import check
 
-    config_check.check(path, text, config)
+    check(path, text, config)
     return config
 
 

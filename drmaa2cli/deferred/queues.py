@@ -16,16 +16,15 @@ queue's slots only).
 
 from __future__ import annotations
 
-import os
 import time
 from collections import Counter
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
-from .core.context import FINAL_STATES, order
-from .models import JobInfo, JobState
-from .procfs import alive, proc_start, process_of
-from .runner import KEY, STARTABLE, Core, start_one, waiting_note
+from .. import mark
+from ..models import FINAL_STATES, JobInfo, JobState, order
+from ..procfs import alive, process_of
+from .starting import Core, start_one
 
 #: The live file's meta entry: queue name -> [pid, start ticks] of its runner.
 META = "queue_runners"
@@ -33,32 +32,18 @@ META = "queue_runners"
 LOOK_SECONDS = 0.5
 
 
-def _mark(rec: Mapping[str, Any]) -> Mapping[str, Any] | None:
-    mark = rec.get("backend_data", {}).get(KEY)
-    return mark if isinstance(mark, dict) else None
-
-
 def owned(rec: Mapping[str, Any], name: str) -> bool:
     """The record is of a job waiting for a slot of queue ``name`` (its dependencies, if any, done)."""
-    mark = _mark(rec)
-    return (mark is not None and mark.get("slots") == name and not mark.get("after")
+    held = mark.of_record(rec)
+    return (held is not None and held.get("slots") == name and not held.get("after")
             and rec["state"] not in FINAL_STATES)
-
-
-#: How a session's slots are named where a local queue's name goes (in a job's mark, the runners' registry).
-SESSION_PREFIX = "session:"
-
-
-def session_pool(session: str) -> str:
-    """The name of session ``session``'s slots (``[sessions.NAME] slots = N``)."""
-    return SESSION_PREFIX + session
 
 
 def slots_of(settings: Any, name: str) -> int | None:
     """How many jobs of pool ``name`` (a local queue, or a session's slots) may run at once; None when the
     config no longer has it."""
-    if name.startswith(SESSION_PREFIX):
-        return settings.session_slots.get(name[len(SESSION_PREFIX):])  # type: ignore[no-any-return]
+    if name.startswith(mark.SESSION_PREFIX):
+        return settings.session_slots.get(name[len(mark.SESSION_PREFIX):])  # type: ignore[no-any-return]
     return settings.queues.get(name)  # type: ignore[no-any-return]
 
 
@@ -66,17 +51,17 @@ def started(rec: Mapping[str, Any], name: str, local: Collection[str] = ()) -> b
     """The record is of a job of pool ``name`` handed to its platform and not known to have ended. A
     session's pool counts the session's jobs that are in no local queue (``local``: the local queues): a job in
     a local queue waits for that queue's slots only."""
-    if _mark(rec) is not None or rec["state"] in FINAL_STATES:
+    if mark.of_record(rec) is not None or rec["state"] in FINAL_STATES:
         return False
     queue = rec.get("template", {}).get("queue_name")
-    if name.startswith(SESSION_PREFIX):
-        return rec.get("session") == name[len(SESSION_PREFIX):] and queue not in local
+    if name.startswith(mark.SESSION_PREFIX):
+        return rec.get("session") == name[len(mark.SESSION_PREFIX):] and queue not in local
     return queue == name  # type: ignore[no-any-return]
 
 
 def serve(svc: Core, name: str) -> None:
     """Be the runner of queue ``name`` until no job waits in it, or hand over to the one that is."""
-    me = (os.getpid(), proc_start(os.getpid()) or 0)
+    me = mark.me()
     while True:
         snap = svc.store.snapshot()
         local = svc.settings.queues
@@ -96,8 +81,8 @@ def serve(svc: Core, name: str) -> None:
                 registry.pop(name, None)
                 txn.set_meta(**{META: registry})
                 if mine:  # the queue left the config while jobs waited in it
-                    what = (f"session {name[len(SESSION_PREFIX):]}'s slots are" if name.startswith(SESSION_PREFIX)
-                            else f"local queue {name} is")
+                    session = name.removeprefix(mark.SESSION_PREFIX)
+                    what = f"session {session}'s slots are" if session != name else f"local queue {name} is"
                     gone = f"never started: {what} no longer in the config"
                     txn.put_many([j.evolve(state=JobState.FAILED, annotation=gone, finish_time=now) for j in mine],
                                  create=False)
@@ -108,7 +93,7 @@ def serve(svc: Core, name: str) -> None:
             busy = [r for r in txn.live_records() if started(r, name, local)]
             chosen = _choose(mine, slots - len(busy), busy, now)
             picked = {j.id for j in chosen}
-            claimed = [_claimed(j, me, j.annotation if j.id in picked else waiting_note(j.backend_data[KEY], now))
+            claimed = [_claimed(j, me, j.annotation if j.id in picked else mark.waiting_note(mark.of(j), now))
                        for j in mine]
             txn.put_many(_changed(claimed, mine), create=False)
             chosen = [j for j in claimed if j.id in picked]  # as written: start_one compares them to the store
@@ -116,7 +101,7 @@ def serve(svc: Core, name: str) -> None:
             start_one(svc, job)
         if chosen:
             continue
-        later = [b for j in mine if isinstance(b := j.backend_data[KEY].get("begin"), int | float) and b > now]
+        later = [b for j in mine if isinstance(b := mark.of(j).get("begin"), int | float) and b > now]
         timeout = max(0.01, min([LOOK_SECONDS, *(b - now for b in later)]))
         if running:  # woken by the platform when a job ends
             be = running[0].backend
@@ -127,8 +112,8 @@ def serve(svc: Core, name: str) -> None:
 
 def _claimed(job: JobInfo, runner: tuple[int, int], annotation: str | None) -> JobInfo:
     """``job`` looked after by ``runner`` (a status checks that this runner is alive)."""
-    mark = {**job.backend_data[KEY], "runner": runner[0], "runner_start": runner[1]}
-    return job.evolve(backend_data={**job.backend_data, KEY: mark}, annotation=annotation)
+    held = {**mark.of(job), "runner": runner[0], "runner_start": runner[1]}
+    return job.evolve(backend_data=mark.with_mark(job, held), annotation=annotation)
 
 
 def _changed(new: list[JobInfo], old: list[JobInfo]) -> list[JobInfo]:
@@ -136,19 +121,19 @@ def _changed(new: list[JobInfo], old: list[JobInfo]) -> list[JobInfo]:
     return [n for n, o in zip(new, old, strict=True) if n != o]
 
 
-def _choose(mine: list[JobInfo], free: int, busy: list[Mapping[str, Any]], now: float) -> list[JobInfo]:
+def _choose(mine: list[JobInfo], free: int, busy: Sequence[Mapping[str, Any]], now: float) -> list[JobInfo]:
     """The jobs to start now: as many as there are free slots, highest priority first, then oldest; an
     array's tasks no more than its %MAXPARALLEL at once."""
     if free <= 0:
         return []
-    begun = [j for j in mine if j.state in STARTABLE and (j.backend_data[KEY].get("begin") or 0) <= now]
+    begun = [j for j in mine if j.state in mark.STARTABLE and (mark.of(j).get("begin") or 0) <= now]
     begun.sort(key=lambda j: (-j.template.priority, order(j)))
     counts = Counter(int(str(r["id"]).split(".", 1)[0]) for r in busy)
     chosen: list[JobInfo] = []
     for job in begun:
         if len(chosen) >= free:
             break
-        limit = job.backend_data[KEY].get("max_parallel")
+        limit = mark.of(job).get("max_parallel")
         if isinstance(limit, int) and counts[job.number] >= limit:
             continue
         chosen.append(job)
