@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from . import mark
-from .backends import check_data
-from .models import JOB_ID as _ID
-from .models import JobState
+from .. import mark
+from ..backends import check_data
+from ..models import JOB_ID as _ID
+from ..models import JobState
 
 _DOC_ID = re.compile(r"\d{1,18}\Z", re.ASCII)
 _STATES = frozenset(s.value for s in JobState)

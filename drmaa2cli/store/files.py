@@ -1,0 +1,148 @@
+"""The store's files: their names, the atomic write and checked read of one file, TinyDB's storage over it, and
+where a home keeps them (``Layout``)."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any
+
+from tinydb import TinyDB
+from tinydb.storages import Storage
+
+from ..errors import StoreError
+from ..files import write_atomically
+from ..models import SCHEMA_VERSION
+from .check import problem
+
+LIVE_FILE = "jobs.json"
+ARCHIVE_DIR = "archive"
+LOCK_FILE = "lock"
+SHARD_SIZE = 1000
+# Finished records leave the live file in batches, so that most submits rewrite only a few kB.
+ARCHIVE_BATCH = 32
+# What ``atomic_write`` leaves behind when its process is killed before the rename (``files.temp_name``).
+TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
+
+
+def atomic_write(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` (``files.write_atomically``: temp file 0600, fsync, rename); raises
+    StoreError."""
+    try:
+        write_atomically(path, data)
+    except OSError as e:
+        raise StoreError(f"cannot write {path}: {e.strerror}") from None
+
+
+def read_json_file(path: Path) -> dict[str, Any] | None:
+    """The parsed file, None if it does not exist; a broken or foreign file raises StoreError, naming it,
+    and is never overwritten."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read()
+            st = os.fstat(f.fileno())
+    except FileNotFoundError:
+        return None
+    except OSError as e:
+        raise StoreError(f"cannot read job store {path}: {e.strerror}") from None
+    try:
+        data = json.loads(raw)
+    except ValueError as e:
+        raise StoreError(
+            f"job store {path} is not valid JSON ({e}); it was left untouched: move it aside to start afresh"
+        ) from None
+    meta_table = data.get("_meta") if isinstance(data, dict) else None
+    meta = meta_table.get("1") if isinstance(meta_table, dict) else None
+    if not isinstance(meta, dict) or "schema_version" not in meta:
+        raise StoreError(f"{path} is not a drmaa2 job store; it was left untouched")
+    version = meta["schema_version"]
+    if isinstance(version, int) and version > SCHEMA_VERSION:
+        raise StoreError(
+            f"job store {path} has schema version {version}, newer than this drmaa2 understands ({SCHEMA_VERSION})"
+        )
+    # A file once found sound is not checked again while it is the same file: every write replaces a file
+    # (a new inode), and `rm --finished` reads each archive shard twice, a listing and then the transaction.
+    seen = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
+    if seen in _SOUND:
+        return data  # type: ignore[no-any-return]
+    damage = "its schema version is not a number" if not isinstance(version, int) else problem(
+        data, live=path.name == LIVE_FILE
+    )
+    if damage is not None:
+        raise StoreError(
+            f"job store {path} is damaged: {damage}; it was left untouched: move it aside to start afresh"
+        )
+    if len(_SOUND) > 4096:
+        _SOUND.clear()
+    _SOUND.add(seen)
+    return data  # type: ignore[no-any-return]
+
+
+#: The files ``read_json_file`` found sound in this process: (path, inode, mtime ns, size).
+_SOUND: set[tuple[str, int, int, int]] = set()
+
+
+class FileStorage(Storage):
+    """TinyDB storage for one of our files: read once per transaction, written once on ``flush``."""
+
+    def __init__(self, path: str, initial: dict[str, Any] | None = None) -> None:
+        self.path = Path(path)
+        self._data: dict[str, Any] | None = initial
+        self.dirty = False
+
+    def read(self) -> dict[str, Any] | None:
+        if self._data is None:
+            self._data = read_json_file(self.path)
+        return self._data
+
+    def write(self, data: dict[str, Any]) -> None:
+        self._data = data
+        self.dirty = True
+
+    def flush(self) -> None:
+        if self.dirty and self._data is not None:
+            atomic_write(self.path, json.dumps(self._data, separators=(",", ":")).encode())
+            self.dirty = False
+
+
+def open_db(path: Path, initial: dict[str, Any] | None = None) -> tuple[TinyDB, FileStorage]:
+    db = TinyDB(str(path), storage=FileStorage, initial=initial)
+    storage = db.storage
+    assert isinstance(storage, FileStorage)
+    return db, storage
+
+
+def new_file(instance: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"schema_version": SCHEMA_VERSION}
+    if instance is not None:
+        meta.update(next_job=1, instance=instance, archived={}, created=time.time())
+    return {"_meta": {"1": meta}}
+
+
+def replace_with(record: dict[str, Any]) -> Any:
+    """A TinyDB update that makes a document ``record`` (every other field dropped)."""
+
+    def apply(doc: dict[str, Any]) -> None:
+        doc.clear()
+        doc.update(record)
+
+    return apply
+
+
+def shard_of(number: int) -> int:
+    return number // SHARD_SIZE
+
+
+class Layout:
+    """Where the store of the drmaa2 home ``home`` keeps its files."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.live_path = home / LIVE_FILE
+        self.archive_dir = home / ARCHIVE_DIR
+
+    def shard_path(self, shard: int) -> Path:
+        return self.archive_dir / f"{shard:06d}.json"
