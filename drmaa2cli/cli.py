@@ -13,7 +13,21 @@ from typing import Annotated, Any
 import typer
 
 from . import __version__
-from .commands import alter, config, control, kill, logs, monitor, requeue, rm, sessions, status, submit, wait
+from .commands import (
+    alter,
+    config,
+    control,
+    doctor,
+    kill,
+    logs,
+    monitor,
+    requeue,
+    rm,
+    sessions,
+    status,
+    submit,
+    wait,
+)
 from .entry import main
 
 __all__ = ["app", "command_for", "main"]
@@ -68,6 +82,7 @@ app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
 app.command("alter", help=alter.HELP)(alter.command)
 app.command("requeue", help=requeue.HELP)(requeue.command)
+app.command("doctor", help=doctor.HELP)(doctor.command)
 app.command("_runner", hidden=True)(_runner)
 app.command("config", help=config.HELP)(config.command)
 app.command("machines", help=monitor.MACHINES_HELP)(monitor.machines)

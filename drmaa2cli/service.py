@@ -198,6 +198,16 @@ class Service:
         """Delete job records, their output files in the drmaa2 home and what their backend keeps."""
         return self._sessions.remove(ids, session)
 
+    def quarantined(self) -> list[dict[str, Any]]:
+        """The job records that failed their check when read and were moved out of the store (``drmaa2
+        doctor``): each with its ``file``, ``key``, ``problem``, ``record`` and when it was ``quarantined``.
+        Reading the store first moves any such record that is still in a store file."""
+        from .store import quarantine
+
+        for _ in self._ctx.store.snapshot().archived_records():  # every file read: what is damaged moves now
+            pass
+        return quarantine.entries(self._ctx.store)
+
 
     # --- monitoring -------------------------------------------------------------------------------------
     def machines(self, backend: str | None = None, names: Sequence[str] = ()) -> list[MachineInfo]:

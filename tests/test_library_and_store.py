@@ -155,26 +155,31 @@ def test_destroying_a_session_asks_no_backend_about_others(home: Path, monkeypat
 
 def test_each_backend_checks_its_own_backend_data(home: Path) -> None:
     """The store holds a record's backend data to the shape its backend declares (``backends.check_data``,
-    without loading the backend): another backend's keys are left alone; the runner checks its own mark."""
+    without loading the backend): another backend's keys are left alone; the deferred starts' mark is checked
+    too. A record that fails is set aside (quarantine), naming what was wrong, and the others stay."""
     from drmaa2cli import config
-    from drmaa2cli.errors import StoreError
+    from drmaa2cli.errors import JobNotFound
     from drmaa2cli.service import Service
+    from drmaa2cli.store import quarantine
 
     svc = Service(config.resolve(environ={"DRMAA2_HOME": str(home)}))
-    job = svc.submit(JobTemplate(remote_command="true"))
     live = home / "jobs.json"
-    doc = json.loads(live.read_text())
-    next(iter(doc["jobs"].values()))["backend_data"].update(shepherd="x")
-    live.write_text(json.dumps(doc))
-    with pytest.raises(StoreError, match="backend data shepherd has the wrong type"):
-        svc.jobs([job.id])
-    doc = json.loads(live.read_text())
-    next(iter(doc["jobs"].values()))["backend_data"].update(shepherd=1, container=3)  # a docker key: not ours
-    live.write_text(json.dumps(doc))
-    svc.jobs([job.id])
-    live = home / "jobs.json"
-    doc = json.loads(live.read_text())
-    next(iter(doc["jobs"].values()))["backend_data"]["deferred"] = {"runner": "x"}
-    live.write_text(json.dumps(doc))
-    with pytest.raises(StoreError, match="backend data runner has the wrong type"):
-        svc.jobs([job.id])
+
+    def corrupt(job_id: str, **data: object) -> None:
+        doc = json.loads(live.read_text())
+        next(r for r in doc["jobs"].values() if r["id"] == job_id)["backend_data"].update(data)
+        live.write_text(json.dumps(doc))
+
+    first, second, third = (svc.submit(JobTemplate(remote_command="true")) for _ in range(3))
+    corrupt(first.id, shepherd="x")
+    corrupt(second.id, shepherd=1, container=3)  # a docker key: not ours to check
+    corrupt(third.id, deferred={"runner": "x"})
+    with pytest.raises(JobNotFound):
+        svc.jobs([first.id])
+    assert [j.id for j in svc.jobs([second.id])] == [second.id]
+    with pytest.raises(JobNotFound):
+        svc.jobs([third.id])
+    problems = {e["record"]["id"]: e["problem"] for e in quarantine.entries(svc._ctx.store)}
+    assert problems == {first.id: "backend data shepherd has the wrong type",
+                        third.id: "backend data runner has the wrong type"}
+    assert any("backend data shepherd has the wrong type" in w for w in svc.warnings)

@@ -25,9 +25,9 @@ class Context:
                  warn: Callable[[str], None] | None = None) -> None:
         self.environ = dict(os.environ if environ is None else environ)
         self.settings = settings or config.resolve(environ=self.environ)
-        self.store = Store(self.settings.home)
         self.warnings: list[str] = []
         self.warn = warn or self._collect
+        self.store = Store(self.settings.home, warn=self.warn)
         self._backends: dict[str, StartLater] = {}
 
     def _collect(self, text: str) -> None:

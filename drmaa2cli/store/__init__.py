@@ -49,15 +49,16 @@ class Store(Layout):
     """The job store of one drmaa2 home. Use ``transaction()`` to change it and ``snapshot()`` to read."""
 
     @contextlib.contextmanager
-    def transaction(self) -> Iterator[Transaction]:
-        """Exclusive read-modify-write of the store; nothing is written if the body raises."""
+    def transaction(self, wait: bool = True) -> Iterator[Transaction]:
+        """Exclusive read-modify-write of the store; nothing is written if the body raises. ``wait`` False:
+        raise BlockingIOError at once when another process holds the store."""
         ensure_private_dir(self.home)
         try:
             lock_fd = os.open(self.home / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as e:
             raise StoreError(f"cannot open {self.home / LOCK_FILE}: {e.strerror}") from None
         try:
-            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            fcntl.flock(lock_fd, fcntl.LOCK_EX if wait else fcntl.LOCK_EX | fcntl.LOCK_NB)
             self._remove_stale_temp_files()
             txn = Transaction(self)
             yield txn
@@ -77,6 +78,15 @@ class Store(Layout):
                 if TEMP_FILE.match(name):
                     with contextlib.suppress(OSError):
                         os.unlink(directory / name)
+
+    def repair(self, files: set[str]) -> bool:
+        try:
+            with self.transaction(wait=False) as txn:
+                for path in files - {str(self.live_path)}:  # the live file: the transaction read it
+                    txn.shard(int(path.rsplit("/", 1)[-1].split(".", 1)[0]) * SHARD_SIZE)
+        except BlockingIOError:
+            return False  # held, perhaps by this very process: the next write moves them
+        return True
 
     def snapshot(self) -> Snapshot:
         """A lock-free, consistent view (files are only ever replaced whole)."""

@@ -45,14 +45,21 @@ _NEVER_NULL = frozenset({"template", "backend_data", "remote_command", "args", "
                          "stage_out_files"})
 
 
-def problem(data: dict[str, Any], live: bool) -> str | None:
+def problem(data: dict[str, Any], live: bool, bad: dict[str, str] | None = None) -> str | None:
     """The first thing wrong with a parsed store file whose ``_meta`` says it is ours, or None.
-    ``live``: the live file (``jobs.json``), whose meta also holds the next job number and the instance."""
+    ``live``: the live file (``jobs.json``), whose meta also holds the next job number and the instance.
+    ``bad``: when given, a job record that is wrong is not the file's damage but its own: it goes into ``bad``
+    (its key in the file -> what is wrong with it), and the rest of the file is checked on."""
     for name, table in data.items():
         if not isinstance(table, dict):
             return f"table {name!r} is not an object"
         for key, doc in table.items():
-            if not _DOC_ID.match(key) or not isinstance(doc, dict):
+            if not _DOC_ID.match(key):
+                return f"table {name!r} has an entry {key!r} that is not a record"
+            if not isinstance(doc, dict):
+                if name == "jobs" and bad is not None:
+                    bad[key] = "it is not an object"
+                    continue
                 return f"table {name!r} has an entry {key!r} that is not a record"
     meta = data["_meta"]["1"]
     if live and (not isinstance(meta.get("next_job"), int) or not isinstance(meta.get("instance"), str)):
@@ -63,14 +70,19 @@ def problem(data: dict[str, Any], live: bool) -> str | None:
         return "its counts of archived jobs are not numbers per session and state"
     if not all(isinstance(doc.get("name"), str) for doc in data.get("sessions", {}).values()):
         return "a session has no name"
-    for doc in data.get("jobs", {}).values():
-        bad = _record_problem(doc)
-        if bad is not None:
-            return f"job record {str(doc.get('id'))[:20]!r}: {bad}"
+    for key, doc in data.get("jobs", {}).items():
+        if not isinstance(doc, dict):
+            continue  # in ``bad`` already
+        wrong = record_problem(doc)
+        if wrong is not None:
+            if bad is None:
+                return f"job record {str(doc.get('id'))[:20]!r}: {wrong}"
+            bad[key] = wrong
     return None
 
 
-def _record_problem(doc: dict[str, Any]) -> str | None:
+def record_problem(doc: dict[str, Any]) -> str | None:
+    """What is wrong with one job record as the store keeps it (a dict), or None."""
     for key in ("id", "session", "backend", "state"):
         if not isinstance(doc.get(key), str):
             return f"{key} is missing or not a string"

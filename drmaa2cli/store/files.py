@@ -7,6 +7,7 @@ import json
 import os
 import re
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,8 @@ from .check import problem
 LIVE_FILE = "jobs.json"
 ARCHIVE_DIR = "archive"
 LOCK_FILE = "lock"
+#: Job records that failed their check when read, moved out of the store files by the next write.
+QUARANTINE_FILE = "quarantine.json"
 SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
@@ -37,9 +40,11 @@ def atomic_write(path: Path, data: bytes) -> None:
         raise StoreError(f"cannot write {path}: {e.strerror}") from None
 
 
-def read_json_file(path: Path) -> dict[str, Any] | None:
+def read_json_file(path: Path, damaged: list[dict[str, Any]] | None = None) -> dict[str, Any] | None:
     """The parsed file, None if it does not exist; a broken or foreign file raises StoreError, naming it,
-    and is never overwritten."""
+    and is never overwritten. ``damaged``: when given, a job record that fails its check does not make the file
+    damaged: it is left out of what is returned and added to ``damaged`` (``{"file", "key", "problem",
+    "record"}``), for the writer to move to the quarantine file; without it, the file is damaged."""
     try:
         with open(path, "rb") as f:
             raw = f.read()
@@ -68,13 +73,20 @@ def read_json_file(path: Path) -> dict[str, Any] | None:
     seen = (str(path), st.st_ino, st.st_mtime_ns, st.st_size)
     if seen in _SOUND:
         return data  # type: ignore[no-any-return]
+    bad: dict[str, str] | None = None if damaged is None else {}
     damage = "its schema version is not a number" if not isinstance(version, int) else problem(
-        data, live=path.name == LIVE_FILE
+        data, live=path.name == LIVE_FILE, bad=bad
     )
     if damage is not None:
         raise StoreError(
             f"job store {path} is damaged: {damage}; it was left untouched: move it aside to start afresh"
         )
+    if bad:
+        assert damaged is not None
+        jobs = data["jobs"]
+        damaged += [{"file": str(path), "key": key, "problem": why, "record": jobs.pop(key)}
+                    for key, why in bad.items()]
+        return data  # type: ignore[no-any-return]
     if len(_SOUND) > 4096:
         _SOUND.clear()
     _SOUND.add(seen)
@@ -137,12 +149,20 @@ def shard_of(number: int) -> int:
 
 
 class Layout:
-    """Where the store of the drmaa2 home ``home`` keeps its files."""
+    """Where the store of the drmaa2 home ``home`` keeps its files, and who hears of a damaged record
+    (``warn``, one line each; None: nobody)."""
 
-    def __init__(self, home: Path) -> None:
+    def __init__(self, home: Path, warn: Callable[[str], None] | None = None) -> None:
         self.home = home
         self.live_path = home / LIVE_FILE
         self.archive_dir = home / ARCHIVE_DIR
+        self.quarantine_path = home / QUARANTINE_FILE
+        self.warn = warn
 
     def shard_path(self, shard: int) -> Path:
         return self.archive_dir / f"{shard:06d}.json"
+
+    def repair(self, files: set[str]) -> bool:
+        """Move the damaged records of ``files`` to quarantine now, if the store is free; False if it was not
+        (a later write does it)."""
+        return False

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import Any
 
 from tinydb import TinyDB
@@ -11,6 +12,7 @@ from tinydb.table import Table
 
 from ..errors import JobNotFound
 from ..models import JobInfo
+from . import quarantine
 from .files import FileStorage, Layout, new_file, open_db, read_json_file, shard_of
 
 
@@ -20,6 +22,22 @@ class Reader:
     def __init__(self, store: Layout) -> None:
         self.store = store
         self._shards: dict[int, tuple[TinyDB, FileStorage]] = {}
+        #: Records that failed their check in the files read (``quarantine``), left out of every answer.
+        self.damaged: list[dict[str, Any]] = []
+
+    def _read(self, path: Path) -> dict[str, Any] | None:
+        before = len(self.damaged)
+        data = read_json_file(path, self.damaged)
+        if len(self.damaged) > before:
+            found = self.damaged[before:]
+            # A reader takes no lock; it asks the store to move what it found, and leaves that to the next
+            # write when another process holds the lock.
+            moved = self._moves_damage or self.store.repair({e["file"] for e in found})
+            quarantine.report(self.store, found, moved=moved)
+        return data
+
+    #: Whether the damaged records read are moved to quarantine at the end (a transaction) or only left out.
+    _moves_damage = False
 
     def _live_data(self) -> dict[str, Any]:
         raise NotImplementedError
@@ -28,7 +46,7 @@ class Reader:
         key = shard_of(number)
         if key not in self._shards:
             path = self.store.shard_path(key)
-            self._shards[key] = open_db(path, read_json_file(path) or new_file())
+            self._shards[key] = open_db(path, self._read(path) or new_file())
         return self._shards[key][0].table("jobs")
 
     def shard_numbers(self) -> list[int]:
@@ -94,7 +112,7 @@ class Reader:
         numbers = self.shard_numbers()
         for key in reversed(numbers) if newest_first else numbers:
             path = self.store.shard_path(key)
-            data = read_json_file(path) or {}
+            data = self._read(path) or {}
             records = list(data.get("jobs", {}).values())
             if newest_first:
                 records.reverse()
@@ -106,7 +124,7 @@ class Snapshot(Reader):
 
     def __init__(self, store: Layout) -> None:
         super().__init__(store)
-        self._live = read_json_file(store.live_path) or new_file("?")
+        self._live = self._read(store.live_path) or new_file("?")
 
     def _live_data(self) -> dict[str, Any]:
         return self._live

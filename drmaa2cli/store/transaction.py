@@ -8,18 +8,23 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+from ..errors import InvalidArgument
 from ..files import ensure_private_dir
 from ..models import JobInfo, JobState
-from .files import ARCHIVE_BATCH, SHARD_SIZE, Layout, new_file, open_db, read_json_file, replace_with, shard_of
+from . import quarantine
+from .check import record_problem
+from .files import ARCHIVE_BATCH, SHARD_SIZE, Layout, new_file, open_db, replace_with, shard_of
 from .reader import Reader
 
 
 class Transaction(Reader):
     """One locked read-modify-write. Records are JobInfo objects; ids are allocated here only."""
 
+    _moves_damage = True
+
     def __init__(self, store: Layout) -> None:
         super().__init__(store)
-        data = read_json_file(store.live_path)
+        data = self._read(store.live_path)
         self.db, self.storage = open_db(store.live_path, data or new_file(os.urandom(4).hex()))
         if data is None:
             self.storage.dirty = True
@@ -94,7 +99,12 @@ class Transaction(Reader):
         for job_id, record in replaced.items():
             self.jobs.update(replace_with(record), doc_ids=[index[job_id]])
         if new:
-            doc_ids = self.jobs.insert_multiple(info.to_record() for info in new.values())
+            records = [info.to_record() for info in new.values()]
+            for record in _distinct(list(new.values()), records):
+                wrong = record_problem(record)
+                if wrong is not None:  # written, it would cost every later read (a job_name of 5, say)
+                    raise InvalidArgument(f"job {record['id']} cannot be recorded: {wrong}")
+            doc_ids = self.jobs.insert_multiple(records)
             for job_id, doc_id in zip(new, doc_ids, strict=True):
                 index[job_id] = doc_id
 
@@ -185,6 +195,8 @@ class Transaction(Reader):
         self._set_meta(archived=archived)
 
     def commit(self) -> None:
+        if self.damaged:
+            self._quarantine()
         self._archive_finished()
         if any(storage.dirty for _, storage in self._shards.values()):
             ensure_private_dir(self.store.archive_dir)
@@ -192,3 +204,28 @@ class Transaction(Reader):
         for _, storage in self._shards.values():
             storage.flush()
         self.storage.flush()
+
+    def _quarantine(self) -> None:
+        """Move the damaged records read to the quarantine file, then rewrite their files without them (the
+        quarantine first: a write killed in between leaves a record in both places, never in neither)."""
+        quarantine.keep(self.store, self.damaged)
+        for path in {entry["file"] for entry in self.damaged}:
+            if path == str(self.store.live_path):
+                self.storage.dirty = True
+                continue
+            number = int(path.rsplit("/", 1)[-1].split(".", 1)[0])
+            self.shard(number * SHARD_SIZE)
+            self._shards[number][1].dirty = True
+
+
+def _distinct(infos: list[JobInfo], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The records to check: an array's tasks share one template, so one task of each template stands for all
+    (the other fields of a task are the core's own, of the same types)."""
+    seen: set[int] = set()
+    out = []
+    for info, record in zip(infos, records, strict=True):
+        key = id(info.template)
+        if key not in seen:
+            seen.add(key)
+            out.append(record)
+    return out
