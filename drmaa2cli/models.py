@@ -90,6 +90,9 @@ class JobTemplate:
     # How many times a failed job runs again (``--retries``; not in DRMAA2), and how long after its end.
     retries: int = 0
     retry_delay: float | None = None
+    # A note kept with the job (``--comment``; not in DRMAA2): shown by `status`, handed to a scheduler that
+    # keeps one. The annotation is not the place: the job's states rewrite it.
+    comment: str | None = None
 
     @property
     def argv(self) -> list[str]:

@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from .. import completion, parsing, render, when
+from .. import parsing, render, when
+from ..cli import completion
 from ..errors import InvalidArgument
 from ._common import JobIds, JsonOption, output, service
 

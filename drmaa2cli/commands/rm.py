@@ -4,7 +4,8 @@ from typing import Annotated
 
 import typer
 
-from .. import completion, parsing
+from .. import parsing
+from ..cli import completion
 from ..errors import InvalidArgument
 from ._common import SessionOption, output, service
 

@@ -4,7 +4,8 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import completion, render
+from .. import render
+from ..cli import completion
 from ..errors import InvalidArgument
 from ..models import JobInfo, JobState
 from ..render import Output

@@ -1,5 +1,5 @@
-"""The Typer app. Commands are registered by hand; ``main`` (in ``entry``, which loads this module only when
-the parser is needed) is the one place that turns errors into exit codes (commands return an int and never exit
+"""The Typer app. Commands are registered by hand; ``entry.main`` (which loads this module only when the parser
+is needed) is the one place that turns errors into exit codes (commands return an int and never exit
 themselves)."""
 
 from __future__ import annotations
@@ -12,11 +12,24 @@ from typing import Annotated, Any
 
 import typer
 
-from . import __version__
-from .commands import alter, config, control, kill, logs, monitor, requeue, rm, sessions, status, submit, wait
-from .entry import main
+from .. import __version__
+from ..commands import (
+    alter,
+    config,
+    control,
+    kill,
+    logs,
+    monitor,
+    requeue,
+    rm,
+    run,
+    sessions,
+    status,
+    submit,
+    wait,
+)
 
-__all__ = ["app", "command_for", "main"]
+__all__ = ["app", "command_for"]
 
 app = typer.Typer(
     name="drmaa2",
@@ -45,8 +58,8 @@ def _root(
 
 def _runner() -> int:
     """Start the jobs a submit left to a runner (spawned by submit; reads the job number on stdin)."""
-    from . import runner
-    from .commands._common import service
+    from .. import runner
+    from ..commands._service import service
 
     number = runner.read_number()
     if number is not None:
@@ -62,7 +75,7 @@ app.command("wait", help=wait.HELP)(wait.command)
 app.command("kill", help=kill.HELP)(kill.command)
 for _action in ("hold", "release", "suspend", "resume"):
     app.command(_action, help=control.HELP[_action])(control.make(_action))
-app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.run_command)
+app.command("run", help=run.HELP, context_settings=_JOB_COMMAND)(run.command)
 app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
 app.command("alter", help=alter.HELP)(alter.command)

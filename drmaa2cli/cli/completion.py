@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from . import backends, config
-from .errors import Drmaa2Error
-from .store import Store
+from .. import backends, config
+from ..errors import Drmaa2Error
+from ..store import Store
 
 
 def _snapshot_records() -> tuple[list[dict[str, Any]], list[str]]:
