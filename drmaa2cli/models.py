@@ -207,6 +207,7 @@ class JobInfo:
         return {
             "id": self.id,
             "name": t.job_name,
+            "comment": t.comment,
             "session": self.session,
             "backend": self.backend,
             "native_id": self.native_id,

@@ -12,14 +12,15 @@ if TYPE_CHECKING:
     from ..backends import Backend
 
 
-def owners(option: Option) -> tuple[str, ...]:
-    """The backends that honour ``option``, in the registry's order, as their classes declare it. Loads every
-    backend class: only on the way to a refusal."""
+def owners(flag: str) -> tuple[str, ...]:
+    """The backends that honour the option written ``flag`` (``--image``), in the registry's order, as their
+    classes declare it. Loads every backend class: only on the way to a refusal."""
     from ..backends import REGISTRY, backend_class
 
-    if option.field is None:
+    field = next((o.field for o in options.SUBMIT if flag in o.flags), None)
+    if field is None:
         return ()
-    return tuple(name for name in REGISTRY if honours(backend_class(name), option.field))
+    return tuple(name for name in REGISTRY if honours(backend_class(name), field))
 
 
 def honours(cls: "type[Backend]", field: str) -> bool:
@@ -49,7 +50,8 @@ def in_users_words(error: UnsupportedAttribute, typed: Mapping[str, Any], backen
     found = option_for(error.field, typed)
     if found is None:
         return error
-    names, option = owners(found), found.flags[0]
+    option = found.flags[0]
+    names = owners(option)
     if backend in names:  # honoured there, refused this time (a limit without a cgroup): its own words say why
         return error
     if len(names) == 1:
