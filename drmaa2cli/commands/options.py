@@ -7,29 +7,33 @@ declarations (``refusals.owners``).
 Imports nothing heavy: a plain submit reads its command line with this table and no parser.
 """
 
-from typing import Any, NamedTuple
+from typing import Any
 
 from ..parsing import DURATION_HELP
 
 
-class Option(NamedTuple):
+class Option:
     """One option. ``kind``: "flag" (no value), "one" (a string), "many" (repeatable, a list of strings),
     "int" (an integer within ``bounds``). ``field``: the template field it fills -- a dotted name fills one key
     of a dict field (``resource_limits.memory_mb``, ``extension.user``) or says which kind of value a field
     holds (``job_category.image``); None for options that steer the command rather than the job.
     ``convert``: how the builder reads the value (a key of ``submitting.CONVERT``); ``complete``: the name of
-    the function of ``cli.completion`` that completes it."""
+    the function of ``cli.completion`` that completes it.
 
-    param: str
-    flags: tuple[str, ...]
-    kind: str
-    help: str
-    field: str | None = None
-    convert: str | None = None
-    default: Any = None
-    bounds: tuple[int, int] | None = None
-    complete: str | None = None
-    show_default: bool = True
+    A plain class: a NamedTuple's class is built by ``exec`` when this module loads, on every submit."""
+
+    __slots__ = ("bounds", "complete", "convert", "default", "field", "flags", "help", "kind", "param",
+                 "show_default")
+
+    def __init__(self, param: str, flags: tuple[str, ...], kind: str, help: str, field: str | None = None,
+                 convert: str | None = None, *, default: Any = None, bounds: tuple[int, int] | None = None,
+                 complete: str | None = None, show_default: bool = True) -> None:
+        self.param, self.flags, self.kind, self.help, self.field = param, flags, kind, help, field
+        self.convert, self.default, self.bounds, self.complete = convert, default, bounds, complete
+        self.show_default = show_default
+
+    def __repr__(self) -> str:
+        return f"Option({self.flags[0]})"
 
     @property
     def spelled(self) -> str:

@@ -6,7 +6,7 @@ import sys
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import parsing, render, when
+from .. import parsing, render
 from ..errors import InvalidArgument, UnsupportedAttribute
 from ..models import JobTemplate
 from ..service import Service, exit_code_of
@@ -23,9 +23,15 @@ CONVERT: dict[str, Callable[[Any, str], Any]] = {
     "duration": lambda value, flag: parsing.duration(value, flag),
     "size": parsing.size_mib,
     "positive": parsing.positive_float,
-    "time": lambda value, flag: when.point_in_time(value, flag),
+    "time": lambda value, flag: _point_in_time(value, flag),
     "mounts": lambda value, flag: parsing.mounts(value),
 }
+def _point_in_time(text: str, flag: str) -> float:
+    from .. import when  # --begin and --deadline only: not worth loading on every submit
+
+    return when.point_in_time(text, flag)
+
+
 #: Template fields that hold a dict: a dotted ``Option.field`` fills one key of these.
 _DICT_FIELDS = ("resource_limits", "extension")
 
