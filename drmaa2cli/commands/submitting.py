@@ -17,23 +17,25 @@ if TYPE_CHECKING:
     from ..jobscript import JobScript
 
 
-#: How the builder reads an option's value (``Option.convert``): (value, flag) -> what the template holds.
-CONVERT: dict[str, Callable[[Any, str], Any]] = {
-    "path": lambda value, flag: os.path.abspath(value),
-    "duration": lambda value, flag: parsing.duration(value, flag),
-    "size": parsing.size_mib,
-    "positive": parsing.positive_float,
-    "time": lambda value, flag: _point_in_time(value, flag),
-    "mounts": lambda value, flag: parsing.mounts(value),
-}
 def _point_in_time(text: str, flag: str) -> float:
     from .. import when  # --begin and --deadline only: not worth loading on every submit
 
     return when.point_in_time(text, flag)
 
 
+#: How the builder reads an option's value (``Option.convert``): (value, flag) -> what the template holds.
+CONVERT: dict[str, Callable[[Any, str], Any]] = {
+    "path": lambda value, flag: os.path.abspath(value),
+    "duration": lambda value, flag: parsing.duration(value, flag),
+    "size": parsing.size_mib,
+    "positive": parsing.positive_float,
+    "time": _point_in_time,
+    "mounts": lambda value, flag: parsing.mounts(value),
+}
 #: Template fields that hold a dict: a dotted ``Option.field`` fills one key of these.
 _DICT_FIELDS = ("resource_limits", "extension")
+#: Fields made by hand in ``build_template`` from more than one option.
+_SPECIAL = ("job_environment", "extension.native")
 
 
 def build_template(command: list[str], o: Mapping[str, Any]) -> JobTemplate:
@@ -60,9 +62,6 @@ def build_template(command: list[str], o: Mapping[str, Any]) -> JobTemplate:
     command, values["job_environment"] = environment(command, o)
     return JobTemplate(remote_command=command[0] if command else "", args=list(command[1:]), **values)
 
-
-#: Fields made by hand in ``build_template`` from more than one option.
-_SPECIAL = ("job_environment", "extension.native")
 
 
 def environment(command: list[str], o: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
