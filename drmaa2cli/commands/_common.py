@@ -1,6 +1,7 @@
 """Option types shared by several commands, the Typer signature of `submit` and `run` made from their
 declarations (``options.SUBMIT``), and (from ``_service``) the one way commands get a Service and an Output."""
 
+import functools
 import inspect
 from collections.abc import Callable
 from typing import Annotated, Any
@@ -53,13 +54,19 @@ def command_from(body: Callable[[dict[str, Any]], int], name: str) -> Callable[.
     def command(**given: Any) -> int:
         return body(given)
 
+    command.__signature__ = _signature()  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in _signature().parameters.values()} | {"return": int}
+    command.__name__ = command.__qualname__ = name
+    return command
+
+
+@functools.cache
+def _signature() -> inspect.Signature:
+    """The signature of `submit` and `run`, made once (both commands are loaded with the app)."""
     params = [inspect.Parameter("command", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=_COMMAND)]
     params += [inspect.Parameter(o.param, inspect.Parameter.KEYWORD_ONLY, default=o.default,
                                  annotation=_ANNOTATED[o.kind](typer_option(o))) for o in options.SUBMIT]
-    command.__signature__ = inspect.Signature(params, return_annotation=int)  # type: ignore[attr-defined]
-    command.__annotations__ = {p.name: p.annotation for p in params} | {"return": int}
-    command.__name__ = command.__qualname__ = name
-    return command
+    return inspect.Signature(params, return_annotation=int)
 
 
 def parse_directive(words: list[str]) -> dict[str, Any]:
