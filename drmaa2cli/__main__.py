@@ -1,3 +1,3 @@
-from drmaa2cli.entry import main
+from drmaa2cli.cli.entry import main
 
 main()

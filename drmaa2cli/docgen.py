@@ -19,7 +19,7 @@ import typer
 from . import __version__
 from .backends import backend_class
 from .backends.contract import table
-from .cli import app
+from .cli.app import app
 from .errors import EXIT_CODE_HELP
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -96,6 +96,9 @@ class JobTemplate:
     # How many times a failed job runs again (``--retries``; not in DRMAA2), and how long after its end.
     retries: int = 0
     retry_delay: float | None = None
+    # A note kept with the job (``--comment``; not in DRMAA2): shown by `status`, handed to a scheduler that
+    # keeps one. The annotation is not the place: the job's states rewrite it.
+    comment: str | None = None
 
     @property
     def argv(self) -> list[str]:
@@ -210,6 +213,7 @@ class JobInfo:
         return {
             "id": self.id,
             "name": t.job_name,
+            "comment": t.comment,
             "session": self.session,
             "backend": self.backend,
             "native_id": self.native_id,

@@ -333,6 +333,7 @@ def job_detail(output: Output, job: JobInfo) -> None:
     fields: list[tuple[str, Any]] = [
         ("id", job.id),
         ("name", t.job_name),
+        ("comment", t.comment),
         ("session", job.session),
         ("backend", job.backend),
         ("native id", job.native_id),

@@ -9,7 +9,7 @@ import sys
 import pytest
 import typer
 
-from drmaa2cli.cli import app, command_for
+from drmaa2cli.cli.app import app, command_for
 
 from .conftest import Cli
 
@@ -48,7 +48,7 @@ def test_help_typos_and_completion_get_the_whole_app(monkeypatch: pytest.MonkeyP
 
 
 def test_submit_does_not_load_what_it_does_not_use() -> None:
-    code = ("import sys; from drmaa2cli import cli; from drmaa2cli.commands import submit; "
+    code = ("import sys; from drmaa2cli.cli import app; from drmaa2cli.commands import submit; "
             "print(' '.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())

@@ -1,5 +1,5 @@
-"""A plain `submit` read without the parser (drmaa2cli.quick) gives the command exactly what the parser gives it,
-and leaves every other command line to the parser."""
+"""A plain `submit` read without the parser (drmaa2cli.cli.quick) gives the command exactly what the parser
+gives it, and leaves every other command line to the parser."""
 
 from __future__ import annotations
 
@@ -13,8 +13,8 @@ import typer
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drmaa2cli import quick
-from drmaa2cli.cli import command_for
+from drmaa2cli.cli import quick
+from drmaa2cli.cli.app import command_for
 from drmaa2cli.commands import submit
 
 from .conftest import Cli
@@ -34,12 +34,12 @@ def test_the_table_is_the_parsers() -> None:
             continue
         assert not getattr(param, "secondary_opts", None), param.name
         kind = ("flag" if param.is_flag else "many" if param.multiple
-                else param.name if param.name in quick.RANGES else "one")
+                else "int" if param.type.name == "int range" else "one")
         for opt in param.opts:
             kinds[opt] = (param.name, kind)
         assert quick.DEFAULTS[param.name] == param.default or (param.default is None and param.multiple)
-        if kind in quick.RANGES:
-            assert (param.type.min, param.type.max) == quick.RANGES[kind]
+        if kind == "int":
+            assert (param.type.min, param.type.max) == quick.RANGES[param.name]
             assert not param.type.min_open and not param.type.max_open and not param.type.clamp
     assert kinds == quick.OPTIONS
 
@@ -104,7 +104,7 @@ def test_scripts_other_commands_and_completion_are_left_to_the_parser(
 def test_a_plain_submit_loads_no_parser_and_still_submits(cli: Cli) -> None:
     # The modules loaded, written by an exit handler: the command ends with os._exit after running them.
     probe = ("import sys, atexit; atexit.register(lambda: sys.__stderr__.write(' '.join(sys.modules))); "
-             "from drmaa2cli import entry; sys.argv[1:] = ['submit', '--terse', '--', 'true']; entry.main()")
+             "from drmaa2cli.cli import entry; sys.argv[1:] = ['submit', '--terse', '--', 'true']; entry.main()")
     proc = subprocess.run([sys.executable, "-c", probe], env=cli.env, capture_output=True, text=True,
                           stdin=subprocess.DEVNULL, check=False)
     assert proc.returncode == 0, proc.stderr

@@ -11,7 +11,7 @@ from pathlib import Path
 import typer
 
 from drmaa2cli import docgen
-from drmaa2cli.cli import app
+from drmaa2cli.cli.app import app
 from drmaa2cli.errors import EXIT_CODE_HELP
 from tests import requires
 

@@ -152,6 +152,12 @@ class Backend(ABC):
     #: The keys of ``JobTemplate.extension`` this backend honours (docker: user, pull, native; the schedulers:
     #: native); ``check_template`` refuses any other key that asks for something.
     extensions: ClassVar[frozenset[str]] = frozenset()
+    #: What a job category names on this platform: "image" (the container backends), "app" (cf); None: the
+    #: backend refuses one (``unsupported_fields``). `--image` and `--app` are worded by it.
+    category: ClassVar[str | None] = None
+    #: The keys of ``JobTemplate.resource_limits`` this backend can honour (the process backend's need a cgroup,
+    #: so they may still be refused at run time); the others are refused when the job starts.
+    limits: ClassVar[frozenset[str]] = frozenset()
     #: What this backend keeps in a job's ``backend_data`` (see ``check_data``); declared in the backend's
     #: package as ``DATA_SHAPE`` so that the store can check a record without loading the backend.
     data_shape: ClassVar[Shape] = {}

@@ -1,6 +1,9 @@
-"""The one way commands get a Service and an Output; no parser here (``drmaa2cli.quick`` submits without it)."""
+"""The one way commands get a Service and an Output, and say why a job failed; no parser here (``cli.quick``
+submits without it)."""
 
 from .. import config
+from ..backends import ending
+from ..models import JobInfo, JobState
 from ..render import Output
 from ..service import Service
 
@@ -21,3 +24,9 @@ def service(session: str | None = None, backend: str | None = None) -> Service:
 
 def output() -> Output:
     return Output.standard()
+
+
+def report_failure(out: Output, job: JobInfo) -> None:
+    """One stderr line when a job failed for a reason other than its own non-zero exit."""
+    if job.state is JobState.FAILED and ending.says_more_than_its_status(job.exit_status, job.signal, job.annotation):
+        out.note(f"job {job.id} failed: {job.annotation}")

@@ -4,8 +4,9 @@ from typing import Annotated
 
 import typer
 
-from .. import completion, parsing, render, when
+from .. import parsing, render, when
 from ..errors import InvalidArgument
+from . import completion
 from ._common import JobIds, JsonOption, output, service
 
 HELP = (

@@ -5,12 +5,12 @@ from typing import Annotated
 
 import typer
 
-from .. import completion
 from ..errors import InvalidArgument
 from ..models import JobInfo
 from ..service import Service, exit_code_of, last_lines
+from . import completion
 from ._common import output, service
-from .submitting import report_failure
+from ._service import report_failure
 
 HELP = ("Print a job's output (stdout; --stderr, or --both on their own streams); --follow streams it until the "
         "job ends, then exits with the job's exit code.")

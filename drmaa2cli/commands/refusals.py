@@ -2,76 +2,55 @@
 backend", not "the process backend cannot honour job category" (the core's words, kept for the Python API)."""
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..errors import UnsupportedAttribute
+from . import options
+from .options import Option
 
-#: Template field (as ``UnsupportedAttribute.field`` names it) -> the option that sets it.
-OPTIONS: dict[str, str] = {
-    "queue_name": "--queue",
-    "input_path": "--input",
-    "stage_in_files": "--mount",
-    "working_directory": "--cwd",
-    "job_environment": "--env",
-    "output_path": "--output",
-    "error_path": "--error",
-    "timeout": "--timeout",
-    "resource_limits.memory_mb": "--memory",
-    "resource_limits.cpus": "--cpus",
-    "resource_limits.disk_mb": "--disk",
-    "extension.user": "--user",
-    "extension.pull": "--pull",
-    "extension.native": "--native",
-}
-#: Options whose backends no declaration names: a category is an image on the container backends and an app
-#: on cf; limits are honoured or refused at run time (the process backend's need a cgroup). Every other
-#: option's backends are read from the backends' own declarations (``owners``).
-STATIC_OWNERS: dict[str, tuple[str, ...]] = {
-    "--image": ("docker", "podman", "kubernetes"),
-    "--app": ("cf",),
-    "--category": ("docker", "podman", "kubernetes", "cf"),
-    "--memory": ("process", "docker", "podman", "cf", "slurm", "gridengine", "kubernetes"),
-    "--cpus": ("process", "docker", "podman", "slurm", "gridengine", "kubernetes"),
-    "--disk": ("cf", "slurm"),
-}
+if TYPE_CHECKING:
+    from ..backends import Backend
 
 
-def owners(option: str) -> tuple[str, ...]:
-    """The backends that honour ``option``, in the registry's order. Loads every backend class: only on the
-    way to a refusal."""
-    if option in STATIC_OWNERS:
-        return STATIC_OWNERS[option]
+def owners(flag: str) -> tuple[str, ...]:
+    """The backends that honour the option written ``flag`` (``--image``), in the registry's order, as their
+    classes declare it. Loads every backend class: only on the way to a refusal."""
     from ..backends import REGISTRY, backend_class
 
-    field = next((f for f, o in OPTIONS.items() if o == option), None)
+    field = next((o.field for o in options.SUBMIT if flag in o.flags), None)
     if field is None:
         return ()
-    found = []
-    for name in REGISTRY:
-        cls = backend_class(name)
-        if field.startswith("extension."):
-            honours = field.removeprefix("extension.") in cls.extensions
-        else:
-            honours = field not in cls.unsupported_fields
-        if honours:
-            found.append(name)
-    return tuple(found)
+    return tuple(name for name in REGISTRY if honours(backend_class(name), field))
 
 
-def option_for(field: str | None, typed: Mapping[str, Any]) -> str | None:
-    """The option the user typed that set ``field`` (``typed``: the command's options by parameter name)."""
-    if field == "job_category":
-        return "--image" if typed.get("image") else "--app" if typed.get("app") else "--category"
-    if field == "resource_limits":  # a backend that takes no limit at all: the first one asked for
-        return next((f"--{o}" for o in ("memory", "cpus", "disk") if typed.get(o)), None)
-    return OPTIONS.get(field or "")
+def honours(cls: "type[Backend]", field: str) -> bool:
+    """Whether backend ``cls`` honours template field ``field`` (``Option.field``): a key of ``extension`` if
+    it lists it in ``extensions``, a resource limit if in ``limits``, a job category of the kind it names
+    (``category``: an image, an app), any other field unless it refuses it (``refused_fields``)."""
+    head, _, key = field.partition(".")
+    if head == "extension":
+        return key in cls.extensions
+    if head == "resource_limits":
+        return key in cls.limits
+    if head == "job_category":
+        return cls.category is not None and key in ("", cls.category)
+    return head not in cls.refused_fields()
+
+
+def option_for(field: str | None, typed: Mapping[str, Any]) -> Option | None:
+    """The option the user typed that set ``field`` (``typed``: the command's options by parameter name): of
+    the options that fill it (``options.for_field``), the first one typed, else the first one declared."""
+    candidates = options.for_field(field or "")
+    exact = [o for o in candidates if o.field == field]  # --category for job_category; none for resource_limits
+    return next((o for o in candidates if typed.get(o.param)), exact[0] if exact else None)
 
 
 def in_users_words(error: UnsupportedAttribute, typed: Mapping[str, Any], backend: str) -> UnsupportedAttribute:
     """``error`` again, worded by the option that asked for what ``backend`` cannot do."""
-    option = option_for(error.field, typed)
-    if option is None:
+    found = option_for(error.field, typed)
+    if found is None:
         return error
+    option = found.flags[0]
     names = owners(option)
     if backend in names:  # honoured there, refused this time (a limit without a cgroup): its own words say why
         return error

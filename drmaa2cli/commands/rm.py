@@ -4,8 +4,9 @@ from typing import Annotated
 
 import typer
 
-from .. import completion, parsing
+from .. import parsing
 from ..errors import InvalidArgument
+from . import completion
 from ._common import SessionOption, output, service
 
 HELP = "Remove finished jobs' records, output files and leftover containers (active jobs only with --force)."

@@ -4,11 +4,12 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from .. import completion, render
+from .. import render
 from ..errors import InvalidArgument
 from ..models import JobInfo, JobState
 from ..render import Output
 from ..service import DEFAULT_LIMIT
+from . import completion
 
 if TYPE_CHECKING:
     from ..core.sessions import SessionSummary

@@ -1,104 +1,91 @@
 """What `submit` and `run` do once their options are parsed: the job template, job scripts and their
-directives, and submitting. Without the parser (Typer): ``drmaa2cli.quick`` runs a plain submit from here."""
+directives, and submitting. Without the parser (Typer): ``cli.quick`` runs a plain submit from here."""
 
 import os
 import sys
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from .. import parsing, render, when
-from ..backends import ending
+from .. import parsing, render
 from ..errors import InvalidArgument, UnsupportedAttribute
-from ..models import JobInfo, JobState, JobTemplate
-from ..render import Output
+from ..models import JobTemplate
 from ..service import Service, exit_code_of
-from ._service import output, service
+from . import options
+from ._service import output, report_failure, service
 
 if TYPE_CHECKING:
     from ..jobscript import JobScript
 
 
-def build_template(
-    command: list[str], *, name: str | None = None, cwd: str | None = None, env: list[str] | None = None,
-    input_path: str | None = None, output_path: str | None = None, error_path: str | None = None,
-    join: bool = False, hold: bool = False, timeout: str | None = None, category: str | None = None,
-    queue: str | None = None, memory: str | None = None, cpus: str | None = None, disk: str | None = None,
-    mount: list[str] | None = None, user: str | None = None, pull: bool = False, native: str | None = None,
-    variables: list[str] | None = None, export_all: bool | None = None, native_words: list[str] | None = None,
-    priority: int = 0, begin: str | None = None, deadline: str | None = None, retries: int = 0,
-    retry_delay: str | None = None,
-) -> JobTemplate:
-    """The job template for the submit options (shared with `run`)."""
-    limits: dict[str, object] = {}
-    if memory:
-        limits["memory_mb"] = parsing.size_mib(memory, "--memory")
-    if disk:
-        limits["disk_mb"] = parsing.size_mib(disk, "--disk")
-    if cpus:
-        limits["cpus"] = parsing.positive_float(cpus, "--cpus")
-    extension: dict[str, object] = {}
-    if user:
-        extension["user"] = user
-    if pull:
-        extension["pull"] = True
-    if native or native_words:
+def _point_in_time(text: str, flag: str) -> float:
+    from .. import when  # --begin and --deadline only: not worth loading on every submit
+
+    return when.point_in_time(text, flag)
+
+
+#: How the builder reads an option's value (``Option.convert``): (value, flag) -> what the template holds.
+CONVERT: dict[str, Callable[[Any, str], Any]] = {
+    "path": lambda value, flag: os.path.abspath(value),
+    "duration": lambda value, flag: parsing.duration(value, flag),
+    "size": parsing.size_mib,
+    "positive": parsing.positive_float,
+    "time": _point_in_time,
+    "mounts": lambda value, flag: parsing.mounts(value),
+}
+#: Template fields that hold a dict: a dotted ``Option.field`` fills one key of these.
+_DICT_FIELDS = ("resource_limits", "extension")
+#: Fields made by hand in ``build_template`` from more than one option.
+_SPECIAL = ("job_environment", "extension.native")
+
+
+def build_template(command: list[str], o: Mapping[str, Any]) -> JobTemplate:
+    """The job template for the submit options ``o`` (by parameter name, as ``options.SUBMIT`` declares them;
+    shared with `run`). Every option that fills a field is read from its declaration; the environment (four
+    options and the job's command) and the native options (with a job script's own directives) are made
+    here. Raises InvalidArgument for a malformed value."""
+    values: dict[str, Any] = {"resource_limits": {}, "extension": {}}
+    for option in options.SUBMIT:
+        value = o.get(option.param)
+        if option.field is None or option.field in _SPECIAL or value in (None, False, [], ()):
+            continue
+        if option.convert is not None:
+            value = CONVERT[option.convert](value, option.flags[0])
+        field, _, key = option.field.partition(".")
+        if field in _DICT_FIELDS:
+            values[field][key] = value
+        elif field not in values or option.field == field:  # --category over --image, --image over --app
+            values[field] = value
+    if o.get("native") or o.get("native_words"):
         import shlex  # rarely needed: not worth loading on every submit
 
-        extension["native"] = [*(native_words or []), *shlex.split(native or "")]
-    environment = parsing.environment(env or [])
-    environment.update(parsing.environment(
-        [item for text in variables or [] for item in parsing.variable_list(text)], option="-v"))
-    if export_all:
-        environment = {**os.environ, **environment}
-    elif export_all is False and command:  # --export=NONE
+        values["extension"]["native"] = [*(o.get("native_words") or []), *shlex.split(o.get("native") or "")]
+    command, values["job_environment"] = environment(command, o)
+    return JobTemplate(remote_command=command[0] if command else "", args=list(command[1:]), **values)
+
+
+
+def environment(command: list[str], o: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
+    """The job's command and environment from --env, --variables and --export-all (True, None, or False for
+    sbatch's --export=NONE, which also cleans the command's own environment)."""
+    env = parsing.environment(o.get("env") or [])
+    env.update(parsing.environment(
+        [item for text in o.get("variables") or [] for item in parsing.variable_list(text)], option="-v"))
+    if o.get("export_all"):
+        env = {**os.environ, **env}
+    elif o.get("export_all") is False and command:  # --export=NONE
         from ..jobscript import argv_clean_env
 
-        command, environment = argv_clean_env(command, environment), {}
-    return JobTemplate(
-        remote_command=command[0] if command else "",
-        args=list(command[1:]),
-        job_name=name,
-        working_directory=absolute(cwd),
-        job_environment=environment,
-        input_path=absolute(input_path),
-        output_path=absolute(output_path),
-        error_path=absolute(error_path),
-        join_files=join,
-        job_category=category,
-        submit_as_hold=hold,
-        timeout=parsing.duration(timeout) if timeout else None,
-        queue_name=queue,
-        resource_limits=limits,
-        stage_in_files=parsing.mounts(mount or []),
-        extension=extension,
-        priority=priority,
-        start_time=when.point_in_time(begin) if begin else None,
-        deadline_time=when.point_in_time(deadline, "--deadline") if deadline else None,
-        retries=retries,
-        retry_delay=parsing.duration(retry_delay, "--retry-delay") if retry_delay else None,
-    )
+        command, env = argv_clean_env(command, env), {}
+    return command, env
 
 
-def absolute(path: str | None) -> str | None:
-    return os.path.abspath(path) if path else None
-
-
-def report_failure(out: Output, job: JobInfo) -> None:
-    """One stderr line when a job failed for a reason other than its own non-zero exit."""
-    if job.state is JobState.FAILED and ending.says_more_than_its_status(job.exit_status, job.signal, job.annotation):
-        out.note(f"job {job.id} failed: {job.annotation}")
-
-
-#: Submit option -> how the user writes it, for messages.
-_FLAGS = {"name": "-N", "cwd": "-d", "input_path": "-i", "output_path": "-o", "error_path": "-e", "timeout": "-t",
-          "array": "-A", "queue": "-q"}
-
-
-def refuse_dash_dash(o: dict[str, Any]) -> None:
-    """``submit -N -- true``: the parser took `--` for the option's value; no name or file is called that."""
+def refuse_dash_dash(o: dict[str, Any]) -> dict[str, Any]:
+    """``submit -N -- true``: the parser took `--` for the option's value; no name or file is called that.
+    Returns ``o``."""
     for key, value in o.items():
         if key != "command" and (value == "--" or (isinstance(value, list) and "--" in value)):
-            flag = _FLAGS.get(key, "--" + key.replace("_", "-"))
-            raise InvalidArgument(f"{flag} needs a value before `--`")
+            raise InvalidArgument(f"{options.BY_PARAM[key].spelled} needs a value before `--`")
+    return o
 
 
 def read_script(o: dict[str, Any]) -> "JobScript | None":
@@ -114,9 +101,9 @@ def read_script(o: dict[str, Any]) -> "JobScript | None":
 def with_directives(o: dict[str, Any], script: "JobScript") -> dict[str, Any]:
     """The options with the script's directives under them (the command line wins)."""
     from .. import jobscript
-    from .submit import parse_directive  # the parser: loaded for scripts with directives only
+    from ._common import parse_directive  # the parser: loaded for scripts with directives only
 
-    return jobscript.merge(o, jobscript.apply(script, parse_directive))
+    return jobscript.merge(o, jobscript.apply(script, lambda words: refuse_dash_dash(parse_directive(words))))
 
 
 def script_command(o: dict[str, Any], script: "JobScript", svc: Service) -> list[str]:
@@ -147,15 +134,7 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     command = o["command"] or []
     if script is not None:
         command = script_command(o, script, svc)
-    template = build_template(
-        command, name=o["name"], cwd=o["cwd"], env=o["env"], input_path=o["input_path"],
-        output_path=o["output_path"], error_path=o["error_path"], join=o["join"], hold=o["hold"],
-        timeout=o["timeout"], category=o["category"] or o["image"] or o["app"], queue=o["queue"],
-        memory=o["memory"], cpus=o["cpus"], disk=o["disk"], mount=o["mount"], user=o["user"], pull=o["pull"],
-        native=o["native"], variables=o["variables"], export_all=o["export_all"], native_words=o["native_words"],
-        priority=o["priority"], begin=o["begin"], deadline=o["deadline"], retries=o.get("retries") or 0,
-        retry_delay=o.get("retry_delay"),
-    )
+    template = build_template(command, o)
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")
     if o.get("retry_delay") and not o.get("retries"):
@@ -163,11 +142,11 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     out = output()
     feed = None
     if stream:
-        from . import run  # run's own parts: not loaded by every submit
+        from . import following  # run's own parts: not loaded by every submit
 
-        feed = run.stdin_feed(svc, template, array=bool(o["array"]))
+        feed = following.stdin_feed(svc, template, array=bool(o["array"]))
         if not o["array"] and not o["json_out"]:
-            svc.backend(svc.settings.backend).will_follow()  # its output is streamed (run.follow_job)
+            svc.backend(svc.settings.backend).will_follow()  # its output is streamed (following.follow_job)
     try:
         jobs = svc.submit_jobs(
             template,
@@ -187,7 +166,7 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
         raise
     job_id = str(jobs[0].number) if o["array"] else jobs[0].id
     if stream:
-        return run.follow_job(svc, out, job_id, jobs, o["json_out"], feed)
+        return following.follow_job(svc, out, job_id, jobs, o["json_out"], feed)
     if o["json_out"] and not o["wait"]:
         out.json(render.jobs_document(jobs) if o["array"] else {"job": jobs[0].to_public()})
     elif o["terse"]:

@@ -7,7 +7,7 @@ import typer
 from .. import parsing, render
 from ..service import exit_code_of
 from ._common import JobIds, JsonOption, output, service
-from .submitting import report_failure
+from ._service import report_failure
 
 HELP = (
     "Wait for jobs to end; exit with the job's exit code (128+N if killed by signal N), or for several jobs "

@@ -30,7 +30,7 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "join_files": (bool,), "job_category": (str,), "submit_as_hold": (bool,), "timeout": _NUMBER,
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
     "candidate_machines": (list,), "min_phys_memory": (int,), "accounting_id": (str,),
-    "stage_out_files": (dict,), "retries": (int,), "retry_delay": _NUMBER,
+    "stage_out_files": (dict,), "retries": (int,), "retry_delay": _NUMBER, "comment": (str,),
 }
 
 # What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these

@@ -53,7 +53,7 @@ def test_orders_name_the_task_index_as_drmaa_does() -> None:
 
 
 def test_the_library_is_loaded_only_by_the_agent() -> None:
-    code = ("import sys, drmaa2cli.cli; from drmaa2cli.backends import backend_class; "
+    code = ("import sys, drmaa2cli.cli.app; from drmaa2cli.backends import backend_class; "
             "backend_class('libdrmaa'); assert 'drmaa' not in sys.modules and 'ctypes' not in sys.modules")
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0
 

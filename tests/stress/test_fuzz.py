@@ -25,7 +25,7 @@ import typer
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from drmaa2cli.cli import app
+from drmaa2cli.cli.app import app
 from tests.conftest import until
 
 from .conftest import current_scale

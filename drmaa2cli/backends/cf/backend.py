@@ -63,6 +63,8 @@ class CFBackend(Backend):
         "queue_name",
     )
     extensions = frozenset({"user"})
+    category = "app"
+    limits = frozenset({"memory_mb", "disk_mb"})
     sees_home = False
     data_shape = DATA_SHAPE
     refuses: ClassVar[Mapping[str, Refusal]] = {

@@ -143,6 +143,8 @@ class DockerBackend(Backend):
 
     name = "docker"
     unsupported_fields = ("input_path", "queue_name")
+    category = "image"
+    limits = frozenset({"memory_mb", "cpus"})
     honours = frozenset({"stage_out_files"})
     extensions = frozenset({"user", "pull", "native", "stdin"})
     attaches_stdin = True

@@ -100,6 +100,8 @@ class KubernetesBackend(Backend):
 
     name = "kubernetes"
     unsupported_fields = ("input_path", "priority")
+    category = "image"
+    limits = frozenset({"memory_mb", "cpus"})
     extensions = frozenset({"pull", "native"})
     # A pod sees only what is mounted into it, not the drmaa2 home: a job script travels in its command line.
     sees_home = False

@@ -126,6 +126,7 @@ class ProcessBackend(Backend):
     name = "process"
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "stage_in_files")
+    limits = frozenset({"memory_mb", "cpus"})
     local_refresh = True
     local_input = True
     data_shape = DATA_SHAPE

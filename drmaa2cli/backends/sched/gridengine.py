@@ -46,6 +46,7 @@ class GridEngineBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    limits: ClassVar[frozenset[str]] = frozenset({"memory_mb", "cpus"})
     # Containment is the cell's: ENABLE_ADDGRP_KILL plus an epilog that kills what still carries the job's
     # additional group id (root's processes too) end its `setsid` children; see docs/gridengine.md.
     refuses: ClassVar[Mapping[str, Refusal]] = {

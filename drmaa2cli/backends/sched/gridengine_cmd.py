@@ -111,6 +111,11 @@ def build_submit_command(
         cmd += ["-q", template.queue_name]
     if template.accounting_id:
         cmd += ["-A", template.accounting_id]
+    if template.comment:
+        # qsub splits -ac at commas (a list of context variables) and has no way to quote one.
+        if "," in template.comment:
+            raise InvalidArgument("grid engine cannot keep a comment with a comma (qsub -ac comment=...)")
+        cmd += ["-ac", f"comment={template.comment}"]
     limits = template.resource_limits
     if resource_int(limits, "disk_mb") is not None:
         raise UnsupportedAttribute("the gridengine backend cannot limit disk space",

@@ -40,6 +40,7 @@ class SlurmBackend(SchedulerBackend):
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")
     honours: ClassVar[frozenset[str]] = frozenset({"candidate_machines", "min_phys_memory", "accounting_id"})
+    limits: ClassVar[frozenset[str]] = frozenset({"memory_mb", "cpus", "disk_mb"})
     # Containment is Slurm's: with proctrack/cgroup (the test cluster's, tests/infra/slurm.sh) a job's
     # background and `setsid` children end with it and with scancel; see docs/slurm.md for a cluster of one's own.
     refuses: ClassVar[Mapping[str, Refusal]] = {**SchedulerBackend.refuses}

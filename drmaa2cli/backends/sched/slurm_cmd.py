@@ -164,6 +164,8 @@ def build_submit_command(
         cmd.append(f"--partition={template.queue_name}")
     if template.accounting_id:
         cmd.append(f"--account={template.accounting_id}")
+    if template.comment:
+        cmd.append(f"--comment={template.comment}")
     cmd.extend(placement_options(template.candidate_machines, nodes))
     limits = template.resource_limits
     memory = resource_int(limits, "memory_mb")

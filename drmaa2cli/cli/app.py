@@ -1,5 +1,5 @@
-"""The Typer app. Commands are registered by hand; ``main`` (in ``entry``, which loads this module only when
-the parser is needed) is the one place that turns errors into exit codes (commands return an int and never exit
+"""The Typer app. Commands are registered by hand; ``entry.main`` (which loads this module only when the parser
+is needed) is the one place that turns errors into exit codes (commands return an int and never exit
 themselves)."""
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from typing import Annotated, Any
 
 import typer
 
-from . import __version__
-from .commands import (
+from .. import __version__
+from ..commands import (
     alter,
     config,
     control,
@@ -23,14 +23,14 @@ from .commands import (
     monitor,
     requeue,
     rm,
+    run,
     sessions,
     status,
     submit,
     wait,
 )
-from .entry import main
 
-__all__ = ["app", "command_for", "main"]
+__all__ = ["app", "command_for"]
 
 app = typer.Typer(
     name="drmaa2",
@@ -59,13 +59,13 @@ def _root(
 
 def _runner() -> int:
     """Start the jobs a submit left to a runner (spawned by submit; reads the job number on stdin)."""
-    from .commands._common import service
-    from .deferred.runner import run
-    from .deferred.starting import read_number
+    from ..commands._service import service
+    from ..deferred import runner
+    from ..deferred.starting import read_number
 
     number = read_number()
     if number is not None:
-        run(service(), number)
+        runner.run(service(), number)
     return 0
 
 
@@ -77,7 +77,7 @@ app.command("wait", help=wait.HELP)(wait.command)
 app.command("kill", help=kill.HELP)(kill.command)
 for _action in ("hold", "release", "suspend", "resume"):
     app.command(_action, help=control.HELP[_action])(control.make(_action))
-app.command("run", help=submit.RUN_HELP, context_settings=_JOB_COMMAND)(submit.run_command)
+app.command("run", help=run.HELP, context_settings=_JOB_COMMAND)(run.command)
 app.command("logs", help=logs.HELP)(logs.command)
 app.command("rm", help=rm.HELP)(rm.command)
 app.command("alter", help=alter.HELP)(alter.command)

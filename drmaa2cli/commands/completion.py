@@ -4,13 +4,11 @@ They read the live store file only (active and recent jobs), without the lock, a
 store must not break the user's shell.
 """
 
-from __future__ import annotations
-
 from typing import Any
 
-from . import backends, config
-from .errors import Drmaa2Error
-from .store import Store
+from .. import backends, config
+from ..errors import Drmaa2Error
+from ..store import Store
 
 
 def _snapshot_records() -> tuple[list[dict[str, Any]], list[str]]:

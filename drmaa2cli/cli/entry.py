@@ -1,6 +1,6 @@
 """The ``drmaa2`` command: runs the command line, and is the one place that turns errors into exit codes
 (commands return an int and never exit themselves). A plain `submit` runs without the parser (``quick``); every
-other command line goes through the Typer app (``cli``), loaded only then."""
+other command line goes through the Typer app (``app``), loaded only then."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import errno
 import os
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TextIO, cast
 
-from .errors import Drmaa2Error, ExitStatus
-from .render import printable, safe_streams
+from ..errors import Drmaa2Error, ExitStatus
+from ..render import printable, safe_streams
 
 
 def _run(args: list[str]) -> int:
@@ -21,16 +21,16 @@ def _run(args: list[str]) -> int:
     options = submit_options(args)
     if options is not None:
         return _submit(options)
-    from .cli import command_for
+    from .app import command_for
 
     result = command_for(args).main(args=args, prog_name="drmaa2", standalone_mode=False)
     return result if isinstance(result, int) else 0
 
 
 def _submit(options: dict[str, Any]) -> int:
-    """``commands.submit.command``'s work, with what the parser does around a command it runs: Ctrl-C is exit
-    130 without a word, an end of input a line and exit 130, a closed stdout exit 1 (typer.core._main)."""
-    from .commands.submitting import submit_with
+    """The submit command's work, with what the parser does around a command it runs: Ctrl-C is exit 130
+    without a word, an end of input a line and exit 130, a closed stdout exit 1."""
+    from ..commands.submitting import submit_with
 
     try:
         return submit_with(options, stream=False)
@@ -42,11 +42,27 @@ def _submit(options: dict[str, Any]) -> int:
     except OSError as e:
         if e.errno != errno.EPIPE:
             raise
-        from typer._click.utils import PacifyFlushWrapper
-
-        sys.stdout = PacifyFlushWrapper(sys.stdout)
-        sys.stderr = PacifyFlushWrapper(sys.stderr)
+        sys.stdout = cast(TextIO, _QuietFlush(sys.stdout))
+        sys.stderr = cast(TextIO, _QuietFlush(sys.stderr))
         sys.exit(1)
+
+
+class _QuietFlush:
+    """A stream whose reader went away: the flushes at exit must not raise EPIPE again (what the parser's own
+    wrapper does for a command it runs). Everything else is the stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except OSError as e:
+            if e.errno != errno.EPIPE:
+                raise
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
 
 
 def _is_abort(e: Exception) -> bool:
