@@ -1,158 +1,17 @@
-"""All output formatting: JSON documents, job tables, detail views. The only module that knows Rich, and it
-imports Rich only when writing to a terminal (pipes get plain text, which is also much faster)."""
+"""Job tables and a job's detail view, and the tables of the platform (machines, queues, jobs)."""
 
 from __future__ import annotations
 
-import codecs
-import json
-import os
-import re
-import sys
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TextIO
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
-from .models import SCHEMA_VERSION, JobInfo, JobState, rfc3339
+from ..models import JobInfo, JobState, rfc3339
+from .output import STATE_STYLE, Output, printable
+from .summary import array_summaries
 
 if TYPE_CHECKING:
-    from .monitoring import MachineInfo, PlatformJob, QueueInfo
-
-STATE_STYLE = {
-    JobState.DONE: "green",
-    JobState.FAILED: "red",
-    JobState.RUNNING: "cyan",
-    JobState.SUSPENDED: "yellow",
-    JobState.QUEUED_HELD: "yellow",
-    JobState.REQUEUED_HELD: "yellow",
-}
-
-
-# What must not reach a terminal raw: control characters (newlines would split a table row, escape sequences
-# could rewrite the screen), bidirectional overrides (they reorder what is shown) and lone surrogates (bytes
-# that were not UTF-8, kept by Python's surrogateescape).
-_UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def printable(text: str) -> str:
-    """``text`` for a person: one line, every unprintable character escaped as in a Python literal."""
-    return _UNPRINTABLE.sub(_escape_char, text)
-
-
-def _escape_char(m: re.Match[str]) -> str:
-    code = ord(m.group())
-    if 0xDC80 <= code <= 0xDCFF:
-        return f"\\x{code - 0xDC00:02x}"  # the byte it stood for
-    return m.group().encode("unicode_escape").decode()
-
-
-def _encode_errors(err: UnicodeError) -> tuple[str | bytes, int]:
-    """Lone surrogates become the bytes they stand for; what the stream's encoding cannot show, an escape."""
-    if not isinstance(err, UnicodeEncodeError):
-        raise err
-    chunk = err.object[err.start : err.end]
-    if all(0xDC80 <= ord(c) <= 0xDCFF for c in chunk):
-        return bytes(ord(c) - 0xDC00 for c in chunk), err.end
-    return codecs.backslashreplace_errors(err)
-
-
-codecs.register_error("drmaa2", _encode_errors)
-
-
-def safe_streams() -> None:
-    """Let stdout and stderr write any text drmaa2 holds: names, arguments and paths may be bytes that are
-    not UTF-8 (kept as lone surrogates) or characters the locale's encoding lacks. Without this, printing
-    them was an internal error."""
-    for stream in (sys.stdout, sys.stderr):
-        reconfigure = getattr(stream, "reconfigure", None)
-        if reconfigure is not None:
-            reconfigure(errors="drmaa2")
-
-
-@dataclass
-class Output:
-    """Where output goes and how it may look; decided once (tests pass their own streams)."""
-
-    out: TextIO
-    err: TextIO
-
-    @classmethod
-    def standard(cls) -> Output:
-        return cls(sys.stdout, sys.stderr)
-
-    @property
-    def rich(self) -> bool:
-        return self.out.isatty() and os.environ.get("TERM") != "dumb"
-
-    @property
-    def color(self) -> bool:
-        return self.rich and "NO_COLOR" not in os.environ
-
-    def line(self, text: str = "") -> None:
-        self.out.write(text + "\n")
-
-    def note(self, text: str) -> None:
-        """A message for the person, on stderr, so stdout stays clean for scripts."""
-        self.err.write(f"drmaa2: {printable(text)}\n")
-
-    def json(self, document: dict[str, Any]) -> None:
-        utf8 = codecs.lookup(getattr(self.out, "encoding", None) or "utf-8").name == "utf-8"
-        # JSON must be UTF-8 (or ASCII, on a stream whose encoding is something else): a lone surrogate (a
-        # byte that was not UTF-8) goes out as its \u escape, which json.loads turns back into the same
-        # string, and os.fsencode into the same bytes.
-        text = json.dumps({"schema_version": SCHEMA_VERSION, **document}, ensure_ascii=not utf8)
-        self.out.write(_SURROGATE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n")
-
-
-@dataclass
-class ArraySummary:
-    """Counts per state of one job array, its failed task indices and the code `wait` gives for it."""
-
-    id: str
-    tasks: int
-    counts: dict[str, int]
-    failed: list[int]
-    exit_code: int | None
-
-    def to_public(self) -> dict[str, Any]:
-        return {"id": self.id, "tasks": self.tasks, "counts": self.counts, "failed_tasks": self.failed,
-                "exit_code": self.exit_code}
-
-    def line(self) -> str:
-        counts = ", ".join(f"{n} {state}" for state, n in self.counts.items())
-        text = f"array {self.id}: {self.tasks} tasks: {counts}"
-        if self.failed:
-            shown = ", ".join(map(str, self.failed[:20])) + (" …" if len(self.failed) > 20 else "")
-            text += f"; failed tasks: {shown}"
-        return text
-
-
-def array_summaries(jobs: Iterable[JobInfo]) -> list[ArraySummary]:
-    groups: dict[str, list[JobInfo]] = {}
-    for job in jobs:
-        if "." in job.id:
-            groups.setdefault(job.id.split(".", 1)[0], []).append(job)
-    summaries = []
-    for number, tasks in groups.items():
-        counts: dict[str, int] = {}
-        for t in tasks:
-            counts[t.state.value] = counts.get(t.state.value, 0) + 1
-        failed = sorted(int(t.id.split(".", 1)[1]) for t in tasks if t.state is JobState.FAILED)
-        final = all(t.state.final for t in tasks)
-        codes = [t.exit_code() for t in tasks]
-        code = None if not final else 0 if not failed else max(207 if c is None else c for c in codes)
-        summaries.append(ArraySummary(number, len(tasks), counts, failed, code))
-    return summaries
-
-
-def jobs_document(jobs: Iterable[JobInfo]) -> dict[str, Any]:
-    jobs = list(jobs)
-    doc: dict[str, Any] = {"jobs": [j.to_public() for j in jobs]}
-    arrays = array_summaries(jobs)
-    if arrays:
-        doc["arrays"] = [a.to_public() for a in arrays]
-    return doc
+    from ..monitoring import MachineInfo, PlatformJob, QueueInfo
 
 
 def _duration(seconds: float | None) -> str:
@@ -256,7 +115,7 @@ def table(
         from rich.console import Console
 
         console = Console(file=output.out, no_color=not output.color, highlight=False)
-        console.print(_rich_table(header, rows, styles))
+        console.print(rich_table(header, rows, styles))
         return
     widths = [max(cell_width(r[c]) for r in [header, *rows]) for c in range(len(header))]
     lines = ["  ".join(cell + " " * (w - cell_width(cell)) for cell, w in zip(row, widths, strict=True)).rstrip()
@@ -264,7 +123,7 @@ def table(
     output.out.write("\n".join(lines) + "\n")
 
 
-def _rich_table(header: list[str], rows: list[list[str]], styles: dict[int, str] | None) -> Any:
+def rich_table(header: list[str], rows: list[list[str]], styles: dict[int, str] | None) -> Any:
     from rich.table import Table
     from rich.text import Text
 
@@ -369,67 +228,3 @@ def job_detail(output: Output, job: JobInfo) -> None:
         output.line(f"{key.ljust(width)}  {value}")
 
 
-class WaitProgress:
-    """A progress bar of ended jobs on a terminal's stderr; does nothing when stderr is not a terminal."""
-
-    def __init__(self, output: Output, total: int) -> None:
-        self.progress: Any = None
-        if total < 2 or not (output.err.isatty() and os.environ.get("TERM") != "dumb"):
-            return
-        from rich.console import Console
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        console = Console(file=output.err, no_color="NO_COLOR" in os.environ)
-        self.progress = Progress(TextColumn("waiting"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                                 console=console, transient=True)
-        self.task = self.progress.add_task("wait", total=total)
-
-    def __enter__(self) -> WaitProgress:
-        if self.progress is not None:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.progress is not None:
-            self.progress.stop()
-
-    def update(self, jobs: list[JobInfo]) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, completed=sum(1 for j in jobs if j.state.final))
-
-
-def watch(output: Output, fetch: Callable[[], list[JobInfo]], show_session: bool, interval: float) -> None:
-    """Show the jobs until every one of them has ended: a live table on a terminal; on a pipe, the table again
-    whenever a state changed."""
-    jobs = fetch()
-    if output.rich:
-        from rich.console import Console
-        from rich.live import Live
-        from rich.table import Table
-
-        def build(jobs: list[JobInfo]) -> Table:
-            header, rows = job_rows(jobs, show_session)
-            styles = {i: STATE_STYLE.get(j.state, "") for i, j in enumerate(jobs)} if output.color else None
-            table: Table = _rich_table(header, [[printable(c) for c in row] for row in rows], styles)
-            return table
-
-        console = Console(file=output.out, no_color=not output.color, highlight=False)
-        with Live(build(jobs), console=console, auto_refresh=False) as live:
-            while not all(j.state.final for j in jobs):
-                time.sleep(interval)
-                jobs = fetch()
-                live.update(build(jobs), refresh=True)
-        return
-    last: list[tuple[str, str]] = []
-    while True:
-        states = [(j.id, j.state.value) for j in jobs]
-        if states != last:
-            if last:
-                output.line()
-            jobs_table(output, jobs, show_session)
-            output.out.flush()
-            last = states
-        if all(j.state.final for j in jobs):
-            return
-        time.sleep(interval)
-        jobs = fetch()
