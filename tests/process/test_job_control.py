@@ -15,8 +15,7 @@ from drmaa2cli.backends.process.backend import ProcessBackend
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 from drmaa2cli.runner import runner_alive
 from drmaa2cli.service import Service
-
-from .conftest import Cli, gate, until
+from tests.conftest import Cli, gate, until
 
 
 def overlap(jobs: list[dict[str, object]]) -> int:
