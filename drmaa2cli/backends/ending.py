@@ -36,6 +36,32 @@ def split_status(code: int | None) -> tuple[int | None, int | None]:
     return code, None
 
 
+def killed_by(sent: int | str | None, code: int | None) -> int | None:
+    """The signal that ended a container, if drmaa2 sent it, on a platform that shows only the exit code 128+N
+    (Docker, Kubernetes). ``sent`` is what the backend recorded when it stopped the job: "stop" (SIGTERM, then
+    SIGKILL after the grace), "timeout", "overdue" (a SIGKILL long past the timeout), a signal number, or None."""
+    if sent is None or code is None or code <= 128:
+        return None
+    got = code - 128
+    if sent in ("stop", "timeout", "overdue"):
+        return got if got in (signals.SIGTERM, signals.SIGKILL) else None
+    return got if sent == got else None
+
+
+def of_exit_code(code: int, oom: bool = False, error: str = "") -> dict[str, Any]:
+    """The result fields (state, exit status or signal, annotation) of a container that ended on its own with
+    ``code``, on a platform that shows only that number (Docker, Kubernetes): done with 0, killed by signal N
+    with 128+N, failed with its status otherwise. ``oom``: the platform says a process inside was OOM killed;
+    ``error``: the platform's own message, added to the annotation of a failure when there was no OOM kill."""
+    if code == 0:
+        return {"state": "done", "exit_status": 0}
+    status, signal = split_status(code)
+    if signal is not None:
+        return {"state": "failed", "signal": signal, "annotation": by_signal(signal)}
+    note = " (a process was OOM killed)" if oom else (f": {error}" if error else "")
+    return {"state": "failed", "exit_status": status, "annotation": exited(code) + note}
+
+
 def exited(status: int) -> str:
     """"exited with status 3"; 126 and 127 say what a shell means by them."""
     note = _SHELL_STATUS.get(status)

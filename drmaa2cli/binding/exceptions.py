@@ -92,7 +92,7 @@ class ImplementationSpecificException(DrmaaException):
 
 
 #: drmaa2's error class -> the binding's, most specific first (a subclass before its base). The README and
-#: docs/binding.md show this table; tests/test_binding_errors.py checks that every drmaa2 error is in it.
+#: docs/binding.md show this table; tests/library/test_binding.py checks that every drmaa2 error is in it.
 MAPPING: list[tuple[type[Drmaa2Error], type[DrmaaException]]] = [
     (errors.UnsupportedAttribute, UnsupportedAttributeException),
     (errors.InvalidArgument, InvalidArgumentException),

@@ -6,7 +6,7 @@ each single-value option once, then ``--`` or the first word of the command. Any
 cluster of short options (``-jH``), a value stuck to a short option (``-Nname``), an option given twice, a
 number that is no integer in range, a missing value, a job script, completion -- returns None, and the
 parser itself runs the command, with its own help and messages. The table is made from the same declarations
-as the `submit` command Typer builds (``commands.options``), and checked against it (tests/test_quick.py).
+as the `submit` command Typer builds (``commands.options``), and checked against it (tests/cli/test_quick.py).
 """
 
 from __future__ import annotations

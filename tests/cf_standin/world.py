@@ -1,8 +1,10 @@
 """What the stand-in Cloud Foundry knows: orgs, spaces, apps, tasks, log envelopes and tokens.
 
 Tasks really run: each one is ``sh -c COMMAND`` in its own process group, so exit statuses and output are
-real. Behaviour follows /work/shared/notes/cloud-foundry-v3.md (states, failure reasons, cancel, sequence
-ids, log source types); everything is guarded by one lock because the HTTP server is threaded.
+real. Behaviour follows the CF v3 API reference, "Tasks" (https://v3-apidocs.cloudfoundry.org/#tasks: states
+PENDING, RUNNING, CANCELING, SUCCEEDED, FAILED, the failure reasons, cancel, sequence ids) and log-cache's
+envelopes (https://github.com/cloudfoundry/log-cache-release: source types APP/TASK/NAME and CELL);
+everything is guarded by one lock because the HTTP server is threaded.
 """
 
 from __future__ import annotations

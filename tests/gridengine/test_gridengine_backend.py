@@ -1,5 +1,5 @@
 """What only the Grid Engine backend does, against a real sge_qmaster/sge_execd (tests/infra/gridengine.sh);
-what it shares with Slurm is in tests/test_sched_backends.py."""
+what it shares with Slurm is in tests/sched/test_sched_backends.py."""
 
 from __future__ import annotations
 

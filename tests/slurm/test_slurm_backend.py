@@ -1,5 +1,5 @@
 """What only the Slurm backend does, against a real slurmctld/slurmd (tests/infra/slurm.sh); what it shares
-with Grid Engine is in tests/test_sched_backends.py."""
+with Grid Engine is in tests/sched/test_sched_backends.py."""
 
 from __future__ import annotations
 

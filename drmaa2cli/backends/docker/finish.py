@@ -149,7 +149,7 @@ class Finisher:
             "finish_time": finished if started is None else max(started, finished),
         }
         sent = self.files.kill_signal(job.id)
-        killed = killed_by(sent, code)
+        killed = ending.killed_by(sent, code)
         if st["Status"] == "created":
             why = error or "its submitter exited before starting it"
             result.update(annotation=f"never started: {why}", exit_status=code or None)
@@ -167,15 +167,8 @@ class Finisher:
             result.update(signal=killed, annotation=ending.killed(killed, escalated=sent == "stop"))
         elif st["Status"] == "dead":
             result.update(exit_status=code, annotation=f"the container died: {error or 'engine error'}")
-        elif code == 0:
-            result.update(state="done", exit_status=0)
         else:
-            status, signal = ending.split_status(code)
-            if signal is not None:
-                result.update(signal=signal, annotation=ending.by_signal(signal))
-            else:
-                note = " (a process was OOM killed)" if st.get("OOMKilled") else (f": {error}" if error else "")
-                result.update(exit_status=status, annotation=ending.exited(code) + note)
+            result.update(ending.of_exit_code(code, oom=bool(st.get("OOMKilled")), error=error))
         return result
 
     def _save_output(self, engine: Engine, job: JobInfo) -> str | None:
@@ -244,16 +237,6 @@ def stage_out(engine: Engine, job: JobInfo) -> str | None:
 
 def container_of(job: JobInfo) -> str:
     return str(job.backend_data.get("container") or job.native_id)
-
-
-def killed_by(sent: int | str | None, code: int | None) -> int | None:
-    """The signal that ended the container, if drmaa2 sent it: the engine shows only the exit code 128+N."""
-    if sent is None or code is None or code <= 128:
-        return None
-    got = code - 128
-    if sent in ("stop", "timeout", "overdue"):
-        return got if got in (signals.SIGTERM, signals.SIGKILL) else None
-    return got if sent == got else None
 
 
 def epoch(stamp: str | None) -> float | None:

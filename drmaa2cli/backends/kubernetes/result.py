@@ -73,16 +73,6 @@ def observe(job: JobInfo, pod: dict[str, Any]) -> JobInfo:
                       machine=pod.get("spec", {}).get("nodeName") or job.machine)
 
 
-def killed_by(sent: int | str | None, code: int | None) -> int | None:
-    """The signal that ended the container, if drmaa2 sent it: the API shows only the exit code 128+N."""
-    if sent is None or code is None or code <= 128:
-        return None
-    got = code - 128
-    if sent in ("stop", "timeout"):
-        return got if got in (signals.SIGTERM, signals.SIGKILL) else None
-    return got if sent == got else None
-
-
 def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
               deadline: bool = False, stopped_after: float | None = None) -> dict[str, Any]:
     """The result of a job whose pod ended (``pod``), or that has none and never will (None). ``sent`` is what
@@ -114,7 +104,7 @@ def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
     begun, finished = started(pod, job.submission_time) if pod else None, epoch(term.get("finishedAt")) or now
     result.update(dispatch_time=begun, finish_time=max(begun or finished, finished),
                   machine=(pod or {}).get("spec", {}).get("nodeName"))
-    killed = killed_by(sent, code)
+    killed = ending.killed_by(sent, code)
     if reason in ("StartError", "ContainerCannotRun"):
         text = message.lower()
         status_code = 127 if ("not found" in text or "no such file" in text) else \
@@ -127,7 +117,7 @@ def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
         detail = f" (memory limit {limit})" if limit else ""
         result.update(signal=int(signals.SIGKILL), annotation=f"OOM killed{detail}")
     elif sent is None and deadline:
-        timed_out = killed_by("timeout", code)
+        timed_out = ending.killed_by("timeout", code)
         result.update(signal=timed_out, exit_status=None if timed_out else code)
         result["annotation"] = ending.timed_out(job.template.timeout, timed_out, escalated=True)
         if timed_out is None and code == 0:
@@ -135,15 +125,8 @@ def result_of(job: JobInfo, pod: dict[str, Any] | None, sent: int | str | None,
     elif killed is not None:
         # Stopped, not killed with --signal KILL: SIGKILL came only after SIGTERM did nothing.
         result.update(signal=killed, annotation=ending.killed(killed, escalated=sent == "stop"))
-    elif code == 0:
-        result.update(state="done", exit_status=0)
     else:
-        exit_status, signal = ending.split_status(code)
-        if signal is not None:
-            result.update(signal=signal, annotation=ending.by_signal(signal))
-        else:
-            note = " (a process was OOM killed)" if reason == "OOMKilled" else ""
-            result.update(exit_status=exit_status, annotation=ending.exited(code) + note)
+        result.update(ending.of_exit_code(code, oom=reason == "OOMKilled"))
     return result
 
 

@@ -26,7 +26,6 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -40,7 +39,7 @@ from ...errors import (
     UnsupportedAttribute,
     UnsupportedOperation,
 )
-from ...files import fill_placeholders, write_atomically
+from ...files import write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import alive, proc_start
 from ..base import Backend, BackendContext, Launch
@@ -104,14 +103,12 @@ class Agent:
         return answer
 
 
-class LibDrmaaLaunch(Launch):
+class LibDrmaaLaunch(common.SchedLaunch):
     """A keeper with its session open, waiting for the job (or array) to submit."""
 
     def __init__(self, backend: LibDrmaaBackend, template: JobTemplate, array: ArraySpec | None) -> None:
+        super().__init__(backend.ctx, template, array)
         self.backend = backend
-        self.template = template
-        self.array = array
-        self.cwd = os.path.abspath(template.working_directory or os.getcwd())
         self.keeper: subprocess.Popen[bytes] | None = None
         self.contact = ""
 
@@ -136,29 +133,6 @@ class LibDrmaaLaunch(Launch):
             raise
         self.contact = str(answer.get("contact", ""))
 
-    def _paths(self, template: JobTemplate, job_id: str) -> common.Paths:
-        return common.job_paths(self.backend.ctx, template, job_id, self.cwd)
-
-    def _task_template(self, number: str, index: str) -> JobTemplate:
-        """The template with its path placeholders filled for one array task (``index`` TASK_MARK: the
-        pattern the library gets for every task)."""
-        raw = self.template
-
-        def fill(path: str | None) -> str | None:
-            return None if path is None else fill_placeholders(path, number, index, self.cwd)
-
-        return replace(raw, output_path=fill(raw.output_path), error_path=fill(raw.error_path),
-                       input_path=fill(raw.input_path))
-
-    def bind(self, job: JobInfo) -> None:
-        if self.array is not None:
-            number, _, index = job.id.partition(".")
-            paths = self._paths(self._task_template(number, index), job.id)
-        else:
-            paths = self._paths(job.template, job.id)
-        job.output_path = paths.output
-        job.error_path = paths.error or paths.output
-
     def start(self, job: JobInfo) -> JobInfo | None:
         return self.start_all([job])[0]
 
@@ -173,12 +147,12 @@ class LibDrmaaLaunch(Launch):
         common.create_private(p for job in jobs for p in (job.output_path, job.error_path))
         number = jobs[0].id.split(".", 1)[0]
         if self.array is None:
-            template, paths = jobs[0].template, self._paths(jobs[0].template, jobs[0].id)
+            template, paths = jobs[0].template, self.paths(jobs[0].template, jobs[0].id)
             spec = common.JobSpec(jobs[0].id, jobs[0].session, template.argv, template.job_environment,
                                   control=common.control_prefix(ctx, jobs[0].id), timeout=template.timeout)
         else:
-            template = self._task_template(number, common.TASK_MARK)
-            paths = self._paths(template, f"{number}.{common.TASK_MARK}")
+            template = self.task_template(number, common.TASK_MARK)
+            paths = self.paths(template, f"{number}.{common.TASK_MARK}")
             spec = common.JobSpec(number, jobs[0].session, template.argv, template.job_environment,
                                   mapping.TASK_INDEX, control=common.control_prefix(ctx, number),
                                   timeout=template.timeout)
@@ -272,7 +246,7 @@ class LibDrmaaBackend(Backend):
             raise InvalidArgument("the timeout must be positive")
         launch = LibDrmaaLaunch(self, template, array)
         common.job_script(common.JobSpec("0", "", template.argv, template.job_environment))  # bad names
-        common.check_local_paths(self.ctx, launch._paths(template, "0"))
+        common.check_local_paths(self.ctx, launch.paths(template, "0"))
         launch.open()
         return launch
 
@@ -396,13 +370,11 @@ class LibDrmaaBackend(Backend):
         self._one(job, "release")
 
     def suspend(self, job: JobInfo) -> None:
-        if job.state is not JobState.RUNNING:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only running jobs can be suspended")
+        common.check_control(job, "suspend")
         self._one(job, "suspend")
 
     def resume(self, job: JobInfo) -> None:
-        if job.state is not JobState.SUSPENDED:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
+        common.check_control(job, "resume")
         self._one(job, "resume")
 
     def _problem(self, job: JobInfo, results: Mapping[str, Any]) -> Drmaa2Error | None:

@@ -288,14 +288,12 @@ class SchedulerBackend(Backend):
     def suspend(self, job: JobInfo) -> None:
         """Only a running job can be suspended (InvalidState otherwise); a scheduler may allow it to
         operators only (UnsupportedOperation)."""
-        if job.state is not JobState.RUNNING:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only running jobs can be suspended")
+        common.check_control(job, "suspend")
         self._control(job, "suspend")
 
     def resume(self, job: JobInfo) -> None:
         """Only a suspended job can be resumed (InvalidState otherwise)."""
-        if job.state is not JobState.SUSPENDED:
-            raise InvalidState(f"job {job.id} is {job.state.value}: only suspended jobs can be resumed")
+        common.check_control(job, "resume")
         self._control(job, "resume")
 
     # --- monitoring ---------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
-from ...errors import BackendUnavailable, InvalidArgument
+from ...errors import BackendUnavailable, InvalidArgument, InvalidState
 from ...files import fill_placeholders, write_atomically
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from .. import ending
@@ -464,25 +464,36 @@ class Submitter(Protocol):
     def task_native_id(self, native_id: str, index: int) -> str: ...
 
 
-class ScriptLaunch(Launch):
-    """One submission of a generated job script: a single job, or every task of an array in one go."""
+#: The one state a scheduler suspends or resumes a job from, and what a job in any other state is told.
+_CONTROL_FROM = {"suspend": (JobState.RUNNING, "only running jobs can be suspended"),
+                 "resume": (JobState.SUSPENDED, "only suspended jobs can be resumed")}
 
-    def __init__(
-        self, backend: Submitter, template: JobTemplate, array: ArraySpec | None, after: After | None
-    ) -> None:
-        self.backend = backend
+
+def check_control(job: JobInfo, action: str) -> None:
+    """Raise InvalidState unless ``job`` is in the state ``action`` ("suspend", "resume") applies to: a
+    scheduler's own answer to a job in another state would be its error, not drmaa2's."""
+    state, rule = _CONTROL_FROM[action]
+    if job.state is not state:
+        raise InvalidState(f"job {job.id} is {job.state.value}: {rule}")
+
+
+class SchedLaunch(Launch):
+    """What every submission to a batch scheduler shares, through its commands (``ScriptLaunch``) or its DRMAA
+    library: the job's files at the scheduler's paths, with an array task's placeholders filled, bound to each
+    record before it is committed. The working directory is the template's, or the submitter's."""
+
+    def __init__(self, ctx: BackendContext, template: JobTemplate, array: ArraySpec | None) -> None:
+        self.ctx = ctx
         self.template = template
         self.array = array
-        self.after = after
         self.cwd = os.path.abspath(template.working_directory or os.getcwd())
-        job_script(JobSpec("0", "", template.argv, template.job_environment))  # bad names: refused now
 
     def paths(self, template: JobTemplate, job_id: str) -> Paths:
-        return job_paths(self.backend.ctx, template, job_id, self.cwd)
+        return job_paths(self.ctx, template, job_id, self.cwd)
 
     def task_template(self, number: str, index: str) -> JobTemplate:
         """The raw template with its path placeholders filled for one array task (``index`` TASK_MARK: the
-        pattern the scheduler gets for every task)."""
+        pattern the scheduler, or its library, gets for every task)."""
         raw = self.template
 
         def fill(path: str | None) -> str | None:
@@ -501,6 +512,21 @@ class ScriptLaunch(Launch):
             paths = self.paths(job.template, job.id)
         job.output_path = paths.output
         job.error_path = paths.error or paths.output
+
+
+class ScriptLaunch(SchedLaunch):
+    """One submission of a generated job script: a single job, or every task of an array in one go."""
+
+    def __init__(
+        self, backend: Submitter, template: JobTemplate, array: ArraySpec | None, after: After | None
+    ) -> None:
+        super().__init__(backend.ctx, template, array)
+        self.backend = backend
+        self.after = after
+        job_script(JobSpec("0", "", template.argv, template.job_environment))  # bad names: refused now
+
+    def bind(self, job: JobInfo) -> None:
+        super().bind(job)
         if self.after is not None and self.after.ids:
             job.backend_data["after"] = list(self.after.ids)
 

@@ -14,8 +14,7 @@ import pytest
 from drmaa2cli import jobscript, parsing
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 
 # --- parsers ------------------------------------------------------------------------------------------------

@@ -16,8 +16,7 @@ from drmaa2cli.deferred import wrapper
 from drmaa2cli.mark import runner_alive
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 from drmaa2cli.service import Service
-
-from .conftest import Cli, gate, until
+from tests.conftest import Cli, gate, until
 
 
 def overlap(jobs: list[dict[str, object]]) -> int:

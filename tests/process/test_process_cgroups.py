@@ -11,9 +11,8 @@ import pytest
 
 from drmaa2cli.backends import ending
 from drmaa2cli.backends.process import cgroup, shepherd
-
-from .conftest import Cli, until
-from .requires import unavailable
+from tests.conftest import Cli, until
+from tests.requires import unavailable
 
 OWN_V1 = "9:name=systemd:/\n8:pids:/a/b\n6:freezer:/a/b\n4:memory:/a/b\n2:cpu,cpuacct:/a/b\n0::/\n"
 

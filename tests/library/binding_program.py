@@ -1,6 +1,6 @@
 """A program written only against the DRMAA2 Python binding (``import drmaa2``), the same for every backend:
 
-    python tests/binding_program.py CONTACT [JOB_CATEGORY]
+    python tests/library/binding_program.py CONTACT [JOB_CATEGORY]
 
 Sessions, templates, jobs, arrays, waits, control, errors and the monitoring session. It prints one line per
 step and exits 0 when every check held; an AssertionError (exit 1) names the check that did not. Its jobs are

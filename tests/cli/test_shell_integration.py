@@ -14,10 +14,9 @@ from drmaa2cli import docgen
 from drmaa2cli.cli.app import app
 from drmaa2cli.errors import EXIT_CODE_HELP
 from tests import requires
+from tests.conftest import Cli, gate
 
-from .conftest import Cli, gate
-
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BIN = str(Path(sys.executable).parent)
 
 

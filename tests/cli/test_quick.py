@@ -16,8 +16,7 @@ from hypothesis import strategies as st
 from drmaa2cli.cli import quick
 from drmaa2cli.cli.app import command_for
 from drmaa2cli.commands import submit
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 
 def _submit_command() -> Any:

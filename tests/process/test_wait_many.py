@@ -9,8 +9,7 @@ from pathlib import Path
 
 from drmaa2cli.models import JobState
 from drmaa2cli.store import Store
-
-from .conftest import Cli, gate
+from tests.conftest import Cli, gate
 
 
 def _few_files() -> None:

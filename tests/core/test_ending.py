@@ -41,3 +41,28 @@ def test_a_status_of_128_plus_n_reads_as_signal_n(code: int, split: tuple[int | 
 def test_what_submit_wait_reports(exit_status: int | None, signal: int | None, annotation: str | None,
                                   more: bool) -> None:
     assert ending.says_more_than_its_status(exit_status, signal, annotation) is more
+
+
+@pytest.mark.parametrize(("sent", "code", "signal"), [
+    (None, 137, None),  # drmaa2 sent nothing: a signal of its own, not drmaa2's
+    ("stop", 143, 15), ("stop", 137, 9), ("stop", 130, None), ("stop", 128, None), ("stop", None, None),
+    ("timeout", 137, 9), ("overdue", 143, 15), (9, 137, 9), (15, 137, None), (2, 130, 2),
+])
+def test_the_signal_drmaa2_sent_is_read_from_the_exit_code(sent: int | str | None, code: int | None,
+                                                            signal: int | None) -> None:
+    assert ending.killed_by(sent, code) == signal
+
+
+@pytest.mark.parametrize(("code", "oom", "error", "fields"), [
+    (0, True, "boom", {"state": "done", "exit_status": 0}),
+    (137, False, "", {"state": "failed", "signal": 9, "annotation": "killed by signal 9 (SIGKILL)"}),
+    (3, False, "", {"state": "failed", "exit_status": 3, "annotation": "exited with status 3"}),
+    (127, False, "", {"state": "failed", "exit_status": 127,
+                      "annotation": "exited with status 127 (command not found)"}),
+    (3, True, "boom", {"state": "failed", "exit_status": 3,
+                       "annotation": "exited with status 3 (a process was OOM killed)"}),
+    (3, False, "boom", {"state": "failed", "exit_status": 3, "annotation": "exited with status 3: boom"}),
+    (255, False, "", {"state": "failed", "exit_status": 255, "annotation": "exited with status 255"}),
+])
+def test_an_exit_code_alone_gives_the_state(code: int, oom: bool, error: str, fields: dict[str, object]) -> None:
+    assert ending.of_exit_code(code, oom=oom, error=error) == fields

@@ -18,8 +18,7 @@ from drmaa2cli.backends.sched import common
 from drmaa2cli.commands import refusals
 from drmaa2cli.models import JobInfo
 from drmaa2cli.render import Output, cell_width
-
-from .conftest import Cli, gate, read_line
+from tests.conftest import Cli, gate, read_line
 
 
 @pytest.mark.parametrize(

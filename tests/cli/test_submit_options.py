@@ -18,8 +18,7 @@ from drmaa2cli.commands import options, refusals, submitting
 from drmaa2cli.commands._common import parse_directive
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import JobTemplate
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 PATHS = common.Paths(working_dir="/w", output="/o/1.out", error="/o/1.err")
 

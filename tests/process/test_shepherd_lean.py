@@ -11,8 +11,7 @@ import pytest
 
 from drmaa2cli.backends.process import shepherd
 from drmaa2cli.backends.process.backend import SHEPHERD
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 #: Where DetachedLaunch imports the shepherd from, as ``process.shepherd`` (procfs.helper_argv).
 BACKENDS = str(SHEPHERD.parent.parent)

@@ -8,7 +8,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 CHECK = ("import drmaa2, drmaa2cli\n"
          "t = drmaa2.JobTemplate(remote_command='true')\n"
          "assert drmaa2.INFINITE_TIME == -1 and drmaa2.JobState.DONE.value == 7 and t.args is None\n"

@@ -11,7 +11,7 @@ import pytest
 from drmaa2cli.backends.sched import monitor_cmd as m
 from drmaa2cli.monitoring import arch_name, kib, os_name, this_machine
 
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 
 
 def read(name: str) -> str:

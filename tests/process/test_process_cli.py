@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Cli, until
+from tests.conftest import Cli, until
 
 PY = sys.executable
 

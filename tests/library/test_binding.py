@@ -18,8 +18,8 @@ import pytest
 from drmaa2cli import errors
 from drmaa2cli.binding.exceptions import MAPPING, DrmaaException, translate
 
-ROOT = Path(__file__).resolve().parent.parent
-PROGRAM = ROOT / "tests" / "binding_program.py"
+ROOT = Path(__file__).resolve().parents[2]
+PROGRAM = ROOT / "tests" / "library" / "binding_program.py"
 
 
 def environment(home: Path, spec: dict[str, Any] | None = None) -> dict[str, str]:

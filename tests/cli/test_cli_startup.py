@@ -10,8 +10,7 @@ import pytest
 import typer
 
 from drmaa2cli.cli.app import app, command_for
-
-from .conftest import Cli
+from tests.conftest import Cli
 
 NAMES = [*(c.name for c in app.registered_commands), *(g.name for g in app.registered_groups)]
 

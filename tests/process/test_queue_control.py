@@ -13,8 +13,7 @@ import pytest
 
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.when import point_in_time
-
-from .conftest import Cli, until
+from tests.conftest import Cli, until
 
 NOW = datetime(2026, 11, 29, 12, 0, 0).timestamp()
 

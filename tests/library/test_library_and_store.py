@@ -12,10 +12,9 @@ import pytest
 
 from drmaa2cli import JobSession, JobState, JobTemplate
 from drmaa2cli.errors import InvalidState, WaitTimeout
+from tests.conftest import Cli
 
-from .conftest import Cli
-
-FIXTURE = Path(__file__).parent / "fixtures" / "store-v1"
+FIXTURE = Path(__file__).parents[1] / "fixtures" / "store-v1"
 
 
 def test_store_of_schema_version_1_still_loads(cli: Cli) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import Cli
+from tests.conftest import Cli
 
 #: Per scheduler: a directive only it understands, how to ask it about a job, what it then shows.
 NATIVE = {
