@@ -116,8 +116,9 @@ class Control:
             return
         with self.ctx.store.transaction() as txn:
             marked = []
+            stored = txn.find_many(j.id for j in jobs)
             for job in jobs:
-                current = txn.find(job.id)
+                current = stored.get(job.id)
                 if current is not None and not current.state.final:
                     data = {**current.backend_data, "terminate_requested": signal}
                     marked.append(current.evolve(backend_data=data))

@@ -13,7 +13,7 @@ from tinydb.table import Table
 from ..errors import JobNotFound
 from ..models import JobInfo
 from . import quarantine
-from .files import FileStorage, Layout, new_file, open_db, read_json_file, shard_of
+from .files import SHARD_SIZE, FileStorage, Layout, new_file, open_db, read_json_file, shard_of
 
 
 class Reader:
@@ -88,6 +88,20 @@ class Reader:
             if doc["id"] == job_id:
                 return JobInfo.from_record(doc)
         return None
+
+    def find_many(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
+        """The records of ``job_ids`` that exist, by id: one pass over the live records, then each archive
+        shard that may hold the rest (``find`` for each of an array's 5,000 tasks was a pass each)."""
+        wanted = set(job_ids)
+        found = {r["id"]: JobInfo.from_record(r) for r in self.live_records() if r["id"] in wanted}
+        missing = wanted - found.keys()
+        shards = set(self.shard_numbers()) if missing else set()
+        numbers = {int(i.split(".", 1)[0]) for i in missing if i.split(".", 1)[0].isdigit()}
+        for key in sorted({shard_of(n) for n in numbers} & shards):
+            for doc in self.shard(key * SHARD_SIZE).all():
+                if doc["id"] in missing:
+                    found[doc["id"]] = JobInfo.from_record(doc)
+        return found
 
     def get(self, job_id: str) -> JobInfo:
         info = self.find(job_id)
