@@ -4,6 +4,7 @@ The job gets run's standard input (``core.stdin``), its stdout and stderr come b
 and Ctrl-C stops the job as `drmaa2 kill` would: nothing is left running behind an interrupted `run`."""
 
 import sys
+import time
 from collections.abc import Callable
 
 from .. import render
@@ -39,10 +40,11 @@ def follow_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json
         if feed is not None:
             feed.seen(now)
 
+    sink = Sink()
     try:
-        done = _follow(svc, job_id, jobs, json_out, seen)
+        done = _follow(svc, job_id, jobs, json_out, seen, sink)
     except KeyboardInterrupt:
-        return stop(svc, out, job_id)
+        return stop(svc, out, job_id, sink if sink.streams else None)
     finally:
         if feed is not None:
             feed.close()
@@ -53,8 +55,21 @@ def follow_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json
     return exit_code_of(done)
 
 
+class Sink:
+    """Where a followed job's output goes (run's stdout and stderr), counting what it passed on, so that an
+    interrupted `run` goes on from there while the job it stopped says its last words."""
+
+    def __init__(self) -> None:
+        self.streams: tuple[str, ...] = ()
+        self.offsets: dict[str, int] = {}
+
+    def __call__(self, stream: str, data: bytes) -> None:
+        self.offsets[stream] = self.offsets.get(stream, 0) + len(data)
+        write_stream(stream, data)
+
+
 def _follow(svc: Service, job_id: str, jobs: list[JobInfo], json_out: bool,
-            seen: Callable[[list[JobInfo]], None]) -> list[JobInfo]:
+            seen: Callable[[list[JobInfo]], None], sink: Sink) -> list[JobInfo]:
     if json_out:
         return svc.wait([job_id], on_progress=seen)
     if len(jobs) > 1:
@@ -65,18 +80,21 @@ def _follow(svc: Service, job_id: str, jobs: list[JobInfo], json_out: bool,
         return done
     first = jobs[0]
     joined = first.template.join_files or (first.output_path is not None and first.output_path == first.error_path)
-    return [svc.follow(job_id, ("out",) if joined else ("out", "err"), write_stream,
-                       on_update=lambda job: seen([job]))]
+    sink.streams = ("out",) if joined else ("out", "err")
+    return [svc.follow(job_id, sink.streams, sink, on_update=lambda job: seen([job]))]
 
 
-def stop(svc: Service, out: Output, job_id: str) -> int:
+def stop(svc: Service, out: Output, job_id: str, sink: Sink | None = None) -> int:
     """Ctrl-C: kill the job (SIGTERM, SIGKILL after the grace period), say so, and wait for it to end (a second
-    Ctrl-C stops waiting, not the killing). Exits 130, as an interrupted command does."""
+    Ctrl-C stops waiting, not the killing); with ``sink``, the job's output is followed on from where it was
+    until then, so what its TERM trap says is seen too. Exits 130, as an interrupted command does."""
     out.note(f"interrupted: stopping job {job_id} (as `drmaa2 kill {job_id}` does)")
     out.err.flush()
     try:
         killed = svc.kill([job_id])
-        if not all(j.state.final for j in killed):
+        if sink is not None:
+            _follow_to_the_end(svc, job_id, sink)
+        elif not all(j.state.final for j in killed):
             svc.wait([job_id], timeout=STOP_PATIENCE)
         out.note(f"stopped job {job_id}")
     except InvalidState:  # it ended meanwhile
@@ -86,6 +104,17 @@ def stop(svc: Service, out: Output, job_id: str) -> int:
     except WaitTimeout:
         out.note(f"job {job_id} was sent its stop but has not ended yet: see `drmaa2 status {job_id}`")
     return int(ExitStatus.INTERRUPTED)
+
+
+def _follow_to_the_end(svc: Service, job_id: str, sink: Sink) -> None:
+    """The stopped job's last output, until it has ended or STOP_PATIENCE has passed (WaitTimeout)."""
+    deadline = time.monotonic() + STOP_PATIENCE
+
+    def patience(job: JobInfo) -> None:
+        if not job.state.final and time.monotonic() > deadline:
+            raise WaitTimeout(f"job {job_id} has not ended within {STOP_PATIENCE:.0f}s")
+
+    svc.follow(job_id, sink.streams, sink, offsets=sink.offsets, on_update=patience)
 
 
 def write_stream(stream: str, data: bytes) -> None:

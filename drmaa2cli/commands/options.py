@@ -107,7 +107,10 @@ SUBMIT: tuple[Option, ...] = (
            "extension.native"),
     Option("comment", ("--comment",), "one", "A note kept with the job: `status` shows it (Slurm: sbatch "
            "--comment; Grid Engine: qsub -ac comment=).", "comment"),
-    _flag("wait", ("--wait", "-W"), "Wait for the job and exit with its exit code."),
+    _flag("wait", ("--wait", "-W"), "Wait for the job and exit with its exit code; Ctrl-C then stops the job, as "
+          "`run` does."),
+    _flag("detach_on_interrupt", ("--detach-on-interrupt",), "With --wait: Ctrl-C stops the waiting only and "
+          "leaves the job running (its id on stderr)."),
     _flag("terse", ("--terse",), "Print only the job id."),
     JSON,
 )

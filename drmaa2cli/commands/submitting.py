@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from .. import parsing, render
-from ..errors import InvalidArgument, UnsupportedAttribute
+from ..errors import ExitStatus, InvalidArgument, UnsupportedAttribute
 from ..models import JobTemplate
 from ..service import Service, exit_code_of
 from . import options
@@ -176,7 +176,16 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     out.out.flush()
     if not o["wait"]:
         return 0
-    done = svc.wait([job_id])
+    try:
+        done = svc.wait([job_id])
+    except KeyboardInterrupt:
+        if o["detach_on_interrupt"]:
+            out.note(f"interrupted: job {job_id} goes on (--detach-on-interrupt); `drmaa2 wait {job_id}` waits "
+                     "for it")
+            return int(ExitStatus.INTERRUPTED)
+        from .following import stop
+
+        return stop(svc, out, job_id)
     for job in done:
         report_failure(out, job)
     if o["json_out"]:

@@ -67,6 +67,24 @@ def test_ctrl_c_stops_the_job_of_run(target: Target) -> None:
         assert ps.stdout.strip() == "", "the container is not running"
 
 
+@case("run-interrupt")
+def test_an_interrupted_run_shows_what_the_job_says_as_it_stops(target: Target) -> None:
+    script = 'trap "echo got-term; exit 42" TERM; echo started; while :; do sleep 0.2; done'
+    proc = start_run(target, "sh", "-c", script)
+    try:
+        assert proc.stdout is not None
+        assert proc.stdout.readline() == b"started\n"
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=DEADLINE + 60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 130, err
+    assert out == b"got-term\n", (out, err)  # its last words came through run, after the interrupt
+    assert err.decode().splitlines()[-1].startswith("drmaa2: stopped job "), err
+
+
 def _alive(pid: int) -> bool:
     deadline = time.monotonic() + 10  # a killed process may take a moment to be reaped
     while time.monotonic() < deadline:
