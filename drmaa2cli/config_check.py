@@ -53,7 +53,7 @@ def _slots(value: Any) -> str | None:
 TOP: dict[str, Check] = {"session": _session, "backend": _backend}
 # The settings each backend reads from its [backends.NAME] table (keep in step with the backends' docs).
 BACKEND_SETTINGS: dict[str, dict[str, Check]] = {
-    "process": {"cgroup": _boolean},
+    "process": {"cgroup": _boolean, "subreaper": _boolean},
     "docker": {"host": _string},
     "podman": {"host": _string},
     "cf": {"request_timeout": _number, "retries": _number, "poll_max": _number},

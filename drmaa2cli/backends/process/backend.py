@@ -22,7 +22,7 @@ from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
-from . import DATA_SHAPE, cgroup
+from . import CONTAINMENT, DATA_SHAPE, cgroup
 
 if TYPE_CHECKING:
     from ...monitoring import MachineInfo, QueueInfo
@@ -130,6 +130,7 @@ class ProcessBackend(Backend):
     local_refresh = True
     local_input = True
     data_shape = DATA_SHAPE
+    containment_modes = CONTAINMENT
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
