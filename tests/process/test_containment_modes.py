@@ -8,6 +8,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from drmaa2cli.backends import BackendContext
@@ -29,7 +30,7 @@ def v2_tree(root: Path) -> None:
         (root / own[4:].strip()).mkdir(parents=True)
 
 
-def only_under(prefix: Path) -> object:
+def only_under(prefix: Path) -> Callable[[str], bool]:
     """``writable`` as systemd's delegation leaves it: the user may write only below ``prefix``."""
     return lambda path: Path(path).is_relative_to(prefix)
 
