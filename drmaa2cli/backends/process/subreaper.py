@@ -12,8 +12,9 @@ would a cgroup too unless it lands in the job's cgroup; limits cannot be enforce
 Which task of an array an orphan belongs to is read from its environment (``DRMAA2_TASK_ID``, which every task
 gets); an orphan without one (its environment replaced, or unreadable) belongs to whichever task ends last.
 
-Python 3.11 has no ``os.prctl``; the ``ctypes`` package would cost each shepherd about 0.5 MiB, so the call is
-made through the ``_ctypes`` extension it is built on (about 0.25 MiB).
+Python 3.11 has no ``os.prctl``. The call is made through the ``_ctypes`` extension, not the ``ctypes`` package
+on top of it (which would add about 0.25 MiB more to each shepherd). Measured with 100 running ``sleep`` jobs as
+root, a shepherd's median PSS is 3.00 MiB as subreaper, 2.99 MiB with a cgroup and 2.93 MiB with neither.
 """
 
 from __future__ import annotations
@@ -31,25 +32,20 @@ def become() -> str | None:
     except ImportError as e:
         return f"no ctypes: {e}"
 
-    class c_int(_ctypes._SimpleCData):  # type: ignore[type-arg]
-        _type_ = "i"
-
-    class c_ulong(_ctypes._SimpleCData):  # type: ignore[type-arg]
-        _type_ = "L"
-
+    # The least of ctypes that calls a C function: a function pointer type (its result an int, arguments passed
+    # as C ints: prctl reads only whether its second is non-zero) and an object with the library's _handle.
     class Function(_ctypes.CFuncPtr):
         _flags_ = _ctypes.FUNCFLAG_CDECL | _ctypes.FUNCFLAG_USE_ERRNO
-        _restype_ = c_int
 
-    class Libc:
-        _handle = _ctypes.dlopen(None, os.RTLD_NOW)  # type: ignore[arg-type]  # this program and its libc
+    def libc() -> None:
+        pass
 
     try:
-        prctl = Function(("prctl", Libc()))  # type: ignore[arg-type]  # a CDLL needs only _handle
-        args = [c_ulong(1), c_ulong(0), c_ulong(0), c_ulong(0)]
-        if prctl(PR_SET_CHILD_SUBREAPER, *args) != 0:
+        libc._handle = _ctypes.dlopen(None, os.RTLD_NOW)  # type: ignore[attr-defined,arg-type]  # this program
+        prctl = Function(("prctl", libc))  # type: ignore[arg-type]  # a CDLL needs only _handle
+        if prctl(PR_SET_CHILD_SUBREAPER, 1) != 0:
             return f"prctl(PR_SET_CHILD_SUBREAPER): {os.strerror(_ctypes.get_errno())}"
-    except (AttributeError, OSError) as e:
+    except (AttributeError, OSError, TypeError) as e:
         return f"prctl(PR_SET_CHILD_SUBREAPER): {e}"
     return None
 
