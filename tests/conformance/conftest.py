@@ -29,9 +29,9 @@ __all__ = ["unprivileged"]  # the fixture process_user_target needs, imported fo
 BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa", "kubernetes"]
 #: Targets beyond one per backend: ``process-user`` is the process backend driven by an unprivileged user
 #: (``tests/process/as_user.py``: no cgroup there, so its jobs' shepherds are their subreapers), for the cases
-#: in USER_CASES only.
+#: in USER_CASES only (``tests/process`` checks the same user's containment more closely).
 TARGETS = [*BACKENDS, "process-user"]
-USER_CASES = frozenset({"kill", "timeout", "containment", "output-files", "accounting", "run-interrupt"})
+USER_CASES = frozenset({"kill", "containment", "output-files", "accounting", "run-interrupt"})
 #: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
 #: kubernetes a hostPath volume, the one node of the test cluster being this machine).
 CONTAINERS = ("docker", "podman", "kubernetes")
