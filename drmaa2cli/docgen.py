@@ -18,7 +18,7 @@ import typer
 
 from . import __version__
 from .backends import REGISTRY, backend_class
-from .backends.contract import table
+from .backends.contract import modes_table, table
 from .cli.app import app
 from .errors import EXIT_CODE_HELP
 
@@ -171,6 +171,7 @@ def readme(current: str) -> str:
     """``current`` with its contract table regenerated from the backends' ``refuses`` declarations, and the
     binding's tables from ``drmaa2.supports`` and the error mapping."""
     body = table((name, backend_class(name).refuses) for name in BACKENDS)
+    body += "\n" + modes_table((name, backend_class(name).containment_modes) for name in BACKENDS)
     return _between(_between(current, CONTRACT_BEGIN, CONTRACT_END, body), BINDING_BEGIN, BINDING_END,
                     binding_tables())
 

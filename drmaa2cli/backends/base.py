@@ -176,6 +176,9 @@ class Backend(ABC):
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}
+    #: The ways this backend may contain a job's processes, mode -> {"when", "tree", "accounting", "limits"}:
+    #: what each gives, for the README's table under the contract's (``contract.modes_table``).
+    containment_modes: ClassVar[Mapping[str, Mapping[str, str]]] = {}
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

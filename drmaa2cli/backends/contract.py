@@ -87,6 +87,20 @@ def check(refuses: Mapping[str, Refusal], owner: str) -> None:
         raise ValueError(f"{owner}: unknown contract case(s) {', '.join(sorted(unknown))}")
 
 
+def modes_table(backends: Iterable[tuple[str, Mapping[str, Mapping[str, str]]]]) -> str:
+    """The README's table of containment modes, under the contract's: one row per mode a backend declares
+    (``Backend.containment_modes``) saying when it is in force and what it gives; "" when none declares one."""
+    rows = ["| containment mode | in force | a job's process tree | accounting (`cpu_time`, `max_rss`) | "
+            "`--memory`, `--cpus` |", "|---|---|---|---|---|"]
+    found = False
+    for name, modes in backends:
+        for mode, gives in modes.items():
+            found = True
+            rows.append(f"| **{name}: {mode}** | {gives['when']} | {gives['tree']} | {gives['accounting']} | "
+                        f"{gives['limits']} |")
+    return "\n".join(rows) + "\n" if found else ""
+
+
 def table(backends: Iterable[tuple[str, Mapping[str, Refusal]]]) -> str:
     """The README's contract table: one row per case, one column per backend, refusals as footnotes."""
     backends = list(backends)

@@ -22,8 +22,16 @@ import pytest
 
 from drmaa2cli.backends import backend_class
 from drmaa2cli.backends.contract import CASES, Refusal
+from tests.process.as_user import User, unprivileged
+
+__all__ = ["unprivileged"]  # the fixture process_user_target needs, imported for pytest
 
 BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa", "kubernetes"]
+#: Targets beyond one per backend: ``process-user`` is the process backend driven by an unprivileged user
+#: (``tests/process/as_user.py``: no cgroup there, so its jobs' shepherds are their subreapers), for the cases
+#: in USER_CASES only (``tests/process`` checks the same user's containment more closely).
+TARGETS = [*BACKENDS, "process-user"]
+USER_CASES = frozenset({"kill", "containment", "output-files", "accounting", "run-interrupt"})
 #: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
 #: kubernetes a hostPath volume, the one node of the test cluster being this machine).
 CONTAINERS = ("docker", "podman", "kubernetes")
@@ -53,21 +61,30 @@ class Target:
     def __init__(self, backend: str, spec: Mapping[str, Any], home: Path, workdir: Path) -> None:
         self.backend = backend
         self.options: list[str] = list(spec["options"])
-        self.env = {k: v for k, v in os.environ.items() if not k.startswith("DRMAA2_")}
+        #: What runs ``-m drmaa2cli``: this interpreter, or another user's (a target's "python").
+        self.python: list[str] = list(spec.get("python", [sys.executable]))
+        base = spec.get("environment", os.environ)
+        self.env = {k: v for k, v in base.items() if not k.startswith("DRMAA2_")}
         self.env.update(spec["env"])
         self.env["DRMAA2_HOME"] = str(home)
         self.home = home
         #: A directory the job sees at the same path as this test (bind-mounted into containers).
         self.workdir = workdir
+        #: Where the CLI runs: the test runner's own directory, or the workdir for another user (who may not
+        #: be able to enter the runner's).
+        self.cwd = workdir if "area" in spec else None
         self.category = next((self.options[i + 1] for i, o in enumerate(self.options)
                               if o in ("--image", "--app")), None)
         self.refuses: Mapping[str, Refusal] = backend_class(backend).refuses
 
     # --- the CLI ----------------------------------------------------------------------------------------
     def __call__(self, *args: str, timeout: float = DEADLINE + 60, cwd: Path | None = None) -> Run:
-        proc = subprocess.run([sys.executable, "-m", "drmaa2cli", *args], env=self.env, capture_output=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd)
+        proc = subprocess.run(self.argv(*args), env=self.env, capture_output=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL, cwd=cwd or self.cwd)
         return Run(proc.returncode, proc.stdout, proc.stderr.decode(errors="replace"))
+
+    def argv(self, *args: str) -> list[str]:
+        return [*self.python, "-m", "drmaa2cli", *args]
 
     def job_options(self) -> list[str]:
         """The options that put a job on this backend and let it see ``workdir``."""
@@ -136,11 +153,38 @@ def process_target() -> dict[str, Any]:
     return {"options": ["--backend", "process"], "env": {}}
 
 
-@pytest.fixture(params=BACKENDS)
+_USER_TESTS = iter(range(1_000_000))
+
+
+@pytest.fixture
+def process_user_target(unprivileged: User) -> dict[str, Any]:
+    area = unprivileged.directory(unprivileged.area / f"conformance-{next(_USER_TESTS)}")
+    return {"options": ["--backend", "process"], "env": {}, "backend": "process", "area": area,
+            "python": [*unprivileged.prefix, unprivileged.python], "environment": unprivileged.environment(area)}
+
+
+@pytest.fixture(params=TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
-    spec = request.getfixturevalue(f"{request.param}_target")
-    workdir = tmp_path / "work"
+    spec = request.getfixturevalue(f"{request.param.replace('-', '_')}_target")
+    base = spec.get("area", tmp_path)
+    workdir = base / "work"
     workdir.mkdir()
-    t = Target(request.param, spec, tmp_path / "home", workdir)
+    if "area" in spec:
+        os.chown(workdir, base.stat().st_uid, base.stat().st_gid)
+    t = Target(spec.get("backend", request.param), spec, base / "home", workdir)
     yield t
     t.kill_everything()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """``process-user`` runs the cases in USER_CASES only; its other tests are deselected (not skipped)."""
+    kept: list[pytest.Item] = []
+    dropped: list[pytest.Item] = []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        marks = {m.args[0] for m in item.iter_markers("case")}
+        user = callspec is not None and callspec.params.get("target") == "process-user"
+        (dropped if user and not marks & USER_CASES else kept).append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = kept

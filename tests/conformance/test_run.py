@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import signal
 import subprocess
-import sys
 import time
 from typing import Any
 
@@ -13,8 +12,8 @@ from .conftest import DEADLINE, Run, Target, case
 
 
 def start_run(target: Target, *command: str, stdin: Any = subprocess.DEVNULL) -> subprocess.Popen[bytes]:
-    return subprocess.Popen([sys.executable, "-m", "drmaa2cli", "run", *target.job_options(), "--", *command],
-                            env=target.env, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    return subprocess.Popen(target.argv("run", *target.job_options(), "--", *command), env=target.env,
+                            cwd=target.cwd, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 @case("run-stdin")

@@ -159,7 +159,7 @@ def test_refused_limits_say_why_in_one_line(cli: Cli) -> None:
     cli.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     (cli.home / "config.toml").write_text("[backends.process]\ncgroup = false\n")
     r = cli("config", "--json")
-    assert r.json()["setup"]["process"]["containment"] == "process group (cgroups turned off in the config file)"
+    assert r.json()["setup"]["process"]["containment"] == "subreaper (cgroups turned off in the config file)"
     r = cli("submit", "--memory", "10m", "--", "true")
     assert (r.code, r.err) == (201, "drmaa2: the process backend cannot honour --memory without a cgroup "
                                     "(cgroups turned off in the config file)\n")

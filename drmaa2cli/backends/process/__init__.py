@@ -17,4 +17,35 @@ DATA_SHAPE: Shape = {
 }
 #: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
 #: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
-SETTINGS: dict[str, dict[str, str]] = {"process": {"cgroup": "boolean"}}
+SETTINGS: dict[str, dict[str, str]] = {"process": {"cgroup": "boolean", "subreaper": "boolean"}}
+
+#: What each containment mode gives (``cgroup.mode`` decides which is in force; ``drmaa2 config`` says it).
+CONTAINMENT: dict[str, dict[str, str]] = {
+    "cgroup": {
+        "when": "root, or a cgroup v2 subtree delegated to the user (`drmaa2 config`: `cgroup v1 (…) under DIR`)",
+        "tree": "contained: every process of the job, wherever it went, is signalled by `kill` and killed when "
+        "the job's main process exits",
+        "accounting": "the whole tree's, from the cgroup (CPU time, peak memory, OOM kills)",
+        "limits": "enforced",
+    },
+    "subreaper": {
+        "when": "no writable cgroup: an unprivileged user on cgroup v1 or without a delegated v2 subtree, or "
+        "`cgroup = false` (`drmaa2 config`: `subreaper (why no cgroup)`)",
+        "tree": "contained: orphaned children (background, `setsid`, double-forked) come back to the job's "
+        "supervisor, its child subreaper; `kill` signals every process of the tree, and what is left when the "
+        "main process exits gets SIGTERM, then SIGKILL after the 5 s grace period; a process started outside "
+        "the tree (`at`, `ssh`, a service manager) escapes",
+        "accounting": "`wait4` of the main process: its CPU time and that of the children it waited for; max "
+        "RSS of the largest of them",
+        "limits": "refused (201)",
+    },
+    "process group": {
+        "when": "no writable cgroup and `subreaper = false` under `[backends.process]` (`drmaa2 config`: "
+        "`process group (why no cgroup)`), or a kernel that refuses `PR_SET_CHILD_SUBREAPER` (the job's "
+        "`run/ID.start` record says `\"subreaper\": false`)",
+        "tree": "the job's process group only: `kill` signals the group; `setsid` and daemonised children "
+        "leave it and outlive the job",
+        "accounting": "`wait4`, as with subreaper",
+        "limits": "refused (201)",
+    },
+}

@@ -22,7 +22,7 @@ from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
-from . import DATA_SHAPE, cgroup
+from . import CONTAINMENT, DATA_SHAPE, cgroup
 
 if TYPE_CHECKING:
     from ...monitoring import MachineInfo, QueueInfo
@@ -103,6 +103,7 @@ class ProcessLaunch(Launch):
             "hold": t.submit_as_hold,
             "after": after,
             "cgroup": self.backend.cgroup_plan(),
+            "subreaper": self.backend.subreaper,
             "memory": self.memory,
             "cpus": t.resource_limits.get("cpus"),
         }
@@ -130,16 +131,20 @@ class ProcessBackend(Backend):
     local_refresh = True
     local_input = True
     data_shape = DATA_SHAPE
+    containment_modes = CONTAINMENT
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
         self._plan: dict[str, Any] | str | None = None
+        #: Without a cgroup, the shepherd makes itself its jobs' child subreaper (``subreaper.py``) unless
+        #: ``[backends.process] subreaper = false`` leaves the process group as all that is contained.
+        self.subreaper = ctx.settings.get("subreaper", True) is not False
 
     def containment(self) -> dict[str, Any] | str:
         """This machine's cgroup plan for jobs (see ``cgroup.py``), its base cgroups made; or why there is
-        none, and jobs are contained by their process group only. ``[backends.process] cgroup = false`` in the
-        config file chooses the process group."""
+        none (jobs are then contained as their shepherd's subreaper, or by their process group: ``mode``).
+        ``[backends.process] cgroup = false`` in the config file turns cgroups off."""
         if self._plan is None:
             if self.ctx.settings.get("cgroup", True) is False:
                 self._plan = "cgroups turned off in the config file"
@@ -157,8 +162,12 @@ class ProcessBackend(Backend):
         plan = self.containment()
         return None if isinstance(plan, str) else plan
 
+    def mode(self) -> str:
+        """"cgroup", "subreaper" or "process group": what jobs started now are contained by."""
+        return cgroup.mode(self.containment(), self.subreaper)
+
     def setup(self) -> dict[str, str]:
-        return {"containment": cgroup.describe(self.containment())}
+        return {"containment": cgroup.describe(self.containment(), self.subreaper)}
 
     def prepare(
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
@@ -328,13 +337,21 @@ class ProcessBackend(Backend):
 
     def _signal_all(self, job: JobInfo, pid: int, sig: int) -> None:
         """Signal the job's process group and, when it has a cgroup, every process in it (a ``setsid`` child
-        left the group)."""
+        left the group); under a subreaper shepherd, every process of its tree."""
         started = read_json(self.run_dir / f"{job.id}.start") or {}
         where = started.get("cgroup")
         if isinstance(where, str) and cgroup.signal_all([where], sig):
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
+        data = job.backend_data
+        if started.get("subreaper") and alive(data.get("shepherd"), data.get("shepherd_start")):
+            from . import subreaper
+
+            task = job.id.partition(".")[2]
+            # Its orphans of no known task are signalled only for a job that is no array task.
+            members = subreaper.members(int(data["shepherd"]), pid, task, set(), not task)
+            subreaper.signal(members, sig, skip_group=pid)
 
     def _request(self, job: JobInfo, **request: Any) -> str | None:
         """Hand a control request to the job's shepherd (a file, then SIGUSR1) and wait for its answer: "ok",

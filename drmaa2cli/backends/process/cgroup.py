@@ -11,8 +11,8 @@ Where the cgroups live (``locate``, decided by the submitting command, which han
 * cgroup v1 (memory, cpu, cpuacct, pids, freezer, each where mounted; memory and cpuacct are required): under
   ``drmaa2`` inside the submitter's own cgroup of each hierarchy, when that is writable (root), so that whatever
   limits the submitter lives under hold its jobs too.
-* Otherwise none: the job's process group is all that is contained (see the README's "Containment and
-  accounting").
+* Otherwise none: the shepherd is then its jobs' child subreaper (``subreaper.py``), or with ``subreaper = false``
+  only the job's process group is contained (``mode``; see the README's "Containment and accounting").
 
 A job's cgroup is ``BASE/SHEPHERD_PID-TASK`` (unique among the running jobs of every drmaa2 home). The shepherd
 moves itself into it for the moment of the spawn (a child starts in its parent's cgroup), then back; when the job's
@@ -26,6 +26,7 @@ import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
 V1_CONTROLLERS = ("memory", "cpu", "cpuacct", "pids", "freezer")
@@ -90,9 +91,20 @@ def under(mount: str, path: str) -> str:
     return os.path.normpath(os.path.join(mount, path.lstrip("/")))
 
 
-def locate(mounts: str, own_text: str, root: bool) -> dict[str, Any] | str:
+def can_write(path: str) -> bool:
+    return os.access(path, os.W_OK)
+
+
+def locate(mounts: str, own_text: str, root: bool,
+           writable: Callable[[str], bool] = can_write) -> dict[str, Any] | str:
     """The plan for this machine (``{"v": 1 or 2, "base": {controller: dir}, "home": {controller: dir}}``,
-    v2's one hierarchy under the key "") or, when no cgroup can be had, why not."""
+    v2's one hierarchy under the key "") or, when no cgroup can be had, why not. ``writable`` says whether
+    this process may write a cgroup file or directory (a test's made-up tree passes its own).
+
+    Unprivileged on v2, the shepherd must move itself from the submitter's cgroup into the job's and back, which
+    the kernel allows only with write access to ``cgroup.procs`` of their common ancestor: the parent of the
+    submitter's cgroup, writable when systemd delegated that subtree to the user (a shell started by
+    ``systemd-run --user``, a user service), not in a login session's root-owned ``session-N.scope``."""
     v2, v1 = parse_mounts(mounts)
     own = parse_own(own_text)
     if v2 is not None and {"memory", "cpu"} <= set((read(os.path.join(v2, "cgroup.controllers")) or "").split()):
@@ -101,7 +113,9 @@ def locate(mounts: str, own_text: str, root: bool) -> dict[str, Any] | str:
             base = under(v2, BASE_NAME)
         else:
             parent = os.path.dirname(home)
-            if home == os.path.normpath(v2) or not os.access(parent, os.W_OK):
+            procs = os.path.join(parent, "cgroup.procs")
+            if home == os.path.normpath(v2) or not writable(parent) or (os.path.exists(procs)
+                                                                           and not writable(procs)):
                 return "cgroup v2 without a delegated subtree (%s is not writable)" % parent
             base = os.path.join(parent, BASE_NAME)
         return {"v": 2, "base": {"": base}, "home": {"": home}}
@@ -110,7 +124,7 @@ def locate(mounts: str, own_text: str, root: bool) -> dict[str, Any] | str:
         return "no cgroup hierarchy with the %s controller" % missing[0]
     homes = {name: under(point, own[name]) for name, point in v1.items() if name in own}
     for name, home in homes.items():
-        if not os.access(home, os.W_OK):
+        if not writable(home):
             return "cgroup v1 %s hierarchy not writable (%s)" % (name, home)
     return {"v": 1, "base": {n: os.path.join(h, BASE_NAME) for n, h in homes.items()}, "home": homes}
 
@@ -120,10 +134,19 @@ def here(root: bool) -> dict[str, Any] | str:
     return locate(read("/proc/self/mounts") or "", read("/proc/self/cgroup") or "", root)
 
 
-def describe(plan: dict[str, Any] | str) -> str:
-    """What ``drmaa2 config`` shows: "cgroup v1 (memory, cpu, ...) under DIR" or "process group (why)"."""
+def mode(plan: dict[str, Any] | str, subreaper: bool) -> str:
+    """The containment mode jobs get ("cgroup", "subreaper" or "process group"; the README's contract table
+    says what each gives) from ``locate``'s answer and whether the shepherd may be a subreaper."""
+    if not isinstance(plan, str):
+        return "cgroup"
+    return "subreaper" if subreaper else "process group"
+
+
+def describe(plan: dict[str, Any] | str, subreaper: bool = False) -> str:
+    """What ``drmaa2 config`` shows: "cgroup v1 (memory, cpu, ...) under DIR", or "subreaper (why no cgroup)"
+    or "process group (why no cgroup)"."""
     if isinstance(plan, str):
-        return "process group (%s)" % plan
+        return "%s (%s)" % (mode(plan, subreaper), plan)
     base = plan["base"]
     names = ", ".join(n for n in base if n) or ", ".join(V2_CONTROLLERS)
     return "cgroup v%d (%s) under %s" % (plan["v"], names, base.get("memory") or base.get(""))

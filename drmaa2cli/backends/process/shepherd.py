@@ -17,7 +17,11 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
 * With a cgroup plan in the spec (``cgroup.py`` beside this module, imported only then) each task runs in a cgroup
   of its own: its limits (``memory``, ``cpus``) hold there, signals reach every process in it, whatever it left
   running is killed when its main process exits, and its CPU time, peak memory and OOM kills are read from it.
-  Without one (or when it cannot be made) the task's process group is what is signalled.
+  Without one (or when it cannot be made) the shepherd makes itself its jobs' child subreaper (``subreaper.py``
+  beside this module, imported only then) when the spec asks for it: every orphaned descendant of a task comes
+  back to the shepherd, is signalled with the task, and is ended once the task's main process exited (SIGTERM,
+  then SIGKILL after ``grace``) before the shepherd exits. Without either, the task's process group is what is
+  signalled.
 * The submitter starts the shepherd with SIGUSR1 blocked: a request sent while the interpreter boots or the
   spec is on its way stays pending instead of killing the shepherd (SIGUSR1's default action), and is served
   once the handler is in place. Requests are served by the main loop, never inside a signal handler, so a
@@ -49,6 +53,9 @@ else:
 
 RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, signal.SIGQUIT, signal.SIGUSR1)
 
+
+#: How long past SIGKILL an ended task's leftover process may take to die before the shepherd gives up on it.
+GIVE_UP = 10.0
 
 # Bytes claimed for each of a task's start and exit files before the task starts (see reserve).
 RESERVE = 4096
@@ -194,6 +201,8 @@ class Task:
         self.oom_kills: int | None = None  # the OOM killer's count when the task started
         self.cgroup: list[str] | None = None  # its cgroup directories, when it has one (process/cgroup.py)
         self.cgroup_name = ""
+        self.term_at: float | None = None  # when SIGTERM was sent to it (drmaa2 kill, timeout), for the SIGKILL
+        self.drain_until = 0.0  # once ended (subreaper): when its leftovers get SIGKILL, then when to give up
 
 
 class Shepherd:
@@ -209,6 +218,8 @@ class Shepherd:
         self.timeout = spec.get("timeout")
         self.plan: dict[str, Any] | None = spec.get("cgroup")
         self.cg: Any = None  # process/cgroup.py, imported only when jobs get a cgroup
+        self.reaper: Any = None  # process/subreaper.py, once this shepherd is its jobs' subreaper
+        self.draining: list[Task] = []  # ended tasks whose leftover processes are being ended (subreaper)
         self.timers: list[tuple[float, Callable[[], None]]] = []
         self.held: set[str] = {t.id for t in self.tasks} if spec.get("hold") else set()
         self.env: dict[str, str] = {}
@@ -252,15 +263,54 @@ class Shepherd:
             self.signal_all(task, signal.SIGKILL)
 
     def signal_all(self, task: Task, sig: int) -> None:
-        """Signal the task's process group, and with a cgroup every process of the task wherever it went
-        (a ``setsid`` or daemonised child left the group)."""
+        """Signal the task's process group, and with a cgroup or as subreaper every process of the task
+        wherever it went (a ``setsid`` or daemonised child left the group)."""
         if task.cgroup is not None and self.cg.signal_all(task.cgroup, sig):
             return  # once each: a process that traps the signal must not see it twice
-        if task.pid is not None:
+        if sig == signal.SIGTERM and task.term_at is None:
+            task.term_at = time.monotonic()
+        group = task.pid if task.pid in self.running else None
+        if group is not None:
             try:
-                os.killpg(task.pid, sig)
+                os.killpg(group, sig)  # first: a child forked meanwhile gets it too
             except ProcessLookupError:
                 pass
+        if self.reaper is not None:
+            self.reaper.signal(self.members(task), sig, skip_group=group)
+
+    def members(self, task: Task) -> list[int]:
+        """The task's processes, wherever they went in its process tree (subreaper only)."""
+        main = task.pid if task.pid in self.running else None
+        others = {pid for pid in self.running if pid != main}
+        mark = task.spec.get("env", {}).get("DRMAA2_TASK_ID", "")
+        return list(self.reaper.members(os.getpid(), main, mark, others, not others))
+
+    def drain(self, task: Task) -> None:
+        """The task's main process ended: end what it left running (SIGTERM now, unless a kill or timeout sent
+        it already; SIGKILL ``grace`` s after the SIGTERM). ``sweep`` follows up until nothing is left."""
+        left = self.members(task)
+        if not left:
+            return
+        now = time.monotonic()
+        if task.term_at is None:
+            self.reaper.signal(left, signal.SIGTERM)
+            task.term_at = now
+        task.drain_until = task.term_at + self.grace
+        self.draining.append(task)
+        self.schedule(max(0.0, task.drain_until - now), self.wake)
+
+    def sweep(self) -> None:
+        """Forget the ended tasks whose leftovers are gone; SIGKILL those whose grace has passed (again at each
+        look: a process may have forked between the listing and the signal). A process that SIGKILL cannot end
+        (stuck in the kernel) is given up after GIVE_UP s, so that the shepherd still exits."""
+        now = time.monotonic()
+        for task in list(self.draining):
+            left = self.members(task)
+            if not left or now > task.drain_until + GIVE_UP:
+                self.draining.remove(task)
+            elif now >= task.drain_until:
+                self.reaper.signal(left, signal.SIGKILL)
+                self.schedule(0.05, self.wake)  # their exits wake us; this only bounds a missed one
 
     def where(self, task: Task) -> str:
         """"ok" while it waits to start, "started" while it runs, "ended" after."""
@@ -452,7 +502,8 @@ class Shepherd:
         self.running[task.pid] = task
         write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
                                      "dispatch_time": time.time(),
-                                     "cgroup": task.cgroup[0] if task.cgroup else None})
+                                     "cgroup": task.cgroup[0] if task.cgroup else None,
+                                     "subreaper": self.reaper is not None})
         if self.timeout:
             self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
 
@@ -512,7 +563,8 @@ class Shepherd:
             self.signal_task(task, signal.SIGTERM, graceful=True)
 
     def reap_exited(self) -> None:
-        while self.running:
+        """Reap every child that exited: a task's main process, or an orphan that came back to us (subreaper)."""
+        while True:
             try:
                 pid, status, usage = os.wait4(-1, os.WNOHANG)
             except ChildProcessError:
@@ -532,6 +584,8 @@ class Shepherd:
             "max_rss": usage.ru_maxrss,
         }
         oom = self.close_cgroup(task, result)
+        if self.reaper is not None:
+            self.drain(task)
         # Name the signal that ended the task, which is not the one sent when SIGTERM was ignored or trapped.
         how = None
         if task.escalated and result["signal"] == signal.SIGKILL:
@@ -610,17 +664,24 @@ class Shepherd:
                 self.finish(task, annotation=failure)
             self.pending.clear()
             return
-        while self.pending or self.running:
+        if self.plan is None and self.spec.get("subreaper"):
+            from . import subreaper
+
+            if subreaper.become() is None:
+                self.reaper = subreaper
+        while self.pending or self.running or self.draining:
             # Reap before spawning: a slot freed now must be used before we sleep; serve before spawning: a
             # kill or hold that came meanwhile must stop a task from starting.
             self.reap_exited()
             self.serve()
+            if self.draining:
+                self.sweep()
             nxt = self.next_task()
             while nxt is not None:
                 self.pending.remove(nxt)
                 self.spawn(nxt)
                 nxt = self.next_task()
-            if self.pending or self.running:
+            if self.pending or self.running or self.draining:
                 self.sleep_until_woken()  # SIGCHLD, a control request or a timer wakes us
 
 def main() -> None:
