@@ -13,7 +13,7 @@ import os
 import select
 import signal as signals
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -119,6 +119,10 @@ class ProcessLaunch(Launch):
 
     def abort(self) -> None:
         self.shepherd.abort()
+
+
+#: The actions a shepherd takes for many of its tasks in one request, and the request's op.
+_BATCHED = {"terminate": "kill", "hold": "hold", "release": "release"}
 
 
 class ProcessBackend(Backend):
@@ -354,6 +358,10 @@ class ProcessBackend(Backend):
             subreaper.signal(members, sig, skip_group=pid)
 
     def _request(self, job: JobInfo, **request: Any) -> str | None:
+        answer = self._ask(job, request)
+        return None if answer is None else str(answer)
+
+    def _ask(self, job: JobInfo, request: dict[str, Any]) -> Any:
         """Hand a control request to the job's shepherd (a file, then SIGUSR1) and wait for its answer: "ok",
         "started" or "ended" (see the shepherd); "gone" when the shepherd exited without answering (the request
         file is then removed); None when it gave no answer within ANSWER_SECONDS (the request stays and is
@@ -380,7 +388,7 @@ class ProcessBackend(Backend):
                     if answer is not None:
                         with contextlib.suppress(OSError):
                             reply.unlink()
-                        return str(answer.get("result"))
+                        return answer.get("result")
                     remaining = deadline - time.monotonic()
                     if remaining <= 0:
                         return None
@@ -391,10 +399,59 @@ class ProcessBackend(Backend):
             for path in (self.run_dir / name, reply):
                 with contextlib.suppress(OSError):
                     path.unlink()
-            return "gone" if answer is None else str(answer.get("result"))
+            return "gone" if answer is None else answer.get("result")
         finally:
             if pidfd is not None:
                 os.close(pidfd)
+
+    def control(self, action: str, jobs: Sequence[JobInfo], *args: object,
+                before: Callable[[Sequence[JobInfo]], None] | None = None) -> list[JobInfo | Drmaa2Error | None]:
+        """Kill, hold or release many tasks of one shepherd (an array) with one request to it, not one each
+        (5,000 round trips took half a minute); everything else one job at a time, as the base class does."""
+        groups: dict[str, list[JobInfo]] = {}
+        for job in jobs:
+            groups.setdefault(str(job.backend_data.get("group", job.id)), []).append(job)
+        if action not in _BATCHED or all(len(g) == 1 for g in groups.values()):
+            return super().control(action, jobs, *args, before=before)
+        if before is not None and jobs:
+            before(jobs)
+        outcomes: dict[str, JobInfo | Drmaa2Error | None] = {}
+        for group in groups.values():
+            outcomes.update(self._control_group(action, group, args[0] if args else None))
+        return [outcomes[j.id] for j in jobs]
+
+    def _control_group(self, action: str, jobs: list[JobInfo], sig: object) -> dict[str, JobInfo | Drmaa2Error]:
+        shepherd = jobs[0].backend_data
+        if not alive(shepherd.get("shepherd"), shepherd.get("shepherd_start")):
+            return {j.id: self._one(action, j, sig) for j in jobs}
+        request: dict[str, Any] = {"op": _BATCHED[action], "tasks": [j.id for j in jobs]}
+        if action == "terminate":
+            request["signal"] = sig
+        answers = self._ask(jobs[0], request)
+        if not isinstance(answers, dict):  # no answer in time, or the shepherd went: one at a time
+            return {j.id: self._one(action, j, sig) for j in jobs}
+        outcomes: dict[str, JobInfo | Drmaa2Error] = {}
+        for job in jobs:
+            answer = answers.get(job.id, "ended")
+            if action == "terminate":
+                ok = answer != "ended"
+                why = f"job {job.id} has already ended"
+            else:
+                ok = answer == "ok"
+                why = (f"job {job.id} has started; only queued jobs can be held" if action == "hold"
+                       else f"job {job.id} is not held")
+            outcomes[job.id] = job if ok else InvalidState(why)
+        return outcomes
+
+    def _one(self, action: str, job: JobInfo, sig: object) -> JobInfo | Drmaa2Error:
+        try:
+            if action == "terminate":
+                self.terminate(job, sig if isinstance(sig, int) else None)
+            else:
+                getattr(self, action)(job)
+        except Drmaa2Error as e:
+            return e
+        return job
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         shepherd_alive, pid, _ = self._state(job)

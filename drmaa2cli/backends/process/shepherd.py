@@ -10,10 +10,10 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
 * ``RUN/TASK.start`` once a task's process exists (pid, /proc start time, dispatch time); ``RUN/TASK.exit``
   when it ended (exit status, signal, rusage, annotation). After the last task the shepherd exits, which is
   what ``drmaa2 wait`` is woken by (a pidfd).
-* Control requests are files ``RUN/ID.ctl.*`` (``marshal``: op kill|hold|release, task, signal, reply) followed
-  by SIGUSR1. The answer ("ok", "started" or "ended") goes to ``RUN/<reply>`` as JSON, so that the requester
-  knows whether a hold came before the start. SIGTERM terminates everything gracefully. A graceful terminate
-  escalates to SIGKILL after ``grace`` s.
+* Control requests are files ``RUN/ID.ctl.*`` (``marshal``: op kill|hold|release, task or a list of tasks,
+  signal, reply) followed by SIGUSR1. The answer ("ok", "started" or "ended"; for a list, one per task) goes to
+  ``RUN/<reply>`` as JSON, so that the requester knows whether a hold came before the start. SIGTERM
+  terminates everything gracefully. A graceful terminate escalates to SIGKILL after ``grace`` s.
 * With a cgroup plan in the spec (``cgroup.py`` beside this module, imported only then) each task runs in a cgroup
   of its own: its limits (``memory``, ``cpus``) hold there, signals reach every process in it, whatever it left
   running is killed when its main process exits, and its CPU time, peak memory and OOM kills are read from it.
@@ -81,7 +81,10 @@ ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
 def json_value(value: object) -> str:
-    """JSON for None, bool, int, float or str, as ``json.dumps`` writes it (non-ASCII escaped)."""
+    """JSON for None, bool, int, float, str or a flat dict of them, as ``json.dumps`` writes it (non-ASCII
+    escaped)."""
+    if isinstance(value, dict):  # the answers to a request for many tasks
+        return "{" + ",".join(json_value(k) + ":" + json_value(v) for k, v in value.items()) + "}"
     if value is None:
         return "null"
     if value is True or value is False:
@@ -312,40 +315,52 @@ class Shepherd:
                 self.reaper.signal(left, signal.SIGKILL)
                 self.schedule(0.05, self.wake)  # their exits wake us; this only bounds a missed one
 
-    def where(self, task: Task) -> str:
-        """"ok" while it waits to start, "started" while it runs, "ended" after."""
-        if task in self.pending:
-            return "ok"
-        return "started" if task.pid in self.running else "ended"
-
-    def kill(self, task_id: str | None, sig: int) -> str:
-        targets = [t for t in self.tasks if task_id in (None, t.id)]
-        answer = "ended"
-        for task in targets:
-            if task in self.pending:
-                self.pending.remove(task)
+    def kill(self, ids: set[str] | None, sig: int) -> dict[str, str]:
+        """Kill the tasks ``ids`` (None: all): "ok", or "ended" for one that had. One pass, whatever the
+        number: `drmaa2 kill` of a 5,000-task array sends one request."""
+        answers = {}
+        waiting = {id(t) for t in self.pending}
+        killed = set()
+        for task in self.tasks:
+            if ids is not None and task.id not in ids:
+                continue
+            answers[task.id] = "ok"
+            if id(task) in waiting:
+                killed.add(id(task))
                 self.finish(task, annotation="killed by drmaa2 kill before it started")
-                answer = "ok"
             elif task.pid in self.running:
                 task.killed_with = sig
                 self.signal_task(task, sig, graceful=True)
-                answer = "ok"
-        return answer
+            else:
+                answers[task.id] = "ended"
+        if killed:
+            self.pending = [t for t in self.pending if id(t) not in killed]
+        return answers
 
-    def control(self, request: dict[str, Any]) -> str:
-        op, task_id = request.get("op"), request.get("task")
+    def control(self, request: dict[str, Any]) -> Any:
+        """The answer to a request: for one task (``task``) or the group (no task) one word, "ok" when it was
+        done; for a list of tasks (``tasks``), a word per task."""
+        op, task_id, many = request.get("op"), request.get("task"), request.get("tasks")
+        ids = set(many) if isinstance(many, list) else None if task_id is None else {task_id}
         if op == "kill":
-            return self.kill(task_id, int(request.get("signal") or signal.SIGTERM))
-        if op not in ("hold", "release"):
-            return "unknown request"
-        targets = [t for t in self.tasks if task_id in (None, t.id)]
-        ids = {t.id for t in targets}
-        if op == "hold":
-            self.held |= ids
+            answers = self.kill(ids, int(request.get("signal") or signal.SIGTERM))
+        elif op in ("hold", "release"):
+            targets = [t for t in self.tasks if ids is None or t.id in ids]
+            if op == "hold":
+                self.held |= {t.id for t in targets}
+            else:
+                self.held -= {t.id for t in targets}
+            waiting = {id(t) for t in self.pending}
+            answers = {t.id: "ok" if id(t) in waiting else "started" if t.pid in self.running else "ended"
+                       for t in targets}
         else:
-            self.held -= ids
-        # Answered for the task named; a whole-group request (older clients) is always "ok".
-        return self.where(targets[0]) if task_id is not None and targets else "ok"
+            return "unknown request"
+        if many is not None:
+            return answers
+        if task_id is not None:
+            return answers.get(task_id, "ended")
+        # The whole group (a SIGTERM, older clients): "ok" when it reached a task.
+        return "ok" if op != "kill" or "ok" in answers.values() else "ended"
 
     def serve(self) -> None:
         """Act on the control requests and a SIGTERM that came since the last look (main loop only)."""
