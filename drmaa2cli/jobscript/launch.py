@@ -8,10 +8,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import InvalidArgument, StoreError, UnsupportedAttribute
+from ..errors import InvalidArgument, StoreError
 from ..files import ensure_private_dir, write_atomically
-from .directives import SBATCH_OPTIONS, SGE_OPTIONS
-from .script import PREFIXES, JobScript
+from . import environment, requests
+from .directives import Options
+from .script import JobScript
 
 #: Scripts above this size cannot travel in a command line to a container or task (Linux's limit on one
 #: argument is 128 KiB).
@@ -20,47 +21,38 @@ INLINE_LIMIT = 100 * 1024
 SHELLS = frozenset({"sh", "bash", "dash", "ksh", "zsh", "ash", "mksh"})
 
 
-def job_command(script: JobScript, args: list[str], backend: str, home: Path) -> tuple[list[str], list[str]]:
-    """The job's command for ``backend`` and the native scheduler options its directives pass on. Raises
-    UnsupportedAttribute (see ``check_backend``), StoreError when the copy cannot be written."""
-    from ..backends import backend_class  # the registry: loads no backend module
+def job_command(script: JobScript, args: list[str], backend: str, home: Path,
+                options: Options | None = None) -> tuple[list[str], list[str], list[str]]:
+    """The job's command for ``backend``, the native scheduler options its directives pass on, and notes for
+    the person (the bookkeeping options ignored). ``options`` (the script's under the command line's, the job's
+    name known) are completed: requests turned into limits, the family's default file names. Raises
+    UnsupportedAttribute (see ``requests.check``), StoreError when the copy cannot be written."""
+    d = requests.declared(backend, home)
+    options = {} if options is None else options
+    native, notes = requests.check(script, options, d, lambda: requests.strict(home, os.environ))
+    family = script.family
+    if not d.sees_home:
+        argv = argv_inline(script, args)
+    else:
+        try:
+            copy = keep_copy(script, home)
+        except OSError as e:
+            raise StoreError(f"cannot keep a copy of job script {script.name}: {e.strerror}") from None
+        argv = argv_from_file(script, copy, args)
+    if family is not None and family != d.family:
+        environment.default_paths(family, options, d)
+        argv = environment.wrap(argv, family, options, os.getcwd())
+    for key in [k for k in options if k.startswith("_")]:
+        del options[key]
+    return argv, native, notes
 
-    cls = backend_class(backend)
-    native = check_backend(script, backend, cls.refused_fields())
-    if not cls.sees_home:
-        return argv_inline(script, args), native
-    try:
-        copy = keep_copy(script, home)
-    except OSError as e:
-        raise StoreError(f"cannot keep a copy of job script {script.name}: {e.strerror}") from None
-    return argv_from_file(script, copy, args), native
 
-
-def check_backend(script: JobScript, backend: str, unsupported: tuple[str, ...]) -> list[str]:
+def check_backend(script: JobScript, backend: str, options: Options | None = None) -> list[str]:
     """The native options for ``backend`` from the directives only its scheduler understands. Raises
-    UnsupportedAttribute, naming the script and line, for a directive ``backend`` cannot honour: one of
-    another scheduler, or one that sets a template field in ``unsupported``."""
-    native: list[str] = []
-    for d in script.foreign:
-        if PREFIXES[d.prefix] != backend:
-            raise UnsupportedAttribute(f"{d.describe(script.name)}: not understood on the {backend} backend "
-                                       f"(understood: #SBATCH {SBATCH_OPTIONS}; #$ {SGE_OPTIONS})")
-        native.extend(d.words)
-    for key, d in script.origin.items():
-        field_name = FIELDS.get(key)
-        if key == "export_all" and script.options.get(key) is False:
-            continue  # --export=NONE: an empty environment asks nothing of the backend
-        if field_name is not None and field_name in unsupported:
-            raise UnsupportedAttribute(f"{d.describe(script.name)}: the {backend} backend cannot honour it "
-                                       f"({field_name.replace('_', ' ')})")
+    UnsupportedAttribute, naming the script and line, for a directive ``backend`` cannot honour."""
+    native, _ = requests.check(script, dict(script.options if options is None else options),
+                               requests.declared(backend), lambda: False)
     return native
-
-
-#: Submit option -> the template field it sets (for ``check_backend``).
-FIELDS = {"cwd": "working_directory", "env": "job_environment", "variables": "job_environment",
-          "export_all": "job_environment",
-          "input_path": "input_path", "output_path": "output_path", "error_path": "error_path",
-          "timeout": "timeout", "queue": "queue_name", "memory": "resource_limits", "cpus": "resource_limits"}
 
 
 def keep_copy(script: JobScript, home: Path) -> str:
