@@ -22,6 +22,17 @@ from .. import parsing
 from .directives import Options
 from .requests import Declared
 
+#: Family -> the names of the variables its scheduler sets that a job of drmaa2 is told of (kept under
+#: ``--export NONE`` on the owning scheduler).
+NAMES: dict[str, tuple[str, ...]] = {
+    "sbatch": ("SLURM_JOB_ID", "SLURM_JOB_NAME", "SLURM_SUBMIT_DIR", "SLURM_CPUS_PER_TASK", "SLURM_NTASKS",
+               "SLURM_JOB_NUM_NODES", "SLURM_ARRAY_JOB_ID", "SLURM_ARRAY_TASK_ID", "SLURM_ARRAY_TASK_COUNT",
+               "SLURM_ARRAY_TASK_MIN", "SLURM_ARRAY_TASK_MAX", "SLURM_ARRAY_TASK_STEP"),
+    "qsub": ("JOB_ID", "JOB_NAME", "SGE_TASK_ID", "SGE_TASK_FIRST", "SGE_TASK_LAST", "SGE_TASK_STEPSIZE", "NSLOTS",
+             "SGE_O_WORKDIR"),
+    "pbs": ("PBS_JOBID", "PBS_JOBNAME", "PBS_O_WORKDIR", "PBS_ARRAY_INDEX", "PBS_ARRAY_ID", "NCPUS"),
+}
+
 
 def variables(family: str, options: Options, submit_dir: str) -> tuple[dict[str, str], dict[str, str]]:
     """The family's variables: (fixed values, values taken from drmaa2's variables at run time)."""

@@ -39,9 +39,12 @@ def job_command(script: JobScript, args: list[str], backend: str, home: Path,
         except OSError as e:
             raise StoreError(f"cannot keep a copy of job script {script.name}: {e.strerror}") from None
         argv = argv_from_file(script, copy, args)
-    if family is not None and family != d.family:
+    if family is not None:
         environment.default_paths(family, options, d)
+    if family is not None and family != d.family:  # the owning scheduler sets its own variables
         argv = environment.wrap(argv, family, options, os.getcwd())
+    if family is not None and options.get("export_all") is False:
+        argv = clean_env(argv, options, environment.NAMES[family] if family == d.family else ())
     for key in [k for k in options if k.startswith("_")]:
         del options[key]
     return argv, native, notes
@@ -94,16 +97,29 @@ def argv_inline(script: JobScript, args: list[str]) -> list[str]:
 
 #: Runs the command after it in an empty environment but for drmaa2's own variables and KEY=VALUE words.
 _CLEAN_ENV = ('exec env -i ${DRMAA2_TASK_ID+"DRMAA2_TASK_ID=$DRMAA2_TASK_ID"} "DRMAA2_JOB_ID=$DRMAA2_JOB_ID" '
-              '"DRMAA2_SESSION=$DRMAA2_SESSION" "$@"')
+              '"DRMAA2_SESSION=$DRMAA2_SESSION" {keep}"$@"')
 
 
-def argv_clean_env(argv: list[str], env: Mapping[str, str]) -> list[str]:
+def argv_clean_env(argv: list[str], env: Mapping[str, str], keep: tuple[str, ...] = ()) -> list[str]:
     """``argv`` run in an empty environment holding only ``env`` and DRMAA2_JOB_ID, DRMAA2_TASK_ID,
-    DRMAA2_SESSION (``--export=NONE``): ``env -i`` through a fixed /bin/sh program, the words passed as
-    its arguments, so they still reach the job byte for byte. Raises InvalidArgument for a command whose
-    name holds "=", which env would take for a variable."""
+    DRMAA2_SESSION (``--export=NONE``) and the variables named in ``keep`` that are set (a scheduler's own):
+    ``env -i`` through a fixed /bin/sh program, the words passed as its arguments, so they still reach the job
+    byte for byte. Raises InvalidArgument for a command whose name holds "=", which env would take for a
+    variable."""
     if "=" in argv[0]:
         raise InvalidArgument(f"--export=NONE: the command {argv[0]!r} holds '=', which env reads as a variable")
-    return ["/bin/sh", "-c", _CLEAN_ENV, "sh", *(f"{k}={v}" for k, v in env.items()), *argv]
+    kept = "".join(f'${{{name}+"{name}=${name}"}} ' for name in keep)
+    words = (f"{k}={v}" for k, v in env.items())
+    return ["/bin/sh", "-c", _CLEAN_ENV.replace("{keep}", kept), "sh", *words, *argv]
 
 
+def clean_env(argv: list[str], options: Options, keep: tuple[str, ...]) -> list[str]:
+    """``--export NONE`` for a script, done here rather than by the template so that the variables its own
+    scheduler set (``keep``) survive it, as they do under sbatch's --export=NONE."""
+    from ..parsing import environment, variable_list
+
+    env = environment(options.get("env") or [])
+    listed = [item for text in options.get("variables") or [] for item in variable_list(text)]
+    env.update(environment(listed, option="-v"))
+    options.update(export_all=None, env=None, variables=None)
+    return argv_clean_env(argv, env, keep)

@@ -160,6 +160,19 @@ def test_environment_as_qsub_and_sbatch_write_it(target: Target) -> None:
     assert target.wait(empty) == 0
     names = {line.split("=", 1)[0] for line in target("logs", empty).text.splitlines()}
     assert names - {"ONLY"} == {"DRMAA2_JOB_ID", "DRMAA2_SESSION"}, names
+    # A script's job also keeps its scheduler's variables (drmaa2's ids off that scheduler), as sbatch's does.
+    (target.workdir / "env.sh").write_text("#!/bin/sh\n#SBATCH --export=NONE\n#SBATCH -J env-job\nenv\n")
+    r = target("submit", "--terse", *target.job_options(), "env.sh", cwd=target.workdir)
+    assert r.code == 0, r.err
+    job = r.text.strip()
+    assert target.wait(job) == 0
+    seen = dict(line.split("=", 1) for line in target("logs", job).text.splitlines() if "=" in line)
+    assert "FROM_CALLER" not in seen, seen
+    if target.backend == "slurm":  # Slurm's own variables
+        assert (seen["SLURM_JOB_ID"], seen["SLURM_JOB_NAME"]) == (target.info(job)["native_id"], "env-job"), seen
+    else:
+        assert (seen["SLURM_JOB_ID"], seen["SLURM_JOB_NAME"], seen["SLURM_SUBMIT_DIR"], seen["SLURM_NTASKS"]) == (
+            job, "env-job", str(target.workdir), "1"), seen
 
 
 def timeout_shown(target: Target, job_id: str) -> str | None:
