@@ -15,6 +15,7 @@ from drmaa2cli import jobscript, parsing
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec
 
+from . import jobscripts as corpus
 from .conftest import Cli
 
 
@@ -418,7 +419,7 @@ def test_requests_become_limits(tmp_path: Path) -> None:
 
 def test_a_partition_where_there_are_none_is_bookkeeping(tmp_path: Path) -> None:
     _, notes, options = prepared(b"#SBATCH -p compute\ntrue\n", "process", tmp_path)
-    assert "queue" not in options and notes == [
+    assert options["queue"] is None and notes == [
         "job.sh: no meaning on the process backend, ignored: line 1 #SBATCH -p compute"]
     (tmp_path / "config.toml").write_text("[queues.compute]\nslots = 1\n")
     _, notes, options = prepared(b"#SBATCH -p compute\ntrue\n", "process", tmp_path)
@@ -443,3 +444,30 @@ def test_the_directive_table_in_the_docs_is_current() -> None:
     current = table.DOC.read_text()
     assert table.document(current) == current, "run python -m drmaa2cli.jobscript.table"
     assert table.main(["--check"]) == 0
+
+
+# --- the corpus: scripts as the guides print them, on the process backend -------------------------------------
+@pytest.mark.parametrize("name", corpus.NAMES)
+def test_a_guide_script_runs_unchanged(name: str, cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "user-home"
+    home.mkdir()
+
+    def drmaa2(args: list[str], cwd: Path) -> tuple[int, str, str]:
+        r = cli(*args, cwd=cwd, env={"HOME": str(home)})
+        return r.code, r.out, r.err
+
+    def wait(job: str) -> int:
+        return cli("wait", "--timeout", "60", job).code
+
+    work = tmp_path / "work"
+    work.mkdir()
+    corpus.run(name, work, drmaa2, ["--backend", "process"], wait, lambda job, family: {
+        "slurm_job": job, "slurm_array": job, "ge_job": job}, str(home))
+
+
+def test_the_corpus_is_as_large_as_promised() -> None:
+    cases = [corpus.load(name) for name in corpus.NAMES]
+    assert len(cases) >= 30
+    assert {name[:3] for name in corpus.NAMES} == {"sb_", "ge_", "pbs"}
+    assert all(case.refused or (case.exit is not None and case.files) or case.name == "sb_chain_first.sh"
+               for case in cases), [c.name for c in cases if not (c.refused or c.files)]

@@ -79,7 +79,7 @@ def check(script: JobScript, options: Options, d: Declared,
         if strict():
             raise UnsupportedAttribute(f"{directive.describe(script.name)}: the {d.name} backend has no queues "
                                        "(refused: strict)")
-        del options["queue"]
+        options["queue"] = None
         bookkeeping.append(directive)
     for key, directive in script.origin.items():
         field_name = FIELDS.get(key)
