@@ -81,10 +81,13 @@ def wrap(argv: list[str], family: str, options: Options, submit_dir: str) -> lis
 
 
 def default_paths(family: str, options: Options, d: Declared) -> None:
-    """The family's own file names where the script and command line name none: sbatch's slurm-%j.out
+    """The family's own working directory and file names where the script and command line name none: an sbatch
+    job starts in the submit directory; sbatch's slurm-%j.out
     (slurm-%A_%a.out for an array) in the working directory; qsub's NAME.oID and NAME.eID (.oID.TASK) in
     the home directory, or the working directory with -cwd; PBS's NAME.oID and NAME.eID in the submit
     directory. Where a platform keeps one log (``one_log``) there is no separate error file."""
+    if family == "sbatch" and not options.get("cwd") and "working_directory" not in d.refused:
+        options["cwd"] = os.getcwd()  # sbatch's job starts where it was submitted (a container too)
     if "output_path" in d.refused:
         return  # the platform keeps the output itself (Cloud Foundry's log)
     array = bool(options.get("array"))

@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .conftest import Target, case
+import pytest
+
+from .. import jobscripts as corpus
+from .conftest import BACKENDS, Target, case
 
 #: A script as a Slurm user writes it: name, output pattern with %x %A %a (standard error goes there too, as
 #: sbatch does without -e), a throttled array, a time limit.
@@ -186,3 +189,29 @@ def epoch(stamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+#: The corpus scripts (tests/jobscripts/) run on every backend: one of each family's defaults, arrays picking
+#: their inputs, an empty environment; the whole corpus runs on the process backend (tests/test_job_scripts.py).
+CORPUS = ("sb_default_output.sh", "sb_array_inputs.sh", "sb_export_none.sh", "ge_array_step.sh", "pbs_array.sh",
+          "pbs_exit.sh")
+
+
+@case("job-script")
+@pytest.mark.parametrize("name", CORPUS)
+@pytest.mark.parametrize("target", [b for b in BACKENDS if b != "cf"], indirect=True)  # cf keeps no files
+def test_a_guide_script_runs_unchanged(target: Target, name: str) -> None:
+    def drmaa2(args: list[str], cwd: Path) -> tuple[int, str, str]:
+        r = target(*args, cwd=cwd)
+        return r.code, r.text, r.err
+
+    def ids(job: str, family: str) -> dict[str, str]:
+        """What the scheduler's own variables hold: its native ids on the owning scheduler, drmaa2's elsewhere."""
+        first = next(iter(target.tasks(job).values()))
+        native = str(first["native_id"])
+        owner = {"slurm": "sbatch", "gridengine": "qsub", "libdrmaa": "qsub"}.get(target.backend)
+        if owner != family:
+            return {"slurm_job": job, "slurm_array": job, "ge_job": job}
+        return {"slurm_job": native, "slurm_array": native.split("_")[0], "ge_job": native.split(".")[0]}
+
+    corpus.run(name, target.workdir, drmaa2, target.job_options(), target.wait, ids, os.path.expanduser("~"))
