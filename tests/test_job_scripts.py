@@ -471,3 +471,28 @@ def test_the_corpus_is_as_large_as_promised() -> None:
     assert {name[:3] for name in corpus.NAMES} == {"sb_", "ge_", "pbs"}
     assert all(case.refused or (case.exit is not None and case.files) or case.name == "sb_chain_first.sh"
                for case in cases), [c.name for c in cases if not (c.refused or c.files)]
+
+
+def test_each_family_gets_its_default_file_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    _, _, o = prepared(b"#SBATCH -a 1-2\ntrue\n", "process", tmp_path)
+    assert (o["output_path"], o["join"], o["cwd"]) == (f"{tmp_path}/slurm-%A_%a.out", True, str(tmp_path))
+    _, _, o = prepared(b"#$ -N n\ntrue\n", "docker", tmp_path, name="n")
+    assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/h/n.o%A", f"{tmp_path}/h/n.e%A")
+    _, _, o = prepared(b"#$ -cwd\n#$ -t 1-3\ntrue\n", "gridengine", tmp_path, name="q")
+    assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/q.o%A.%a", f"{tmp_path}/q.e%A.%a")
+    _, _, o = prepared(b"#PBS -N p\ntrue\n", "kubernetes", tmp_path, name="p")
+    assert (o["output_path"], o.get("error_path"), o["join"]) == (f"{tmp_path}/p.o%A", None, True)  # one log
+    _, _, o = prepared(b"#PBS -N p\ntrue\n", "cf", tmp_path, name="p")
+    assert o.get("output_path") is None  # a task's output stays in its log
+    _, _, o = prepared(b"#SBATCH -o mine.txt\ntrue\n", "process", tmp_path)
+    assert o["output_path"] == "mine.txt"
+
+
+def test_the_family_variables_are_set_before_the_script_off_its_scheduler(tmp_path: Path) -> None:
+    command, _, _ = prepared(b"#!/bin/sh\n#SBATCH -c 2\ntrue\n", "process", tmp_path)
+    assert command[:2] == ["/bin/sh", "-c"] and "SLURM_CONF=/dev/null" in command[2]
+    assert "SLURM_JOBID" not in command[2] and "SLURM_NODELIST" not in command[2]  # MPI would look for srun
+    command, _, _ = prepared(b"#!/bin/sh\n#SBATCH -c 2\ntrue\n", "slurm", tmp_path)
+    assert command[0] == "/bin/sh" and "SLURM" not in " ".join(command)  # Slurm sets its own
