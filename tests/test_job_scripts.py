@@ -496,3 +496,14 @@ def test_the_family_variables_are_set_before_the_script_off_its_scheduler(tmp_pa
     assert "SLURM_JOBID" not in command[2] and "SLURM_NODELIST" not in command[2]  # MPI would look for srun
     command, _, _ = prepared(b"#!/bin/sh\n#SBATCH -c 2\ntrue\n", "slurm", tmp_path)
     assert command[0] == "/bin/sh" and "SLURM" not in " ".join(command)  # Slurm sets its own
+
+
+def test_every_task_gets_a_private_tmpdir_removed_at_its_end(cli: Cli, tmp_path: Path) -> None:
+    write(tmp_path / "tmp.sh", '#$ -t 1-2\n#$ -o tmp.$TASK_ID\nstat -c "%a %n" "$TMPDIR"\nmkdir "$TMPDIR/d"\n'
+                               'touch "$TMPDIR/d/f"\nln -s / "$TMPDIR/root"\n')
+    r = cli("submit", "--terse", "tmp.sh", cwd=tmp_path)
+    assert r.code == 0, r.err
+    assert cli("wait", r.out.strip()).code == 0
+    seen = [(tmp_path / f"tmp.{i}").read_text().split() for i in (1, 2)]
+    assert [mode for mode, _ in seen] == ["700", "700"] and seen[0][1] != seen[1][1], seen
+    assert not any(os.path.exists(path) for _, path in seen), seen  # removed, the link not followed
