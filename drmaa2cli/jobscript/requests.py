@@ -29,10 +29,11 @@ class Declared:
     runs_here: bool
     one_log: bool
     sees_home: bool
-    home: Path
+    #: The drmaa2 home, whose config file may name local queues; None: none are looked for.
+    home: Path | None = None
 
 
-def declared(backend: str, home: Path = Path()) -> Declared:
+def declared(backend: str, home: Path | None = None) -> Declared:
     """The declarations of ``backend``'s class. Raises InvalidArgument (unknown), BackendUnavailable."""
     from ..backends import backend_class  # the registry: loads only this backend's module
 
@@ -156,6 +157,8 @@ def _local_queues(script: JobScript, d: Declared) -> dict[str, int]:
     """The local queues of the config file (``[queues.NAME]``), which the core honours on every backend."""
     from ..config import CONFIG_FILE, load_config_file, local_queues
 
+    if d.home is None:
+        return {}
     path = d.home / CONFIG_FILE
     return local_queues(load_config_file(path).get("queues", {}), path)
 
