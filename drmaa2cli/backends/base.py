@@ -173,6 +173,13 @@ class Backend(ABC):
     #: A job sees the files of the submitting machine (the drmaa2 home): a job script runs from its copy
     #: there. False for containers and tasks, which get the script's text in their command line instead.
     sees_home: ClassVar[bool] = True
+    #: The family of batch scripts whose scheduler this backend drives ("sbatch", "qsub"): their directives
+    #: reach it unchanged (``drmaa2cli/jobscript``). None for the others, which treat them as declared there.
+    script_family: ClassVar[str | None] = None
+    #: Jobs run on this machine: a script's requests (tasks x cpus, GPUs) are checked against its own.
+    runs_here: ClassVar[bool] = False
+    #: The platform keeps one log per job (stdout and stderr together): a separate error file is refused.
+    one_log: ClassVar[bool] = False
     #: The cases of the one contract (``contract.CASES``) this backend does not honour, and why; the
     #: conformance suite checks these refusals instead, and the README's contract table is made from them.
     refuses: ClassVar[Mapping[str, Refusal]] = {}

@@ -56,7 +56,8 @@ CASES: dict[str, str] = {
     "accounting": "`cpu_time` and `max_rss` of a job that burns ~2.5 s of CPU and touches 200 MiB are within 10 % "
     "of the truth",
     "environment": "`-v 'A=1,B=x\\,y'` (qsub's list, `\\,` a comma), `-V` (the whole environment) and "
-    "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION)",
+    "`--export NONE` (only the given variables and DRMAA2_JOB_ID, DRMAA2_SESSION; a script's job also its "
+    "scheduler's SLURM_JOB_ID...)",
     "array-list": "`--array 0,2-3%2` (as sbatch writes it): tasks N.0, N.2, N.3 only, index 0 allowed",
     "job-script": "`submit script.sh` of an sbatch-style and a qsub-style script: the same names, output files "
     "(`%x %A %a`, `$JOB_ID`), array with throttle, time limit, dependency, environment and exit codes; a "

@@ -112,8 +112,11 @@ def script_command(o: dict[str, Any], script: "JobScript", svc: Service) -> list
     from .. import jobscript
 
     args = (o["command"] or [])[1:]
-    command, o["native_words"] = jobscript.job_command(script, args, svc.settings.backend, svc.settings.home)
     o["name"] = o["name"] or script.name
+    command, o["native_words"], notes = jobscript.job_command(script, args, svc.settings.backend,
+                                                              svc.settings.home, o)
+    for note in notes:
+        output().note(note)
     jobscript.finish_paths(o, o["name"])
     return command
 

@@ -61,8 +61,12 @@ def check(path: Path, text: str, config: dict[str, Any]) -> None:
             _check_backends(path, text, value)
         elif key in ("queues", "sessions"):
             _check_queues(path, text, value, key)
+        elif key == "jobscripts":  # [jobscripts] strict = true: a script's bookkeeping directives are refused
+            for name, setting in (value.items() if isinstance(value, dict) else [("", value)]):
+                if name != "strict" or _boolean(setting) is not None:
+                    _refuse(path, text, "jobscripts", name, "[jobscripts] holds only strict = true or false")
         elif key not in TOP:
-            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]", "[sessions.NAME]"])
+            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]", "[sessions.NAME]", "[jobscripts]"])
             _refuse(path, text, "", key, f"unknown setting {key!r} (known: {known})")
         elif (want := TOP[key](value)) is not None:
             _refuse(path, text, "", key, f"{key} must be {want}, not {value!r}")

@@ -8,10 +8,11 @@ import os
 from collections.abc import Mapping
 from pathlib import Path
 
-from ..errors import InvalidArgument, StoreError, UnsupportedAttribute
+from ..errors import InvalidArgument, StoreError
 from ..files import ensure_private_dir, write_atomically
-from .directives import SBATCH_OPTIONS, SGE_OPTIONS
-from .script import PREFIXES, JobScript
+from . import environment, requests
+from .directives import Options
+from .script import JobScript
 
 #: Scripts above this size cannot travel in a command line to a container or task (Linux's limit on one
 #: argument is 128 KiB).
@@ -20,47 +21,41 @@ INLINE_LIMIT = 100 * 1024
 SHELLS = frozenset({"sh", "bash", "dash", "ksh", "zsh", "ash", "mksh"})
 
 
-def job_command(script: JobScript, args: list[str], backend: str, home: Path) -> tuple[list[str], list[str]]:
-    """The job's command for ``backend`` and the native scheduler options its directives pass on. Raises
-    UnsupportedAttribute (see ``check_backend``), StoreError when the copy cannot be written."""
-    from ..backends import backend_class  # the registry: loads no backend module
+def job_command(script: JobScript, args: list[str], backend: str, home: Path,
+                options: Options | None = None) -> tuple[list[str], list[str], list[str]]:
+    """The job's command for ``backend``, the native scheduler options its directives pass on, and notes for
+    the person (the bookkeeping options ignored). ``options`` (the script's under the command line's, the job's
+    name known) are completed: requests turned into limits, the family's default file names. Raises
+    UnsupportedAttribute (see ``requests.check``), StoreError when the copy cannot be written."""
+    d = requests.declared(backend, home)
+    options = {} if options is None else options
+    native, notes = requests.check(script, options, d, lambda: requests.strict(home, os.environ))
+    family = script.family
+    if not d.sees_home:
+        argv = argv_inline(script, args)
+    else:
+        try:
+            copy = keep_copy(script, home)
+        except OSError as e:
+            raise StoreError(f"cannot keep a copy of job script {script.name}: {e.strerror}") from None
+        argv = argv_from_file(script, copy, args)
+    if family is not None:
+        environment.default_paths(family, options, d)
+    if family is not None and family != d.family:  # the owning scheduler sets its own variables
+        argv = environment.wrap(argv, family, options, os.getcwd())
+    if family is not None and options.get("export_all") is False:
+        argv = clean_env(argv, options, environment.NAMES[family] if family == d.family else ())
+    for key in [k for k in options if k.startswith("_")]:
+        del options[key]
+    return argv, native, notes
 
-    cls = backend_class(backend)
-    native = check_backend(script, backend, cls.refused_fields())
-    if not cls.sees_home:
-        return argv_inline(script, args), native
-    try:
-        copy = keep_copy(script, home)
-    except OSError as e:
-        raise StoreError(f"cannot keep a copy of job script {script.name}: {e.strerror}") from None
-    return argv_from_file(script, copy, args), native
 
-
-def check_backend(script: JobScript, backend: str, unsupported: tuple[str, ...]) -> list[str]:
+def check_backend(script: JobScript, backend: str, options: Options | None = None) -> list[str]:
     """The native options for ``backend`` from the directives only its scheduler understands. Raises
-    UnsupportedAttribute, naming the script and line, for a directive ``backend`` cannot honour: one of
-    another scheduler, or one that sets a template field in ``unsupported``."""
-    native: list[str] = []
-    for d in script.foreign:
-        if PREFIXES[d.prefix] != backend:
-            raise UnsupportedAttribute(f"{d.describe(script.name)}: not understood on the {backend} backend "
-                                       f"(understood: #SBATCH {SBATCH_OPTIONS}; #$ {SGE_OPTIONS})")
-        native.extend(d.words)
-    for key, d in script.origin.items():
-        field_name = FIELDS.get(key)
-        if key == "export_all" and script.options.get(key) is False:
-            continue  # --export=NONE: an empty environment asks nothing of the backend
-        if field_name is not None and field_name in unsupported:
-            raise UnsupportedAttribute(f"{d.describe(script.name)}: the {backend} backend cannot honour it "
-                                       f"({field_name.replace('_', ' ')})")
+    UnsupportedAttribute, naming the script and line, for a directive ``backend`` cannot honour."""
+    native, _ = requests.check(script, dict(script.options if options is None else options),
+                               requests.declared(backend), lambda: False)
     return native
-
-
-#: Submit option -> the template field it sets (for ``check_backend``).
-FIELDS = {"cwd": "working_directory", "env": "job_environment", "variables": "job_environment",
-          "export_all": "job_environment",
-          "input_path": "input_path", "output_path": "output_path", "error_path": "error_path",
-          "timeout": "timeout", "queue": "queue_name", "memory": "resource_limits", "cpus": "resource_limits"}
 
 
 def keep_copy(script: JobScript, home: Path) -> str:
@@ -102,16 +97,29 @@ def argv_inline(script: JobScript, args: list[str]) -> list[str]:
 
 #: Runs the command after it in an empty environment but for drmaa2's own variables and KEY=VALUE words.
 _CLEAN_ENV = ('exec env -i ${DRMAA2_TASK_ID+"DRMAA2_TASK_ID=$DRMAA2_TASK_ID"} "DRMAA2_JOB_ID=$DRMAA2_JOB_ID" '
-              '"DRMAA2_SESSION=$DRMAA2_SESSION" "$@"')
+              '"DRMAA2_SESSION=$DRMAA2_SESSION" {keep}"$@"')
 
 
-def argv_clean_env(argv: list[str], env: Mapping[str, str]) -> list[str]:
+def argv_clean_env(argv: list[str], env: Mapping[str, str], keep: tuple[str, ...] = ()) -> list[str]:
     """``argv`` run in an empty environment holding only ``env`` and DRMAA2_JOB_ID, DRMAA2_TASK_ID,
-    DRMAA2_SESSION (``--export=NONE``): ``env -i`` through a fixed /bin/sh program, the words passed as
-    its arguments, so they still reach the job byte for byte. Raises InvalidArgument for a command whose
-    name holds "=", which env would take for a variable."""
+    DRMAA2_SESSION (``--export=NONE``) and the variables named in ``keep`` that are set (a scheduler's own):
+    ``env -i`` through a fixed /bin/sh program, the words passed as its arguments, so they still reach the job
+    byte for byte. Raises InvalidArgument for a command whose name holds "=", which env would take for a
+    variable."""
     if "=" in argv[0]:
         raise InvalidArgument(f"--export=NONE: the command {argv[0]!r} holds '=', which env reads as a variable")
-    return ["/bin/sh", "-c", _CLEAN_ENV, "sh", *(f"{k}={v}" for k, v in env.items()), *argv]
+    kept = "".join(f'${{{name}+"{name}=${name}"}} ' for name in keep)
+    words = (f"{k}={v}" for k, v in env.items())
+    return ["/bin/sh", "-c", _CLEAN_ENV.replace("{keep}", kept), "sh", *words, *argv]
 
 
+def clean_env(argv: list[str], options: Options, keep: tuple[str, ...]) -> list[str]:
+    """``--export NONE`` for a script, done here rather than by the template so that the variables its own
+    scheduler set (``keep``) survive it, as they do under sbatch's --export=NONE."""
+    from ..parsing import environment, variable_list
+
+    env = environment(options.get("env") or [])
+    listed = [item for text in options.get("variables") or [] for item in variable_list(text)]
+    env.update(environment(listed, option="-v"))
+    options.update(export_all=None, env=None, variables=None)
+    return argv_clean_env(argv, env, keep)

@@ -10,10 +10,11 @@ from dataclasses import dataclass, field
 from typing import BinaryIO
 
 from ..errors import InvalidArgument
-from .directives import NAME_MARK, Options, qsub, sbatch
+from .directives import BOOKKEEPING, CHECKED, FAMILIES, NAME_MARK, Item, Options
+from .families import items
 
-#: Directive prefix -> the backend that reads it itself (None: drmaa2's own).
-PREFIXES: dict[str, str | None] = {"#DRMAA2": None, "#SBATCH": "slurm", "#$": "gridengine"}
+#: Directive prefix -> the family of batch scripts it belongs to (None: drmaa2's own).
+PREFIXES: dict[str, str | None] = {"#DRMAA2": None, **FAMILIES}
 #: The name of a job whose script came on standard input (qsub's).
 STDIN_NAME = "STDIN"
 
@@ -43,8 +44,14 @@ class JobScript:
     #: Submit option -> value, from the directives (see ``apply``), and which directive set each.
     options: Options = field(default_factory=dict)
     origin: dict[str, Directive] = field(default_factory=dict)
-    #: Directives drmaa2 does not understand: the owning scheduler gets them as native options.
-    foreign: list[Directive] = field(default_factory=list)
+    #: The options whose meaning depends on the backend (checked requests, bookkeeping, options drmaa2 does
+    #: not know): the owning scheduler gets them as they are, ``launch`` decides on other backends.
+    others: list[tuple[Directive, Item]] = field(default_factory=list)
+
+    @property
+    def family(self) -> str | None:
+        """The family of the script's first scheduler directive (sbatch, qsub, pbs); None without one."""
+        return next((PREFIXES[d.prefix] for d in self.directives if PREFIXES[d.prefix]), None)
 
 
 # --- finding and reading ---------------------------------------------------------------------------------
@@ -157,27 +164,17 @@ def apply(script: JobScript, parse_drmaa2: Callable[[list[str]], Options]) -> Jo
     """Fill ``script.options`` from its directives. ``parse_drmaa2`` turns a #DRMAA2 line's words into the
     options it sets (the caller's command-line parser); raises InvalidArgument naming the line."""
     for d in script.directives:
+        family = PREFIXES[d.prefix]
         try:
-            if d.prefix == "#DRMAA2":
-                found: Options | None = parse_drmaa2(d.words)
-            elif d.prefix == "#SBATCH":
-                found = sbatch(d.words)
-            else:
-                found = qsub(d.words)
+            if family is None:
+                _set(script, d, parse_drmaa2(d.words))
+                continue
+            for item in items(family, d.words):
+                if item.spec is None or item.spec.treatment in (CHECKED, BOOKKEEPING):
+                    script.others.append((d, item))
+                _set(script, d, item.options())
         except InvalidArgument as e:
             raise InvalidArgument(f"{d.describe(script.name)}: {e}") from None
-        if found is None:
-            script.foreign.append(d)
-            continue
-        if "shell" in found:
-            script.interpreter = [found.pop("shell")]
-        for key, value in found.items():
-            if key in ("env", "variables", "after", "after_any") and key in script.options:
-                value = [*script.options[key], *value]
-            if key == "export_all" and key in script.options:
-                continue
-            script.options[key] = value
-            script.origin[key] = d
     sbatch_lines = [d for d in script.directives if d.prefix == "#SBATCH"]
     if sbatch_lines and "error_path" not in script.options and "join" not in script.options:
         # sbatch's default: standard error goes to the output file unless -e names another
@@ -189,6 +186,18 @@ def apply(script: JobScript, parse_drmaa2: Callable[[list[str]], Options]) -> Jo
             raise InvalidArgument(f"{script.origin['throttle'].describe(script.name)}: -tc needs an array (-t)")
         script.options["array"] += f"%{throttle}"
     return script
+
+
+def _set(script: JobScript, d: Directive, found: Options) -> None:
+    if "shell" in found:
+        script.interpreter = [found.pop("shell")]
+    for key, value in found.items():
+        if key in ("env", "variables", "after", "after_any") and key in script.options:
+            value = [*script.options[key], *value]
+        if key == "export_all" and key in script.options:
+            continue
+        script.options[key] = value
+        script.origin[key] = d
 
 
 def merge(given: Options, script: JobScript) -> Options:

@@ -14,6 +14,7 @@ import pytest
 from drmaa2cli import jobscript, parsing
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec
+from tests import jobscripts as corpus
 from tests.conftest import Cli
 
 
@@ -107,8 +108,10 @@ def test_sbatch_directives_become_submit_options() -> None:
     assert jobscript.sbatch(["--dependency=afterany:5"]) == {"after_any": ["5"]}
     assert jobscript.sbatch(["--export=NONE"]) == {"export_all": False}
     assert jobscript.sbatch(["--export=ALL,A=1"]) == {"export_all": True, "env": ["A=1"]}
-    assert jobscript.sbatch(["--gres=gpu:1"]) is None  # not drmaa2's: the scheduler's own
-    assert jobscript.sbatch(["-N", "2"]) is None  # sbatch's -N is --nodes
+    assert jobscript.sbatch(["--gres=gpu:1"]) == {"_gres": "gpu:1"}  # requests: checked per backend
+    assert jobscript.sbatch(["-N", "2", "--ntasks-per-node=2"]) == {"_nodes": "2", "_ntasks": "2"}
+    assert jobscript.sbatch(["--account=x", "--mail-type=END"]) == {}  # bookkeeping
+    assert jobscript.sbatch(["--constraint=x"]) is None  # not drmaa2's: the scheduler's own
     with pytest.raises(InvalidArgument, match="%N"):
         jobscript.sbatch(["-o", "out-%N"])
     with pytest.raises(InvalidArgument, match="afterok"):
@@ -127,7 +130,8 @@ def test_qsub_directives_become_submit_options(tmp_path: Path, monkeypatch: pyte
     assert jobscript.qsub(["-v", "A=1,B=x\\,y", "-V"]) == {"variables": ["A=1,B=x\\,y"], "export_all": True}
     assert jobscript.qsub(["-o", "$JOB_NAME.log"]) == {"output_path": "\0NAME\0.log"}
     assert jobscript.qsub(["-l", "gpu=1"]) is None
-    assert jobscript.qsub(["-pe", "mpi", "4"]) is None
+    assert jobscript.qsub(["-pe", "mpi", "4"]) == {"cpus": "4"}  # slots on one machine, whatever the name
+    assert jobscript.qsub(["-l", "h_rt=60,arch=x86"]) is None
     with pytest.raises(InvalidArgument, match=r"\$HOME"):
         jobscript.qsub(["-o", "$HOME/x"])
 
@@ -173,7 +177,7 @@ def test_a_script_in_the_working_directory_runs_from_a_copy(cli: Cli, tmp_path: 
     assert (tmp_path / f"out-first-{job}.txt").read_text() == "one a b \n"
     info = cli.info(job)
     assert info["name"] == "first"
-    copy = Path(info["command"][1])
+    copy = Path(next(word for word in info["command"] if word.startswith(str(cli.home))))  # under the wrapper
     assert copy.parent == cli.home / "scripts"
     assert stat.S_IMODE(copy.stat().st_mode) == 0o600 and stat.S_IMODE(copy.parent.stat().st_mode) == 0o700
 
@@ -221,7 +225,8 @@ def test_a_script_on_standard_input(cli: Cli) -> None:
 
 def test_directives_drmaa2_cannot_honour_are_refused_naming_their_line(cli: Cli, tmp_path: Path) -> None:
     cases = {
-        "#$ -q all.q": "the process backend cannot honour it (queue name)",
+        "#$ -i in.txt -q all.q -l gpu=1": "-l gpu is not understood on the process backend",
+        "#SBATCH --nodes=2": "asks for 2 nodes; a job of the process backend runs on one machine",
         "#SBATCH --constraint=x": "not understood on the process backend",
         "#DRMAA2 --no-such-option": "No such option",
         "#DRMAA2 -- true": "holds options, not a command",
@@ -248,16 +253,21 @@ def test_directives_drmaa2_cannot_honour_are_refused_naming_their_line(cli: Cli,
 def test_what_a_backend_cannot_honour_is_found_before_submitting() -> None:
     from drmaa2cli.errors import UnsupportedAttribute
 
-    def check(text: bytes, unsupported: tuple[str, ...]) -> list[str]:
+    def check(text: bytes, backend: str = "cf") -> list[str]:
         script = jobscript.apply(jobscript.parse("s.sh", text), lambda words: {})
-        return jobscript.check_backend(script, "cf", unsupported)
+        return jobscript.check_backend(script, backend)
 
-    assert check(b"#SBATCH --export=NONE\ntrue\n", ("job_environment",)) == []
+    assert check(b"#SBATCH --export=NONE\ntrue\n") == []
     for text in (b"#$ -v A=1\ntrue\n", b"#$ -V\ntrue\n", b"#SBATCH --export=A=1\ntrue\n"):
         with pytest.raises(UnsupportedAttribute, match=r"s\.sh, line 1: .*cannot honour it \(job environment"):
-            check(text, ("job_environment",))
-    with pytest.raises(UnsupportedAttribute, match="line 2: #SBATCH --gres=x: not understood on the cf backend"):
-        check(b"#SBATCH -J a\n#SBATCH --gres=x\ntrue\n", ())
+            check(text)
+    with pytest.raises(UnsupportedAttribute, match="line 2: #SBATCH --x=1: --x is not understood on the cf "):
+        check(b"#SBATCH -J a\n#SBATCH --x=1\ntrue\n")
+    with pytest.raises(UnsupportedAttribute, match=r"line 1: #PBS -e e\.txt: the kubernetes backend"):
+        check(b"#PBS -e e.txt\ntrue\n", "kubernetes")  # a pod keeps one log
+    # The owning scheduler gets what drmaa2 does not apply itself, as written
+    text = b"#SBATCH -N 1 --account=a -J x --constraint=c -p q\n#$ -pe mpi 2\ntrue\n"
+    assert check(text, "slurm") == ["-N", "1", "--account=a", "--constraint=c", "-p", "q"]
 
 
 def test_help_and_dash_dash(cli: Cli, tmp_path: Path) -> None:
@@ -310,3 +320,189 @@ def test_copies_are_private_even_with_a_loose_umask(cli: Cli, tmp_path: Path) ->
     assert r.code == 0, r.err
     for path in (cli.home / "scripts").iterdir():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
+
+
+# --- the four treatments, per backend -------------------------------------------------------------------------
+GUIDE_SBATCH = b"""#!/bin/bash
+#SBATCH --job-name=serial
+#SBATCH --nodes=1
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=2
+#SBATCH --time=00:10:00
+#SBATCH --mail-type=END,FAIL
+#SBATCH --mail-user=me@example.org
+#SBATCH --account=proj1
+./simulate
+"""
+
+
+def prepared(text: bytes, backend: str, home: Path,
+             **given: object) -> tuple[list[str], list[str], dict[str, object]]:
+    """(command, native words, notes) and the options, as `submit` prepares a script for ``backend``."""
+    script = jobscript.apply(jobscript.parse("job.sh", text), lambda words: {})
+    options = jobscript.merge({"name": "job", **given}, script)
+    command, native, notes = jobscript.job_command(script, [], backend, home, options)
+    return command, native + notes, options
+
+
+def test_a_guide_script_passes_with_one_warning_naming_the_bookkeeping(tmp_path: Path) -> None:
+    _, notes, options = prepared(GUIDE_SBATCH, "process", tmp_path)
+    assert notes == ["job.sh: no meaning on the process backend, ignored: line 7 #SBATCH --mail-type=END,FAIL; "
+                     "line 8 #SBATCH --mail-user=me@example.org; line 9 #SBATCH --account=proj1"]
+    assert options["cpus"] == "2" and options["timeout"] == "600s"
+    assert not [k for k in options if k.startswith("_")]  # requests are consumed
+    # On Slurm itself, what drmaa2 does not apply goes to sbatch as written, without a warning
+    _, native, options = prepared(GUIDE_SBATCH, "slurm", tmp_path)
+    assert native == ["--nodes=1", "--ntasks=1", "--mail-type=END,FAIL", "--mail-user=me@example.org",
+                      "--account=proj1"]
+
+
+def test_strict_mode_refuses_bookkeeping(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drmaa2cli.errors import UnsupportedAttribute
+
+    monkeypatch.setenv("DRMAA2_STRICT", "1")
+    with pytest.raises(UnsupportedAttribute, match=r"job\.sh, line 7: #SBATCH --mail-type=END,FAIL: --mail-type "
+                                                   "has no meaning on the process backend"):
+        prepared(GUIDE_SBATCH, "process", tmp_path)
+    monkeypatch.setenv("DRMAA2_STRICT", "0")
+    prepared(GUIDE_SBATCH, "process", tmp_path)
+    (tmp_path / "config.toml").write_text("[jobscripts]\nstrict = true\n")
+    with pytest.raises(UnsupportedAttribute, match="line 7"):
+        prepared(GUIDE_SBATCH, "process", tmp_path)
+    (tmp_path / "config.toml").write_text("[jobscripts]\nstrict = 1\n")
+    with pytest.raises(InvalidArgument, match=r"line 2: \[jobscripts\] holds only strict"):
+        prepared(GUIDE_SBATCH, "process", tmp_path)
+
+
+@pytest.mark.parametrize(("directive", "backend", "reason"), [
+    ("#SBATCH --nodes=4", "process", "asks for 4 nodes; a job of the process backend runs on one machine"),
+    ("#SBATCH -N 2-4", "docker", "asks for 2-4 nodes"),
+    ("#PBS -l select=2:ncpus=1", "kubernetes", "asks for 2 nodes"),
+    ("#PBS -l nodes=3:ppn=2", "gridengine", "asks for 3 nodes"),
+    ("#SBATCH --gres=gpu:1", "docker", "the docker backend cannot give a job a GPU"),
+    ("#SBATCH --gres=nvme:1", "process", "cannot give a job the generic resource"),
+    ("#SBATCH -n 9999", "process", f"for 9999 cores (9999 tasks x 1 cpus); this machine has {os.cpu_count()}"),
+    ("#$ -l arch=lx-amd64", "process", "-l arch is not understood on the process backend"),
+    ("#PBS -W umask=022", "slurm", "-W umask is not understood on the slurm backend"),
+])
+def test_requests_one_machine_cannot_meet_are_refused_with_line_and_reason(
+        tmp_path: Path, directive: str, backend: str, reason: str) -> None:
+    from drmaa2cli.errors import UnsupportedAttribute
+
+    text = f"#!/bin/sh\n#SBATCH -J x\n{directive}\ntrue\n".encode()
+    with pytest.raises(UnsupportedAttribute) as caught:
+        prepared(text, backend, tmp_path)
+    assert str(caught.value).startswith(f"job.sh, line 3: {directive}: ") and reason in str(caught.value), caught
+
+
+def test_a_gpu_is_given_where_this_machine_has_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from drmaa2cli.errors import UnsupportedAttribute
+    from drmaa2cli.jobscript import requests
+
+    text = b"#SBATCH --gres=gpu:1\ntrue\n"
+    monkeypatch.setattr(requests.glob, "glob", lambda pattern: [])
+    with pytest.raises(UnsupportedAttribute, match="this machine has no GPU"):
+        prepared(text, "process", tmp_path)
+    monkeypatch.setattr(requests.glob, "glob", lambda pattern: ["/dev/nvidia0"])
+    prepared(text, "process", tmp_path)
+
+
+def test_requests_become_limits(tmp_path: Path) -> None:
+    _, _, options = prepared(b"#SBATCH --ntasks=2\n#SBATCH --mem-per-cpu=100M\ntrue\n", "docker", tmp_path)
+    assert (options["cpus"], options["memory"]) == ("2", "200m")  # 2 tasks x 1 cpu; 100 MiB per cpu
+    _, _, options = prepared(b"#PBS -l select=1:ncpus=2:mem=1gb\n#PBS -l walltime=90\ntrue\n", "process", tmp_path)
+    assert (options["cpus"], options["memory"], options["timeout"]) == ("2", "1g", "90s")
+    _, _, options = prepared(b"#PBS -l nodes=1:ppn=2\ntrue\n", "process", tmp_path)
+    assert options["cpus"] == "2"
+
+
+def test_a_partition_where_there_are_none_is_bookkeeping(tmp_path: Path) -> None:
+    _, notes, options = prepared(b"#SBATCH -p compute\ntrue\n", "process", tmp_path)
+    assert options["queue"] is None and notes == [
+        "job.sh: no meaning on the process backend, ignored: line 1 #SBATCH -p compute"]
+    (tmp_path / "config.toml").write_text("[queues.compute]\nslots = 1\n")
+    _, notes, options = prepared(b"#SBATCH -p compute\ntrue\n", "process", tmp_path)
+    assert options["queue"] == "compute" and notes == []  # a local queue of the config: honoured
+
+
+def test_pbs_directives_become_submit_options() -> None:
+    assert jobscript.pbs(["-N", "p", "-o", "out.txt", "-j", "oe", "-J", "1-4:2", "-q", "long", "-V"]) == {
+        "name": "p", "output_path": "out.txt", "join": True, "array": "1-4:2", "queue": "long", "export_all": True}
+    assert jobscript.pbs(["-W", "depend=afterok:12.server:13", "-v", "A=1"]) == {"after": ["12", "13"],
+                                                                                 "variables": ["A=1"]}
+    assert jobscript.pbs(["-l", "walltime=01:00:00,mem=2gb"]) == {"timeout": "3600s", "memory": "2g"}
+    assert jobscript.pbs(["-A", "proj", "-m", "abe", "-M", "me@x"]) == {}
+    assert jobscript.pbs(["-k", "oe"]) is None
+    with pytest.raises(InvalidArgument, match="oe, eo or n"):
+        jobscript.pbs(["-j", "x"])
+
+
+def test_the_directive_table_in_the_docs_is_current() -> None:
+    from drmaa2cli.jobscript import table
+
+    current = table.DOC.read_text()
+    assert table.document(current) == current, "run python -m drmaa2cli.jobscript.table"
+    assert table.main(["--check"]) == 0
+
+
+# --- the corpus: scripts as the guides print them, on the process backend -------------------------------------
+@pytest.mark.parametrize("name", corpus.NAMES)
+def test_a_guide_script_runs_unchanged(name: str, cli: Cli, tmp_path: Path) -> None:
+    home = tmp_path / "user-home"
+    home.mkdir()
+
+    def drmaa2(args: list[str], cwd: Path) -> tuple[int, str, str]:
+        r = cli(*args, cwd=cwd, env={"HOME": str(home)})
+        return r.code, r.out, r.err
+
+    def wait(job: str) -> int:
+        return cli("wait", "--timeout", "60", job).code
+
+    work = tmp_path / "work"
+    work.mkdir()
+    corpus.run(name, work, drmaa2, ["--backend", "process"], wait, lambda job, family: {
+        "slurm_job": job, "slurm_array": job, "ge_job": job}, str(home))
+
+
+def test_the_corpus_is_as_large_as_promised() -> None:
+    cases = [corpus.load(name) for name in corpus.NAMES]
+    assert len(cases) >= 30
+    assert {name[:3] for name in corpus.NAMES} == {"sb_", "ge_", "pbs"}
+    assert all(case.refused or (case.exit is not None and case.files) or case.name == "sb_chain_first.sh"
+               for case in cases), [c.name for c in cases if not (c.refused or c.files)]
+
+
+def test_each_family_gets_its_default_file_names(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "h"))
+    _, _, o = prepared(b"#SBATCH -a 1-2\ntrue\n", "process", tmp_path)
+    assert (o["output_path"], o["join"], o["cwd"]) == (f"{tmp_path}/slurm-%A_%a.out", True, str(tmp_path))
+    _, _, o = prepared(b"#$ -N n\ntrue\n", "docker", tmp_path, name="n")
+    assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/h/n.o%A", f"{tmp_path}/h/n.e%A")
+    _, _, o = prepared(b"#$ -cwd\n#$ -t 1-3\ntrue\n", "gridengine", tmp_path, name="q")
+    assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/q.o%A.%a", f"{tmp_path}/q.e%A.%a")
+    _, _, o = prepared(b"#PBS -N p\ntrue\n", "kubernetes", tmp_path, name="p")
+    assert (o["output_path"], o.get("error_path"), o["join"]) == (f"{tmp_path}/p.o%A", None, True)  # one log
+    _, _, o = prepared(b"#PBS -N p\ntrue\n", "cf", tmp_path, name="p")
+    assert o.get("output_path") is None  # a task's output stays in its log
+    _, _, o = prepared(b"#SBATCH -o mine.txt\ntrue\n", "process", tmp_path)
+    assert o["output_path"] == "mine.txt"
+
+
+def test_the_family_variables_are_set_before_the_script_off_its_scheduler(tmp_path: Path) -> None:
+    command, _, _ = prepared(b"#!/bin/sh\n#SBATCH -c 2\ntrue\n", "process", tmp_path)
+    assert command[:2] == ["/bin/sh", "-c"] and "SLURM_CONF=/dev/null" in command[2]
+    assert "SLURM_JOBID" not in command[2] and "SLURM_NODELIST" not in command[2]  # MPI would look for srun
+    command, _, _ = prepared(b"#!/bin/sh\n#SBATCH -c 2\ntrue\n", "slurm", tmp_path)
+    assert command[0] == "/bin/sh" and "SLURM" not in " ".join(command)  # Slurm sets its own
+
+
+def test_every_task_gets_a_private_tmpdir_removed_at_its_end(cli: Cli, tmp_path: Path) -> None:
+    write(tmp_path / "tmp.sh", '#$ -t 1-2\n#$ -o tmp.$TASK_ID\nstat -c "%a %n" "$TMPDIR"\nmkdir "$TMPDIR/d"\n'
+                               'touch "$TMPDIR/d/f"\nln -s / "$TMPDIR/root"\n')
+    r = cli("submit", "--terse", "tmp.sh", cwd=tmp_path)
+    assert r.code == 0, r.err
+    assert cli("wait", r.out.strip()).code == 0
+    seen = [(tmp_path / f"tmp.{i}").read_text().split() for i in (1, 2)]
+    assert [mode for mode, _ in seen] == ["700", "700"] and seen[0][1] != seen[1][1], seen
+    assert not any(os.path.exists(path) for _, path in seen), seen  # removed, the link not followed

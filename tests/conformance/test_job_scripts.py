@@ -7,7 +7,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from .conftest import Target, case
+import pytest
+
+from .. import jobscripts as corpus
+from .conftest import BACKENDS, Target, case
 
 #: A script as a Slurm user writes it: name, output pattern with %x %A %a (standard error goes there too, as
 #: sbatch does without -e), a throttled array, a time limit.
@@ -160,6 +163,19 @@ def test_environment_as_qsub_and_sbatch_write_it(target: Target) -> None:
     assert target.wait(empty) == 0
     names = {line.split("=", 1)[0] for line in target("logs", empty).text.splitlines()}
     assert names - {"ONLY"} == {"DRMAA2_JOB_ID", "DRMAA2_SESSION"}, names
+    # A script's job also keeps its scheduler's variables (drmaa2's ids off that scheduler), as sbatch's does.
+    (target.workdir / "env.sh").write_text("#!/bin/sh\n#SBATCH --export=NONE\n#SBATCH -J env-job\nenv\n")
+    r = target("submit", "--terse", *target.job_options(), "env.sh", cwd=target.workdir)
+    assert r.code == 0, r.err
+    job = r.text.strip()
+    assert target.wait(job) == 0
+    seen = dict(line.split("=", 1) for line in target("logs", job).text.splitlines() if "=" in line)
+    assert "FROM_CALLER" not in seen, seen
+    if target.backend == "slurm":  # Slurm's own variables
+        assert (seen["SLURM_JOB_ID"], seen["SLURM_JOB_NAME"]) == (target.info(job)["native_id"], "env-job"), seen
+    else:
+        assert (seen["SLURM_JOB_ID"], seen["SLURM_JOB_NAME"], seen["SLURM_SUBMIT_DIR"], seen["SLURM_NTASKS"]) == (
+            job, "env-job", str(target.workdir), "1"), seen
 
 
 def timeout_shown(target: Target, job_id: str) -> str | None:
@@ -173,3 +189,29 @@ def epoch(stamp: str) -> float:
     from datetime import datetime
 
     return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
+
+
+#: The corpus scripts (tests/jobscripts/) run on every backend: one of each family's defaults, arrays picking
+#: their inputs, an empty environment; the whole corpus runs on the process backend (tests/test_job_scripts.py).
+CORPUS = ("sb_default_output.sh", "sb_array_inputs.sh", "sb_export_none.sh", "ge_array_step.sh", "pbs_array.sh",
+          "pbs_exit.sh")
+
+
+@case("job-script")
+@pytest.mark.parametrize("name", CORPUS)
+@pytest.mark.parametrize("target", [b for b in BACKENDS if b != "cf"], indirect=True)  # cf keeps no files
+def test_a_guide_script_runs_unchanged(target: Target, name: str) -> None:
+    def drmaa2(args: list[str], cwd: Path) -> tuple[int, str, str]:
+        r = target(*args, cwd=cwd)
+        return r.code, r.text, r.err
+
+    def ids(job: str, family: str) -> dict[str, str]:
+        """What the scheduler's own variables hold: its native ids on the owning scheduler, drmaa2's elsewhere."""
+        first = next(iter(target.tasks(job).values()))
+        native = str(first["native_id"])
+        owner = {"slurm": "sbatch", "gridengine": "qsub", "libdrmaa": "qsub"}.get(target.backend)
+        if owner != family:
+            return {"slurm_job": job, "slurm_array": job, "ge_job": job}
+        return {"slurm_job": native, "slurm_array": native.split("_")[0], "ge_job": native.split(".")[0]}
+
+    corpus.run(name, target.workdir, drmaa2, target.job_options(), target.wait, ids, os.path.expanduser("~"))

@@ -99,6 +99,7 @@ class KubernetesBackend(Backend):
     """Jobs as batch/v1 Jobs in the cluster of the current kubeconfig context (or the pod's own cluster)."""
 
     name = "kubernetes"
+    one_log = True
     unsupported_fields = ("input_path", "priority")
     category = "image"
     limits = frozenset({"memory_mb", "cpus"})

@@ -199,6 +199,7 @@ class LibDrmaaBackend(Backend):
     into the agent, e.g. libjemalloc for Grid Engine's libdrmaa; found by itself when not set)."""
 
     name: ClassVar[str] = "libdrmaa"
+    script_family: ClassVar[str | None] = "qsub"  # Grid Engine's own library
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "queue_name",
                                                      "resource_limits")

@@ -129,6 +129,7 @@ class ProcessBackend(Backend):
     """Jobs as OS processes on this machine (the default backend)."""
 
     name = "process"
+    runs_here = True
     native_features = frozenset({"array", "after", "hold"})
     unsupported_fields = ("job_category", "queue_name", "stage_in_files")
     limits = frozenset({"memory_mb", "cpus"})

@@ -190,6 +190,27 @@ def out_of_memory(limit: int | None) -> str:
     return "out of memory: OOM killed" + (" (memory limit %d MiB)" % (limit // 2**20) if limit else "")
 
 
+def remove_tree(path: str) -> None:
+    """Remove ``path`` and everything under it, as far as it can (no shutil: the shepherd stays lean); symbolic
+    links are removed, never followed."""
+    try:
+        entries = list(os.scandir(path))
+    except OSError:
+        return
+    for entry in entries:
+        if entry.is_dir(follow_symlinks=False):
+            remove_tree(entry.path)
+        else:
+            try:
+                os.unlink(entry.path)
+            except OSError:
+                pass
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
 class Task:
     def __init__(self, spec: dict[str, Any], run_dir: str) -> None:
         self.id: str = spec["id"]
@@ -449,6 +470,7 @@ class Shepherd:
 
     # --- tasks --------------------------------------------------------------------------------------------
     def finish(self, task: Task, **result: Any) -> None:
+        remove_tree(task.exit_path[:-len(".exit")] + ".tmp")  # the task's TMPDIR (see spawn)
         result["finish_time"] = time.time()
         write_json(task.exit_path, result)
 
@@ -492,6 +514,11 @@ class Shepherd:
             return self.finish(task, annotation="cannot open %s: %s" % (e.filename, e.strerror))
         env = dict(self.env)
         env.update(task.spec.get("env", {}))
+        try:  # a private TMPDIR, in the drmaa2 home's run directory (0700), removed by finish
+            os.mkdir(task.exit_path[:-len(".exit")] + ".tmp", 0o700)
+            env["TMPDIR"] = task.exit_path[:-len(".exit")] + ".tmp"
+        except OSError:
+            pass  # the job keeps the TMPDIR it was given
         argv = self.spec["argv"]
         task.oom_kills = oom_kills()
         self.enter_cgroup(task)

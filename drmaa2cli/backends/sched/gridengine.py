@@ -42,6 +42,7 @@ class GridEngineBackend(SchedulerBackend):
     """
 
     name: ClassVar[str] = "gridengine"
+    script_family: ClassVar[str | None] = "qsub"
     label: ClassVar[str] = "grid engine"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "priority")

@@ -35,6 +35,7 @@ class SlurmBackend(SchedulerBackend):
     """
 
     name: ClassVar[str] = "slurm"
+    script_family: ClassVar[str | None] = "sbatch"
     label: ClassVar[str] = "slurm"
     task_var = "SLURM_ARRAY_TASK_ID"
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "after", "hold"})

@@ -1,0 +1,8 @@
+#!/bin/sh
+#$ -N failing
+#$ -cwd
+
+echo "failing now" >&2
+exit 5
+# expect: exit 5
+# expect: file failing.e{job} ~ failing now

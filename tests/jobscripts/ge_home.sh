@@ -1,0 +1,7 @@
+#!/bin/sh
+#$ -N athome
+#$ -j y
+
+echo "no -cwd: the files go home"
+# expect: exit 0
+# expect: file {home}/athome.o{job} ~ no -cwd: the files go home

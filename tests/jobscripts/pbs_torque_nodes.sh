@@ -1,0 +1,10 @@
+#!/bin/sh
+#PBS -N torque
+#PBS -l nodes=1:ppn=2
+#PBS -l walltime=01:00:00
+#PBS -j oe
+
+cd $PBS_O_WORKDIR
+echo "ppn gives $NCPUS cpus"
+# expect: exit 0
+# expect: file torque.o{job} ~ ppn gives 2 cpus
