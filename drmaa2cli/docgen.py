@@ -181,6 +181,9 @@ def generated() -> dict[Path, str]:
     files[ROOT / "README.md"] = readme((ROOT / "README.md").read_text())
     for shell, name in SHELLS.items():
         files[ROOT / "completions" / name] = completion_script(shell)
+    from .jobscript import table
+
+    files[table.DOC] = table.document(table.DOC.read_text())
     return files
 
 

@@ -441,7 +441,7 @@ def test_the_directive_table_in_the_docs_is_current() -> None:
     from drmaa2cli.jobscript import table
 
     current = table.DOC.read_text()
-    assert table.document(current) == current, "run python -m drmaa2cli.jobscript.table"
+    assert table.document(current) == current, "run python -m drmaa2cli.docgen"
     assert table.main(["--check"]) == 0
 
 
