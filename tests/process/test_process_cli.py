@@ -234,20 +234,24 @@ def test_broken_store_is_reported_and_left_alone(cli: Cli) -> None:
 
 @pytest.mark.parametrize(("field", "value"), [("shepherd", []), ("shepherd_start", "x"), ("group", 3),
                                               ("pid", "1"), ("deferred", {"after": [7]})])
-def test_backend_data_of_the_wrong_shape_is_reported(cli: Cli, field: str, value: object) -> None:
-    """A hand-edited record whose backend data has the wrong type is reported as damaged (once an internal
-    error: a list where the shepherd's pid belongs could not be hashed)."""
+def test_backend_data_of_the_wrong_shape_is_set_aside(cli: Cli, field: str, value: object) -> None:
+    """A hand-edited record whose backend data has the wrong type is named in one warning and moved to the
+    quarantine (once an internal error: a list where the shepherd's pid belongs could not be hashed); the other
+    jobs stay usable."""
+    kept = cli.submit("true")
     cli.submit("true")
     live = cli.home / "jobs.json"
     doc = json.loads(live.read_text())
-    record = next(iter(doc["jobs"].values()))
+    record = next(r for r in doc["jobs"].values() if r["id"] != kept)
     record["backend_data"][field] = value
     live.write_text(json.dumps(doc))
-    before = live.read_bytes()
-    r = cli("status", "--all")
-    assert r.code == 206 and (f"backend data {field}" in r.err or "a dependency is not" in r.err), r.err
-    assert len(r.err.strip().splitlines()) == 1, r.err
-    assert live.read_bytes() == before
+    r = cli("status", "--all", "--json")
+    assert r.code == 0 and (f"backend data {field}" in r.err or "a dependency is not" in r.err), r.err
+    assert len(r.err.strip().splitlines()) == 1 and "quarantine.json" in r.err, r.err
+    assert [j["id"] for j in r.json()["jobs"]] == [kept]
+    assert [r["id"] for r in json.loads(live.read_text())["jobs"].values()] == [kept]
+    quarantined = json.loads((cli.home / "quarantine.json").read_text())["records"]
+    assert [q["record"]["id"] for q in quarantined] == [record["id"]]
 
 
 def test_home_that_is_a_file(cli: Cli, tmp_path: Path) -> None:
