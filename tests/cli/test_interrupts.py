@@ -28,8 +28,10 @@ def _running(cli: Cli) -> str:
     raise AssertionError("the job did not start within 30 s")
 
 
-def test_ctrl_c_on_submit_wait_stops_the_job(cli: Cli) -> None:
-    proc = _submit_wait(cli)
+def _interrupted(cli: Cli, *options: str) -> tuple[int, str, str]:
+    """Submit --wait a job that traps TERM, send the submitter SIGINT once the job runs: (exit code, stderr,
+    the job's id)."""
+    proc = _submit_wait(cli, *options)
     try:
         job = _running(cli)
         proc.send_signal(signal.SIGINT)
@@ -37,22 +39,20 @@ def test_ctrl_c_on_submit_wait_stops_the_job(cli: Cli) -> None:
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert proc.returncode == 130, err
+    return proc.returncode, err, job
+
+
+def test_ctrl_c_on_submit_wait_stops_the_job(cli: Cli) -> None:
+    code, err, job = _interrupted(cli)
+    assert code == 130, err
     assert f"interrupted: stopping job {job}" in err and err.splitlines()[-1] == f"drmaa2: stopped job {job}"
     info = cli("status", "--json", job).json()["jobs"][0]
     assert info["state"] == "failed" and info["exit_status"] == 42, info
 
 
 def test_ctrl_c_with_detach_on_interrupt_leaves_the_job_running(cli: Cli) -> None:
-    proc = _submit_wait(cli, "--detach-on-interrupt")
-    try:
-        job = _running(cli)
-        proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-    assert proc.returncode == 130, err
+    code, err, job = _interrupted(cli, "--detach-on-interrupt")
+    assert code == 130, err
     assert err.splitlines()[-1] == (f"drmaa2: interrupted: job {job} goes on (--detach-on-interrupt); "
                                    f"`drmaa2 wait {job}` waits for it"), err
     assert cli("status", "--json", job).json()["jobs"][0]["state"] == "running"

@@ -39,21 +39,28 @@ def test_run_passes_its_standard_input_and_both_streams(target: Target) -> None:
     assert not made.exists() or not list(made.iterdir()), "run removes the input it made for its job"
 
 
-@case("run-interrupt")
-def test_ctrl_c_stops_the_job_of_run(target: Target) -> None:
-    proc = start_run(target, "sh", "-c", "echo started; exec sleep 300")
+def interrupted(target: Target, script: str) -> tuple[int, bytes, str]:
+    """`run` a job whose first line of output is "started", and send run SIGINT once that line came back
+    through it: (run's exit code, what it printed after that line, its stderr)."""
+    proc = start_run(target, "sh", "-c", script)
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline() == b"started\n"  # the job runs (its output came back through run)
-        job = target("status", "--json").json()["jobs"][0]
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=DEADLINE + 60)
+        out, err = proc.communicate(timeout=DEADLINE + 60)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    assert proc.returncode == 130, err
-    lines = err.decode().splitlines()
+    return proc.returncode, out, err.decode()
+
+
+@case("run-interrupt")
+def test_ctrl_c_stops_the_job_of_run(target: Target) -> None:
+    code, _, err = interrupted(target, "echo started; exec sleep 300")
+    job = target("status", "--json").json()["jobs"][0]
+    assert code == 130, err
+    lines = err.splitlines()
     assert lines[0] == f"drmaa2: interrupted: stopping job {job['id']} (as `drmaa2 kill {job['id']}` does)", lines
     assert lines[-1] == f"drmaa2: stopped job {job['id']}", lines
     info = target.info(job["id"])
@@ -68,20 +75,11 @@ def test_ctrl_c_stops_the_job_of_run(target: Target) -> None:
 
 @case("run-interrupt")
 def test_an_interrupted_run_shows_what_the_job_says_as_it_stops(target: Target) -> None:
-    script = 'trap "echo got-term; exit 42" TERM; echo started; while :; do sleep 0.2; done'
-    proc = start_run(target, "sh", "-c", script)
-    try:
-        assert proc.stdout is not None
-        assert proc.stdout.readline() == b"started\n"
-        proc.send_signal(signal.SIGINT)
-        out, err = proc.communicate(timeout=DEADLINE + 60)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    assert proc.returncode == 130, err
+    code, out, err = interrupted(target, 'trap "echo got-term; exit 42" TERM; echo started; '
+                                         "while :; do sleep 0.2; done")
+    assert code == 130, err
     assert out == b"got-term\n", (out, err)  # its last words came through run, after the interrupt
-    assert err.decode().splitlines()[-1].startswith("drmaa2: stopped job "), err
+    assert err.splitlines()[-1].startswith("drmaa2: stopped job "), err
 
 
 def _alive(pid: int) -> bool:
