@@ -28,7 +28,7 @@ from . import (
 )
 from .history import make_history
 from .measure import clean_env
-from .model import ERROR, Context, Result, Sizes
+from .model import ERROR, Context, Result, Sizes, judged
 
 # 1-8: the first round's targets; 9-15: the second round's (issue #21), numbered on so that `--only`, the
 # JSON results and bench.compare keep one key per target; the report gives each round its own table.
@@ -83,7 +83,7 @@ def find_peers(work: Path, image: str | None) -> dict[str, peers.Peer]:
 def guarded(number: int, run: Callable[[], Result]) -> Result:
     """A target that raised is reported as an error with its cause, and the others still run."""
     try:
-        return run()
+        return judged(run())
     except Exception as e:
         sys.stderr.write(traceback.format_exc())
         return Result(number, TITLES[number], "", verdict=ERROR, note=f"{type(e).__name__}: {e}")

@@ -102,14 +102,18 @@ class Row:
     value: str | None = None
     note: str = ""
     data: dict[str, Any] = field(default_factory=dict)
+    #: Runs that failed (a wrong exit status, a time-out, a failed check): kept out of the figures, and a
+    #: target with any is not met (``judged``).
+    failed: int = 0
 
     @classmethod
     def of(cls, case: Case, note: str = "") -> Row:
         errors = case.errors[0] if case.errors else ""  # the first says why; the others mostly repeat it
+        failed = sum(1 for r in case.runs if r.code != case.expect)
         if case.wall() is None:
-            return cls(case.label, note=f"failed: {errors or 'no successful run'}")
-        note = note or (f"some runs failed: {errors}" if errors else "")
-        return cls(case.label, case.wall(), case.cpu(), note=note)
+            return cls(case.label, note=f"failed: {errors or 'no successful run'}", failed=max(failed, 1))
+        note = note or (f"{failed} of {len(case.runs)} runs failed: {errors}" if failed else "")
+        return cls(case.label, case.wall(), case.cpu(), note=note, failed=failed)
 
     @classmethod
     def missing_peer(cls, label: str, peer: Peer) -> Row:
@@ -122,6 +126,7 @@ class Row:
             "cpu_ms": self.cpu.to_json() if self.cpu else None,
             "value": self.value,
             "note": self.note or None,
+            "failed_runs": self.failed,
             **({"data": self.data} if self.data else {}),
         }
 
@@ -146,6 +151,16 @@ class Result:
     def to_json(self) -> dict[str, Any]:
         return {"number": self.number, "what": self.what, "target": self.target, "measured": self.measured,
                 "verdict": self.verdict, "note": self.note or None, "rows": [r.to_json() for r in self.rows]}
+
+
+def judged(result: Result) -> Result:
+    """``result`` with its failed runs counted: a target that met its figure with runs that failed is not met
+    (the medians leave failed runs out, which must not hide them)."""
+    failed = sum(r.failed for r in result.rows)
+    if failed and result.verdict == MET:
+        result.verdict = NOT_MET
+        result.note = "; ".join(filter(None, [result.note, f"{failed} failed run(s): see the rows"]))
+    return result
 
 
 def ratio(case: Stats | None, floor: Stats | None) -> float | None:

@@ -87,6 +87,13 @@ def details(results: Sequence[Result]) -> list[str]:
     return lines
 
 
+def _relative(arg: str) -> str:
+    """A path inside the checkout as the checkout names it (``bench/.venv/bin/drmaa2``): the docs must not
+    carry the measuring machine's paths."""
+    root = str(Path(__file__).resolve().parent.parent) + "/"
+    return arg.removeprefix(root)
+
+
 def markdown(results: Sequence[Result], info: dict[str, Any], peers: Sequence[Peer], settings: dict[str, Any],
              ) -> str:
     load = info["load_average"]
@@ -94,7 +101,7 @@ def markdown(results: Sequence[Result], info: dict[str, Any], peers: Sequence[Pe
     lines = [
         f"Measured {info['started']} on {info['cpu']}, {info['cores']} cores, {info['memory_gib']} GiB, "
         f"{info['os']}, kernel {info['kernel']}, Python {info['python']}; checkout {info['drmaa2_commit']}, "
-        f"command measured `{' '.join(settings['drmaa2'])}`. "
+        f"command measured `{' '.join(_relative(a) for a in settings['drmaa2'])}`. "
         f"Load average {load[0]} at the start, {end_load[0]} at the end. "
         + (f"{settings['repeat']} interleaved repetitions per timed case after one warm-up run; medians with "
            "min–max." if not settings["smoke"]
