@@ -30,6 +30,8 @@ from .backend import SchedulerBackend
 #: as deleted before it started (Grid Engine writes no accounting record then). Longer than the default
 #: accounting flush time (15 s) so that a job that just ended is not mistaken for one.
 DEFAULT_VANISH_GRACE = 30.0
+#: qsub's verify mode: the last -w wins over any the user's --native gave.
+VERIFY = ("-w", "v")
 VANISHED = "left grid engine without an accounting record (deleted before it started?)"
 
 
@@ -81,13 +83,14 @@ class GridEngineBackend(SchedulerBackend):
     def _probe(
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
-        """Build the qsub command once, so that a template qsub cannot express is refused before any record
-        exists, and ask sge_qmaster the cheapest question it answers (``qconf -sss``; qstat's output grows
-        with the number of jobs)."""
-        self._submit_command(template, paths, array, after)
-        proc = self._run(["qconf", "-sss"])
+        """``qsub -w v`` of the job's own command line (Grid Engine's ``sbatch --test-only``: it verifies the
+        job against an empty cell and submits nothing), so that what qsub would reject (an unknown queue,
+        resource or parallel environment, more slots than the cell has) is refused before any record exists,
+        as on Slurm, and sge_qmaster is shown to answer."""
+        argv = self._submit_command(template, paths, array, after)
+        proc = self._run([*argv, *VERIFY], b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
-            raise self._refused("qconf -sss", common.message(proc))
+            raise self._refused("the job", common.message(proc))
 
     # --- monitoring ---------------------------------------------------------------------------------
     def machines(self) -> list[MachineInfo]:
