@@ -123,6 +123,9 @@ class KubernetesBackend(Backend):
                          "refused", ExitStatus.USAGE),
         "priority": Refusal("a pod's priority is a PriorityClass the cluster's administrator defines, and there "
                             "are no local queues to order: `--priority` is refused", ExitStatus.USAGE),
+        "image-missing": Refusal("the node finds a missing image when it pulls it: the job is submitted, then "
+                                 "fails (`wait` 207) at the kubelet's first refusal, annotated \"cannot pull "
+                                 "image IMAGE: REASON\""),
     }
 
     def __init__(self, ctx: BackendContext) -> None:

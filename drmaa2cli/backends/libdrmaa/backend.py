@@ -44,7 +44,7 @@ from ...files import fill_placeholders, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import alive, proc_start
 from ..base import Backend, BackendContext, Launch
-from ..contract import Refusal
+from ..contract import NO_IMAGES, Refusal
 from ..sched import common
 from ..sched.gridengine import GridEngineBackend
 from . import DATA_SHAPE, mapping
@@ -256,6 +256,7 @@ class LibDrmaaBackend(Backend):
         "queues": Refusal("a DRMAA v1 library does not list queues", ExitStatus.UNSUPPORTED),
         "array-list": Refusal("a DRMAA v1 bulk job is one range FIRST-LAST[:STEP] of indices from 1 (runBulkJobs)",
                               ExitStatus.USAGE),
+        **NO_IMAGES,
     }
     data_shape = DATA_SHAPE
 
