@@ -102,3 +102,9 @@ def test_a_job_qsub_would_reject_is_refused_before_any_record(gridengine: Driver
             env=gridengine_env)
     assert r.code == 201 and r.err.count("\n") == 1 and 'unknown queue "no-such.q"' in r.err, r
     assert cli("status", "--json", "--all").json()["jobs"] == []
+
+
+def test_queues_list_their_hosts(gridengine: Driver) -> None:
+    hosts = [m.name for m in gridengine.backend.machines()]
+    queues = {q.name: q for q in gridengine.backend.queues()}
+    assert hosts and queues["all.q"].machines == hosts, (hosts, queues)

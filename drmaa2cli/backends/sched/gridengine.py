@@ -14,6 +14,7 @@ import contextlib
 import getpass
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import ClassVar
 
 from ...errors import BackendUnavailable, Drmaa2Error, ExitStatus, InvalidState, UnsupportedOperation
@@ -98,8 +99,13 @@ class GridEngineBackend(SchedulerBackend):
         return self._listing(monitor.SGE_HOSTS, monitor.parse_qhost_xml)
 
     def queues(self) -> list[QueueInfo]:
-        """The cluster queues (``qstat -g c``), with their slots."""
-        return self._listing(monitor.SGE_QUEUES, monitor.parse_cluster_queues)
+        """The cluster queues (``qstat -g c``), with their slots and hosts (``qselect``: the queue instances,
+        host groups such as @allhosts resolved by sge_qmaster)."""
+        queues = self._listing(monitor.SGE_QUEUES, monitor.parse_cluster_queues)
+        # qselect fails when no queue instance exists at all: every queue then has no host.
+        proc = self._run(monitor.SGE_QUEUE_INSTANCES)
+        hosts = monitor.parse_queue_instances(proc.stdout) if proc.returncode == 0 else {}
+        return [replace(q, machines=hosts.get(q.name, [])) for q in queues]
 
     def platform_jobs(self) -> list[PlatformJob]:
         """This user's jobs in ``qstat``, whoever submitted them."""
