@@ -146,10 +146,11 @@ def array_summaries(jobs: Iterable[JobInfo]) -> list[ArraySummary]:
     return summaries
 
 
-def jobs_document(jobs: Iterable[JobInfo]) -> dict[str, Any]:
+def jobs_document(jobs: Iterable[JobInfo], arrays: list[ArraySummary] | None = None) -> dict[str, Any]:
+    """``arrays``: the summaries of the arrays whose tasks are among ``jobs`` when not all of them are."""
     jobs = list(jobs)
     doc: dict[str, Any] = {"jobs": [j.to_public() for j in jobs]}
-    arrays = array_summaries(jobs)
+    arrays = array_summaries(jobs) if arrays is None else arrays
     if arrays:
         doc["arrays"] = [a.to_public() for a in arrays]
     return doc
@@ -290,11 +291,12 @@ def cell_width(text: str) -> int:
                for ch in text)
 
 
-def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> None:
+def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool,
+               arrays: list[ArraySummary] | None = None) -> None:
     header, rows = job_rows(jobs, show_session)
     styles = {i: STATE_STYLE.get(j.state, "") for i, j in enumerate(jobs)} if output.color else None
     table(output, header, rows, styles)
-    for summary in array_summaries(jobs):
+    for summary in array_summaries(jobs) if arrays is None else arrays:
         output.line(summary.line())
 
 

@@ -108,3 +108,15 @@ def test_queues_list_their_hosts(gridengine: Driver) -> None:
     hosts = [m.name for m in gridengine.backend.machines()]
     queues = {q.name: q for q in gridengine.backend.queues()}
     assert hosts and queues["all.q"].machines == hosts, (hosts, queues)
+
+
+def test_an_array_cut_by_the_limit_is_summed_up_whole(cli: Cli, gridengine_env: dict[str, str]) -> None:
+    """`status -n 3` after a 4-task array and a job shows two of its tasks; its line counts all four."""
+    cli.env.update(gridengine_env)
+    array = cli.submit("true", options=["--backend", "gridengine", "--array", "1-4"])
+    assert cli("wait", "--timeout", "120", array, timeout=180).code == 0
+    assert cli("submit", "--backend", "gridengine", "--wait", "--", "true", timeout=180).code == 0
+    r = cli("status", "-n", "3")
+    assert r.code == 0 and f"array {array}: 4 tasks: 4 done" in r.out, r
+    (summary,) = cli("status", "-n", "3", "--json").json()["arrays"]
+    assert (summary["tasks"], summary["counts"]) == (4, {"done": 4}), summary
