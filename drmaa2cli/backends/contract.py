@@ -78,6 +78,17 @@ CASES: dict[str, str] = {
     "retries": "`--retries N [--retry-delay D]`: a failed job runs again up to N times, no sooner than D after "
     "its end; `wait` exits with the last attempt's code, the annotation says how many attempts ran; `kill` "
     "ends it for good",
+    "image-missing": "`--image` of an image that does not exist: refused at once (201, one line naming it), no "
+    "record",
+    "killed-log": "`logs` of a job ended by `kill` holds exactly what the job wrote (its TERM trap's last words "
+    "included), nothing of the platform's own",
+    "rejected": "a job the platform rejects (`--queue` of a queue it does not have): refused at once (201, one "
+    "line), no record",
+}
+
+#: The declaration of every backend whose jobs run in no image (processes, scheduler jobs, an app's tasks).
+NO_IMAGES: Mapping[str, Refusal] = {
+    "image-missing": Refusal("its jobs run in no image: `--image` is refused", ExitStatus.USAGE),
 }
 
 

@@ -52,12 +52,15 @@ def command(
         render.watch(out, lambda: fetch()[0], show_session=all_sessions, interval=interval)
         return 0
     jobs, truncated = fetch()
+    # --limit may cut an array: its line counts every task, not only those shown.
+    cut = sorted({j.id.split(".", 1)[0] for j in jobs if "." in j.id}) if truncated else []
+    arrays = render.array_summaries(svc.jobs(cut)) if cut else None
     if json_out:
-        out.json(render.jobs_document(jobs))
+        out.json(render.jobs_document(jobs, arrays))
     elif job_ids and len(jobs) == 1:
         render.job_detail(out, jobs[0])
     else:
-        render.jobs_table(out, jobs, show_session=all_sessions)
+        render.jobs_table(out, jobs, show_session=all_sessions, arrays=arrays)
         if not jobs and not (job_ids or all_sessions or states or name):
             hint_other_sessions(out, svc.sessions(), svc.settings.session)
         if truncated:

@@ -82,9 +82,10 @@ class StartLater(Backend):
         return mark.session_pool(session)
 
     def local_queue(self, template: JobTemplate) -> str | None:
-        """The local queue ``template`` names (None: none, or a queue of the platform's own). A scheduler's
-        ``--queue`` is its own partition or queue, whose limits it keeps: a local queue there is refused,
-        never silently sent to the scheduler as a partition name."""
+        """The local queue ``template`` names (None: none, or a queue of the platform's own). A backend that
+        declares the contract case "slots" refused (Slurm's and Grid Engine's ``--queue`` is their own partition
+        or queue, whose limits they keep) refuses a local queue, never silently sent to the scheduler as a
+        partition name; one that honours it takes a local queue first, any other name as its platform's."""
         name = template.queue_name
         if name is None:
             return None
@@ -93,7 +94,7 @@ class StartLater(Backend):
                 raise UnsupportedAttribute(f"the {self.name} backend cannot honour queue name {name}: a local "
                                            f"queue is set in the config file ([queues.{name}] slots = N)")
             return None
-        if "queue_name" not in self.inner.unsupported_fields:
+        if "queue_name" not in self.inner.unsupported_fields and "slots" in self.inner.refuses:
             raise UnsupportedAttribute(
                 f"the {self.name} backend's --queue is the scheduler's own queue: local queue {name} "
                 f"(slots in the config) is for the process, docker and cf backends"

@@ -50,10 +50,11 @@ def array_summaries(jobs: Iterable[JobInfo]) -> list[ArraySummary]:
     return summaries
 
 
-def jobs_document(jobs: Iterable[JobInfo]) -> dict[str, Any]:
+def jobs_document(jobs: Iterable[JobInfo], arrays: list[ArraySummary] | None = None) -> dict[str, Any]:
+    """``arrays``: the summaries of the arrays whose tasks are among ``jobs`` when not all of them are."""
     jobs = list(jobs)
     doc: dict[str, Any] = {"jobs": [j.to_public() for j in jobs]}
-    arrays = array_summaries(jobs)
+    arrays = array_summaries(jobs) if arrays is None else arrays
     if arrays:
         doc["arrays"] = [a.to_public() for a in arrays]
     return doc

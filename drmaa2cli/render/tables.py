@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..models import JobInfo, JobState, rfc3339
 from .output import STATE_STYLE, Output, printable
-from .summary import array_summaries
+from .summary import ArraySummary, array_summaries
 
 if TYPE_CHECKING:
     from ..monitoring import MachineInfo, PlatformJob, QueueInfo
@@ -149,11 +149,12 @@ def cell_width(text: str) -> int:
                for ch in text)
 
 
-def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool) -> None:
+def jobs_table(output: Output, jobs: Sequence[JobInfo], show_session: bool,
+               arrays: list[ArraySummary] | None = None) -> None:
     header, rows = job_rows(jobs, show_session)
     styles = {i: STATE_STYLE.get(j.state, "") for i, j in enumerate(jobs)} if output.color else None
     table(output, header, rows, styles)
-    for summary in array_summaries(jobs):
+    for summary in array_summaries(jobs) if arrays is None else arrays:
         output.line(summary.line())
 
 

@@ -58,11 +58,14 @@ class Transaction(Reader):
     def put_many(self, infos: Sequence[JobInfo], create: bool = True) -> None:
         """``put`` for many records (an array's tasks, a refresh of many jobs). TinyDB rewrites its whole table
         on every insert and update, so record by record costs O(n) each: a refresh of a 1000-task array took
-        ~1 s. Here the updates are applied in one pass and the inserts in another."""
+        ~1 s. Here the updates are applied in one pass and the inserts in another. A record whose state changes
+        takes the new annotation, none included (otherwise a field set to None leaves the stored one as it
+        was)."""
         index = self._index()
         updates: dict[str, dict[str, Any]] = {}
         replaced: dict[str, dict[str, Any]] = {}
         new: dict[str, JobInfo] = {}
+        cleared: set[str] = set()
         for info in infos:
             doc_id = index.get(info.id)
             if doc_id is None:
@@ -90,10 +93,14 @@ class Transaction(Reader):
                 data = record.setdefault("backend_data", {})
                 data.setdefault("terminate_requested", stored["terminate_requested"])
             updates[info.id] = record
+            if info.annotation is None and current.get("state") != record["state"]:
+                cleared.add(info.id)  # an annotation says why the job is in its state: a new one drops it
         if updates:
 
             def apply(doc: Any) -> None:  # called by TinyDB for each record, inside one rewrite of the table
                 doc.update(updates[doc["id"]])
+                if doc["id"] in cleared:
+                    doc.pop("annotation", None)
 
             self.jobs.update(apply, doc_ids=[index[job_id] for job_id in updates])
         for job_id, record in replaced.items():

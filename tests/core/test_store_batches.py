@@ -44,7 +44,7 @@ def test_batched_updates_keep_the_rules_of_single_ones(tmp_path: Path) -> None:
     store = Store(tmp_path)
     with store.transaction() as txn:
         running = [_job(txn.allocate(), JobState.RUNNING) for _ in range(5)]
-        running[0].annotation = "kept unless replaced"
+        running[0].annotation = running[4].annotation = "kept unless replaced"
         txn.put_many(running)
     with store.transaction() as txn:
         txn.put(running[1].evolve(state=JobState.DONE, exit_status=0))  # final from now on
@@ -52,16 +52,18 @@ def test_batched_updates_keep_the_rules_of_single_ones(tmp_path: Path) -> None:
     gone = _job(99, JobState.RUNNING)
     with store.transaction() as txn:
         txn.put_many([
-            running[0].evolve(state=JobState.SUSPENDED, annotation=None),
+            running[0].evolve(machine="m", annotation=None),
             running[1].evolve(state=JobState.FAILED, exit_status=9),  # must not move a final record
             running[2].evolve(state=JobState.DONE),  # removed meanwhile: must not come back
             running[3].evolve(state=JobState.DONE, exit_status=0),
             gone,
         ], create=False)
-        txn.put_many([_job(txn.allocate(), JobState.QUEUED), running[4].evolve(state=JobState.SUSPENDED)])
+        txn.put_many([_job(txn.allocate(), JobState.QUEUED),
+                      running[4].evolve(state=JobState.SUSPENDED, annotation=None)])
     snap = store.snapshot()
     first = snap.get(running[0].id)
-    assert first.state is JobState.SUSPENDED and first.annotation == "kept unless replaced"  # fields merge
+    assert first.machine == "m" and first.annotation == "kept unless replaced"  # fields merge
+    assert snap.get(running[4].id).annotation is None  # a new state drops the old one's annotation
     assert snap.get(running[1].id).state is JobState.DONE and snap.get(running[1].id).exit_status == 0
     assert snap.find(running[2].id) is None and snap.find(gone.id) is None
     assert snap.get(running[3].id).state is JobState.DONE

@@ -15,10 +15,12 @@ from drmaa2cli.backends.sched import gridengine_cmd as cmd
 from drmaa2cli.backends.sched.gridengine import GridEngineBackend
 from drmaa2cli.errors import (
     BackendUnavailable,
+    InvalidArgument,
     UnsupportedAttribute,
     UnsupportedOperation,
 )
 from drmaa2cli.models import Dependencies, JobInfo, JobState, JobTemplate
+from tests.conftest import Cli
 from tests.slurm.sched_driver import Driver
 
 
@@ -77,7 +79,7 @@ def test_unreachable_or_missing_scheduler(gridengine_env: dict[str, str], tmp_pa
         backend.prepare(JobTemplate(remote_command="true"))
     assert "\n" not in str(err.value)
     backend = GridEngineBackend(BackendContext(home=tmp_path, environ={**env, "PATH": str(tmp_path)}))
-    with pytest.raises(BackendUnavailable, match="qconf not found"):
+    with pytest.raises(BackendUnavailable, match="qsub not found"):
         backend.prepare(JobTemplate(remote_command="true"))
 
 
@@ -87,3 +89,34 @@ def test_timeout_kills_the_job(gridengine: Driver) -> None:
     (job,) = gridengine.wait([gridengine.run(["sleep", "60"], timeout=2)])
     assert (job.state, job.signal) == (JobState.FAILED, 15)
     assert job.annotation == "timed out after 2s"
+
+
+def test_a_job_qsub_would_reject_is_refused_before_any_record(gridengine: Driver, cli: Cli,
+                                                              gridengine_env: dict[str, str]) -> None:
+    """``qsub -w v`` in ``prepare``: an unknown queue, more slots than the cell has are refused (201) with
+    Grid Engine's words, and the CLI leaves no record, as for every other refusal."""
+    for fields in ({"queue_name": "no-such.q"}, {"resource_limits": {"cpus": 64}}):
+        with pytest.raises(InvalidArgument, match=r"^grid engine refused the job: "):
+            gridengine.backend.prepare(JobTemplate(remote_command="true", **fields))
+    r = cli("submit", "--backend", "gridengine", "--wait", "--native", "-q no-such.q", "--", "true",
+            env=gridengine_env)
+    assert r.code == 201 and r.err.count("\n") == 1 and 'unknown queue "no-such.q"' in r.err, r
+    assert cli("status", "--json", "--all").json()["jobs"] == []
+
+
+def test_queues_list_their_hosts(gridengine: Driver) -> None:
+    hosts = [m.name for m in gridengine.backend.machines()]
+    queues = {q.name: q for q in gridengine.backend.queues()}
+    assert hosts and queues["all.q"].machines == hosts, (hosts, queues)
+
+
+def test_an_array_cut_by_the_limit_is_summed_up_whole(cli: Cli, gridengine_env: dict[str, str]) -> None:
+    """`status -n 3` after a 4-task array and a job shows two of its tasks; its line counts all four."""
+    cli.env.update(gridengine_env)
+    array = cli.submit("true", options=["--backend", "gridengine", "--array", "1-4"])
+    assert cli("wait", "--timeout", "120", array, timeout=180).code == 0
+    assert cli("submit", "--backend", "gridengine", "--wait", "--", "true", timeout=180).code == 0
+    r = cli("status", "-n", "3")
+    assert r.code == 0 and f"array {array}: 4 tasks: 4 done" in r.out, r
+    (summary,) = cli("status", "-n", "3", "--json").json()["arrays"]
+    assert (summary["tasks"], summary["counts"]) == (4, {"done": 4}), summary

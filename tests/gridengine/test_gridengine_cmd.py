@@ -9,6 +9,7 @@ import pytest
 
 from drmaa2cli.backends.sched import common
 from drmaa2cli.backends.sched import gridengine_cmd as cmd
+from drmaa2cli.backends.sched import monitor_cmd as monitor
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec, JobState, JobTemplate
 
@@ -147,3 +148,10 @@ def test_control_commands() -> None:
     assert cmd.build_control_command("suspend", "5.3") == ["qmod", "-sj", "5.3"]
     assert cmd.build_control_command("release", "5") == ["qrls", "5"]
     assert cmd.build_delete_command(["5", "6.1"]) == ["qdel", "5", "6.1"]
+
+
+def test_queue_instances_give_each_queue_its_hosts() -> None:
+    # qselect resolves a hostlist's host groups (@allhosts) itself: one line per queue instance.
+    text = "all.q@node1\nall.q@node2\nlong.q@node2\n\nall.q@node1\n"
+    assert monitor.parse_queue_instances(text) == {"all.q": ["node1", "node2"], "long.q": ["node2"]}
+    assert monitor.parse_queue_instances("") == {}

@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from drmaa2cli.backends.kubernetes.api import job_output
 from drmaa2cli.backends.kubernetes.config import ConfigError, load
-from drmaa2cli.backends.kubernetes.result import result_of
+from drmaa2cli.backends.kubernetes.result import pull_failure, result_of
 from drmaa2cli.backends.kubernetes.spec import escape, manifest, object_name, spec_from_template
 from drmaa2cli.errors import InvalidArgument, UnsupportedAttribute
 from drmaa2cli.models import JobInfo, JobTemplate
@@ -192,3 +193,34 @@ def test_a_killed_container_whose_status_the_kubelet_lost(sent: object, after: f
     t = job(JobTemplate(remote_command="x")).evolve(dispatch_time=1.0)
     r = result_of(t, running, sent, stopped_after=after)  # type: ignore[arg-type]
     assert (r["signal"], r["annotation"]) == expected and r["dispatch_time"] == 1.0
+
+
+STREAM_ERROR = b'rpc error: code = NotFound desc = an error occurred when try to find container "3f1c": not found'
+
+
+@pytest.mark.parametrize(("chunks", "saved"), [
+    ([b"got-", b"term\n", STREAM_ERROR], b"got-term\n"),
+    ([STREAM_ERROR[:20], STREAM_ERROR[20:]], b""),
+    ([b"no newline", STREAM_ERROR], b"no newline"),
+    ([b"x" * 10000, b"\n", STREAM_ERROR], b"x" * 10000 + b"\n"),
+    ([b"rpc error: code = Mine desc = a job's own words\n"], b"rpc error: code = Mine desc = a job's own words\n"),
+    ([b"\x00\xff" * 5000], b"\x00\xff" * 5000),
+])
+def test_a_killed_pods_log_keeps_the_jobs_output_only(chunks: list[bytes], saved: bytes) -> None:
+    assert b"".join(job_output(chunks)) == saved
+
+
+@pytest.mark.parametrize(("reason", "message", "why"), [
+    ("ErrImagePull", 'rpc error: code = Unknown desc = failed to pull image "x/y:1"',
+     'cannot pull image x/y:1: ErrImagePull (rpc error: code = Unknown desc = failed to pull image "x/y:1")'),
+    ("ImagePullBackOff", None, "cannot pull image x/y:1: ImagePullBackOff"),
+    ("InvalidImageName", "invalid\n reference", "cannot pull image x/y:1: InvalidImageName (invalid reference)"),
+    ("ContainerCreating", None, None),
+    ("CreateContainerConfigError", "configmap missing", None),  # someone can still make it: it waits
+])
+def test_a_pod_whose_image_cannot_be_pulled(reason: str, message: str | None, why: str | None) -> None:
+    waiting = {"reason": reason, **({"message": message} if message else {})}
+    statuses = [{"name": "job", "state": {"waiting": waiting}}]
+    pending = {"spec": {"containers": [{"name": "job", "image": "x/y:1"}]},
+               "status": {"phase": "Pending", "containerStatuses": statuses}}
+    assert pull_failure(pending) == why

@@ -118,3 +118,23 @@ def test_kill_of_an_array_running_and_queued(grid: Cli, tmp_path: Path) -> None:
     for index in (2, 3):
         task = tasks[f"{array}.{index}"]
         assert task["state"] == "failed" and task["annotation"] == "killed by drmaa2 kill before it started", task
+
+
+def test_queue_is_a_local_one_or_the_schedulers(grid: Cli, tmp_path: Path) -> None:
+    """``--queue NAME``: the config's local queue of that name, else Grid Engine's (``-q``); a queue the scheduler
+    rejects is refused as the gridengine backend refuses it (201, one line) and leaves no record."""
+    for options in (["--native", "-q no-such.q"], ["--queue", "no-such.q"]):
+        r = grid("submit", "--backend", "libdrmaa", *options, "--", "true", timeout=120)
+        assert r.code == 201 and r.err.count("\n") == 1 and "no-such.q" in r.err, r
+    assert grid("status", "--json", "--all").json()["jobs"] == []
+    out = tmp_path / "queue.out"
+    r = grid("submit", "--backend", "libdrmaa", "--wait", "--queue", "all.q", "-o", str(out), "--", "sh", "-c",
+             'echo "$QUEUE"', timeout=120)
+    assert r.code == 0 and out.read_text() == "all.q\n", (r, out.read_text())
+    grid.home.mkdir(exist_ok=True)
+    # A local queue of the name Grid Engine rejected: drmaa2 keeps its slots, the scheduler never hears the name.
+    (grid.home / "config.toml").write_text('[queues."no-such.q"]\nslots = 1\n')
+    r = grid("submit", "--backend", "libdrmaa", "--wait", "--terse", "--queue", "no-such.q", "--", "true",
+             timeout=120)
+    assert r.code == 0, r.err
+    assert grid("status", "--json", r.out.strip().splitlines()[0]).json()["jobs"][0]["queue"] == "no-such.q"

@@ -12,6 +12,7 @@ from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.sched.slurm import SlurmBackend
 from drmaa2cli.errors import BackendUnavailable, InvalidArgument, UnsupportedAttribute
 from drmaa2cli.models import Dependencies, JobState, JobTemplate
+from tests.conftest import Cli
 from tests.slurm.sched_driver import Driver
 
 
@@ -88,3 +89,15 @@ def test_unreachable_or_missing_scheduler(slurm_env: dict[str, str], tmp_path: P
     backend = SlurmBackend(BackendContext(home=tmp_path, environ={**env, "PATH": str(tmp_path)}))
     with pytest.raises(BackendUnavailable, match="sbatch not found"):
         backend.prepare(JobTemplate(remote_command="true"))
+
+
+def test_the_annotation_follows_the_state(cli: Cli, slurm_env: dict[str, str]) -> None:
+    """Held (Slurm's reason JobHeldUser), released and ended: each state's own annotation, the hold's not kept."""
+    cli.env.update(slurm_env)
+    job = cli.submit("true", options=["--backend", "slurm", "--hold"])
+    info = cli.info(job)
+    assert (info["state"], info["annotation"]) == ("queued_held", "JobHeldUser"), info
+    assert cli("release", job).code == 0
+    assert cli("wait", "--timeout", "120", job, timeout=180).code == 0
+    info = cli.info(job)
+    assert (info["state"], info["annotation"]) == ("done", None), info

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -100,6 +101,10 @@ def test_active_states() -> None:
     assert changes(recs, "held")["state"] is JobState.QUEUED_HELD
     assert changes(recs, "pending")["state"] is JobState.QUEUED
     assert changes(recs, "dep_ok")["annotation"] == "pending: Dependency"
+    assert changes(recs, "held")["annotation"] == "JobHeldUser"
+    # A state without a reason says so: the reason of an earlier state is not kept.
+    running = replace(recs[JOBS["held"]], state="RUNNING", reason="")
+    assert cmd.job_changes(running)["annotation"] is None
     # The array's unstarted tasks are expanded one record each.
     array = JOBS["array"]
     assert {f"{array}_{i}" for i in range(1, 11)} <= set(recs)

@@ -26,7 +26,7 @@ from ...errors import (
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, QueueInfo
 from ..base import Backend, BackendContext, Launch
-from ..contract import Refusal
+from ..contract import NO_IMAGES, Refusal
 from . import DATA_SHAPE, auth
 from .client import ApiError, CFClient, Http, Unreachable
 from .map import FINAL, LABEL, adopt, check_limits, parse_time, task_body, task_changes
@@ -85,6 +85,7 @@ class CFBackend(Backend):
         "kill": Refusal("a cancelled task is sent SIGTERM, then SIGKILL 10 s later, but the API does not say "
                         "which ended it: it is shown as SIGTERM (143)"),
         "accounting": Refusal("the v3 API gives no CPU time or peak memory of a task: both are null"),
+        **NO_IMAGES,
     }
 
     def __init__(self, ctx: BackendContext) -> None:

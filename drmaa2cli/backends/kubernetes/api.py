@@ -9,7 +9,8 @@ the credentials. Only this backend imports the module, so httpx is loaded only w
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+import re
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 from urllib.parse import quote
@@ -156,6 +157,29 @@ class Api:
             if isinstance(e, httpx.ConnectError | httpx.ConnectTimeout):
                 raise self.unreachable(e) from None
             return  # the stream broke off (a server going away): the caller refreshes and asks again
+
+
+#: What the kubelet appends to a log stream that breaks off (a followed container removed under it), with no
+#: newline: ``rpc error: code = NotFound desc = an error occurred when try to find container "…": not found``.
+_STREAM_ERROR = re.compile(rb"rpc error: code = [A-Za-z]+ desc = [^\n]*\Z")
+#: How much of a log's end is held back until the stream ends, to look for that text (it is ~150 bytes).
+_TAIL = 4096
+
+
+def job_output(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """A container's log as the job wrote it: ``chunks`` without the error text a broken-off stream ends with
+    (a 1.20 kubelet writes it into the body of an answer already under way)."""
+    held = b""
+    for chunk in chunks:
+        held += chunk
+        if len(held) > 2 * _TAIL:
+            yield held[:-_TAIL]
+            held = held[-_TAIL:]
+    start = held.rfind(b"rpc error: code = ")
+    if start >= 0 and _STREAM_ERROR.match(held, start):
+        held = held[:start]
+    if held:
+        yield held
 
 
 def nodes(api: Api) -> list[dict[str, Any]]:

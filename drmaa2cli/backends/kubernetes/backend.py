@@ -35,9 +35,9 @@ from ..base import Backend, BackendContext, Launch
 from ..contract import Refusal
 from ..docker.files import JobFiles, create_output, fill_output
 from . import DATA_SHAPE
-from .api import Api, Missing, all_jobs, namespaces, nodes
+from .api import Api, Missing, all_jobs, job_output, namespaces, nodes
 from .config import Cluster, load
-from .result import ended, observe, result_of, started
+from .result import ended, observe, pull_failure, result_of, started
 from .spec import CONTAINER, LABEL, JobSpec, manifest, object_name, spec_from_template
 
 #: The longest single watch ``wait_any`` asks for (the server ends it then; the caller asks again).
@@ -126,6 +126,9 @@ class KubernetesBackend(Backend):
                          "refused", ExitStatus.USAGE),
         "priority": Refusal("a pod's priority is a PriorityClass the cluster's administrator defines, and there "
                             "are no local queues to order: `--priority` is refused", ExitStatus.USAGE),
+        "image-missing": Refusal("the node finds a missing image when it pulls it: the job is submitted, then "
+                                 "fails (`wait` 207) at the kubelet's first refusal, annotated \"cannot pull "
+                                 "image IMAGE: REASON\""),
     }
 
     def __init__(self, ctx: BackendContext) -> None:
@@ -192,7 +195,8 @@ class KubernetesBackend(Backend):
             for job in group:
                 pod = pods.get(job.id)
                 if pod is not None:
-                    changed.append(self.finalise(job, pod) if ended(pod) else observe(job, pod))
+                    over = ended(pod) or pull_failure(pod) is not None
+                    changed.append(self.finalise(job, pod) if over else observe(job, pod))
                 elif job_name(job) in objects or (job.dispatch_time is None and submitter_alive(job)):
                     changed.append(job.evolve(state=JobState.QUEUED))  # no pod yet (or no Job yet)
                 else:
@@ -202,7 +206,8 @@ class KubernetesBackend(Backend):
 
     def finalise(self, job: JobInfo, pod: dict[str, Any] | None) -> JobInfo:
         """Keep the ended pod's log and result, then delete its Job; the final info. ``pod`` None: it has no
-        pod and never will (deleted before it started, or removed outside drmaa2)."""
+        pod and never will (deleted before it started, or removed outside drmaa2); a pod whose image cannot be
+        pulled (``pull_failure``) never starts either: failed, annotated with the image and the reason."""
         api, namespace = self.api(), namespace_of(job)
         with self.files.lock(job.id):
             result = self.files.result(job.id)
@@ -214,6 +219,9 @@ class KubernetesBackend(Backend):
                     deadline = self._past_deadline(job)
                 stopped_after = self._stopped_after(job.id)
                 result = result_of(job, pod, sent, deadline, stopped_after)
+                unpulled = pull_failure(pod) if pod is not None and sent is None and not ended(pod) else None
+                if unpulled is not None:
+                    result["annotation"] = unpulled
                 kept = stopped_after is not None
                 if pod is not None and started(pod) is not None and job.output_path and not kept:
                     problem = self._save_log(job, pod)
@@ -255,7 +263,7 @@ class KubernetesBackend(Backend):
         assert job.output_path
         try:
             with self.api().log(namespace_of(job), pod["metadata"]["name"], CONTAINER) as chunks:
-                fill_output(job.output_path, chunks)
+                fill_output(job.output_path, job_output(chunks))
         except OSError as e:
             return f"output not saved ({e.filename}: {e.strerror})"
         except InvalidArgument as e:  # Missing too: the log is gone
@@ -286,7 +294,7 @@ class KubernetesBackend(Backend):
                 # No pod yet: the Job is being created, or its controller has not made the pod, or the Job was
                 # deleted before; the watch sees the first two, a short one lets a refresh notice the last.
                 seconds = min(seconds, 2.0)
-            elif ended(pod):
+            elif ended(pod) or pull_failure(pod) is not None:
                 return
         begun = time.monotonic()
         try:
@@ -296,7 +304,7 @@ class KubernetesBackend(Backend):
                     return  # the version is too old (410): the caller lists again
                 if (pod.get("metadata") or {}).get("labels", {}).get(LABEL + "job") not in ids:
                     continue
-                if kind == "DELETED" or ended(pod):
+                if kind == "DELETED" or ended(pod) or pull_failure(pod) is not None:
                     return
                 if time.monotonic() - begun > seconds:
                     return
@@ -342,7 +350,7 @@ class KubernetesBackend(Backend):
                     with contextlib.suppress(Missing):
                         api.delete_job(namespace, job_name(job), propagation="Foreground", grace=grace)
                     if job.output_path:
-                        fill_output(job.output_path, chunks)
+                        fill_output(job.output_path, job_output(chunks))
                         took = f"{time.monotonic() - begun:.3f}".encode()
                         write_atomically(self.files.log_mark(job.id), took)
             except OSError as e:
@@ -388,7 +396,7 @@ class KubernetesBackend(Backend):
             return None
         try:
             with self.api().log(namespace_of(job), pod["metadata"]["name"], CONTAINER) as chunks:
-                return b"".join(chunks)
+                return b"".join(job_output(chunks))
         except Missing:
             return None
 

@@ -20,6 +20,9 @@ from .spec import CONTAINER
 #: job's annotation.
 STUCK = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName",
          "CreateContainerConfigError", "CreateContainerError")
+#: The waiting reasons of a container whose image cannot be had: its job fails at the first, as docker and
+#: podman refuse a missing image (the kubelet would try again and again, with a growing back-off).
+PULL_FAILURES = ("ErrImagePull", "ImagePullBackOff", "ErrImageNeverPull", "InvalidImageName")
 
 
 def epoch(stamp: str | None) -> float | None:
@@ -136,3 +139,15 @@ def _container_spec(pod: dict[str, Any] | None) -> dict[str, Any]:
             found: dict[str, Any] = container
             return found
     return {}
+
+
+def pull_failure(pod: dict[str, Any]) -> str | None:
+    """Why the pod's container will never start for want of its image, naming the image and the kubelet's
+    reason ("cannot pull image IMAGE: ErrImagePull (…)"), or None."""
+    waiting = (container_status(pod).get("state") or {}).get("waiting") or {}
+    reason = waiting.get("reason")
+    if reason not in PULL_FAILURES:
+        return None
+    image = _container_spec(pod).get("image") or container_status(pod).get("image") or "?"
+    message = " ".join(str(waiting.get("message") or "").split())
+    return f"cannot pull image {image}: {reason}" + (f" ({message})" if message else "")

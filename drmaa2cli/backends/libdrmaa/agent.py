@@ -3,11 +3,12 @@ drmaa2, so that the library (and the ``drmaa`` package's ctypes) costs nothing t
 library that must be preloaded (Grid Engine's needs ``LD_PRELOAD``, see ``_load``) gets a process of its own.
 Standard library and ``drmaa`` only. One JSON object per line on stdout; complaints go to stderr.
 
-- ``keeper``: says ``{"ready": ...}`` once its session is open, then reads the submission (JSON on stdin, to
-  end-of-file: none means give up), submits it (``runJob`` or ``runBulkJobs``), says ``{"ids": [...]}`` and
-  closes stdout. It then stays in the session and waits for every job, writing each one's result to its file:
-  DRMAA v1 gives a job's exit status, signal and resource usage to a ``wait`` in a session that was open
-  when the job ended, and to one such call only.
+- ``keeper``: says ``{"ready": ...}`` once its session is open; reads a first line ``{"verify": ORDERS}``
+  (optional), says whether the scheduler would take that job without submitting it (``verify``); then reads
+  the submission (JSON on stdin, to end-of-file: none means give up), submits it (``runJob`` or
+  ``runBulkJobs``), says ``{"ids": [...]}`` and closes stdout. It then stays in the session and waits for
+  every job, writing each one's result to its file: DRMAA v1 gives a job's exit status, signal and resource
+  usage to a ``wait`` in a session that was open when the job ended, and to one such call only.
 - ``status``/``control``: one call for many jobs (``{"ids": [...], "action": ...}`` on stdin), in a session of
   their own; Grid Engine's library answers and controls any job of the user by id.
 """
@@ -66,8 +67,12 @@ def _kind(e: BaseException) -> str:
     if name in ("DrmCommunicationException", "DrmsInitException", "NoDefaultContactStringSelectedException",
                 "DefaultContactStringException", "InvalidContactStringException", "TryLaterException"):
         return "unavailable"
-    if name in ("AuthorizationException", "DeniedByDrmException"):
+    if name == "AuthorizationException":
         return "denied"
+    if name == "DeniedByDrmException":
+        # DRMAA's DENIED_BY_DRM is the scheduler refusing the job (an unknown queue, a resource it lacks) as
+        # well as the user: the backend tells them apart by the scheduler's words.
+        return "rejected"
     if name == "InvalidJobException":
         return "gone"
     if "InconsistentState" in name or name == "IllegalStateException":
@@ -102,12 +107,17 @@ def _template(drmaa: Any, session: Any, orders: dict[str, Any]) -> Any:
     native = list(orders.get("native") or [])
     if _grid_engine(session):
         # -b yes -shell no: the command and its arguments are run as given (Grid Engine's default, a script
-        # through a shell, re-splits arguments); -tc: the array's parallel limit.
-        native = ["-shell", "no", "-b", "yes", *native]
+        # through a shell, re-splits arguments); -q: the scheduler's queue (before the user's own options,
+        # which may name others); -tc: the array's parallel limit.
+        queue = ["-q", orders["queue"]] if orders.get("queue") else []
+        native = ["-shell", "no", "-b", "yes", *queue, *native]
         if orders.get("max_parallel"):
             native += ["-tc", str(orders["max_parallel"])]
     elif orders.get("max_parallel"):
         fail(f"the DRMAA library of {session.drmsInfo} cannot limit an array's parallel tasks", "argument")
+    elif orders.get("queue"):
+        fail(f"drmaa2 does not know how the DRMAA library of {session.drmsInfo} names a queue: give it with "
+             "--native", "argument")
     if native:
         jt.nativeSpecification = " ".join(native)
     return jt
@@ -137,11 +147,37 @@ def _write(directory: str, job_id: str, result: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def verify(drmaa: Any, session: Any, orders: dict[str, Any]) -> None:
+    """Says whether the scheduler would take the job of ``orders``, submitting nothing: ``{"verified": true}``,
+    or false where the library has no way to ask (only Grid Engine's has: ``-w v``), or the library's error
+    (and the keeper exits)."""
+    if not _grid_engine(session):
+        say({"verified": False})
+        return
+    orders = {**orders, "native": [*(orders.get("native") or []), "-w", "v"]}
+    try:
+        jt = _template(drmaa, session, orders)
+        bulk = orders.get("bulk")
+        if bulk:
+            session.runBulkJobs(jt, bulk[0], bulk[1], bulk[2])
+        else:
+            session.runJob(jt)
+        session.deleteJobTemplate(jt)
+    except Exception as e:
+        fail(f"{e}", _kind(e))
+    say({"verified": True})
+
+
 def keeper() -> None:
     drmaa = _load()
     session = _session(drmaa)
     say({"ready": True, "drms": str(session.drmsInfo), "contact": str(session.contact)})
-    raw = sys.stdin.read()
+    raw = sys.stdin.readline()
+    if raw.strip() and "verify" in json.loads(raw):
+        verify(drmaa, session, json.loads(raw)["verify"])
+        raw = sys.stdin.read()
+    else:
+        raw += sys.stdin.read()
     if not raw.strip():
         session.exit()  # the submission was abandoned
         return

@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -43,8 +44,9 @@ from ...files import write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import alive, proc_start
 from ..base import Backend, BackendContext, Launch
-from ..contract import Refusal
+from ..contract import NO_IMAGES, Refusal
 from ..sched import common
+from ..sched.gridengine import GridEngineBackend
 from . import DATA_SHAPE, mapping
 
 AGENT = Path(__file__).resolve().with_name("agent.py")
@@ -58,10 +60,12 @@ _QUEUED = (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED, JobState.RE
 
 
 def _error(kind: str, message: str) -> Drmaa2Error:
-    """The agent's complaint as a drmaa2 error."""
+    """The agent's complaint as a drmaa2 error. A job the scheduler rejected (DRMAA's DENIED_BY_DRM) is a
+    refusal of the job (201), as the gridengine backend reports qsub's, unless the scheduler's words say the
+    user may not (208)."""
     if kind == "unavailable":
         return BackendUnavailable(message)
-    if kind == "denied":
+    if kind == "denied" or (kind == "rejected" and any(w in message.lower() for w in GridEngineBackend.denied)):
         return DeniedByDrms(message)
     if kind in ("gone", "state"):
         return InvalidState(message)
@@ -113,7 +117,9 @@ class LibDrmaaLaunch(common.SchedLaunch):
         self.contact = ""
 
     def open(self) -> None:
-        """Start the keeper and wait for its session. Raises BackendUnavailable, DeniedByDrms."""
+        """Start the keeper, wait for its session and have it ask the scheduler whether it would take the job
+        (``agent.verify``), so that a job it rejects is refused before any record exists. Raises
+        BackendUnavailable, DeniedByDrms, InvalidArgument."""
         files = self.backend.run_dir
         files.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         files.mkdir(mode=0o700, exist_ok=True)
@@ -128,10 +134,23 @@ class LibDrmaaLaunch(common.SchedLaunch):
         line = self.keeper.stdout.readline().decode(errors="replace")
         try:
             answer = Agent.reply(line, "")
+            self.contact = str(answer.get("contact", ""))
+            self._verify()
         except Drmaa2Error:
             self.abort()
             raise
-        self.contact = str(answer.get("contact", ""))
+
+    def _verify(self) -> None:
+        keeper = self.keeper
+        assert keeper is not None and keeper.stdin is not None and keeper.stdout is not None
+        paths = self.paths(self.template, "0")
+        orders = mapping.orders(self.template, paths, str(self.backend.script_path("0")), self.array, [], "")
+        try:
+            keeper.stdin.write(json.dumps({"verify": orders}).encode() + b"\n")
+            keeper.stdin.flush()
+        except OSError as e:
+            raise BackendUnavailable(f"the DRMAA keeper went away: {e}") from e
+        Agent.reply(keeper.stdout.readline().decode(errors="replace"), "")
 
     def start(self, job: JobInfo) -> JobInfo | None:
         return self.start_all([job])[0]
@@ -147,7 +166,10 @@ class LibDrmaaLaunch(common.SchedLaunch):
         common.create_private(p for job in jobs for p in (job.output_path, job.error_path))
         number = jobs[0].id.split(".", 1)[0]
         if self.array is None:
-            template, paths = jobs[0].template, self.paths(jobs[0].template, jobs[0].id)
+            # The record's template, whose paths have their placeholders filled; its queue may be a local
+            # one, which is drmaa2's: the scheduler's is the one ``prepare`` was given.
+            template = replace(jobs[0].template, queue_name=self.template.queue_name)
+            paths = self.paths(template, jobs[0].id)
             spec = common.JobSpec(jobs[0].id, jobs[0].session, template.argv, template.job_environment,
                                   control=common.control_prefix(ctx, jobs[0].id), timeout=template.timeout)
         else:
@@ -201,8 +223,8 @@ class LibDrmaaBackend(Backend):
     name: ClassVar[str] = "libdrmaa"
     script_family: ClassVar[str | None] = "qsub"  # Grid Engine's own library
     native_features: ClassVar[frozenset[str]] = frozenset({"array", "hold"})
-    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "queue_name",
-                                                     "resource_limits")
+    # ``--queue``: a local queue of the config, else the scheduler's (``-q`` on Grid Engine's library).
+    unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "resource_limits")
     extensions: ClassVar[frozenset[str]] = frozenset({"native"})
     # DRMAA v1 has no monitoring interface: the library names no host and no queue.
     refuses: ClassVar[Mapping[str, Refusal]] = {
@@ -210,6 +232,7 @@ class LibDrmaaBackend(Backend):
         "queues": Refusal("a DRMAA v1 library does not list queues", ExitStatus.UNSUPPORTED),
         "array-list": Refusal("a DRMAA v1 bulk job is one range FIRST-LAST[:STEP] of indices from 1 (runBulkJobs)",
                               ExitStatus.USAGE),
+        **NO_IMAGES,
     }
     data_shape = DATA_SHAPE
 

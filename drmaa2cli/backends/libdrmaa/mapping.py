@@ -38,7 +38,8 @@ def orders(
     results: str,
 ) -> dict[str, Any]:
     """What the keeper submits: ``/bin/sh SCRIPT`` (the script execs the job's exact command, see
-    ``common.job_script``), with the template's name, directory, streams, hold and native options."""
+    ``common.job_script``), with the template's name, directory, streams, hold, the scheduler's queue (a local
+    queue is the core's, never here) and native options."""
     def path(p: str | None) -> str | None:
         return None if p is None else p.replace(common.TASK_MARK, INDEX_PLACEHOLDER)
 
@@ -46,7 +47,8 @@ def orders(
         "command": "/bin/sh", "args": [script], "cwd": paths.working_dir,
         "name": template.job_name or _basename(template.remote_command),
         "output": path(paths.output), "error": path(paths.error), "input": path(paths.input),
-        "hold": template.submit_as_hold, "native": common.native_options(template),
+        "hold": template.submit_as_hold, "queue": template.queue_name,
+        "native": common.native_options(template),
         "bulk": None if array is None else [array.first, array.last, array.step],
         "max_parallel": None if array is None else array.max_parallel,
         "job_ids": job_ids, "results": results,

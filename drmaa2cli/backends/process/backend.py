@@ -22,6 +22,7 @@ from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
+from ..contract import NO_IMAGES
 from . import CONTAINMENT, DATA_SHAPE, cgroup
 
 if TYPE_CHECKING:
@@ -137,6 +138,7 @@ class ProcessBackend(Backend):
     local_input = True
     data_shape = DATA_SHAPE
     containment_modes = CONTAINMENT
+    refuses = NO_IMAGES
 
     def __init__(self, ctx: BackendContext) -> None:
         super().__init__(ctx)

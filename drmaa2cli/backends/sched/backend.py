@@ -29,7 +29,7 @@ from ...errors import (
 )
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..base import Backend, BackendContext
-from ..contract import Refusal
+from ..contract import NO_IMAGES, Refusal
 from . import DATA_SHAPE, common
 
 T = TypeVar("T")
@@ -56,6 +56,7 @@ class SchedulerBackend(Backend):
                          "queue is refused", ExitStatus.USAGE),
         "priority": Refusal("a user may only lower a job's priority on these schedulers (`--nice`, `qsub -p` "
                             "up to 0): `--priority` is refused", ExitStatus.USAGE),
+        **NO_IMAGES,
     }
     data_shape = DATA_SHAPE
 

@@ -14,6 +14,7 @@ import contextlib
 import getpass
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import ClassVar
 
 from ...errors import BackendUnavailable, Drmaa2Error, ExitStatus, InvalidState, UnsupportedOperation
@@ -30,6 +31,8 @@ from .backend import SchedulerBackend
 #: as deleted before it started (Grid Engine writes no accounting record then). Longer than the default
 #: accounting flush time (15 s) so that a job that just ended is not mistaken for one.
 DEFAULT_VANISH_GRACE = 30.0
+#: qsub's verify mode: the last -w wins over any the user's --native gave.
+VERIFY = ("-w", "v")
 VANISHED = "left grid engine without an accounting record (deleted before it started?)"
 
 
@@ -83,13 +86,14 @@ class GridEngineBackend(SchedulerBackend):
     def _probe(
         self, template: JobTemplate, paths: common.Paths, array: ArraySpec | None, after: common.After | None
     ) -> None:
-        """Build the qsub command once, so that a template qsub cannot express is refused before any record
-        exists, and ask sge_qmaster the cheapest question it answers (``qconf -sss``; qstat's output grows
-        with the number of jobs)."""
-        self._submit_command(template, paths, array, after)
-        proc = self._run(["qconf", "-sss"])
+        """``qsub -w v`` of the job's own command line (Grid Engine's ``sbatch --test-only``: it verifies the
+        job against an empty cell and submits nothing), so that what qsub would reject (an unknown queue,
+        resource or parallel environment, more slots than the cell has) is refused before any record exists,
+        as on Slurm, and sge_qmaster is shown to answer."""
+        argv = self._submit_command(template, paths, array, after)
+        proc = self._run([*argv, *VERIFY], b"#!/bin/sh\ntrue\n")
         if proc.returncode != 0:
-            raise self._refused("qconf -sss", common.message(proc))
+            raise self._refused("the job", common.message(proc))
 
     # --- monitoring ---------------------------------------------------------------------------------
     def machines(self) -> list[MachineInfo]:
@@ -97,8 +101,13 @@ class GridEngineBackend(SchedulerBackend):
         return self._listing(monitor.SGE_HOSTS, monitor.parse_qhost_xml)
 
     def queues(self) -> list[QueueInfo]:
-        """The cluster queues (``qstat -g c``), with their slots."""
-        return self._listing(monitor.SGE_QUEUES, monitor.parse_cluster_queues)
+        """The cluster queues (``qstat -g c``), with their slots and hosts (``qselect``: the queue instances,
+        host groups such as @allhosts resolved by sge_qmaster)."""
+        queues = self._listing(monitor.SGE_QUEUES, monitor.parse_cluster_queues)
+        # qselect fails when no queue instance exists at all: every queue then has no host.
+        proc = self._run(monitor.SGE_QUEUE_INSTANCES)
+        hosts = monitor.parse_queue_instances(proc.stdout) if proc.returncode == 0 else {}
+        return [replace(q, machines=hosts.get(q.name, [])) for q in queues]
 
     def platform_jobs(self) -> list[PlatformJob]:
         """This user's jobs in ``qstat``, whoever submitted them."""

@@ -93,6 +93,8 @@ def parse_squeue(text: str) -> list[PlatformJob]:
 # --- Grid Engine ----------------------------------------------------------------------------------------
 SGE_HOSTS = ["qhost", "-xml"]
 SGE_QUEUES = ["qstat", "-g", "c"]
+#: Every queue instance (QUEUE@HOST), the queues' hostlists with their host groups (@allhosts) resolved.
+SGE_QUEUE_INSTANCES = ["qselect"]
 SGE_DEFAULT_QUEUE = "all.q"
 
 
@@ -139,6 +141,16 @@ def parse_cluster_queues(text: str) -> list[QueueInfo]:
         out.append(QueueInfo(name=parts[0], available=not (total and disabled == total),
                              default=parts[0] == SGE_DEFAULT_QUEUE, slots=total, used=_int(parts[2])))
     return out
+
+
+def parse_queue_instances(text: str) -> dict[str, list[str]]:
+    """``qselect``: one QUEUE@HOST per line -> each queue's hosts, in the order given."""
+    hosts: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        queue, at, host = line.strip().partition("@")
+        if at and queue and host and host not in hosts.setdefault(queue, []):
+            hosts[queue].append(host)
+    return hosts
 
 
 def parse_qstat_jobs(text: str) -> list[PlatformJob]:

@@ -356,8 +356,10 @@ def job_changes(rec: Record) -> dict[str, Any]:
         if rec.nodes:
             changes["machine"] = rec.nodes
     if not state.final:
-        if rec.reason:
-            changes["annotation"] = f"pending: {rec.reason}" if state is JobState.QUEUED else rec.reason
+        # Slurm's reason is why the job is in this state (JobHeldUser, Priority): none once it runs, and an
+        # old one must not outlive the state it explained.
+        reason = rec.reason or None
+        changes["annotation"] = f"pending: {reason}" if reason and state is JobState.QUEUED else reason
         return changes
     if rec.end is not None:
         changes["finish_time"] = rec.end
