@@ -143,6 +143,8 @@ class JobSession:
     """A named drmaa2 job session on one backend (its ``contact``)."""
 
     def __init__(self, session_name: str, contact: str | None) -> None:
+        if not isinstance(session_name, str) or not isinstance(contact, str | None):
+            raise InvalidArgument(f"a session name and a contact are strings, not {session_name!r}, {contact!r}")
         self.session_name = session_name
         self.contact = contact
         self.service, self.backend = service_for(session_name, contact)
@@ -172,10 +174,11 @@ class JobSession:
     @translated
     def run_bulk_jobs(self, job_template: structs.JobTemplate, begin_index: int, end_index: int, step: int,
                       max_parallel: int | None = None) -> JobArray:
-        if begin_index < 1 or end_index < begin_index or step < 1 or (max_parallel is not None
-                                                                        and max_parallel < 1):
-            raise InvalidArgument(f"invalid bulk job range {begin_index}-{end_index}:{step} "
-                                  f"(max_parallel {max_parallel})")
+        numbers = (begin_index, end_index, step, 1 if max_parallel is None else max_parallel)
+        if (not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers) or begin_index < 1
+                or end_index < begin_index or step < 1 or (max_parallel is not None and max_parallel < 1)):
+            raise InvalidArgument(f"invalid bulk job range {begin_index!r}-{end_index!r}:{step!r} "
+                                  f"(max_parallel {max_parallel!r})")
         template = convert.template_in(job_template, self.backend)
         tasks = self._open().submit_jobs(template, session=self.session_name, backend=self.backend,
                                          array=ArraySpec(begin_index, end_index, step, max_parallel))

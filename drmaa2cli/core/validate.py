@@ -54,7 +54,7 @@ def check_template(template: JobTemplate, backend: type[Backend] | None = None, 
     None: no file is looked at), names a file of this machine that the job could not use. Raises
     InvalidArgument with one line."""
     if not isinstance(template, JobTemplate):
-        raise InvalidArgument(f"a job template is needed, not {_shown(template)}")
+        raise InvalidArgument(f"a job template is needed, not {shown(template)}")
     _check_types(template)
     _check_ranges(template)
     if template.start_time is not None and template.deadline_time is not None \
@@ -75,7 +75,7 @@ def check_array(array: ArraySpec) -> None:
     tasks, or a throttle below 1. Raises InvalidArgument."""
     numbers = (array.first, array.last, array.step)
     if not all(_whole(n) for n in numbers) or (array.max_parallel is not None and not _whole(array.max_parallel)):
-        raise InvalidArgument(f"array indices must be whole numbers, not {_shown(numbers)}")
+        raise InvalidArgument(f"array indices must be whole numbers, not {shown(numbers)}")
     if array.first < 0 or array.last < array.first or array.step < 1:
         raise InvalidArgument(f"invalid array {array.first}-{array.last}:{array.step}: 0 <= FIRST <= LAST and "
                               "STEP >= 1")
@@ -153,42 +153,42 @@ def _check_types(t: JobTemplate) -> None:
     for name in _STRINGS:
         value = getattr(t, name)
         if value is not None and not _string(value):
-            raise InvalidArgument(f"{name} must be a string, not {_shown(value)}")
+            raise InvalidArgument(f"{name} must be a string, not {shown(value)}{_why(value)}")
     if t.remote_command is None:
         raise InvalidArgument("remote_command must be a string, not None")
     for name in _BOOLS:
         if not isinstance(getattr(t, name), bool):
-            raise InvalidArgument(f"{name} must be True or False, not {_shown(getattr(t, name))}")
+            raise InvalidArgument(f"{name} must be True or False, not {shown(getattr(t, name))}")
     for name in _STRING_LISTS:
         value = getattr(t, name)
         if not isinstance(value, list) or not all(_string(v) for v in value):
-            raise InvalidArgument(f"{name} must be a list of strings, not {_shown(value)}")
+            raise InvalidArgument(f"{name} must be a list of strings, not {shown(value)}{_why(value)}")
     for name in _STRING_MAPS:
         value = getattr(t, name)
         if not isinstance(value, dict) or not all(_string(k) and k and _string(v) for k, v in value.items()):
-            raise InvalidArgument(f"{name} must map strings to strings, not {_shown(value)}")
+            raise InvalidArgument(f"{name} must map strings to strings, not {shown(value)}{_why(value)}")
     bad = next((k for k in t.job_environment if "=" in k), None)
     if bad is not None:
         raise InvalidArgument(f"invalid environment variable name {bad!r}")
     for name in ("timeout", "start_time", "deadline_time", "retry_delay"):
         value = getattr(t, name)
         if value is not None and not _number(value):
-            raise InvalidArgument(f"{name} must be a number of seconds, not {_shown(value)}")
+            raise InvalidArgument(f"{name} must be a number of seconds, not {shown(value)}")
     for name in ("priority", "retries"):
         if not _whole(getattr(t, name)):
-            raise InvalidArgument(f"{name} must be a whole number, not {_shown(getattr(t, name))}")
+            raise InvalidArgument(f"{name} must be a whole number, not {shown(getattr(t, name))}")
     if t.min_phys_memory is not None and not _whole(t.min_phys_memory):
-        raise InvalidArgument(f"min_phys_memory must be a whole number of KiB, not {_shown(t.min_phys_memory)}")
+        raise InvalidArgument(f"min_phys_memory must be a whole number of KiB, not {shown(t.min_phys_memory)}")
     for name in ("resource_limits", "extension"):
         value = getattr(t, name)
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise InvalidArgument(f"{name} must be a dict with string keys, not {_shown(value)}")
+            raise InvalidArgument(f"{name} must be a dict with string keys, not {shown(value)}")
     for key, value in t.extension.items():
         allowed = _EXTENSIONS.get(key)
         if (allowed is not None and value is not None and not isinstance(value, allowed)) or not _json(value):
-            raise InvalidArgument(f"extension {key!r} cannot be {_shown(value)}")
+            raise InvalidArgument(f"extension {key!r} cannot be {shown(value)}")
     if not all(_string(w) for w in t.extension.get("native") or []):
-        raise InvalidArgument(f"extension 'native' must be a list of strings, not {_shown(t.extension['native'])}")
+        raise InvalidArgument(f"extension 'native' must be a list of strings, not {shown(t.extension['native'])}")
 
 
 def _check_ranges(t: JobTemplate) -> None:
@@ -212,11 +212,11 @@ def _check_ranges(t: JobTemplate) -> None:
         kind = _LIMITS.get(key)
         if kind is None:
             if not _json(value):
-                raise InvalidArgument(f"resource limit {key!r} cannot be {_shown(value)}")
+                raise InvalidArgument(f"resource limit {key!r} cannot be {shown(value)}")
             continue  # the backend refuses what it cannot honour, by name
         if not (_whole(value) if kind is int else _number(value)) or value <= 0:
             what = "a whole number of MiB" if kind is int else "a number of CPUs"
-            raise InvalidArgument(f"resource limit {key} must be a positive {what}, not {_shown(value)}")
+            raise InvalidArgument(f"resource limit {key} must be a positive {what}, not {shown(value)}")
 
 
 def _string(value: object) -> bool:
@@ -229,6 +229,18 @@ def _string(value: object) -> bool:
     except UnicodeError:
         return False
     return True
+
+
+def _why(value: object) -> str:
+    """Why a string in ``value`` is no string a job can be given, or ""."""
+    items = value.items() if isinstance(value, dict) else value if isinstance(value, list) else [value]
+    for item in items:
+        for text in item if isinstance(item, tuple) else (item,):
+            if isinstance(text, str) and "\0" in text:
+                return " (a NUL character)"
+            if isinstance(text, str) and not _string(text):
+                return " (a character the file system cannot encode)"
+    return ""
 
 
 def _number(value: object) -> bool:
@@ -258,7 +270,7 @@ def _has_placeholder(path: str) -> bool:
     return any(p in path for p in _PLACEHOLDERS)
 
 
-def _shown(value: Any) -> str:
+def shown(value: Any) -> str:
     """A value as a message shows it: its repr, cut short, and its type when the repr does not say it."""
     text = repr(value)
     if len(text) > 60:
