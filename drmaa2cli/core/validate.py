@@ -215,7 +215,7 @@ def _check_ranges(t: JobTemplate) -> None:
                 raise InvalidArgument(f"resource limit {key!r} cannot be {shown(value)}")
             continue  # the backend refuses what it cannot honour, by name
         if not (_whole(value) if kind is int else _number(value)) or value <= 0:
-            what = "a whole number of MiB" if kind is int else "a number of CPUs"
+            what = "whole number of MiB" if kind is int else "number of CPUs"
             raise InvalidArgument(f"resource limit {key} must be a positive {what}, not {shown(value)}")
 
 
