@@ -44,3 +44,10 @@ def test_jobs_that_could_never_run_are_refused_before_anything_is_written(cli: C
     script.chmod(0o755)
     job = cli.submit("./job.sh", options=["--hold", "-o", str(tmp_path / "x.out"), "--cwd", str(tmp_path)])
     assert cli.info(job)["state"] == "queued_held"
+
+
+def test_alter_is_held_to_the_same_check(cli: Cli) -> None:
+    job = cli.submit("true", options=["--begin", "+1h", "--deadline", "+2h"])
+    r = cli("alter", job, "--begin", "+3h")
+    assert r.code == 201 and r.err.startswith("drmaa2: the job's begin time ") and r.err.count("\n") == 1, r.err
+    assert cli("alter", job, "--begin", "+90m").code == 0
