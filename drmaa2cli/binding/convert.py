@@ -32,6 +32,8 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
     which selects the docker backend with that engine as DOCKER_HOST. Raises InvalidArgument for anything else."""
     if not contact:
         return None, {}
+    if not isinstance(contact, str):
+        raise InvalidArgument(f"a contact is a string, not {shown(contact)}")
     if contact in BACKENDS:
         return contact, {}
     url = urlparse(contact)
@@ -173,6 +175,8 @@ def matches(info: structs.JobInfo, want: structs.JobInfo | None) -> bool:
     """DRMAA2's job filter: every field set in ``want`` equals the job's (allocated_machines: any in common)."""
     if want is None:
         return True
+    if not isinstance(want, structs.JobInfo):
+        raise InvalidArgument(f"a filter is a JobInfo, not {shown(want)}")
     for name, value in want._asdict().items():
         if value is None:
             continue

@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from drmaa2cli import config
+from drmaa2cli.core.validate import shown
 from drmaa2cli.errors import InvalidArgument, JobNotFound, UnsupportedOperation, WaitTimeout
 from drmaa2cli.models import ArraySpec, JobInfo, JobState
 from drmaa2cli.service import Service
@@ -201,20 +202,27 @@ class JobSession:
 
     @translated
     def wait_any_started(self, jobs: Sequence[Job], timeout: float | None = structs.INFINITE_TIME) -> Job:
-        found = wait_any_started(self._open(), [j.job_id for j in jobs], timeout)
+        found = wait_any_started(self._open(), job_ids(jobs), timeout)
         return next(j for j in jobs if j.job_id == found)
 
     @translated
     def wait_any_terminated(self, jobs: Sequence[Job], timeout: float | None = structs.INFINITE_TIME) -> Job:
         if not jobs:
             raise InvalidArgument("no jobs to wait for")
-        infos = self._open().wait([j.job_id for j in jobs], timeout=convert.timeout_in(timeout), any_job=True)
+        infos = self._open().wait(job_ids(jobs), timeout=convert.timeout_in(timeout), any_job=True)
         ended = next(i.id for i in infos if i.state.final)
         return next(j for j in jobs if j.job_id == ended)
 
     def close(self) -> None:
         """Disengage: later calls on this session object raise InvalidSessionException (its jobs go on)."""
         self._closed = True
+
+
+def job_ids(jobs: object) -> list[str]:
+    """The ids of a sequence of jobs; InvalidArgument for anything else."""
+    if not isinstance(jobs, list | tuple) or not all(isinstance(j, Job) for j in jobs):
+        raise InvalidArgument(f"a list of jobs is needed, not {shown(jobs)}")
+    return [j.job_id for j in jobs]
 
 
 def wait_any_started(service: Service, ids: Sequence[str], timeout: float | None) -> str:

@@ -8,7 +8,7 @@ Paths are kept inside the test's own directory (the process backend creates outp
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,3 +109,33 @@ def test_every_template_field_with_values_of_every_type(binding_home: Path) -> N
         job.reap()
     # Both kinds of outcome were tried, or the fuzz is not testing what it says.
     assert tried["submitted"] >= 5 and tried["refused"] >= 50, tried
+
+
+def test_the_other_calls_refuse_values_of_the_wrong_type(binding_home: Path) -> None:
+    session = drmaa2.create_job_session("types", contact="process")
+    job = session.run_job(drmaa2.JobTemplate(remote_command="true", submit_as_hold=True))
+    template = drmaa2.JobTemplate(remote_command="true", submit_as_hold=True)
+    calls: list[Callable[[], object]] = [
+        lambda: drmaa2.create_job_session(5),  # type: ignore[arg-type]
+        lambda: drmaa2.create_job_session("x", contact=5),  # type: ignore[arg-type]
+        lambda: drmaa2.supports("JT_STAGING"),  # type: ignore[arg-type]
+        lambda: drmaa2.supports(drmaa2.Capability.JT_STAGING, contact=["docker"]),  # type: ignore[arg-type]
+        lambda: session.get_jobs(filter="queued"),  # type: ignore[arg-type]
+        lambda: session.wait_any_terminated("1"),  # type: ignore[arg-type]
+        lambda: session.wait_any_started([1]),  # type: ignore[list-item]
+        lambda: session.run_bulk_jobs(template, "1", 2, 1),  # type: ignore[arg-type]
+        lambda: session.run_bulk_jobs(template, 1, 2, 1, max_parallel=1.5),  # type: ignore[arg-type]
+        lambda: session.run_job({"remote_command": "true"}),  # type: ignore[arg-type]
+        lambda: job.wait_terminated("soon"),  # type: ignore[arg-type]
+        lambda: job.wait_terminated(float("nan")),
+        lambda: job.wait_started(float("inf")),
+    ]
+    try:
+        for call in calls:
+            with pytest.raises(drmaa2.InvalidArgumentException) as caught:
+                call()
+            assert "\n" not in str(caught.value) and caught.value.exit_status == 201
+    finally:
+        job.terminate()
+    job.wait_terminated(60)
+    assert [j.job_id for j in session.get_jobs()] == [job.job_id]  # nothing else was submitted
