@@ -49,7 +49,7 @@ _EXTENSIONS: dict[str, tuple[type, ...]] = {"user": (str,), "pull": (bool,), "st
 _PLACEHOLDERS = ("%", "$")
 
 
-def check_template(template: JobTemplate, backend: type[Backend] | None = None, now: float | None = None) -> None:
+def check_template(template: JobTemplate, backend: type[Backend] | None = None) -> None:
     """Refuse a template that is malformed (types, ranges, begin after deadline) or, for ``backend`` (its class;
     None: no file is looked at), names a file of this machine that the job could not use. Raises
     InvalidArgument with one line."""
@@ -111,7 +111,8 @@ def check_files(template: JobTemplate, fields: frozenset[str] | set[str]) -> Non
         if not os.access(cwd, os.X_OK):
             raise InvalidArgument(f"cannot enter working directory {cwd}: Permission denied")
     command = template.remote_command
-    if "remote_command" in fields and "/" in command and not _has_placeholder(command):
+    relative = not os.path.isabs(command) and cwd is not None and _has_placeholder(cwd)
+    if "remote_command" in fields and "/" in command and not _has_placeholder(command) and not relative:
         path = os.path.join(cwd or os.getcwd(), command)
         where = "" if os.path.isabs(command) else f" (from {cwd or os.getcwd()})"
         if not os.path.exists(path):
@@ -128,7 +129,7 @@ def check_files(template: JobTemplate, fields: frozenset[str] | set[str]) -> Non
             raise InvalidArgument(f"cannot read input file {source}: Permission denied")
     for name in ("output_path", "error_path"):
         target = getattr(template, name)
-        if name in fields and target:
+        if name in fields and target and not (name == "error_path" and template.join_files):
             _check_writable(target)
 
 

@@ -132,6 +132,8 @@ def test_paths_of_this_machine(tmp_path: Path) -> None:
     validate.check_files(replace(TRUE, output_path=str(tmp_path / "%A" / "x")), PROCESS)
     validate.check_files(replace(TRUE, output_path=str(tmp_path / "x.%a")), PROCESS)
     validate.check_files(replace(TRUE, output_path=str(missing)), frozenset())
+    # Joined: the error file is the output file, whatever error_path says.
+    validate.check_files(replace(TRUE, join_files=True, error_path=str(missing)), PROCESS)
 
 
 def test_what_this_user_may_not_use_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
