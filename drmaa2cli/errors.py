@@ -122,7 +122,8 @@ EXIT_CODE_HELP: dict[str, str] = {
     "130": "interrupted (Ctrl-C)",
     "200": "internal error (a bug; --traceback shows the Python traceback)",
     "201": "usage error: unknown option or command, malformed value, missing command, unknown backend, a job "
-    "script directive the backend cannot honour",
+    "script directive the backend cannot honour; a job refused before anything is written (a value out of range, "
+    "a begin time not before the deadline, a command or file of this machine this user cannot use)",
     "202": "unknown job id or session",
     "203": "backend unavailable: engine, scheduler or API unreachable",
     "204": "the backend cannot do this operation",

@@ -73,9 +73,11 @@ drmaa_version = Version(2, 0)
 
 #: The capabilities drmaa2 has on every backend; the rest depend on the backend (``supports``).
 _EVERYWHERE = frozenset({Capability.BULK_JOBS_MAXPARALLEL})
-#: Capability -> the drmaa2 template fields a backend must honour for it.
+#: Capability -> the drmaa2 template fields a backend must honour for it (a deadline is kept as the run-time
+#: limit it leaves, so it needs the timeout).
 _BY_FIELD = {Capability.JT_STAGING: ("stage_in_files", "stage_out_files"),
-             Capability.JT_ACCOUNTINGID: ("accounting_id",)}
+             Capability.JT_ACCOUNTINGID: ("accounting_id",),
+             Capability.JT_DEADLINE: ("timeout",)}
 
 
 @translated

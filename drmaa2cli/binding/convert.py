@@ -6,11 +6,12 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlparse
 
 from drmaa2cli import models, monitoring
 from drmaa2cli.backends import REGISTRY
+from drmaa2cli.core.validate import shown
 from drmaa2cli.errors import InvalidArgument, UnsupportedAttribute
 
 from . import structs
@@ -31,6 +32,8 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
     which selects the docker backend with that engine as DOCKER_HOST. Raises InvalidArgument for anything else."""
     if not contact:
         return None, {}
+    if not isinstance(contact, str):
+        raise InvalidArgument(f"a contact is a string, not {shown(contact)}")
     if contact in BACKENDS:
         return contact, {}
     url = urlparse(contact)
@@ -56,10 +59,12 @@ NEVER = ("rerunnable", "email", "email_on_started", "email_on_terminated", "rese
 
 
 def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
-    """drmaa2's template for ``jt``. Raises
-    UnsupportedAttribute naming the first field drmaa2 cannot honour, InvalidArgument for a malformed one."""
+    """drmaa2's template for ``jt``, its values converted where the binding's types differ from drmaa2's (times,
+    resource limits, slots); the rest is checked by the core (``core.validate``) as for every other entry.
+    Raises UnsupportedAttribute naming the first field drmaa2 cannot honour, InvalidArgument for a malformed
+    one: never a bare Python error, whatever a field holds."""
     if not isinstance(jt, structs.JobTemplate):
-        raise InvalidArgument(f"a JobTemplate is needed, not {type(jt).__name__}")
+        raise InvalidArgument(f"a JobTemplate is needed, not {shown(jt)}")
     for name in NEVER:
         if getattr(jt, name):
             raise _refuse(name, backend)
@@ -67,43 +72,42 @@ def template_in(jt: structs.JobTemplate, backend: str) -> models.JobTemplate:
         raise InvalidArgument("the job template has no remote_command")
     limits: dict[str, Any] = {}
     timeout: float | None = None
-    for key, value in (jt.resource_limits or {}).items():
+    for key, value in _mapping(jt.resource_limits, "resource_limits").items():
         if key == structs.WALLCLOCK_TIME:
             timeout = _seconds(value, key)
         elif key == structs.VIRTUAL_MEMORY:
             limits["memory_mb"] = math.ceil(_positive(value, key) / 1024)
         else:
             raise _refuse(f"resource limit {key}", backend)
-    slots = jt.min_slots or 1
-    if jt.max_slots is not None and jt.max_slots != slots:
+    slots = 1 if jt.min_slots is None else _count(jt.min_slots, "min_slots")
+    if jt.max_slots is not None and _count(jt.max_slots, "max_slots") != slots:
         raise _refuse("max_slots other than min_slots", backend)
     if slots > 1:
-        limits["cpus"] = int(_positive(slots, "min_slots"))
+        limits["cpus"] = slots
     return models.JobTemplate(
         remote_command=jt.remote_command,
-        args=[str(a) for a in jt.args or []],
+        args=_arguments(jt.args),
         job_name=jt.job_name,
         working_directory=jt.working_directory,
-        job_environment=dict(jt.job_environment or {}),
+        job_environment=_mapping(jt.job_environment, "job_environment"),
         input_path=jt.input_path,
         output_path=jt.output_path,
         error_path=jt.error_path,
-        join_files=bool(jt.join_files),
+        join_files=_flag(jt.join_files, "join_files"),
         job_category=jt.job_category,
-        submit_as_hold=bool(jt.submit_as_hold),
+        submit_as_hold=_flag(jt.submit_as_hold, "submit_as_hold"),
         timeout=timeout,
         queue_name=jt.queue_name,
         resource_limits=limits,
-        stage_in_files=dict(jt.stage_in_files or {}),
-        extension=dict(jt.extension or {}),
-        candidate_machines=[str(m) for m in jt.candidate_machines or []],
-        min_phys_memory=None if jt.min_phys_memory is None else int(_positive(jt.min_phys_memory,
-                                                                               "min_phys_memory")),
+        stage_in_files=_mapping(jt.stage_in_files, "stage_in_files"),
+        extension=_mapping(jt.extension, "extension"),
+        candidate_machines=_strings(jt.candidate_machines, "candidate_machines"),
+        min_phys_memory=jt.min_phys_memory,
         accounting_id=jt.accounting_id,
-        stage_out_files=dict(jt.stage_out_files or {}),
-        priority=int(jt.priority or 0),
-        start_time=None if jt.start_time is None else jt.start_time.timestamp(),
-        deadline_time=None if jt.deadline_time is None else jt.deadline_time.timestamp(),
+        stage_out_files=_mapping(jt.stage_out_files, "stage_out_files"),
+        priority=0 if jt.priority is None else jt.priority,
+        start_time=_epoch(jt.start_time, "start_time"),
+        deadline_time=_epoch(jt.deadline_time, "deadline_time"),
     )
 
 
@@ -171,6 +175,8 @@ def matches(info: structs.JobInfo, want: structs.JobInfo | None) -> bool:
     """DRMAA2's job filter: every field set in ``want`` equals the job's (allocated_machines: any in common)."""
     if want is None:
         return True
+    if not isinstance(want, structs.JobInfo):
+        raise InvalidArgument(f"a filter is a JobInfo, not {shown(want)}")
     for name, value in want._asdict().items():
         if value is None:
             continue
@@ -183,14 +189,15 @@ def matches(info: structs.JobInfo, want: structs.JobInfo | None) -> bool:
     return True
 
 
-def timeout_in(timeout: float | None) -> float | None:
-    """A wait's timeout: INFINITE_TIME (and None) waits for ever, ZERO_TIME not at all, else seconds."""
-    if timeout is None or timeout == structs.INFINITE_TIME:
+def timeout_in(timeout: object) -> float | None:
+    """A wait's timeout: INFINITE_TIME (and None) waits for ever, ZERO_TIME not at all, else seconds (a number or
+    a ``timedelta``). Raises InvalidArgument for anything else."""
+    if timeout is None or (_number(timeout) and timeout == structs.INFINITE_TIME):
         return None
     if isinstance(timeout, timedelta):
         timeout = timeout.total_seconds()
-    if isinstance(timeout, bool) or not isinstance(timeout, int | float) or timeout < 0:
-        raise InvalidArgument(f"invalid timeout {timeout!r}: seconds, INFINITE_TIME or ZERO_TIME")
+    if not _number(timeout) or timeout < 0:
+        raise InvalidArgument(f"invalid timeout {shown(timeout)}: seconds, INFINITE_TIME or ZERO_TIME")
     return float(timeout)
 
 
@@ -201,9 +208,62 @@ def _seconds(value: object, what: str) -> float:
 
 
 def _positive(value: object, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise InvalidArgument(f"{what} must be a positive number, not {value!r}")
+    if not _number(value) or value <= 0:
+        raise InvalidArgument(f"{what} must be a positive number, not {shown(value)}")
     return float(value)
+
+
+def _count(value: object, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise InvalidArgument(f"{what} must be a whole number of at least 1, not {shown(value)}")
+    return value
+
+
+def _number(value: object) -> TypeGuard[float]:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _flag(value: object, what: str) -> bool:
+    if value is None:
+        return False
+    if not isinstance(value, bool):  # "no" would otherwise be true
+        raise InvalidArgument(f"{what} must be True or False, not {shown(value)}")
+    return value
+
+
+def _mapping(value: object, what: str) -> dict[Any, Any]:
+    """A copy of a dict field (None: empty); its keys and values are the core's to check."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidArgument(f"{what} must be a dict, not {shown(value)}")
+    return dict(value)
+
+
+def _strings(value: object, what: str) -> list[Any]:
+    """A copy of a list field (None: empty). A string is refused, not split into its characters."""
+    if value is None:
+        return []
+    if not isinstance(value, list | tuple):
+        raise InvalidArgument(f"{what} must be a list of strings, not {shown(value)}")
+    return list(value)
+
+
+def _arguments(value: object) -> list[Any]:
+    """The command's arguments: strings, and numbers written as the shell would pass them."""
+    return [str(a) if _number(a) else a for a in _strings(value, "args")]
+
+
+def _epoch(value: object, what: str) -> float | None:
+    """Epoch seconds of an absolute time (a ``datetime``; without a time zone, local time)."""
+    if value is None:
+        return None
+    if not isinstance(value, datetime):
+        raise InvalidArgument(f"{what} must be a datetime, not {shown(value)}")
+    try:
+        return value.timestamp()
+    except (OverflowError, ValueError, OSError):
+        raise InvalidArgument(f"{what} {value} is not a time between 1970 and 9999") from None
 
 
 def _amount(seconds: float | None) -> timedelta | None:

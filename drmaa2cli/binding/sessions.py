@@ -12,6 +12,7 @@ import time
 from collections.abc import Sequence
 
 from drmaa2cli import config
+from drmaa2cli.core.validate import shown
 from drmaa2cli.errors import InvalidArgument, JobNotFound, UnsupportedOperation, WaitTimeout
 from drmaa2cli.models import ArraySpec, JobInfo, JobState
 from drmaa2cli.service import Service
@@ -143,6 +144,8 @@ class JobSession:
     """A named drmaa2 job session on one backend (its ``contact``)."""
 
     def __init__(self, session_name: str, contact: str | None) -> None:
+        if not isinstance(session_name, str) or not isinstance(contact, str | None):
+            raise InvalidArgument(f"a session name and a contact are strings, not {session_name!r}, {contact!r}")
         self.session_name = session_name
         self.contact = contact
         self.service, self.backend = service_for(session_name, contact)
@@ -172,10 +175,11 @@ class JobSession:
     @translated
     def run_bulk_jobs(self, job_template: structs.JobTemplate, begin_index: int, end_index: int, step: int,
                       max_parallel: int | None = None) -> JobArray:
-        if begin_index < 1 or end_index < begin_index or step < 1 or (max_parallel is not None
-                                                                        and max_parallel < 1):
-            raise InvalidArgument(f"invalid bulk job range {begin_index}-{end_index}:{step} "
-                                  f"(max_parallel {max_parallel})")
+        numbers = (begin_index, end_index, step, 1 if max_parallel is None else max_parallel)
+        if (not all(isinstance(n, int) and not isinstance(n, bool) for n in numbers) or begin_index < 1
+                or end_index < begin_index or step < 1 or (max_parallel is not None and max_parallel < 1)):
+            raise InvalidArgument(f"invalid bulk job range {begin_index!r}-{end_index!r}:{step!r} "
+                                  f"(max_parallel {max_parallel!r})")
         template = convert.template_in(job_template, self.backend)
         tasks = self._open().submit_jobs(template, session=self.session_name, backend=self.backend,
                                          array=ArraySpec(begin_index, end_index, step, max_parallel))
@@ -198,20 +202,27 @@ class JobSession:
 
     @translated
     def wait_any_started(self, jobs: Sequence[Job], timeout: float | None = structs.INFINITE_TIME) -> Job:
-        found = wait_any_started(self._open(), [j.job_id for j in jobs], timeout)
+        found = wait_any_started(self._open(), job_ids(jobs), timeout)
         return next(j for j in jobs if j.job_id == found)
 
     @translated
     def wait_any_terminated(self, jobs: Sequence[Job], timeout: float | None = structs.INFINITE_TIME) -> Job:
         if not jobs:
             raise InvalidArgument("no jobs to wait for")
-        infos = self._open().wait([j.job_id for j in jobs], timeout=convert.timeout_in(timeout), any_job=True)
+        infos = self._open().wait(job_ids(jobs), timeout=convert.timeout_in(timeout), any_job=True)
         ended = next(i.id for i in infos if i.state.final)
         return next(j for j in jobs if j.job_id == ended)
 
     def close(self) -> None:
         """Disengage: later calls on this session object raise InvalidSessionException (its jobs go on)."""
         self._closed = True
+
+
+def job_ids(jobs: object) -> list[str]:
+    """The ids of a sequence of jobs; InvalidArgument for anything else."""
+    if not isinstance(jobs, list | tuple) or not all(isinstance(j, Job) for j in jobs):
+        raise InvalidArgument(f"a list of jobs is needed, not {shown(jobs)}")
+    return [j.job_id for j in jobs]
 
 
 def wait_any_started(service: Service, ids: Sequence[str], timeout: float | None) -> str:

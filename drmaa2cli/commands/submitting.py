@@ -140,8 +140,6 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     template = build_template(command, o)
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")
-    if o.get("retry_delay") and not o.get("retries"):
-        raise InvalidArgument("--retry-delay needs --retries N")
     out = output()
     feed = None
     if stream:

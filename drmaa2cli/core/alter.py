@@ -14,6 +14,7 @@ from ..backends import backend_class
 from ..deferred.launch import RunnerLaunch
 from ..errors import InvalidArgument, InvalidState, UnsupportedAttribute
 from ..models import JobInfo
+from . import validate
 from .context import Context
 
 
@@ -112,6 +113,7 @@ def _changed(job: JobInfo, changes: Changes, deps: list[str],
         start_time=t.start_time if changes.start_time is None else changes.start_time,
         timeout=t.timeout if changes.timeout is None else changes.timeout,
     )
+    validate.check_template(template)  # what a submit would refuse: a begin after the deadline, a bad value
     # A job waiting for dependencies says nothing (as after a submit); otherwise why it waits, as it did.
     annotation = None if held.get("after") else (mark.waiting_note(held) or job.annotation)
     return job.evolve(template=template, backend_data=mark.with_mark(job, held),

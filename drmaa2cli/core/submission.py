@@ -14,6 +14,7 @@ from ..errors import Drmaa2Error, InvalidArgument
 from ..files import fill_placeholders
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..store import Transaction
+from . import validate
 from .context import FINAL_STATES, Context, check_session_name
 from .query import Query
 
@@ -41,16 +42,22 @@ class Submission:
 
         ``after`` names jobs that must end first: all done (``after_mode`` "ok") or whatever their result
         ("any"). A job whose dependency already failed is recorded failed at once, never left pending.
-        Raises InvalidArgument for a bad template, JobNotFound for an unknown dependency,
-        BackendUnavailable/DeniedByDrms when the platform cannot take it (no record is written then),
+        Raises InvalidArgument for a bad template (``validate.check_template``), JobNotFound for an unknown
+        dependency, BackendUnavailable/DeniedByDrms when the platform cannot take it (no record is written then),
         StoreError when the store cannot be written."""
-        if not template.remote_command:
+        if isinstance(template, JobTemplate) and not template.remote_command:
             raise InvalidArgument("no command given: put the command after `--`")
         if after_mode not in ("ok", "any"):
             raise InvalidArgument(f"unknown dependency mode {after_mode!r}")
+        if array is not None:
+            validate.check_array(array)
+        if not isinstance(session, str | None) or not isinstance(backend, str | None):
+            raise InvalidArgument(f"a session and a backend are named by strings, not {session!r}, {backend!r}")
         session = check_session_name(session or self.ctx.settings.session)
         name = backend or self.ctx.settings.backend
         be = self.ctx.backend(name)
+        # Every entry's one check, before the dependencies are looked up and the platform is asked.
+        validate.check_template(template, type(be.inner))
         deps = self.query.refresh(self.ctx.resolve_ids(after)) if after else []
         blocking = next((d for d in deps if d.state.final and d.state is not JobState.DONE), None)
         if after_mode == "any":
