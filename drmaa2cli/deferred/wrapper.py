@@ -23,6 +23,7 @@ from .. import mark
 from ..backends.base import Backend, Launch, StdinSink
 from ..errors import Drmaa2Error, InvalidArgument, UnsupportedAttribute
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
+from ..notify.watch import watched
 from ..store import Store
 from . import held as held_jobs
 from . import retries
@@ -123,7 +124,9 @@ class StartLater(Backend):
         return self._timed(self.inner.prepare(self.for_platform(now)), template)
 
     def _timed(self, launch: Launch, template: JobTemplate) -> Launch:
-        return launch if template.deadline_time is None else Timed(launch, self.for_platform(template).timeout)
+        if template.deadline_time is not None:
+            launch = Timed(launch, self.for_platform(template).timeout)
+        return watched(launch, template, self.inner)  # notifications no process of the platform's sends
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:

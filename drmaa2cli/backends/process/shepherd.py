@@ -223,6 +223,7 @@ class Shepherd:
         self.cg: Any = None  # process/cgroup.py, imported only when jobs get a cgroup
         self.reaper: Any = None  # process/subreaper.py, once this shepherd is its jobs' subreaper
         self.draining: list[Task] = []  # ended tasks whose leftover processes are being ended (subreaper)
+        self.notifiers: set[int] = set()  # notifiers spawned (``notify``): no task's leftovers
         self.timers: list[tuple[float, Callable[[], None]]] = []
         self.held: set[str] = {t.id for t in self.tasks} if spec.get("hold") else set()
         self.env: dict[str, str] = {}
@@ -286,7 +287,7 @@ class Shepherd:
         main = task.pid if task.pid in self.running else None
         others = {pid for pid in self.running if pid != main}
         mark = task.spec.get("env", {}).get("DRMAA2_TASK_ID", "")
-        return list(self.reaper.members(os.getpid(), main, mark, others, not others))
+        return list(self.reaper.members(os.getpid(), main, mark, others | self.notifiers, not others))
 
     def drain(self, task: Task) -> None:
         """The task's main process ended: end what it left running (SIGTERM now, unless a kill or timeout sent
@@ -451,6 +452,37 @@ class Shepherd:
     def finish(self, task: Task, **result: Any) -> None:
         result["finish_time"] = time.time()
         write_json(task.exit_path, result)
+        self.notify(task, result)
+
+    def notify(self, task: Task, result: dict[str, Any] | None = None) -> None:
+        """Spawn the notifier (``notify/fire.py``) for a task's start (``result`` None) or end, when the job
+        asked for notifications: a short-lived process of its own in a session of its own, after the state is
+        on disk, so that neither its imports nor a slow hook weigh on the shepherd or the job."""
+        orders = self.spec.get("notify")
+        if not orders:
+            return
+        env = dict(os.environ)
+        env.update(orders["vars"])
+        env.update(task.spec.get("env", {}))
+        if result is None:
+            env["DRMAA2_EVENT"], env["DRMAA2_JOB_STATE"] = "begin", "running"
+        else:
+            ok = result.get("exit_status") == 0 and result.get("signal") is None
+            env["DRMAA2_EVENT"], env["DRMAA2_JOB_STATE"] = ("end", "done") if ok else ("fail", "failed")
+            for key, name in (("exit_status", "DRMAA2_EXIT_STATUS"), ("signal", "DRMAA2_SIGNAL"),
+                              ("annotation", "DRMAA2_ANNOTATION")):
+                if result.get(key) is not None:
+                    env[name] = str(result[key])
+        try:
+            pid = os.posix_spawn(orders["argv"][0], orders["argv"], env, setsid=True, setsigdef=RESET_SIGNALS,
+                                 setsigmask=(), file_actions=[
+                                     (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                                     (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                                     (os.POSIX_SPAWN_OPEN, 2, orders["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                                      0o600)])
+        except OSError:
+            return  # no notifier: the job's own record is what matters
+        self.notifiers.add(pid)
 
     def open_stdio(self, task: Task) -> list[int]:
         spec = task.spec
@@ -519,6 +551,7 @@ class Shepherd:
                                      "dispatch_time": time.time(),
                                      "cgroup": task.cgroup[0] if task.cgroup else None,
                                      "subreaper": self.reaper is not None})
+        self.notify(task)
         if self.timeout:
             self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
 
@@ -591,6 +624,7 @@ class Shepherd:
     def reap(self, pid: int, status: int, usage: Any) -> None:
         task = self.running.pop(pid, None)
         if task is None:
+            self.notifiers.discard(pid)
             return
         result: dict[str, Any] = {
             "exit_status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
