@@ -81,8 +81,9 @@ def bounded(argv: list[str], env: dict[str, str], timeout: float, data: bytes | 
 
     with tempfile.TemporaryFile() as err:
         try:
-            proc = subprocess.Popen(argv, env=env, stdin=subprocess.PIPE if data is not None else subprocess.DEVNULL,
-                                    stdout=subprocess.DEVNULL, stderr=err, start_new_session=True)
+            stdin = subprocess.PIPE if data is not None else subprocess.DEVNULL
+            proc = subprocess.Popen(argv, env=env, stdin=stdin, stdout=subprocess.DEVNULL, stderr=err,
+                                    start_new_session=True)
         except OSError as e:
             return f"cannot run {argv[0]}: {e.strerror}"
         try:
@@ -95,12 +96,11 @@ def bounded(argv: list[str], env: dict[str, str], timeout: float, data: bytes | 
                     pass
             status = proc.wait(timeout)
         except subprocess.TimeoutExpired:
+            import contextlib
             import signal
 
-            try:
+            with contextlib.suppress(OSError):
                 os.killpg(proc.pid, signal.SIGKILL)
-            except OSError:
-                pass
             proc.wait()
             return f"killed after {timeout:g}s"
         if status == 0:

@@ -40,7 +40,8 @@ def addresses(text: str, flag: str = "--mail-user") -> list[str]:
     found = [a.strip() for a in text.split(",") if a.strip()]
     bad = next((a for a in found if any(c.isspace() or c in "<>\"'\\;" for c in a)), None)
     if not found or bad is not None:
-        raise InvalidArgument(f"{flag}: {bad or text!r} is not a mail address (user or user@host, comma-separated)")
+        raise InvalidArgument(f"{flag}: {bad or text!r} is not a mail address (user or user@host, "
+                              "comma-separated)")
     return found
 
 
@@ -79,7 +80,8 @@ def variables(job: JobInfo, event: str) -> dict[str, str]:
     number, _, task = job.id.partition(".")
     out = {"DRMAA2_EVENT": event, "DRMAA2_JOB_ID": number, "DRMAA2_SESSION": job.session,
            "DRMAA2_BACKEND": job.backend, "DRMAA2_JOB_STATE": job.state.value}
-    optional = {"DRMAA2_TASK_ID": task, "DRMAA2_JOB_NAME": job.name or "", "DRMAA2_ANNOTATION": job.annotation or "",
+    optional = {"DRMAA2_TASK_ID": task, "DRMAA2_JOB_NAME": job.name or "",
+                "DRMAA2_ANNOTATION": job.annotation or "",
                 "DRMAA2_EXIT_STATUS": "" if job.exit_status is None else str(job.exit_status),
                 "DRMAA2_SIGNAL": "" if job.signal is None else str(job.signal)}
     out.update({k: v for k, v in optional.items() if v})

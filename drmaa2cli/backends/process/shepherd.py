@@ -478,8 +478,8 @@ class Shepherd:
                                  setsigmask=(), file_actions=[
                                      (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
                                      (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
-                                     (os.POSIX_SPAWN_OPEN, 2, orders["log"], os.O_WRONLY | os.O_CREAT | os.O_APPEND,
-                                      0o600)])
+                                     (os.POSIX_SPAWN_OPEN, 2, orders["log"],
+                                      os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)])
         except OSError:
             return  # no notifier: the job's own record is what matters
         self.notifiers.add(pid)
