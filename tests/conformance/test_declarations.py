@@ -15,7 +15,8 @@ from drmaa2cli.backends.contract import CASES, Refusal, check
 from drmaa2cli.errors import UnsupportedAttribute
 from drmaa2cli.models import JobTemplate
 
-from . import test_attempts, test_control, test_job_scripts, test_monitoring, test_queues, test_results, test_run
+from . import (test_attempts, test_control, test_job_scripts, test_monitoring, test_notify, test_queues, test_results,
+               test_run)
 from .conftest import BACKENDS
 
 
@@ -32,7 +33,8 @@ def test_every_backend_is_in_the_suite_and_the_readme() -> None:
 
 
 def test_every_case_has_a_test() -> None:
-    modules = (test_results, test_control, test_job_scripts, test_monitoring, test_queues, test_run, test_attempts)
+    modules = (test_results, test_control, test_job_scripts, test_monitoring, test_queues, test_run, test_attempts,
+               test_notify)
     assert cases_tested(*modules) == set(CASES)
 
 
