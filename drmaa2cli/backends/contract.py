@@ -77,8 +77,8 @@ CASES: dict[str, str] = {
     "retries": "`--retries N [--retry-delay D]`: a failed job runs again up to N times, no sooner than D after "
     "its end; `wait` exits with the last attempt's code, the annotation says how many attempts ran; `kill` "
     "ends it for good",
-    "notify": "`--notify CMD` runs CMD through `sh -c` on the submitting machine once when the job begins and once "
-    "when it ends, with `DRMAA2_EVENT`, `DRMAA2_JOB_ID`, `DRMAA2_JOB_STATE`, `DRMAA2_EXIT_STATUS` set; with "
+    "notify": "`--notify CMD` runs CMD through `sh -c` on the submitting machine once when the job begins and "
+    "once when it ends, with `DRMAA2_EVENT`, `DRMAA2_JOB_ID`, `DRMAA2_JOB_STATE`, `DRMAA2_EXIT_STATUS` set; with "
     "`--mail-type END` only at the end",
 }
 

@@ -15,8 +15,16 @@ from drmaa2cli.backends.contract import CASES, Refusal, check
 from drmaa2cli.errors import UnsupportedAttribute
 from drmaa2cli.models import JobTemplate
 
-from . import (test_attempts, test_control, test_job_scripts, test_monitoring, test_notify, test_queues, test_results,
-               test_run)
+from . import (
+    test_attempts,
+    test_control,
+    test_job_scripts,
+    test_monitoring,
+    test_notify,
+    test_queues,
+    test_results,
+    test_run,
+)
 from .conftest import BACKENDS
 
 
