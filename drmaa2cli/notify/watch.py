@@ -42,21 +42,43 @@ def began(job: JobInfo) -> bool:
 
 
 class Events:
-    """Which events of which jobs were fired: each once, begin before end."""
+    """Which events of which jobs were fired: each once, begin before end. The hook runs for every task; an
+    array's mail is one at its first task's start and one once its last task ended (``tasks``: how many it has),
+    as sbatch's mail for an array as a whole."""
 
-    def __init__(self, orders: Mapping[str, str], fire_one: Callable[..., None] = fire.notify) -> None:
-        self.orders, self.fire_one = dict(orders), fire_one
+    def __init__(self, orders: Mapping[str, str], fire_one: Callable[..., None] = fire.notify,
+                 tasks: int = 1) -> None:
+        self.orders, self.fire_one, self.tasks = dict(orders), fire_one, tasks
         self.begun: set[str] = set()
         self.ended: set[str] = set()
+        self.failed = 0
 
     def look(self, jobs: Sequence[JobInfo]) -> None:
         for job in jobs:
             if job.id not in self.begun and began(job):
                 self.begun.add(job.id)
-                self.fire_one(self.orders, variables(job, "begin"))
+                self.fire(job, "begin")
             if job.state.final and job.id not in self.ended:
                 self.ended.add(job.id)
-                self.fire_one(self.orders, variables(job, "end" if job.state is JobState.DONE else "fail"))
+                self.failed += job.state is not JobState.DONE
+                self.fire(job, "end" if job.state is JobState.DONE else "fail")
+
+    def fire(self, job: JobInfo, event: str) -> None:
+        if self.tasks == 1:
+            self.fire_one(self.orders, variables(job, event))
+            return
+        if self.orders.get("command"):
+            self.fire_one({**self.orders, "mail": ""}, variables(job, event))
+        first = event == "begin" and len(self.begun) == 1
+        if self.orders.get("mail") and (first or (event != "begin" and len(self.ended) == self.tasks)):
+            whole = variables(job, event)
+            for key in ("DRMAA2_TASK_ID", "DRMAA2_EXIT_STATUS", "DRMAA2_SIGNAL", "DRMAA2_ANNOTATION"):
+                whole.pop(key, None)
+            if event != "begin":
+                whole["DRMAA2_EVENT"], whole["DRMAA2_JOB_STATE"] = ("fail", "failed") if self.failed else (
+                    "end", "done")
+                whole["DRMAA2_ANNOTATION"] = f"{self.failed} of {self.tasks} tasks failed"
+            self.fire_one({**self.orders, "command": ""}, whole)
 
 
 def run(svc: Core, number: int, orders: Mapping[str, str]) -> None:
@@ -64,7 +86,7 @@ def run(svc: Core, number: int, orders: Mapping[str, str]) -> None:
     ids = [j.id for j in svc.store.snapshot().tasks(number)]
     if not ids:
         return
-    events = Events(orders)
+    events = Events(orders, tasks=len(ids))
     try:
         svc.wait(ids, on_progress=events.look)
     except Drmaa2Error as e:  # the jobs were removed, or their platform is gone for good

@@ -121,3 +121,14 @@ def test_the_config_notify_table_is_checked(tmp_path: Path, text: str, error: st
     with pytest.raises(InvalidArgument) as caught:
         load_config_file(path)
     assert str(caught.value).startswith(f"config file {path}") and error in str(caught.value)
+
+
+def test_an_arrays_mail_is_one_at_its_first_start_and_one_at_its_end() -> None:
+    fired: list[tuple[str, str, str, str]] = []
+    events = Events({"mail": "1", "command": "hook"}, lambda o, v: fired.append(
+        ("mail" if o["mail"] else "hook", v["DRMAA2_EVENT"], v.get("DRMAA2_TASK_ID", "-"),
+         v.get("DRMAA2_ANNOTATION", ""))), tasks=2)
+    events.look([_job(JobState.RUNNING, True, "5.1"), _job(JobState.RUNNING, True, "5.2")])
+    events.look([_job(JobState.DONE, True, "5.1"), _job(JobState.FAILED, True, "5.2")])
+    assert fired == [("hook", "begin", "1", ""), ("mail", "begin", "-", ""), ("hook", "begin", "2", ""),
+                     ("hook", "end", "1", ""), ("hook", "fail", "2", ""), ("mail", "fail", "-", "1 of 2 tasks failed")]

@@ -123,11 +123,16 @@ class ProcessLaunch(Launch):
         orders = {"log": str(self.backend.ctx.home / "notify.log"), "types": ",".join(t.mail_types),
                   "mail": "1" if t.mail_types else "", "to": ",".join(t.email), "command": t.notify_command or "",
                   "timeout": ""}
-        argv = [sys.executable, *helper_argv(script=NOTIFIER, args=[f"{k}={v}" for k, v in orders.items()])]
+        def argv(**only: str) -> list[str]:
+            given = {**orders, **only}
+            return [sys.executable, *helper_argv(script=NOTIFIER, args=[f"{k}={v}" for k, v in given.items()])]
+
         variables = {"DRMAA2_BACKEND": self.backend.name}
         if t.job_name:
             variables["DRMAA2_JOB_NAME"] = t.job_name
-        return {"argv": argv, "vars": variables, "log": orders["log"]}
+        # An array's tasks run the hook each ("hook"), its mail is for the array as a whole ("mail").
+        return {"argv": argv(), "hook": argv(mail="") if t.notify_command else None,
+                "mail": argv(command="") if t.mail_types else None, "vars": variables, "log": orders["log"]}
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
         # marshal: the shepherd runs this same interpreter and can read it without importing json.
