@@ -131,4 +131,5 @@ def test_an_arrays_mail_is_one_at_its_first_start_and_one_at_its_end() -> None:
     events.look([_job(JobState.RUNNING, True, "5.1"), _job(JobState.RUNNING, True, "5.2")])
     events.look([_job(JobState.DONE, True, "5.1"), _job(JobState.FAILED, True, "5.2")])
     assert fired == [("hook", "begin", "1", ""), ("mail", "begin", "-", ""), ("hook", "begin", "2", ""),
-                     ("hook", "end", "1", ""), ("hook", "fail", "2", ""), ("mail", "fail", "-", "1 of 2 tasks failed")]
+                     ("hook", "end", "1", ""), ("hook", "fail", "2", ""),
+                     ("mail", "fail", "-", "1 of 2 tasks failed")]
