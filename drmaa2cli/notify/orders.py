@@ -35,6 +35,23 @@ def mail_types(text: str, flag: str = "--mail-type") -> list[str]:
     return [w for w in ("BEGIN", "END", "FAIL") if w in words]
 
 
+#: qsub's and PBS's ``-m`` letters as ``--mail-type`` words: b begin, e end, a abort (the nearest to FAIL), n
+#: none. Grid Engine's s (suspend) and PBS's j (each subjob of an array) have no counterpart: None.
+LETTERS = {"b": "BEGIN", "e": "END", "a": "FAIL", "n": "NONE", "s": None, "j": None}
+
+
+def mail_letters(text: str, flag: str = "-m") -> tuple[str, list[str]]:
+    """qsub's or PBS's ``-m`` letters (``ea``, ``bea``, ``n``) as a ``--mail-type`` value, and the letters
+    that have no counterpart here (s, j: for a warning). Raises InvalidArgument for any other letter."""
+    unknown = sorted(set(text) - set(LETTERS))
+    if unknown or not text:
+        raise InvalidArgument(f"{flag} {text}: mail options are letters of {''.join(LETTERS)} (b begin, e end, "
+                              "a abort, n none)")
+    words = [w for c in text if (w := LETTERS[c]) is not None]
+    left = [c for c in text if LETTERS[c] is None]
+    return ("NONE" if "NONE" in words or not words else ",".join(dict.fromkeys(words))), left
+
+
 def addresses(text: str, flag: str = "--mail-user") -> list[str]:
     """``a@b,c`` as a list of addresses (a bare name is a local user). Raises InvalidArgument."""
     found = [a.strip() for a in text.split(",") if a.strip()]

@@ -133,3 +133,13 @@ def test_an_arrays_mail_is_one_at_its_first_start_and_one_at_its_end() -> None:
     assert fired == [("hook", "begin", "1", ""), ("mail", "begin", "-", ""), ("hook", "begin", "2", ""),
                      ("hook", "end", "1", ""), ("hook", "fail", "2", ""),
                      ("mail", "fail", "-", "1 of 2 tasks failed")]
+
+
+def test_qsub_and_pbs_mail_letters_are_mail_types() -> None:
+    assert orders.mail_letters("ea") == ("END,FAIL", [])
+    assert orders.mail_letters("bea") == ("BEGIN,END,FAIL", [])
+    assert orders.mail_letters("n") == ("NONE", [])
+    assert orders.mail_letters("as") == ("FAIL", ["s"])
+    assert orders.mail_types(orders.mail_letters("abe")[0]) == ["BEGIN", "END", "FAIL"]
+    with pytest.raises(InvalidArgument, match="-m x"):
+        orders.mail_letters("x")
