@@ -43,3 +43,19 @@ def test_an_arrays_end_mail_is_for_the_array_and_every_task_runs_the_hook(cli: C
         assert time.monotonic() < end, lines
         time.sleep(0.1)
     assert sorted(lines) == sorted(["fail.2", *(f"end.{i}" for i in range(1, tasks + 1) if i != 2)])
+
+
+def test_a_subreaper_shepherd_leaves_its_notifiers_alone(cli: Cli, tmp_path: Path) -> None:
+    # Without a cgroup the shepherd ends whatever of a job's tree is left when the job ends: its notifiers are
+    # its children too, and a slow hook must not be taken for the job's leftovers.
+    cli.home.mkdir(exist_ok=True)
+    (cli.home / "config.toml").write_text("[backends.process]\ncgroup = false\n")
+    events = tmp_path / "events"
+    r = cli("submit", "--wait", "--notify", f"sleep 2; echo $DRMAA2_EVENT >> {events}", "--", "true")
+    assert r.code == 0, r.err
+    end = time.monotonic() + 60
+    while len(lines := (events.read_text().split() if events.exists() else [])) < 2:
+        assert time.monotonic() < end, (lines, (cli.home / "notify.log").read_text()
+                                        if (cli.home / "notify.log").exists() else "")
+        time.sleep(0.1)
+    assert sorted(lines) == ["begin", "end"]
