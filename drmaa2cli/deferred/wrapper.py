@@ -23,7 +23,6 @@ from .. import mark
 from ..backends.base import Backend, Launch, StdinSink
 from ..errors import Drmaa2Error, InvalidArgument, UnsupportedAttribute
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from ..notify.watch import watched
 from ..store import Store
 from . import held as held_jobs
 from . import retries
@@ -126,7 +125,11 @@ class StartLater(Backend):
     def _timed(self, launch: Launch, template: JobTemplate) -> Launch:
         if template.deadline_time is not None:
             launch = Timed(launch, self.for_platform(template).timeout)
-        return watched(launch, template, self.inner)  # notifications no process of the platform's sends
+        if template.mail_types or template.notify_command:
+            from ..notify.watch import watched  # jobs that ask for notifications only: not on every submit
+
+            launch = watched(launch, template, self.inner)  # what no process of the platform's sends
+        return launch
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
