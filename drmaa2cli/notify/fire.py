@@ -116,7 +116,8 @@ def message(variables: dict[str, str], to: list[str]) -> bytes:
     job = variables.get("DRMAA2_JOB_ID", "?")
     if variables.get("DRMAA2_TASK_ID"):
         job += "." + variables["DRMAA2_TASK_ID"]
-    name = variables.get("DRMAA2_JOB_NAME")
+    # A name with a newline must not add a header: every character that does not print is a "?".
+    name = "".join(c if c.isprintable() else "?" for c in variables.get("DRMAA2_JOB_NAME", ""))
     event = variables.get("DRMAA2_EVENT", "")
     state = variables.get("DRMAA2_JOB_STATE", "")
     status = variables.get("DRMAA2_EXIT_STATUS", "")

@@ -54,6 +54,9 @@ def test_the_mail_names_the_job_and_how_it_ended() -> None:
     assert "To: a@b, c\n" in text
     assert "Subject: drmaa2 job 12.3 (nightly) ended, failed, exit status 2\n" in text
     assert "\n\nJob 12.3 (nightly) ended, failed, exit status 2.\n" in text and "session: ci" in text
+    sly = fire.message({"DRMAA2_EVENT": "begin", "DRMAA2_JOB_ID": "1", "DRMAA2_JOB_NAME": "x\nBcc: all@h"},
+                       ["me"]).decode()
+    assert "Subject: drmaa2 job 1 (x?Bcc: all@h) began\n" in sly and "\nBcc:" not in sly
 
 
 def _job(state: JobState, dispatched: bool, job_id: str = "5") -> JobInfo:
