@@ -35,6 +35,22 @@ def mail_types(text: str, flag: str = "--mail-type") -> list[str]:
     return [w for w in ("BEGIN", "END", "FAIL") if w in words]
 
 
+#: sbatch's other ``--mail-type`` words (Slurm 22.05), which have no counterpart off Slurm.
+SLURM_ONLY = ("REQUEUE", "INVALID_DEPEND", "STAGE_OUT", "TIME_LIMIT", "TIME_LIMIT_90", "TIME_LIMIT_80",
+              "TIME_LIMIT_50", "ARRAY_TASKS")
+
+
+def sbatch_mail_types(text: str, flag: str = "--mail-type") -> tuple[str, list[str]]:
+    """An ``#SBATCH --mail-type`` value as drmaa2's ``--mail-type`` value, and the words of sbatch's that have
+    no counterpart here (TIME_LIMIT_80, ARRAY_TASKS, ...: for a warning). Raises InvalidArgument for a word
+    sbatch does not know either."""
+    words = [w.strip().upper() for w in text.split(",") if w.strip()]
+    left = [w for w in words if w in SLURM_ONLY]
+    kept = [w for w in words if w not in SLURM_ONLY]
+    mail_types(",".join(kept) or "NONE", flag)  # the check of the rest
+    return ",".join(kept) or "NONE", left
+
+
 #: qsub's and PBS's ``-m`` letters as ``--mail-type`` words: b begin, e end, a abort (the nearest to FAIL), n
 #: none. Grid Engine's s (suspend) and PBS's j (each subjob of an array) have no counterpart: None.
 LETTERS = {"b": "BEGIN", "e": "END", "a": "FAIL", "n": "NONE", "s": None, "j": None}

@@ -146,3 +146,11 @@ def test_qsub_and_pbs_mail_letters_are_mail_types() -> None:
     assert orders.mail_types(orders.mail_letters("abe")[0]) == ["BEGIN", "END", "FAIL"]
     with pytest.raises(InvalidArgument, match="-m x"):
         orders.mail_letters("x")
+
+
+def test_sbatch_mail_words_without_a_counterpart_are_set_apart() -> None:
+    assert orders.sbatch_mail_types("END,FAIL,TIME_LIMIT_80") == ("END,FAIL", ["TIME_LIMIT_80"])
+    assert orders.sbatch_mail_types("ARRAY_TASKS") == ("NONE", ["ARRAY_TASKS"])
+    assert orders.sbatch_mail_types("all") == ("ALL", [])
+    with pytest.raises(InvalidArgument, match="SOMETIMES"):
+        orders.sbatch_mail_types("END,SOMETIMES")
