@@ -35,6 +35,8 @@ ENVIRONMENT = {
     "NO_COLOR": "When set, output has no colour. Output to a pipe is always plain.",
     "DRMAA2_JOB_ID, DRMAA2_TASK_ID, DRMAA2_SESSION": "Set in every job's environment: its job (or array) id, "
     "its task index in an array, its session.",
+    "DRMAA2_NOTIFY_TIMEOUT": "How many seconds a --notify hook or sendmail may run before it is killed "
+    "(default 30).",
 }
 FILES = {
     "$DRMAA2_HOME/jobs.json": "the live job store (TinyDB): active and recently finished jobs, sessions",
@@ -42,7 +44,8 @@ FILES = {
     "$DRMAA2_HOME/output/ID.out, ID.err": "a job's output when no --output/--error was given",
     "$DRMAA2_HOME/run/": "what job supervisors report (start and exit records)",
     "$DRMAA2_HOME/scripts/": "copies of submitted job scripts, taken at submission",
-    "$DRMAA2_HOME/config.toml": "optional settings: session, backend, [backends.NAME] tables",
+    "$DRMAA2_HOME/config.toml": "optional settings: session, backend, [backends.NAME] tables, [notify] command",
+    "$DRMAA2_HOME/notify.log": "what a --notify hook or a job's mail could not do (one line each)",
 }
 
 

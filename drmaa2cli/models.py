@@ -99,6 +99,12 @@ class JobTemplate:
     # A note kept with the job (``--comment``; not in DRMAA2): shown by `status`, handed to a scheduler that
     # keeps one. The annotation is not the place: the job's states rewrite it.
     comment: str | None = None
+    # DRMAA2 email: who gets mail about the job (``--mail-user``; empty: the submitting user's login), and at
+    # which of its events (``--mail-type``: "begin", "end", "fail"; empty: no mail).
+    email: list[str] = field(default_factory=list)
+    mail_types: list[str] = field(default_factory=list)
+    # A command run through ``sh -c`` at the job's events (``--notify``, ``[notify] command``; not in DRMAA2).
+    notify_command: str | None = None
 
     @property
     def argv(self) -> list[str]:

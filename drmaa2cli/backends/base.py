@@ -186,6 +186,10 @@ class Backend(ABC):
     #: The ways this backend may contain a job's processes, mode -> {"when", "tree", "accounting", "limits"}:
     #: what each gives, for the README's table under the contract's (``contract.modes_table``).
     containment_modes: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    #: What this backend does itself of a job's notifications: "mail" (the platform's own mail: the schedulers'),
+    #: "events" (its own process sees the job begin and end and runs ``notify.fire``: the process shepherd). The
+    #: rest is done by a watcher process (``notify.watch``).
+    notifies: ClassVar[frozenset[str]] = frozenset()
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

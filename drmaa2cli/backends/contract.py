@@ -84,6 +84,9 @@ CASES: dict[str, str] = {
     "included), nothing of the platform's own",
     "rejected": "a job the platform rejects (`--queue` of a queue it does not have): refused at once (201, one "
     "line), no record",
+    "notify": "`--notify CMD` runs CMD through `sh -c` on the submitting machine once when the job begins and "
+    "once when it ends, with `DRMAA2_EVENT`, `DRMAA2_JOB_ID`, `DRMAA2_JOB_STATE`, `DRMAA2_EXIT_STATUS` set; with "
+    "`--mail-type END` only at the end",
 }
 
 #: The declaration of every backend whose jobs run in no image (processes, scheduler jobs, an app's tasks).

@@ -69,6 +69,17 @@ def _runner() -> int:
     return 0
 
 
+def _notify() -> int:
+    """Fire the notifications of a submission's jobs (spawned by submit; reads the job number on stdin)."""
+    from ..commands._service import service
+    from ..notify import watch
+
+    given = watch.read_orders()
+    if given is not None:
+        watch.run(service(), *given)
+    return 0
+
+
 # Options after the command belong to the job: `drmaa2 submit ls -l` passes -l to ls.
 _JOB_COMMAND = {"allow_interspersed_args": False}
 app.command("submit", help=submit.HELP, context_settings=_JOB_COMMAND)(submit.command)
@@ -84,6 +95,7 @@ app.command("alter", help=alter.HELP)(alter.command)
 app.command("requeue", help=requeue.HELP)(requeue.command)
 app.command("doctor", help=doctor.HELP)(doctor.command)
 app.command("_runner", hidden=True)(_runner)
+app.command("_notify", hidden=True)(_notify)
 app.command("config", help=config.HELP)(config.command)
 app.command("machines", help=monitor.MACHINES_HELP)(monitor.machines)
 app.command("queues", help=monitor.QUEUES_HELP)(monitor.queues)

@@ -107,6 +107,14 @@ SUBMIT: tuple[Option, ...] = (
            "extension.native"),
     Option("comment", ("--comment",), "one", "A note kept with the job: `status` shows it (Slurm: sbatch "
            "--comment; Grid Engine: qsub -ac comment=).", "comment"),
+    Option("mail_type", ("--mail-type",), "one", "Mail at these events: BEGIN, END, FAIL, ALL or NONE, a comma "
+           "list as sbatch's (a scheduler mails itself; elsewhere the machine's sendmail).", "mail_types",
+           "mail_types"),
+    Option("mail_user", ("--mail-user",), "one", "Who gets the mail (default: your login name; user@host, "
+           "comma-separated).", "email", "addresses"),
+    Option("notify", ("--notify",), "one", "Run this shell command (sh -c) at the job's events, with "
+           "DRMAA2_EVENT, DRMAA2_JOB_ID, DRMAA2_JOB_STATE, DRMAA2_EXIT_STATUS, ... set (default: [notify] "
+           "command of the config).", "notify_command", show_default=False),
     _flag("wait", ("--wait", "-W"), "Wait for the job and exit with its exit code; Ctrl-C then stops the job, as "
           "`run` does."),
     _flag("detach_on_interrupt", ("--detach-on-interrupt",), "With --wait: Ctrl-C stops the waiting only and "

@@ -23,6 +23,14 @@ def _point_in_time(text: str, flag: str) -> float:
     return when.point_in_time(text, flag)
 
 
+def _mail(kind: str) -> Callable[[Any, str], Any]:
+    def convert(text: str, flag: str) -> Any:
+        from ..notify import orders  # mail options only
+
+        return orders.mail_types(text, flag) if kind == "types" else orders.addresses(text, flag)
+    return convert
+
+
 #: How the builder reads an option's value (``Option.convert``): (value, flag) -> what the template holds.
 CONVERT: dict[str, Callable[[Any, str], Any]] = {
     "path": lambda value, flag: os.path.abspath(value),
@@ -31,6 +39,8 @@ CONVERT: dict[str, Callable[[Any, str], Any]] = {
     "positive": parsing.positive_float,
     "time": _point_in_time,
     "mounts": lambda value, flag: parsing.mounts(value),
+    "mail_types": _mail("types"),
+    "addresses": _mail("addresses"),
 }
 #: Template fields that hold a dict: a dotted ``Option.field`` fills one key of these.
 _DICT_FIELDS = ("resource_limits", "extension")
@@ -62,6 +72,18 @@ def build_template(command: list[str], o: Mapping[str, Any]) -> JobTemplate:
     command, values["job_environment"] = environment(command, o)
     return JobTemplate(remote_command=command[0] if command else "", args=list(command[1:]), **values)
 
+
+
+def notifications(svc: Service, template: JobTemplate) -> None:
+    """The config's hook for a job that names none (``[notify] command``), and the one warning line when mail
+    is asked for that this machine cannot send (no sendmail)."""
+    from ..notify.orders import submit_warning
+
+    if template.notify_command is None:
+        template.notify_command = svc.settings.notify_command
+    warning = submit_warning(template, type(svc.backend(svc.settings.backend)), svc.environ)
+    if warning is not None:
+        output().note(f"warning: {warning}")
 
 
 def environment(command: list[str], o: Mapping[str, Any]) -> tuple[list[str], dict[str, str]]:
@@ -138,6 +160,8 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
     if script is not None:
         command = script_command(o, script, svc)
     template = build_template(command, o)
+    if template.mail_types or svc.settings.notify_command:
+        notifications(svc, template)
     if o["after"] and o["after_any"]:
         raise InvalidArgument("use --after or --after-any, not both")
     out = output()

@@ -65,8 +65,11 @@ def check(path: Path, text: str, config: dict[str, Any]) -> None:
             for name, setting in (value.items() if isinstance(value, dict) else [("", value)]):
                 if name != "strict" or _boolean(setting) is not None:
                     _refuse(path, text, "jobscripts", name, "[jobscripts] holds only strict = true or false")
+        elif key == "notify":
+            _check_notify(path, text, value)
         elif key not in TOP:
-            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]", "[sessions.NAME]", "[jobscripts]"])
+            known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]", "[sessions.NAME]", "[jobscripts]",
+                               "[notify]"])
             _refuse(path, text, "", key, f"unknown setting {key!r} (known: {known})")
         elif (want := TOP[key](value)) is not None:
             _refuse(path, text, "", key, f"{key} must be {want}, not {value!r}")
@@ -111,6 +114,18 @@ def _check_queues(path: Path, text: str, tables: Any, kind: str = "queues") -> N
                 _refuse(path, text, where, key, f"unknown setting {key!r} in [{where}] (known: slots)")
             elif (want := _slots(value)) is not None:
                 _refuse(path, text, where, key, f"[{where}] slots must be {want}, not {value!r}")
+
+
+def _check_notify(path: Path, text: str, table: Any) -> None:
+    """``[notify] command = "..."``: the hook every job runs at its events (``drmaa2cli/notify``), a shell
+    command line; nothing else."""
+    if not isinstance(table, dict):
+        _refuse(path, text, "", "notify", 'notify must be a table ([notify] command = "...")')
+    for key, value in table.items():
+        if key != "command":
+            _refuse(path, text, "notify", key, f"unknown setting {key!r} in [notify] (known: command)")
+        elif not isinstance(value, str) or not value.strip():
+            _refuse(path, text, "notify", key, f"[notify] command must be a shell command line, not {value!r}")
 
 
 def _refuse(path: Path, text: str, table: str, key: str, message: str, header: bool = False) -> NoReturn:

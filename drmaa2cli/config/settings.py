@@ -45,6 +45,8 @@ class Settings:
     queues: dict[str, int] = field(default_factory=dict)
     #: Sessions with slots: name -> how many of their jobs run at once (``[sessions.NAME] slots = N``).
     session_slots: dict[str, int] = field(default_factory=dict)
+    #: The hook run at every job's events unless it names its own (``[notify] command = "..."``; ``--notify``).
+    notify_command: str | None = None
 
     @property
     def session(self) -> str:
@@ -115,6 +117,7 @@ def resolve(
         settings.backends = {k: v for k, v in backends.items() if isinstance(v, dict)}
     settings.queues = local_queues(config.get("queues", {}), home / CONFIG_FILE)
     settings.session_slots = local_queues(config.get("sessions", {}), home / CONFIG_FILE, "sessions")
+    settings.notify_command = (config.get("notify") or {}).get("command") or None
     return settings
 
 

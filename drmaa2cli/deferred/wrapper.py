@@ -124,7 +124,13 @@ class StartLater(Backend):
         return self._timed(self.inner.prepare(self.for_platform(now)), template)
 
     def _timed(self, launch: Launch, template: JobTemplate) -> Launch:
-        return launch if template.deadline_time is None else Timed(launch, self.for_platform(template).timeout)
+        if template.deadline_time is not None:
+            launch = Timed(launch, self.for_platform(template).timeout)
+        if template.mail_types or template.notify_command:
+            from ..notify.watch import watched  # jobs that ask for notifications only: not on every submit
+
+            launch = watched(launch, template, self.inner)  # what no process of the platform's sends
+        return launch
 
     # --- observation ------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:

@@ -31,6 +31,7 @@ _TEMPLATE: dict[str, tuple[type, ...]] = {
     "queue_name": (str,), "resource_limits": (dict,), "stage_in_files": (dict,), "extension": (dict,),
     "candidate_machines": (list,), "min_phys_memory": (int,), "accounting_id": (str,),
     "stage_out_files": (dict,), "retries": (int,), "retry_delay": _NUMBER, "comment": (str,),
+    "email": (list,), "mail_types": (list,), "notify_command": (str,),
 }
 
 # What the backends keep in ``backend_data`` is checked too, because the code hashes, compares and signals these

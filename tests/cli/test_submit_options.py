@@ -49,7 +49,8 @@ def test_every_field_an_option_declares_is_filled_by_the_builder() -> None:
         given[o.param] = {"flag": True, "many": [], "int": 3}.get(o.kind, "x")
     given |= {"cwd": "/w", "timeout": "5", "begin": "+1m", "deadline": "+2m", "retry_delay": "1",
               "memory": "1g", "cpus": "2", "disk": "2g", "mount": ["/a:/b"], "env": ["A=1"], "variables": ["B=2"],
-              "export_all": None, "image": "img", "app": "ap", "category": "cat", "native": "-x y"}
+              "export_all": None, "image": "img", "app": "ap", "category": "cat", "native": "-x y",
+              "mail_type": "end"}
     t = submitting.build_template(["echo", "hi"], given)
     empty = JobTemplate()
     for o in options.SUBMIT:

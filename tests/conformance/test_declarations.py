@@ -21,6 +21,7 @@ from . import (
     test_control,
     test_job_scripts,
     test_monitoring,
+    test_notify,
     test_queues,
     test_results,
     test_run,
@@ -42,7 +43,7 @@ def test_every_backend_is_in_the_suite_and_the_readme() -> None:
 
 def test_every_case_has_a_test() -> None:
     modules = (test_results, test_control, test_job_scripts, test_monitoring, test_queues, test_run, test_attempts,
-               test_alike)
+               test_alike, test_notify)
     assert cases_tested(*modules) == set(CASES)
 
 

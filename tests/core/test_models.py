@@ -17,7 +17,8 @@ def _full() -> JobInfo:
         job_category="img", submit_as_hold=True, timeout=1.5, queue_name="q", priority=-2, start_time=100.0,
         deadline_time=200.0, resource_limits={"memory_mb": 64, "cpus": 0.5}, stage_in_files={"/a": "/b:ro"},
         extension={"native": ["--x"]}, candidate_machines=["n1"], min_phys_memory=1024, accounting_id="acct",
-        stage_out_files={"/c": "/d"}, retries=2, retry_delay=0.5, comment="a note",
+        stage_out_files={"/c": "/d"}, retries=2, retry_delay=0.5, comment="a note", email=["me@h"],
+        mail_types=["END"], notify_command="echo",
     )
     return JobInfo(
         id="12.3", session="s", backend="docker", state=JobState.FAILED, template=template, native_id="abc",

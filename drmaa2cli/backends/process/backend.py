@@ -12,6 +12,7 @@ import marshal
 import os
 import select
 import signal as signals
+import sys
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
-from ...procfs import DetachedLaunch, alive, proc_state
+from ...procfs import DetachedLaunch, alive, helper_argv, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
 from ..contract import NO_IMAGES
 from . import CONTAINMENT, DATA_SHAPE, cgroup
@@ -31,6 +32,9 @@ if TYPE_CHECKING:
 #: Started as a lean helper (``procfs.helper_argv``): under ``python -I -S``, importing only modules built into the
 #: interpreter, because one runs for every job.
 SHEPHERD = Path(__file__).resolve().with_name("shepherd.py")
+#: What the shepherd spawns at a task's start and end when the job asked for notifications: its own short-lived
+#: lean helper (``notify.fire``), so that the shepherd imports nothing for them.
+NOTIFIER = Path(__file__).resolve().parents[2] / "notify" / "fire.py"
 GRACE_SECONDS = 5.0
 #: How long a control request waits for the shepherd's answer (it answers within milliseconds, or within its
 #: interpreter's start-up when the request came right after submit).
@@ -107,7 +111,29 @@ class ProcessLaunch(Launch):
             "subreaper": self.backend.subreaper,
             "memory": self.memory,
             "cpus": t.resource_limits.get("cpus"),
+            "notify": self.notify(),
         }
+
+    def notify(self) -> dict[str, Any] | None:
+        """What the shepherd needs to fire the job's notifications (None: it asked for none): the notifier's
+        argv with its orders (the keys of ``notify.fire.ORDER_KEYS``, as ``notify.orders.orders`` makes them:
+        this backend lies below that layer) and the job's variables that every event carries."""
+        t = self.template
+        if not t.mail_types and not t.notify_command:
+            return None
+        orders = {"log": str(self.backend.ctx.home / "notify.log"), "types": ",".join(t.mail_types),
+                  "mail": "1" if t.mail_types else "", "to": ",".join(t.email), "command": t.notify_command or "",
+                  "timeout": ""}
+        def argv(**only: str) -> list[str]:
+            given = {**orders, **only}
+            return [sys.executable, *helper_argv(script=NOTIFIER, args=[f"{k}={v}" for k, v in given.items()])]
+
+        variables = {"DRMAA2_BACKEND": self.backend.name}
+        if t.job_name:
+            variables["DRMAA2_JOB_NAME"] = t.job_name
+        # An array's tasks run the hook each ("hook"), its mail is for the array as a whole ("mail").
+        return {"argv": argv(), "hook": argv(mail="") if t.notify_command else None,
+                "mail": argv(command="") if t.mail_types else None, "vars": variables, "log": orders["log"]}
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
         # marshal: the shepherd runs this same interpreter and can read it without importing json.
@@ -136,6 +162,8 @@ class ProcessBackend(Backend):
     limits = frozenset({"memory_mb", "cpus"})
     local_refresh = True
     local_input = True
+    #: The shepherd sees each task begin and end: it spawns the notifier itself (mail and hook).
+    notifies = frozenset({"events"})
     data_shape = DATA_SHAPE
     containment_modes = CONTAINMENT
     refuses = NO_IMAGES

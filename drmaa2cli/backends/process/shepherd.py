@@ -56,6 +56,8 @@ RESET_SIGNALS = (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGHUP, signal.SIGINT, s
 
 #: How long past SIGKILL an ended task's leftover process may take to die before the shepherd gives up on it.
 GIVE_UP = 10.0
+#: How many notifiers (``notify``) run at once; the others wait in a queue.
+MAX_NOTIFIERS = 4
 
 # Bytes claimed for each of a task's start and exit files before the task starts (see reserve).
 RESERVE = 4096
@@ -244,6 +246,10 @@ class Shepherd:
         self.cg: Any = None  # process/cgroup.py, imported only when jobs get a cgroup
         self.reaper: Any = None  # process/subreaper.py, once this shepherd is its jobs' subreaper
         self.draining: list[Task] = []  # ended tasks whose leftover processes are being ended (subreaper)
+        self.notifiers: set[int] = set()  # notifiers running (``notify``): no task's leftovers
+        self.notify_queue: list[tuple[list[str], dict[str, str]]] = []  # notifiers waiting for a free place
+        self.ended = self.failed = 0  # tasks ended, and failed, so far (an array's one mail at its end)
+        self.mailed = False  # an array's mail at its first task's start was sent
         self.timers: list[tuple[float, Callable[[], None]]] = []
         self.held: set[str] = {t.id for t in self.tasks} if spec.get("hold") else set()
         self.env: dict[str, str] = {}
@@ -307,7 +313,7 @@ class Shepherd:
         main = task.pid if task.pid in self.running else None
         others = {pid for pid in self.running if pid != main}
         mark = task.spec.get("env", {}).get("DRMAA2_TASK_ID", "")
-        return list(self.reaper.members(os.getpid(), main, mark, others, not others))
+        return list(self.reaper.members(os.getpid(), main, mark, others | self.notifiers, not others))
 
     def drain(self, task: Task) -> None:
         """The task's main process ended: end what it left running (SIGTERM now, unless a kill or timeout sent
@@ -473,6 +479,76 @@ class Shepherd:
         remove_tree(task.exit_path[:-len(".exit")] + ".tmp")  # the task's TMPDIR (see spawn)
         result["finish_time"] = time.time()
         write_json(task.exit_path, result)
+        self.notify(task, result)
+
+    def notify(self, task: Task, result: dict[str, Any] | None = None) -> None:
+        """Queue the notifier (``notify/fire.py``) for a task's start (``result`` None) or end, when the job
+        asked for notifications: a short-lived process of its own in a session of its own, after the state is
+        on disk, so that neither its imports nor a slow hook weigh on the shepherd or the job. The hook runs
+        for every task; an array's mail is one at its first task's start and one once its last task ended (as
+        sbatch's mail for an array as a whole), not one per task."""
+        orders = self.spec.get("notify")
+        if not orders:
+            return
+        env = dict(os.environ)
+        env.update(orders["vars"])
+        env.update(task.spec.get("env", {}))
+        ok = result is not None and result.get("exit_status") == 0 and result.get("signal") is None
+        if result is None:
+            env["DRMAA2_EVENT"], env["DRMAA2_JOB_STATE"] = "begin", "running"
+        else:
+            self.ended += 1
+            self.failed += not ok
+            env["DRMAA2_EVENT"], env["DRMAA2_JOB_STATE"] = ("end", "done") if ok else ("fail", "failed")
+            for key, name in (("exit_status", "DRMAA2_EXIT_STATUS"), ("signal", "DRMAA2_SIGNAL"),
+                              ("annotation", "DRMAA2_ANNOTATION")):
+                if result.get(key) is not None:
+                    env[name] = str(result[key])
+        if len(self.tasks) == 1:
+            self.notify_queue.append((orders["argv"], env))
+        else:
+            if orders["hook"]:
+                self.notify_queue.append((orders["hook"], env))
+            if orders["mail"] and (self.ended == len(self.tasks) if result is not None else not self.mailed):
+                self.mailed = True
+                whole = {k: v for k, v in env.items() if k not in ("DRMAA2_TASK_ID", "DRMAA2_EXIT_STATUS",
+                                                                    "DRMAA2_SIGNAL", "DRMAA2_ANNOTATION")}
+                if result is not None:
+                    state = ("fail", "failed") if self.failed else ("end", "done")
+                    whole["DRMAA2_EVENT"], whole["DRMAA2_JOB_STATE"] = state
+                    whole["DRMAA2_ANNOTATION"] = "%d of %d tasks failed" % (self.failed, len(self.tasks))
+                self.notify_queue.append((orders["mail"], whole))
+        self.spawn_notifiers(orders["log"])
+
+    def spawn_notifiers(self, log: str) -> None:
+        """Start queued notifiers, at most MAX_NOTIFIERS at once: `drmaa2 kill` of a large array ends all its
+        waiting tasks in one pass, and their notifiers must not start all at once."""
+        while self.notify_queue and len(self.notifiers) < MAX_NOTIFIERS:
+            argv, env = self.notify_queue.pop(0)
+            try:
+                pid = os.posix_spawn(argv[0], argv, env, setsid=True, setsigdef=RESET_SIGNALS, setsigmask=(),
+                                     file_actions=[
+                                         (os.POSIX_SPAWN_OPEN, 0, os.devnull, os.O_RDONLY, 0),
+                                         (os.POSIX_SPAWN_OPEN, 1, os.devnull, os.O_WRONLY, 0),
+                                         (os.POSIX_SPAWN_OPEN, 2, log, os.O_WRONLY | os.O_CREAT | os.O_APPEND,
+                                          0o600)])
+            except OSError:
+                continue  # no notifier: the job's own record is what matters
+            self.notifiers.add(pid)
+
+    def flush_notifiers(self) -> None:
+        """Before the shepherd exits: start the notifiers still queued as earlier ones end."""
+        orders = self.spec.get("notify")
+        while self.notify_queue and orders:
+            self.spawn_notifiers(orders["log"])
+            if not self.notify_queue:
+                return
+            try:
+                pid, _ = os.waitpid(-1, 0)
+            except ChildProcessError:
+                self.notifiers.clear()
+                continue
+            self.notifiers.discard(pid)
 
     def open_stdio(self, task: Task) -> list[int]:
         spec = task.spec
@@ -546,6 +622,7 @@ class Shepherd:
                                      "dispatch_time": time.time(),
                                      "cgroup": task.cgroup[0] if task.cgroup else None,
                                      "subreaper": self.reaper is not None})
+        self.notify(task)
         if self.timeout:
             self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
 
@@ -618,6 +695,7 @@ class Shepherd:
     def reap(self, pid: int, status: int, usage: Any) -> None:
         task = self.running.pop(pid, None)
         if task is None:
+            self.notifiers.discard(pid)
             return
         result: dict[str, Any] = {
             "exit_status": os.WEXITSTATUS(status) if os.WIFEXITED(status) else None,
@@ -682,6 +760,7 @@ class Shepherd:
         self.create_outputs()
         try:
             self.start_all()
+            self.flush_notifiers()
         finally:
             # Answer what came last (the requester learns the task ended) and leave no request behind.
             self.control_due = True
@@ -715,6 +794,8 @@ class Shepherd:
             # Reap before spawning: a slot freed now must be used before we sleep; serve before spawning: a
             # kill or hold that came meanwhile must stop a task from starting.
             self.reap_exited()
+            if self.notify_queue:
+                self.spawn_notifiers(self.spec["notify"]["log"])
             self.serve()
             if self.draining:
                 self.sweep()

@@ -51,6 +51,9 @@ class SchedulerBackend(Backend):
     denied: ClassVar[tuple[str, ...]]
     #: Extra scheduler options (``--native``), passed as they are.
     extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    #: ``--mail-type`` goes to the scheduler (sbatch --mail-type, qsub -m), whose own mailer sends it: drmaa2
+    #: sends none, so that an event never makes two mails.
+    notifies: ClassVar[frozenset[str]] = frozenset({"mail"})
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "slots": Refusal("`--queue` is the scheduler's own partition or queue, whose limits it keeps: a local "
                          "queue is refused", ExitStatus.USAGE),

@@ -116,6 +116,7 @@ def build_submit_command(
         if "," in template.comment:
             raise InvalidArgument("grid engine cannot keep a comment with a comma (qsub -ac comment=...)")
         cmd += ["-ac", f"comment={template.comment}"]
+    cmd += mail_options(template)
     limits = template.resource_limits
     if resource_int(limits, "disk_mb") is not None:
         raise UnsupportedAttribute("the gridengine backend cannot limit disk space",
@@ -354,3 +355,17 @@ CONTROL = {
 def build_control_command(action: str, native_id: str) -> list[str]:
     """qhold / qrls / qmod -sj / qmod -usj for one job or task ("123.4")."""
     return [*CONTROL[action], native_id]
+
+
+#: ``--mail-type``'s words as qsub -m letters: b (begin), e (end: any end, as sbatch's END), a (abort: Grid
+#: Engine's nearest to FAIL -- it mails for a job deleted or aborted, not for a non-zero exit, which is an "e").
+MAIL_LETTERS = {"BEGIN": "b", "END": "e", "FAIL": "a"}
+
+
+def mail_options(template: JobTemplate) -> list[str]:
+    """qsub's own mail options (``-m bea``, ``-M ADDR,...``) for ``--mail-type``/``--mail-user``; none when no
+    mail is asked for. Grid Engine's mailer sends the mail."""
+    if not template.mail_types:
+        return []
+    words = ["-m", "".join(MAIL_LETTERS[t] for t in template.mail_types)]
+    return words + (["-M", ",".join(template.email)] if template.email else [])

@@ -166,6 +166,7 @@ def build_submit_command(
         cmd.append(f"--account={template.accounting_id}")
     if template.comment:
         cmd.append(f"--comment={template.comment}")
+    cmd.extend(mail_options(template))
     cmd.extend(placement_options(template.candidate_machines, nodes))
     limits = template.resource_limits
     memory = resource_int(limits, "memory_mb")
@@ -401,3 +402,12 @@ def build_cancel_command(native_id: str, signal: int | None) -> list[str]:
 def build_control_command(action: str, native_id: str) -> list[str]:
     """scontrol hold/release/suspend/resume."""
     return ["scontrol", action, native_id]
+
+
+def mail_options(template: JobTemplate) -> list[str]:
+    """sbatch's own mail options for ``--mail-type``/``--mail-user`` (the words are sbatch's already); none
+    when no mail is asked for. Slurm's MailProg sends the mail."""
+    if not template.mail_types:
+        return []
+    words = [f"--mail-type={','.join(template.mail_types)}"]
+    return words + ([f"--mail-user={','.join(template.email)}"] if template.email else [])
