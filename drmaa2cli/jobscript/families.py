@@ -10,6 +10,7 @@ import re
 
 from .. import parsing
 from ..errors import InvalidArgument
+from ..notify import orders
 from .directives import (
     BOOKKEEPING,
     CHECKED,
@@ -173,6 +174,7 @@ NO_QUEUES = "warned where the backend has no queues, unless it names a local que
 # The job template fields an option sets.
 OUT, ERR, IN, CWD = ("output_path",), ("error_path",), ("input_path",), ("working_directory",)
 ENV, LIMITS, QUEUE, TIME = ("job_environment",), ("resource_limits",), ("queue_name",), ("timeout",)
+MAIL = ("mail_types", "email")
 
 
 def _s(family: str, flags: str, treatment: str, read: Reader | None = None, fields: tuple[str, ...] = (),
@@ -211,7 +213,9 @@ def _sbatch() -> list[Spec]:
         _s(f, "--gres --gpus -G --gpus-per-node --gpus-per-task", C, lambda v: {"_gres": v},
            note="a GPU only where the machine has one"),
         _s(f, "-A --account -q --qos --reservation --wckey --comment --nice --priority", B),
-        _s(f, "--mail-type --mail-user", B, note="mail: not sent yet"),
+        _s(f, "--mail-type", H, lambda v: {"mail_type": orders.sbatch_mail_types(v)[0]}, MAIL,
+           note="sbatch's words with no counterpart (TIME_LIMIT*, ARRAY_TASKS, ...) are left out"),
+        _s(f, "--mail-user", H, lambda v: {"mail_user": v}, MAIL),
         _s(f, "--requeue --no-requeue", B, nargs=0),
     ]
 
@@ -239,7 +243,8 @@ def _qsub() -> list[Spec]:
         _s(f, "-q", H, lambda v: {"queue": v}, QUEUE, note=NO_QUEUES, unmet=BOOKKEEPING),
         _s(f, "-S", H, lambda v: {"shell": v}),
         _s(f, "-A -P -p -js -ac -dc -sc", B),
-        _s(f, "-m -M", B, note="mail: not sent yet"),
+        _s(f, "-m", H, lambda v: {"mail_type": orders.mail_letters(v)[0]}, MAIL, note="b e a n (s is left out)"),
+        _s(f, "-M", H, lambda v: {"mail_user": v}, MAIL),
         _s(f, "-r -R", B),
     ]
 
@@ -267,7 +272,8 @@ def _pbs() -> list[Spec]:
         _s(f, "-q", H, lambda v: {"queue": v}, QUEUE, note=NO_QUEUES, unmet=BOOKKEEPING),
         _s(f, "-S", H, lambda v: {"shell": v}),
         _s(f, "-A -P -p -l place -W group_list", B),
-        _s(f, "-m -M", B, note="mail: not sent yet"),
+        _s(f, "-m", H, lambda v: {"mail_type": orders.mail_letters(v)[0]}, MAIL, note="b e a n (j is left out)"),
+        _s(f, "-M", H, lambda v: {"mail_user": v}, MAIL),
         _s(f, "-r", B),
     ]
 

@@ -9,4 +9,3 @@ export OMP_NUM_THREADS=$NSLOTS
 echo "slots $NSLOTS threads $OMP_NUM_THREADS"
 # expect: exit 0
 # expect: file smp.o{job} ~ slots 2 threads 2
-# expect: stderr ~ ignored: line 5 #$ -m ea; line 6 #$ -M someone@example.org

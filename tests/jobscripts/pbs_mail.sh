@@ -5,7 +5,7 @@
 #PBS -A project1
 #PBS -j oe
 
-echo "mail is bookkeeping"
+echo "mail goes to its user"
 # expect: exit 0
-# expect: file pbs_mail.o{job} ~ mail is bookkeeping
-# expect: stderr ~ ignored: line 3 #PBS -m abe; line 4 #PBS -M someone@example.org; line 5 #PBS -A project1
+# expect: file pbs_mail.o{job} ~ mail goes to its user
+# expect: stderr ~ ignored: line 5 #PBS -A project1

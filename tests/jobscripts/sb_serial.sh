@@ -14,4 +14,4 @@
 echo "job $SLURM_JOB_ID name $SLURM_JOB_NAME cpus $SLURM_CPUS_PER_TASK tasks $SLURM_NTASKS nodes $SLURM_JOB_NUM_NODES"
 # expect: exit 0
 # expect: file serial-{job}.out ~ job {slurm_job} name serial cpus 2 tasks 1 nodes 1
-# expect: stderr ~ ignored: line 9 #SBATCH --mail-type=END,FAIL; line 10 #SBATCH --mail-user=someone@example.org; line 11 #SBATCH --account=proj0815
+# expect: stderr ~ ignored: line 11 #SBATCH --account=proj0815
