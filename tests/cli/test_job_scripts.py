@@ -432,7 +432,8 @@ def test_pbs_directives_become_submit_options() -> None:
     assert jobscript.pbs(["-W", "depend=afterok:12.server:13", "-v", "A=1"]) == {"after": ["12", "13"],
                                                                                  "variables": ["A=1"]}
     assert jobscript.pbs(["-l", "walltime=01:00:00,mem=2gb"]) == {"timeout": "3600s", "memory": "2g"}
-    assert jobscript.pbs(["-A", "proj", "-m", "abe", "-M", "me@x"]) == {"mail_type": "FAIL,BEGIN,END", "mail_user": "me@x"}
+    assert jobscript.pbs(["-A", "proj", "-m", "abe", "-M", "me@x"]) == {"mail_type": "FAIL,BEGIN,END",
+                                                                       "mail_user": "me@x"}
     assert jobscript.pbs(["-k", "oe"]) is None
     with pytest.raises(InvalidArgument, match="oe, eo or n"):
         jobscript.pbs(["-j", "x"])
