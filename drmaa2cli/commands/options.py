@@ -119,6 +119,8 @@ SUBMIT: tuple[Option, ...] = (
           "`run` does."),
     _flag("detach_on_interrupt", ("--detach-on-interrupt",), "With --wait: Ctrl-C stops the waiting only and "
           "leaves the job running (its id on stderr)."),
+    _flag("strict", ("--strict",), "A job script's directives that mean nothing on this backend (--account, "
+          "--qos, ...) are refused, not ignored with a warning ([jobscripts] strict = true does the same)."),
     _flag("terse", ("--terse",), "Print only the job id."),
     JSON,
 )

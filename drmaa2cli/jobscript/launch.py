@@ -29,7 +29,8 @@ def job_command(script: JobScript, args: list[str], backend: str, home: Path,
     UnsupportedAttribute (see ``requests.check``), StoreError when the copy cannot be written."""
     d = requests.declared(backend, home)
     options = {} if options is None else options
-    native, notes = requests.check(script, options, d, lambda: requests.strict(home, os.environ))
+    native, notes = requests.check(script, options, d,
+                                   lambda: bool(options.get("strict")) or requests.strict(home, os.environ))
     family = script.family
     if not d.sees_home:
         argv = argv_inline(script, args)

@@ -507,3 +507,13 @@ def test_every_task_gets_a_private_tmpdir_removed_at_its_end(cli: Cli, tmp_path:
     seen = [(tmp_path / f"tmp.{i}").read_text().split() for i in (1, 2)]
     assert [mode for mode, _ in seen] == ["700", "700"] and seen[0][1] != seen[1][1], seen
     assert not any(os.path.exists(path) for _, path in seen), seen  # removed, the link not followed
+
+
+def test_the_strict_option_refuses_bookkeeping_on_the_command_line(cli: Cli, tmp_path: Path) -> None:
+    script = tmp_path / "job.sh"
+    script.write_bytes(b"#!/bin/sh\n#SBATCH --ntasks=1\n#SBATCH --account=proj1\necho done\n")
+    r = cli("submit", "--strict", str(script))
+    assert r.code == 201 and r.err.count("\n") == 1 and "line 3: #SBATCH --account=proj1" in r.err, r.err
+    r = cli("submit", "--terse", str(script))
+    assert r.code == 0 and "ignored: line 3 #SBATCH --account=proj1" in r.err, r.err
+    assert cli("wait", r.out.strip()).code == 0
