@@ -41,6 +41,9 @@ CASES: dict[str, str] = {
     "of its limit (the suite allows 20 s on a loaded machine)",
     "hold": "`hold`/`release` of a queued job and of a whole array (running tasks are skipped)",
     "suspend": "`suspend`/`resume` of a running job and of a whole array (queued tasks are skipped)",
+    "kill-suspended": "`kill` of a suspended job sends the signal, then lets it continue (SIGCONT, as Slurm and "
+    "Grid Engine do): its TERM trap runs and its own exit code is reported; a plain job ends by SIGTERM (`wait` "
+    "143)",
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",

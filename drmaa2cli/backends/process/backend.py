@@ -459,8 +459,10 @@ class ProcessBackend(Backend):
         if answer == "ended":
             raise InvalidState(f"job {job.id} has already ended")
         if answer == "gone" and pid is not None:
-            # No supervisor to do it (it died): signal the job ourselves.
+            # No supervisor to do it (it died): signal the job ourselves, and wake it if it was suspended.
             self._signal_all(job, pid, signal or signals.SIGKILL)
+            if signal not in (None, signals.SIGKILL, signals.SIGSTOP, signals.SIGCONT):
+                self._signal_all(job, pid, signals.SIGCONT)
 
     def hold(self, job: JobInfo) -> None:
         shepherd_alive, _, started = self._state(job)

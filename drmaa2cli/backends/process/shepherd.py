@@ -255,6 +255,10 @@ class Shepherd:
         if task.pid is None or task.pid not in self.running:
             return
         self.signal_all(task, sig)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
+            # A suspended (stopped) job must get to act on the signal, as Slurm and Grid Engine let it: its
+            # TERM trap runs and its own exit code is reported, instead of SIGKILL after the grace period.
+            self.signal_all(task, signal.SIGCONT)
         if graceful and sig == signal.SIGTERM:
             pid = task.pid
             self.schedule(self.grace, lambda: self.escalate(pid))
