@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
+from ... import mark
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, proc_state
@@ -173,6 +174,17 @@ class ProcessBackend(Backend):
     def setup(self) -> dict[str, str]:
         return {"containment": cgroup.describe(self.containment(), self.subreaper)}
 
+    def parallel_limit(self, array: ArraySpec) -> int | None:
+        """An array's ``%N``, else ``[backends.process] max_parallel``, else the machine's cores (GNU parallel's
+        and ``make -j``'s habit: ``--array 1-100000`` must not start 100,000 processes on a laptop); ``%0`` or
+        ``max_parallel = 0``: no limit."""
+        if array.max_parallel is not None:
+            return array.max_parallel or None
+        setting = self.ctx.settings.get("max_parallel")
+        if setting is None:
+            return os.cpu_count() or 1
+        return int(setting) or None
+
     def prepare(
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
@@ -261,6 +273,8 @@ class ProcessBackend(Backend):
         elif shepherd_alive:
             held = job.state.held
             changes.update(state=JobState.QUEUED_HELD if held else JobState.QUEUED)
+            if "." in job.id and not held and not job.after:  # an array task behind its running ones
+                changes.update(annotation=mark.WAITING_FOR_SLOT)
         else:
             # The shepherd exists from before the record is committed, so a dead one with no start file
             # never started the job: the submitter died before handing it over.
@@ -269,6 +283,8 @@ class ProcessBackend(Backend):
                 finish_time=time.time(),
                 annotation="never started: its supervisor exited before starting it",
             )
+        if started is not None and job.annotation == mark.WAITING_FOR_SLOT:
+            changes.setdefault("annotation", None)  # it got its slot
         return job.evolve(**changes)
 
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
