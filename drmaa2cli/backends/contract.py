@@ -71,8 +71,12 @@ CASES: dict[str, str] = {
     "until …\", and starts no earlier",
     "deadline": "`--deadline TIME` (formats of `--begin`): the job is ended at that time as by `--timeout`, "
     "annotated \"timed out\"; a deadline already past is refused (201)",
-    "alter": "`alter ID --name/--priority/--begin/--timeout/--after` changes a job drmaa2 has not started yet; "
+    "alter": "`alter ID --name/--priority/--begin/--timeout/--after` changes a job that has not started yet; "
     "once it has started, `alter` is refused with one line (exit 205)",
+    "alter-waiting": "`alter` works on every job not started, whoever holds it back: held (`--hold`), waiting "
+    "`--after` another, waiting for a slot, waiting for its start time; a new start time, run-time limit or "
+    "dependencies of a job its platform holds re-submit it under the same id (held again if it was); `alter ID` "
+    "with nothing to change is a usage error (201)",
     "session-slots": "`[sessions.NAME] slots = N` in the config: at most N jobs of the session run at once; the "
     "others stay `queued`, annotated \"waiting for a slot\"",
     "requeue": "`requeue ID` runs an ended job again under its id (a running one is killed first): `attempt` "

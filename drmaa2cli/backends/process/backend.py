@@ -68,7 +68,10 @@ class ProcessLaunch(Launch):
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
         job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
-        self.group = str(job.number)
+        if not self.group:
+            # A job submitted again under its id (``drmaa2 alter``) gets a group of its own: its old shepherd
+            # may still be finishing, and a shepherd serves every request named by its group.
+            self.group = str(job.number) if "group" not in job.backend_data else f"{job.number}-{self.pid}"
         job.backend_data.update(shepherd=self.pid, shepherd_start=self.start_ticks, group=self.group)
         env = job_variables(job)
         self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
