@@ -1,6 +1,7 @@
 """Queue control the same on every backend: local queues with slots, priorities among the jobs waiting for a slot,
-start times, and altering any job not started (contract cases slots, priority, begin, alter-waiting). The core does them where the platform does not; a
-scheduler, whose --queue is its own, refuses local queues and priorities with one line."""
+start times, and altering any job not started (contract cases slots, priority, begin, alter-waiting). The core
+does them where the platform does not; a scheduler, whose --queue is its own, refuses local queues and
+priorities with one line."""
 
 from __future__ import annotations
 
