@@ -14,6 +14,7 @@ import select
 import signal as signals
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -64,6 +65,8 @@ class ProcessLaunch(Launch):
     def bind(self, job: JobInfo) -> None:
         ctx = self.backend.ctx
         t = job.template
+        if t.working_directory is None:  # it runs where it was submitted: its record says where that is
+            job.template = t = replace(t, working_directory=os.getcwd())
         out = t.output_path or ctx.default_output(job.id, "out")
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err

@@ -612,7 +612,9 @@ class Shepherd:
         elif result["signal"] is not None:
             how = signame(result["signal"])
         if task.timed_out:
-            result["annotation"] = "timed out after %gs" % float(self.timeout or 0)
+            limit = float(self.timeout or 0)  # whole seconds, tenths below one, as ending.seconds says it
+            result["annotation"] = "timed out after %s" % ("%ds" % round(limit) if limit >= 1 else
+                                                           "%gs" % round(limit, 1))
             if task.escalated and how is not None:
                 result["annotation"] += " (%s)" % how
         elif task.killed_with is not None:
