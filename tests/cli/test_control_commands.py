@@ -1,6 +1,6 @@
-"""The command line's smaller promises about seeing and controlling jobs: the detail view's start time and deadline,
-the real working directory, local queues in `queues` and `config`, unknown machine names, lists of states, rounded
-times in annotations, an array's logs, `wait` without ids and `kill --all` with its filters."""
+"""The command line's smaller promises about seeing and controlling jobs: the detail view's start time and
+deadline, the real working directory, local queues in `queues` and `config`, unknown machine names, lists of
+states, rounded times in annotations, an array's logs, `wait` without ids and `kill --all` with its filters."""
 
 from __future__ import annotations
 
