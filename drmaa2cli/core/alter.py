@@ -154,10 +154,7 @@ def _changed(job: JobInfo, changes: Changes, deps: list[str],
             priority=job.template.priority if changes.priority is None else changes.priority,
         ))
     held: dict[str, Any] = dict(mark.of(job))
-    if changes.start_time is not None:
-        if "begin" not in held and "slots" not in held:
-            raise InvalidState(f"job {job.id} was submitted without --begin or a local queue: its start time "
-                               "cannot be set now")
+    if changes.start_time is not None:  # its runner reads the start time again before each start
         held["begin"] = changes.start_time
     after, mode = job.after, job.after_mode
     if changes.after is not None:
