@@ -49,8 +49,8 @@ CASES: dict[str, str] = {
     "times": "submission ≤ dispatch ≤ finish time",
     "machines": "`machines` lists the platform's execution hosts (name, cores, memory, OS, architecture), "
     "`jobs` the platform's jobs with drmaa2's marked",
-    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
-    "processes and containers)",
+    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; for "
+    "processes and containers only the config's local queues)",
     "run-stdin": "`run` passes its standard input to the job (data piped into `drmaa2 run -- cat` comes out), "
     "and the job's stdout and stderr come back on run's own",
     "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
