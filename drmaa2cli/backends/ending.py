@@ -137,7 +137,5 @@ def with_result(job: JobInfo, result: Mapping[str, Any]) -> JobInfo:
 
 
 def seconds(value: float | None) -> str:
-    """A time limit as an annotation says it: whole seconds ("3s", a deadline's 2.987 s too), tenths below
-    one ("0.5s")."""
-    v = float(value or 0)
-    return f"{round(v)}s" if v >= 1 else f"{round(v, 1):g}s"
+    """A time limit as an annotation says it, to a tenth of a second: "3s" (a deadline's 2.987 s too), "1.5s"."""
+    return f"{round(float(value or 0), 1):g}s"

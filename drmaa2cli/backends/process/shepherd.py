@@ -612,9 +612,8 @@ class Shepherd:
         elif result["signal"] is not None:
             how = signame(result["signal"])
         if task.timed_out:
-            limit = float(self.timeout or 0)  # whole seconds, tenths below one, as ending.seconds says it
-            result["annotation"] = "timed out after %s" % ("%ds" % round(limit) if limit >= 1 else
-                                                           "%gs" % round(limit, 1))
+            # To a tenth of a second, as ending.seconds says it (a deadline's limit is 2.987 s, say).
+            result["annotation"] = "timed out after %gs" % round(float(self.timeout or 0), 1)
             if task.escalated and how is not None:
                 result["annotation"] += " (%s)" % how
         elif task.killed_with is not None:
