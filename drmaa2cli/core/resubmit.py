@@ -4,8 +4,8 @@ as qalter does where the platform cannot modify a job (DRMAA v1 has no call for 
 
 In this order, so that the job never runs twice nor with its old settings: held on its platform if it is not
 already (its platform decides whether it has started meanwhile: then the alter is refused, 205); a new launch
-prepared and bound to the record (the process backend's shepherd boots meanwhile); the held job taken off its
-platform (it never started, so nothing of it ran) and what it left removed; the record replaced; the new launch
+prepared (the process backend's shepherd boots meanwhile); the held job taken off its platform (it never
+started, so nothing of it ran) and what it left removed; the new launch bound to the record, which is replaced; it
 started -- held again if it was held, through drmaa2's runner when it must now wait for a start time, natively
 when the platform does what is asked. A command that looks at the job between its removal and the new record
 may see it end ("killed before it started"); the new record replaces that.
@@ -14,6 +14,8 @@ may see it end ("killed before it started"); the new record replaces that.
 from __future__ import annotations
 
 import contextlib
+import signal as signals
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from typing import Any
@@ -22,6 +24,9 @@ from ..deferred.wrapper import StartLater
 from ..errors import Drmaa2Error, InvalidState
 from ..models import Dependencies, JobInfo, JobState
 from .context import Context
+
+#: How long a re-submission waits for its platform to report the old job's end (it never ran: it was held).
+GONE_SECONDS = 30.0
 
 
 def resubmit(ctx: Context, jobs: Sequence[JobInfo], fields: Mapping[str, Any], deps: list[str],
@@ -57,11 +62,14 @@ def _again(ctx: Context, job: JobInfo, fields: Mapping[str, Any], deps: list[str
                        state=JobState.QUEUED_HELD if held else JobState.QUEUED, dispatch_time=None,
                        after=deps or None, after_mode=mode if deps else None)
     try:
-        launch.bind(fresh)
+        # Before the new launch is bound: a backend may find a job's platform id by its drmaa2 id (libdrmaa's
+        # agent), and the bind names the new one.
         with contextlib.suppress(InvalidState):  # ended meanwhile: it never started, it was held
             be.inner.terminate(job, None)
+        _until_gone(be, job)
         with contextlib.suppress(Drmaa2Error):
             be.inner.cleanup(job)
+        launch.bind(fresh)
         with ctx.store.transaction() as txn:
             txn.revive(fresh)
     except BaseException:
@@ -76,6 +84,20 @@ def _again(ctx: Context, job: JobInfo, fields: Mapping[str, Any], deps: list[str
         ctx.persist(started)
         return started[0]
     return fresh
+
+
+def _until_gone(be: StartLater, job: JobInfo) -> None:
+    """Wait (at most GONE_SECONDS) until the platform reports the old job ended: what it writes of that end is
+    keyed by the drmaa2 id (libdrmaa's keeper writes it when the deletion reaches it), and must be there to be
+    removed before the new job's record can be read, or the new job would take the old one's end for its own."""
+    deadline = time.monotonic() + GONE_SECONDS
+    while time.monotonic() < deadline:
+        with contextlib.suppress(Drmaa2Error):  # a platform slow to answer: ask again
+            if any(seen.state.final for seen in be.inner.refresh([job])):
+                return
+        time.sleep(0.1)
+    with contextlib.suppress(Drmaa2Error):  # the delete did not reach it: once more, at once
+        be.inner.terminate(job, signals.SIGKILL)
 
 
 def _release(be: StartLater, job: JobInfo, held: bool) -> None:
