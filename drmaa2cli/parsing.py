@@ -161,8 +161,6 @@ def array(text: str) -> ArraySpec:
         if len(range(first, last + 1, step)) > 100_000:
             raise InvalidArgument(f"--array: {text!r} has more than 100000 tasks")
         ranges.append((first, last, step))
-    if limit is not None and limit < 1:
-        raise InvalidArgument(f"--array: {text!r}: %MAXPARALLEL must be at least 1")
     if len(ranges) == 1:
         return ArraySpec(*ranges[0], limit)
     indices = sorted({i for first, last, step in ranges for i in range(first, last + 1, step)})

@@ -202,6 +202,13 @@ class Backend(ABC):
         self.ctx = ctx
 
     # --- submission -------------------------------------------------------------------------------
+    def parallel_limit(self, array: ArraySpec) -> int | None:
+        """How many of ``array``'s tasks may run at once, None for no limit of drmaa2's (the platform's own):
+        its ``%N``, ``%0`` meaning none. A backend that runs tasks on this machine gives a safe default when
+        there is no ``%N``. The wrapper (``deferred.wrapper``) asks once per submission, so ``prepare`` gets
+        the array with this limit."""
+        return array.max_parallel or None
+
     @abstractmethod
     def prepare(
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None

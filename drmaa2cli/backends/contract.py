@@ -41,13 +41,16 @@ CASES: dict[str, str] = {
     "of its limit (the suite allows 20 s on a loaded machine)",
     "hold": "`hold`/`release` of a queued job and of a whole array (running tasks are skipped)",
     "suspend": "`suspend`/`resume` of a running job and of a whole array (queued tasks are skipped)",
+    "kill-suspended": "`kill` of a suspended job sends the signal, then lets it continue (SIGCONT, as Slurm and "
+    "Grid Engine do): its TERM trap runs and its own exit code is reported; a plain job ends by SIGTERM (`wait` "
+    "143)",
     "control-at-once": "`kill`, `hold`, `release` issued right after `submit` (CLI) or `run_job` (Python) "
     "take effect",
     "times": "submission ≤ dispatch ≤ finish time",
     "machines": "`machines` lists the platform's execution hosts (name, cores, memory, OS, architecture), "
     "`jobs` the platform's jobs with drmaa2's marked",
-    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; none for "
-    "processes and containers)",
+    "queues": "`queues` lists where jobs can be submitted (partitions, cluster queues, the space; for "
+    "processes and containers only the config's local queues)",
     "run-stdin": "`run` passes its standard input to the job (data piped into `drmaa2 run -- cat` comes out), "
     "and the job's stdout and stderr come back on run's own",
     "run-interrupt": "Ctrl-C (SIGINT) on `run` stops its job as `kill` does, says which job on stderr and exits "
@@ -69,8 +72,12 @@ CASES: dict[str, str] = {
     "until …\", and starts no earlier",
     "deadline": "`--deadline TIME` (formats of `--begin`): the job is ended at that time as by `--timeout`, "
     "annotated \"timed out\"; a deadline already past is refused (201)",
-    "alter": "`alter ID --name/--priority/--begin/--timeout/--after` changes a job drmaa2 has not started yet; "
+    "alter": "`alter ID --name/--priority/--begin/--timeout/--after` changes a job that has not started yet; "
     "once it has started, `alter` is refused with one line (exit 205)",
+    "alter-waiting": "`alter` works on every job not started, whoever holds it back: held (`--hold`), waiting "
+    "`--after` another, waiting for a slot, waiting for its start time; a new start time, run-time limit or "
+    "dependencies of a job its platform holds re-submit it under the same id (held again if it was); `alter ID` "
+    "with nothing to change is a usage error (201)",
     "session-slots": "`[sessions.NAME] slots = N` in the config: at most N jobs of the session run at once; the "
     "others stay `queued`, annotated \"waiting for a slot\"",
     "requeue": "`requeue ID` runs an ended job again under its id (a running one is killed first): `attempt` "

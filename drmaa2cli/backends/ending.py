@@ -98,7 +98,7 @@ def killed(number: int, escalated: bool = False) -> str:
 
 def timed_out(limit: float | None, number: int | None = None, escalated: bool = False) -> str:
     """"timed out after 3s", with " (SIGKILL after SIGTERM was ignored for 5s)" when that is how it ended."""
-    text = f"timed out after {limit or 0:g}s"
+    text = f"timed out after {seconds(limit)}"
     if escalated and number == signals.SIGKILL:
         text += f" ({escalation(number, escalated)})"
     return text
@@ -134,3 +134,8 @@ def with_result(job: JobInfo, result: Mapping[str, Any]) -> JobInfo:
         max_rss=result.get("max_rss", job.max_rss),
         machine=result.get("machine") or job.machine,
     )
+
+
+def seconds(value: float | None) -> str:
+    """A time limit as an annotation says it, to a tenth of a second: "3s" (a deadline's 2.987 s too), "1.5s"."""
+    return f"{round(float(value or 0), 1):g}s"

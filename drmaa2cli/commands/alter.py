@@ -10,8 +10,8 @@ from . import completion
 from ._common import JobIds, JsonOption, output, service
 
 HELP = (
-    "Change jobs not started yet (waiting for --begin, a slot of a local queue or --after): their name, "
-    "priority, start time, run-time limit or dependencies. Refused (205) once a job has started."
+    "Change jobs not started yet (held, waiting for --after, a slot or --begin): their name, priority, start "
+    "time, run-time limit or dependencies. Refused (205) once a job has started."
 )
 
 

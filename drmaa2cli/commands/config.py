@@ -18,6 +18,8 @@ def command(session: SessionOption = None, backend: BackendOption = None, json_o
             "settings": {k: {"value": v, "source": settings.sources[k]} for k, v in values.items()},
             "config_file": {"path": str(path), "exists": path.exists()},
             "backends": settings.backends,
+            "queues": {name: {"slots": slots} for name, slots in sorted(settings.queues.items())},
+            "sessions": {name: {"slots": slots} for name, slots in sorted(settings.session_slots.items())},
             "setup": setup,
         })
         return 0
@@ -26,6 +28,10 @@ def command(session: SessionOption = None, backend: BackendOption = None, json_o
     for name, table in sorted(settings.backends.items()):
         for key, value in sorted(table.items()):
             rows.append([f"backends.{name}.{key}", str(value), "config file"])
+    for name, slots in sorted(settings.queues.items()):
+        rows.append([f"queues.{name}.slots", str(slots), "config file (a local queue: --queue " + name + ")"])
+    for name, slots in sorted(settings.session_slots.items()):
+        rows.append([f"sessions.{name}.slots", str(slots), "config file"])
     for name, notes in setup.items():
         for key, text in notes.items():
             rows.append([f"{name} {key}", text, "detected"])

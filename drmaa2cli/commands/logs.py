@@ -13,7 +13,7 @@ from ._common import output, service
 from ._service import report_failure
 
 HELP = ("Print a job's output (stdout; --stderr, or --both on their own streams); --follow streams it until the "
-        "job ends, then exits with the job's exit code.")
+        "job ends, then exits with the job's exit code. An array id prints every task's, each headed by its id.")
 
 
 def command(
@@ -29,7 +29,11 @@ def command(
     svc = service()
     jobs = svc.jobs([job_id])
     if len(jobs) != 1:
-        raise InvalidArgument(f"job {job_id} is an array: name one task (for example {jobs[0].id})")
+        if follow:
+            raise InvalidArgument(f"job {job_id} is an array: name one task to follow (for example {jobs[0].id})")
+        for task in jobs:
+            print_task(svc, task, ("err",) if stderr else ("out", "err") if both else ("out",), tail)
+        return 0
     job = jobs[0]
     joined = job.template.join_files or (job.output_path is not None and job.output_path == job.error_path)
     streams = ("out", "err") if both and not joined else ("err",) if stderr else ("out",)
@@ -51,6 +55,22 @@ def command(
     if streams == ("out",) and not wrote["out"]:
         hint_at_stderr(svc, job)
     return exit_code_of([job]) if follow else 0
+
+
+def print_task(svc: Service, task: JobInfo, streams: tuple[str, ...], tail: int | None) -> None:
+    """One task of an array, headed by its id as `tail` heads each of several files (``==> 12.3 <==``): its
+    stdout, or stderr, on stdout; with both, its stderr (headed too) on stderr."""
+    joined = task.template.join_files or (task.output_path is not None and task.output_path == task.error_path)
+    for stream in streams:
+        if stream == "err" and joined and len(streams) == 2:
+            continue
+        data = svc.output(task, stream)
+        target = sys.stderr.buffer if len(streams) == 2 and stream == "err" else sys.stdout.buffer
+        target.write(f"==> {task.id} <==\n".encode())
+        target.write(data if tail is None else last_lines(data, tail))
+        if data and not data.endswith(b"\n"):
+            target.write(b"\n")
+        target.flush()
 
 
 def hint_at_stderr(svc: Service, job: JobInfo) -> None:

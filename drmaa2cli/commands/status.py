@@ -16,13 +16,14 @@ if TYPE_CHECKING:
 from ._common import JsonOption, SessionOption, output, service
 
 HELP = "Show jobs: a table of the session's jobs, or every detail of one job."
+STATE_HELP = "Only jobs in these states (queued,running; repeatable)."
 
 
 def command(
     job_ids: Annotated[list[str] | None, typer.Argument(help="Jobs to show (default: the session's jobs).", show_default=False, autocompletion=completion.job_ids)] = None,
     session: SessionOption = None,
     all_sessions: Annotated[bool, typer.Option("--all", "-a", help="Jobs of every session.")] = False,
-    state: Annotated[list[str] | None, typer.Option("--state", help="Only jobs in this state (repeatable).")] = None,
+    state: Annotated[list[str] | None, typer.Option("--state", help=STATE_HELP)] = None,
     name: Annotated[str | None, typer.Option("--name", "-N", help="Only jobs with this name.")] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Finished jobs to show besides the active ones (0: all).")] = DEFAULT_LIMIT,
     watch: Annotated[bool, typer.Option("--watch", "-w", help="Keep showing the jobs until all of them have ended.")] = False,
@@ -30,14 +31,7 @@ def command(
     json_out: JsonOption = False,
 ) -> int:
     """Show jobs."""
-    states = None
-    if state:
-        try:
-            states = {JobState(s.lower()) for s in state}
-        except ValueError:
-            raise InvalidArgument(
-                f"--state: unknown state in {', '.join(state)} (states: {', '.join(s.value for s in JobState)})"
-            ) from None
+    states = parse_states(state)
     svc = service(session)
     out = output()
 
@@ -66,6 +60,20 @@ def command(
         if truncated:
             out.note(f"older finished jobs are not shown (--limit {limit}; --limit 0 shows all)")
     return 0
+
+
+def parse_states(given: list[str] | None) -> set[JobState] | None:
+    """The states of ``--state`` (repeated, or a list as squeue's ``-t`` takes it: ``queued,running``); None
+    when none is given. Raises InvalidArgument naming an unknown state."""
+    if not given:
+        return None
+    words = [w.strip().lower() for item in given for w in item.split(",") if w.strip()]
+    try:
+        return {JobState(w) for w in words}
+    except ValueError:
+        raise InvalidArgument(
+            f"--state: unknown state in {', '.join(given)} (states: {', '.join(s.value for s in JobState)})"
+        ) from None
 
 
 def hint_other_sessions(out: Output, sessions: "list[SessionSummary]", current: str) -> None:

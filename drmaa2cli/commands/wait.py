@@ -1,4 +1,4 @@
-"""drmaa2 wait JOBID..."""
+"""drmaa2 wait [JOBID...]"""
 
 from typing import Annotated
 
@@ -6,25 +6,37 @@ import typer
 
 from .. import parsing, render
 from ..service import exit_code_of
-from ._common import JobIds, JsonOption, output, service
+from . import completion
+from ._common import JsonOption, SessionOption, output, service
 from ._service import report_failure
 
 HELP = (
     "Wait for jobs to end; exit with the job's exit code (128+N if killed by signal N), or for several jobs "
-    "0 if all are done, else the highest code. 124 if --timeout expires."
+    "0 if all are done, else the highest code. 124 if --timeout expires. Without ids: every active job of the "
+    "session."
 )
 
 
 def command(
-    job_ids: JobIds,
+    job_ids: Annotated[list[str] | None, typer.Argument(help="Job ids (default: every active job of the session).", show_default=False, autocompletion=completion.job_ids)] = None,
     timeout: Annotated[str | None, typer.Option("--timeout", "-t", help=f"Give up after this long ({parsing.DURATION_HELP}); exit 124.")] = None,
     any_job: Annotated[bool, typer.Option("--any", help="Return when the first job ends and print its id.")] = False,
+    session: SessionOption = None,
     json_out: JsonOption = False,
 ) -> int:
     """Wait for jobs."""
     seconds = parsing.duration(timeout) if timeout else None
-    svc = service()
+    svc = service(session)
     out = output()
+    if not job_ids:  # pueue's and tsp's habit: every job of the session still active
+        jobs, _ = svc.list_jobs(session=svc.settings.session, limit=None)
+        job_ids = [j.id for j in jobs if not j.state.final]
+        if not job_ids:
+            if json_out:
+                out.json(render.jobs_document([]))
+            else:
+                out.note(f"no active job in session {svc.settings.session}")
+            return 0
     with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
         jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
     ended = [j for j in jobs if j.state.final]

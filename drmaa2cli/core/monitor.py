@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
+from typing import TypeVar
 
-from ..errors import UnsupportedOperation
-from ..models import JobInfo
+from ..errors import JobNotFound, UnsupportedOperation
+from ..models import JobInfo, JobState
 from ..monitoring import MachineInfo, PlatformJob, QueueInfo
 from .context import Context
 from .query import Query
@@ -19,12 +21,21 @@ class Monitor:
         """The execution hosts of ``backend`` (only those named, if ``names``). Raises UnsupportedOperation
         where the platform hides them, BackendUnavailable, DeniedByDrms."""
         found = self.ctx.backend(backend).machines()
-        return [m for m in found if not names or m.name in names]
+        return _named(found, names, "machine", backend)
 
     def queues(self, backend: str, names: Sequence[str] = ()) -> list[QueueInfo]:
-        """Where jobs of ``backend`` can be submitted (only those named, if ``names``)."""
-        found = self.ctx.backend(backend).queues()
-        return [q for q in found if not names or q.name in names]
+        """Where jobs of ``backend`` can be submitted (only those named, if ``names``): the platform's queues,
+        and the local queues of the config (``[queues.NAME] slots = N``) where ``--queue`` names one of those
+        (its jobs running now are ``used``). Raises JobNotFound (202) for a name that is neither."""
+        be = self.ctx.backend(backend)
+        found = be.queues()
+        if "queue_name" in be.unsupported_fields and self.ctx.settings.queues:
+            live = self.ctx.store.snapshot().live_records()
+            busy = Counter(r.get("template", {}).get("queue_name") for r in live
+                           if r["backend"] == backend and r["state"] in _BUSY)
+            found += [QueueInfo(name, slots=slots, used=busy[name])
+                      for name, slots in sorted(self.ctx.settings.queues.items())]
+        return _named(found, names, "queue", backend)
 
     def all_jobs(self, backend: str) -> list[PlatformJob]:
         """Every job the platform shows this user, drmaa2's marked with their drmaa2 id; where the platform
@@ -40,6 +51,23 @@ class Monitor:
         for job in found:
             job.drmaa2_id = by_native.get(job.native_id)
         return found
+
+
+#: The states of a job that holds a slot of its local queue.
+_BUSY = frozenset({JobState.RUNNING.value, JobState.SUSPENDED.value})
+_Named = TypeVar("_Named", MachineInfo, QueueInfo)
+
+
+def _named(found: list[_Named], names: Sequence[str], what: str, backend: str) -> list[_Named]:
+    """The ones of ``found`` named in ``names`` (all when none is); JobNotFound (202) for a name not there."""
+    if not names:
+        return found
+    known = {f.name for f in found}
+    unknown = next((n for n in names if n not in known), None)
+    if unknown is not None:
+        listed = ", ".join(sorted(known)) or "none"
+        raise JobNotFound(f"unknown {what} {unknown} on the {backend} backend (its {what}s: {listed})")
+    return [f for f in found if f.name in names]
 
 
 def _platform(job: JobInfo) -> PlatformJob:

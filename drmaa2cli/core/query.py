@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from .. import mark
 from ..backends import Backend
 from ..errors import BackendUnavailable, Drmaa2Error, InvalidState, StoreError, WaitTimeout
 from ..models import JobInfo, JobState
@@ -46,12 +47,23 @@ class Query:
             return list(jobs)
         try:
             self.ctx.persist(changed.values())
+            self._clear_slot_notes(jobs, changed)
         except StoreError as e:
             # Reading must not depend on writing (a full disk, a home made read-only): the new states are
             # shown as found, and a later command records them (their source -- exit files, the engine, the
             # API -- still has them).
             self.ctx.warn(f"cannot record the jobs' new states: {e}")
         return [changed.get(j.id, j) for j in jobs]
+
+    def _clear_slot_notes(self, jobs: Sequence[JobInfo], changed: Mapping[str, JobInfo]) -> None:
+        """Remove "waiting for a slot" from the records of jobs that got their slot (the platform's own
+        throttle, a process array's): a record merges a new annotation of None as "unchanged"."""
+        started = [j.id for j in jobs if j.annotation == mark.WAITING_FOR_SLOT and j.id in changed
+                   and changed[j.id].annotation is None]
+        if started:
+            with self.ctx.store.transaction() as txn:
+                for job_id in started:
+                    txn.clear(job_id, "annotation")
 
     def _kill_marks_for_ended(self, be: Backend, group: list[JobInfo], found: list[JobInfo]) -> list[JobInfo]:
         """``found`` (what ``be.refresh(group)`` returned), with the jobs it saw end looked at again with the kill

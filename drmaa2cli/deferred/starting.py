@@ -56,7 +56,10 @@ def start_one(svc: Core, job: JobInfo) -> None:
     noted = mark.waiting_note(mark.of(job), 0.0) is not None or bool(job.attempts)
     # On its platform the job is queued (or running) like any other; "requeued" was drmaa2's holding it back.
     annotation = f"attempt {job.attempt}" if job.attempts else (None if noted else job.annotation)
-    bound = job.evolve(backend_data=data, annotation=annotation, state=JobState.QUEUED)
+    # Not held on its platform either: a backend that submits what the record says (a scheduler's script)
+    # would otherwise hold a job its runner released.
+    bound = job.evolve(backend_data=data, annotation=annotation, state=JobState.QUEUED,
+                       template=replace(job.template, submit_as_hold=False))
     launch.bind(bound)
     if mark.RETRIER in data:  # a backend's bind may have set its data afresh
         bound.backend_data[mark.RETRIER] = data[mark.RETRIER]

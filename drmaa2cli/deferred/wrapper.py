@@ -57,6 +57,9 @@ class StartLater(Backend):
         ended yet), else one that leaves the start to a runner. ``session``: the job session, whose slots
         (``[sessions.NAME] slots = N``) the job may have to wait for."""
         pending = after.jobs if after is not None else []
+        limit = self.inner.parallel_limit(array) if array is not None else None
+        if array is not None and limit != array.max_parallel:  # `%0`, or no `%N` where the backend has a default
+            array = replace(array, max_parallel=limit)
         slots = self.pool(template, session)
         begin = template.start_time if template.start_time and template.start_time > time.time() else None
         wants = {f for f, on in (("array", array), ("after", pending), ("hold", template.submit_as_hold)) if on}

@@ -213,6 +213,10 @@ def job_detail(output: Output, job: JobInfo) -> None:
         ("error", "(joined with output)" if job.error_path and job.error_path == job.output_path
          else job.error_path),
         ("timeout", _duration(t.timeout) if t.timeout else None),
+        ("queue", t.queue_name),
+        ("priority", t.priority or None),
+        ("begin", rfc3339(t.start_time)),
+        ("deadline", rfc3339(t.deadline_time)),
         ("submitted", rfc3339(job.submission_time)),
         ("started", rfc3339(job.dispatch_time)),
         ("finished", rfc3339(job.finish_time)),

@@ -45,7 +45,7 @@ def test_a_bare_number_means_what_the_directive_means() -> None:
 
 @pytest.mark.parametrize(("text", "spec"), [
     ("1-15", ArraySpec(1, 15)), ("1-9:2%3", ArraySpec(1, 9, 2, 3)), ("4", ArraySpec(4, 4)),
-    ("1-4%2", ArraySpec(1, 4, 1, 2)), ("0-15", ArraySpec(0, 15)),
+    ("1-4%2", ArraySpec(1, 4, 1, 2)), ("0-15", ArraySpec(0, 15)), ("1-9%0", ArraySpec(1, 9, 1, 0)),  # no limit
     ("1,3,5-9", ArraySpec(1, 9, 1, None, (1, 3, 5, 6, 7, 8, 9))),
     ("9,0-4:2%2", ArraySpec(0, 9, 1, 2, (0, 2, 4, 9))),
 ])
@@ -53,7 +53,7 @@ def test_arrays_as_sbatch_writes_them(text: str, spec: ArraySpec) -> None:
     assert parsing.array(text) == spec
 
 
-@pytest.mark.parametrize("text", ["", "a", "1-", "3-1", "1,,2", "1-9%0", "1-9:0", "1%2%3", "1-200000"])
+@pytest.mark.parametrize("text", ["", "a", "1-", "3-1", "1,,2", "1-9:0", "1%2%3", "1-200000"])
 def test_malformed_arrays_are_refused_in_one_line(text: str) -> None:
     with pytest.raises(InvalidArgument, match="--array"):
         parsing.array(text)

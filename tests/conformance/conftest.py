@@ -31,7 +31,7 @@ BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrma
 #: (``tests/process/as_user.py``: no cgroup there, so its jobs' shepherds are their subreapers), for the cases
 #: in USER_CASES only (``tests/process`` checks the same user's containment more closely).
 TARGETS = [*BACKENDS, "process-user"]
-USER_CASES = frozenset({"kill", "containment", "output-files", "accounting", "run-interrupt"})
+USER_CASES = frozenset({"kill", "kill-suspended", "containment", "output-files", "accounting", "run-interrupt"})
 #: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
 #: kubernetes a hostPath volume, the one node of the test cluster being this machine).
 CONTAINERS = ("docker", "podman", "kubernetes")

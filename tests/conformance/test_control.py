@@ -1,6 +1,6 @@
 """Job control the same on every backend: dependencies, kill, timeout, hold/release, suspend/resume, and control
 issued the moment a job was submitted, nothing of a job left running after it (contract cases after, kill, timeout,
-hold, suspend, control-at-once, containment)."""
+hold, suspend, kill-suspended, control-at-once, containment)."""
 
 from __future__ import annotations
 
@@ -127,6 +127,33 @@ def test_suspend_and_resume(target: Target) -> None:
     (target.workdir / "go").touch()
     assert target.wait(job) == 0
     assert target.wait(array) == 0
+
+
+#: A job that traps SIGTERM, says so and exits with its own code.
+TRAPS = "trap 'echo got-term; exit 42' TERM; echo ready; while :; do sleep 1; done"
+
+
+@case("kill-suspended")
+def test_kill_of_a_suspended_job(target: Target) -> None:
+    traps = target.submit("sh", "-c", TRAPS)
+    target.until(traps, lambda jobs: target("logs", traps).out == b"ready\n", "printed ready")
+    if target.refused("kill-suspended") is not None:
+        target.check_refusal("kill-suspended", target("suspend", traps))
+        return
+    plain = target.submit("sleep", "300")
+    target.until_state(plain, "running")
+    assert target("suspend", traps, plain).code == 0
+    target.until(traps, lambda jobs: jobs[traps]["state"] == "suspended", "was suspended")
+    target.until_state(plain, "suspended")
+    assert target("kill", traps, plain).code == 0
+    # Not 137: the stopped job got to act on SIGTERM, it was not SIGKILLed after the grace period.
+    assert target.wait(traps) == 42
+    info = target.info(traps)
+    assert (info["state"], info["exit_status"]) == ("failed", 42), info
+    assert target("logs", traps).out == b"ready\ngot-term\n"
+    assert target.wait(plain) == 143
+    info = target.info(plain)
+    assert (info["state"], info["signal"]) == ("failed", 15), info
 
 
 TRIES = 3

@@ -1,6 +1,7 @@
 """Queue control the same on every backend: local queues with slots, priorities among the jobs waiting for a slot,
-and start times (contract cases slots, priority, begin). The core does them where the platform does not; a
-scheduler, whose --queue is its own, refuses local queues and priorities with one line."""
+start times, and altering any job not started (contract cases slots, priority, begin, alter-waiting). The core
+does them where the platform does not; a scheduler, whose --queue is its own, refuses local queues and
+priorities with one line."""
 
 from __future__ import annotations
 
@@ -95,6 +96,48 @@ def test_alter_before_the_start_and_not_after(target: Target) -> None:
         if target.refused(refused) is not None:  # refused as a submit with it would be, before any start
             target.check_refusal(refused, target("alter", later, option))
     assert target("kill", later).code == 0
+
+
+@case("alter-waiting")
+def test_alter_every_job_not_started(target: Target) -> None:
+    """Held, waiting --after another, waiting for a slot, waiting for its start time: each can be altered,
+    whoever holds it back (the platform or drmaa2), and starts as altered."""
+    with_local_queue(target)
+    limit = () if target.refused("timeout") is not None else ("--timeout", "5m")
+    held = target.submit("sh", "-c", "exit 3", options=("--hold", "--name", "before"))
+    assert target("alter", held, "--name", "after", *limit).code == 0
+    info = target.info(held)
+    assert (info["name"], info["state"]) == ("after", "queued_held"), info
+    assert target("alter", held, "--begin", "+1s").code == 0  # a start time for a held job: still held
+    assert target.info(held)["state"] == "queued_held"
+    assert target("release", held).code == 0
+    assert target.wait(held) == 3  # the job itself ran, once
+    first = target.submit(*gated(target))
+    waiting = target.submit("true", options=("--after", first))
+    target.until_state(first, "running")
+    r = target("alter", waiting, "--name", "freed", "--after", "")
+    assert r.code == 0, r.err
+    assert target.wait(waiting) == 0  # no dependency any more: it ran while the first still runs
+    assert target.info(first)["state"] == "running"
+    assert target.info(waiting)["name"] == "freed"
+    # A slot: a local queue's, or (where --queue is the platform's own) an array's throttle.
+    options = ("--array", "1-2%1") if target.refused("slots") is not None else ("--queue", "one")
+    taken = target.submit(*gated(target), options=options)
+    behind = f"{taken}.2" if "--array" in options else target.submit("true", options=options)
+    target.until(taken, lambda jobs: any(j["state"] == "running" for j in jobs.values()), "ran")
+    assert target.info(behind)["state"] == "queued"
+    assert target("alter", behind, "--name", "behind").code == 0
+    assert target.info(behind)["name"] == "behind"
+    (target.workdir / "go").touch()
+    assert target.wait(behind) == 0 and target.wait(taken) == 0
+    later = target.submit("true", options=("--begin", "+1h"))  # once the gated jobs are gone: room for it
+    assert target("alter", later, "--begin", "+1s").code == 0
+    assert target.wait(later) == 0
+    # Nothing to change is a usage error, whatever the job's state; a job that ran is refused.
+    r = target("alter", later)
+    assert r.code == 201 and len(r.err.strip().splitlines()) == 1, r.err
+    r = target("alter", later, "--name", "late")
+    assert r.code == 205 and len(r.err.strip().splitlines()) == 1, r.err
 
 
 @case("deadline")

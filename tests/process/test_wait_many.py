@@ -17,7 +17,7 @@ def _few_files() -> None:
 
 
 def test_wait_on_an_array_of_running_tasks_under_a_low_file_limit(cli: Cli) -> None:
-    array = cli.submit("sleep", "1", options=["--array", "1-60"])
+    array = cli.submit("sleep", "1", options=["--array", "1-60%0"])  # all at once
     r = subprocess.run([sys.executable, "-m", "drmaa2cli", "wait", array], env=cli.env, capture_output=True,
                        text=True, timeout=120, preexec_fn=_few_files)
     assert r.returncode == 0, r.stderr

@@ -79,6 +79,7 @@ class CFBackend(Backend):
         "job-script": Refusal("scripts run, but their output-file, time-limit, working-directory and environment "
                               "directives are refused (201), naming the line: a task has none of these"),
         "suspend": Refusal("Cloud Foundry tasks cannot be suspended", ExitStatus.UNSUPPORTED),
+        "kill-suspended": Refusal("no task is ever suspended (see suspend)", ExitStatus.UNSUPPORTED),
         "exit-status": Refusal("Cloud Foundry reports a process killed by signal N as exit status 128+N, so a "
                                "task's own exit status above 128 is shown as that signal (as a shell reads $?)"),
         "machines": Refusal("Cloud Foundry does not show the cells that run tasks", ExitStatus.UNSUPPORTED),

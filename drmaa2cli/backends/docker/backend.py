@@ -356,13 +356,35 @@ class DockerBackend(Backend):
         # Before the signal: the finaliser may run the moment the container dies.
         self.files.record_kill(job.id, "stop" if signal is None else signal)
         try:
-            if signal is None:
+            if status == "paused":
+                self._end_paused(engine, container_of(job), signal)
+            elif signal is None:
                 engine.stop(container_of(job), GRACE_SECONDS)
             else:
                 engine.kill(container_of(job), signal)
         except InvalidState:  # Missing too: the container is gone
             self.files.record_kill(job.id, None)
             raise InvalidState(f"job {job.id} has already ended") from None
+
+    def _end_paused(self, engine: Engine, name: str, signal: int | None) -> None:
+        """Signal a paused (suspended) container, then unpause it so that it acts on the signal, as Slurm and
+        Grid Engine send SIGCONT: its TERM trap runs and its own exit code is reported. Docker unpauses it
+        itself; Podman leaves it paused with the signal pending and refuses to stop it ("container state
+        improper"), so ``stop``'s SIGKILL after the grace period is done here."""
+        engine.kill(name, signals.SIGTERM if signal is None else signal)
+        with contextlib.suppress(InvalidState):  # Missing too: it ended at once
+            if engine.inspect(name)["State"].get("Paused"):  # Docker's unpause of a running one is an error
+                engine.unpause(name)
+        if signal is not None:
+            return
+        deadline = time.monotonic() + GRACE_SECONDS
+        with contextlib.suppress(Missing):  # gone: it ended (and its finaliser removed it)
+            while time.monotonic() < deadline:
+                if not engine.inspect(name)["State"].get("Running"):
+                    return
+                time.sleep(0.1)
+        with contextlib.suppress(InvalidState):  # it ended at the last moment
+            engine.kill(name, signals.SIGKILL)
 
     def _starting(self, engine: Engine, job: JobInfo) -> bool:
         """Whether ``job`` has no result and no container yet, and its submitter may still create it."""

@@ -116,6 +116,7 @@ class KubernetesBackend(Backend):
         "output-files": Refusal("a pod keeps one log, so stdout and stderr cannot go to separate files; "
                                 "`--output` (or `--join`) is honoured", ExitStatus.USAGE),
         "suspend": Refusal("Kubernetes cannot pause a pod (and 1.20 has no Job suspend)", ExitStatus.UNSUPPORTED),
+        "kill-suspended": Refusal("no job is ever suspended (see suspend)", ExitStatus.UNSUPPORTED),
         "run-stdin": Refusal("a pod's standard input is reached only through an attach stream (SPDY or "
                              "WebSocket), which drmaa2's HTTP client does not speak: `run` refuses when it has "
                              "input waiting "

@@ -17,7 +17,11 @@ DATA_SHAPE: Shape = {
 }
 #: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
 #: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
-SETTINGS: dict[str, dict[str, str]] = {"process": {"cgroup": "boolean", "subreaper": "boolean"}}
+#: ``max_parallel``: how many tasks of an array without ``%N`` run at once (default: the machine's cores;
+#: 0: no limit).
+SETTINGS: dict[str, dict[str, str]] = {
+    "process": {"cgroup": "boolean", "subreaper": "boolean", "max_parallel": "number"},
+}
 
 #: What each containment mode gives (``cgroup.mode`` decides which is in force; ``drmaa2 config`` says it).
 CONTAINMENT: dict[str, dict[str, str]] = {

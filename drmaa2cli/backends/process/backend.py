@@ -15,9 +15,11 @@ import signal as signals
 import sys
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ... import mark
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
 from ...files import ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
@@ -68,11 +70,16 @@ class ProcessLaunch(Launch):
     def bind(self, job: JobInfo) -> None:
         ctx = self.backend.ctx
         t = job.template
+        if t.working_directory is None:  # it runs where it was submitted: its record says where that is
+            job.template = t = replace(t, working_directory=os.getcwd())
         out = t.output_path or ctx.default_output(job.id, "out")
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
         job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
-        self.group = str(job.number)
+        if not self.group:
+            # A job submitted again under its id (``drmaa2 alter``) gets a group of its own: its old shepherd
+            # may still be finishing, and a shepherd serves every request named by its group.
+            self.group = str(job.number) if "group" not in job.backend_data else f"{job.number}-{self.pid}"
         job.backend_data.update(shepherd=self.pid, shepherd_start=self.start_ticks, group=self.group)
         env = job_variables(job)
         self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
@@ -204,6 +211,17 @@ class ProcessBackend(Backend):
     def setup(self) -> dict[str, str]:
         return {"containment": cgroup.describe(self.containment(), self.subreaper)}
 
+    def parallel_limit(self, array: ArraySpec) -> int | None:
+        """An array's ``%N``, else ``[backends.process] max_parallel``, else the machine's cores (GNU parallel's
+        and ``make -j``'s habit: ``--array 1-100000`` must not start 100,000 processes on a laptop); ``%0`` or
+        ``max_parallel = 0``: no limit."""
+        if array.max_parallel is not None:
+            return array.max_parallel or None
+        setting = self.ctx.settings.get("max_parallel")
+        if setting is None:
+            return os.cpu_count() or 1
+        return int(setting) or None
+
     def prepare(
         self, template: JobTemplate, *, array: ArraySpec | None = None, after: Dependencies | None = None
     ) -> Launch:
@@ -292,6 +310,8 @@ class ProcessBackend(Backend):
         elif shepherd_alive:
             held = job.state.held
             changes.update(state=JobState.QUEUED_HELD if held else JobState.QUEUED)
+            if "." in job.id and not held and not job.after:  # an array task behind its running ones
+                changes.update(annotation=mark.WAITING_FOR_SLOT)
         else:
             # The shepherd exists from before the record is committed, so a dead one with no start file
             # never started the job: the submitter died before handing it over.
@@ -300,6 +320,8 @@ class ProcessBackend(Backend):
                 finish_time=time.time(),
                 annotation="never started: its supervisor exited before starting it",
             )
+        if started is not None and job.annotation == mark.WAITING_FOR_SLOT:
+            changes.setdefault("annotation", None)  # it got its slot
         return job.evolve(**changes)
 
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:
@@ -490,8 +512,10 @@ class ProcessBackend(Backend):
         if answer == "ended":
             raise InvalidState(f"job {job.id} has already ended")
         if answer == "gone" and pid is not None:
-            # No supervisor to do it (it died): signal the job ourselves.
+            # No supervisor to do it (it died): signal the job ourselves, and wake it if it was suspended.
             self._signal_all(job, pid, signal or signals.SIGKILL)
+            if signal not in (None, signals.SIGKILL, signals.SIGSTOP, signals.SIGCONT):
+                self._signal_all(job, pid, signals.SIGCONT)
 
     def hold(self, job: JobInfo) -> None:
         shepherd_alive, _, started = self._state(job)

@@ -282,6 +282,10 @@ class Shepherd:
         if task.pid is None or task.pid not in self.running:
             return
         self.signal_all(task, sig)
+        if sig not in (signal.SIGKILL, signal.SIGSTOP, signal.SIGCONT):
+            # A suspended (stopped) job must get to act on the signal, as Slurm and Grid Engine let it: its
+            # TERM trap runs and its own exit code is reported, instead of SIGKILL after the grace period.
+            self.signal_all(task, signal.SIGCONT)
         if graceful and sig == signal.SIGTERM:
             pid = task.pid
             self.schedule(self.grace, lambda: self.escalate(pid))
@@ -713,7 +717,8 @@ class Shepherd:
         elif result["signal"] is not None:
             how = signame(result["signal"])
         if task.timed_out:
-            result["annotation"] = "timed out after %gs" % float(self.timeout or 0)
+            # To a tenth of a second, as ending.seconds says it (a deadline's limit is 2.987 s, say).
+            result["annotation"] = "timed out after %gs" % round(float(self.timeout or 0), 1)
             if task.escalated and how is not None:
                 result["annotation"] += " (%s)" % how
         elif task.killed_with is not None:
