@@ -177,4 +177,5 @@ def test_misspelled_command_suggests(cli: Cli) -> None:
 
 def test_docgen_main_writes_into_a_checkout(tmp_path: Path) -> None:
     files = docgen.generated()
-    assert set(p.name for p in files) == {"drmaa2.1", "drmaa2.bash", "_drmaa2", "drmaa2.fish", "README.md"}
+    assert set(p.name for p in files) == {"drmaa2.1", "drmaa2.bash", "_drmaa2", "drmaa2.fish", "README.md",
+                                          "jobscripts.md"}

@@ -6,13 +6,15 @@ a few times, in a bounded loop."""
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 
 import pytest
 
 from drmaa2cli import JobSession, JobTemplate, config
-from drmaa2cli.deferred.wrapper import StartLater
+from drmaa2cli.deferred import held
 from drmaa2cli.models import JobInfo, JobState
 from drmaa2cli.service import Service
+from drmaa2cli.store import Store
 from tests.docker.cli import DockerCli
 
 TRIES = 5
@@ -106,17 +108,20 @@ class RunnerFirst:
 
     @staticmethod
     def install(monkeypatch: pytest.MonkeyPatch) -> None:
-        control_deferred = StartLater._control_deferred
+        put = held.put
 
-        def runner_first(self: StartLater, job: JobInfo, action: str) -> JobInfo:
+        def runner_first(store: Store, jobs: Sequence[JobInfo]) -> list[JobInfo]:
+            # The kill's new records are made (from copies that still hold the mark); the runner then starts
+            # the job before they are written.
             deadline = time.monotonic() + 60
-            while action == "terminate" and "deferred" in self.store.snapshot().get(job.id).backend_data:
-                assert time.monotonic() < deadline, "the runner never started the released job"
-                time.sleep(0.002)
-            RunnerFirst.raced += action == "terminate"
-            return control_deferred(self, job, action)
+            for job in jobs:
+                while job.state is JobState.FAILED and "deferred" in store.snapshot().get(job.id).backend_data:
+                    assert time.monotonic() < deadline, "the runner never started the released job"
+                    time.sleep(0.002)
+                RunnerFirst.raced += job.state is JobState.FAILED
+            return put(store, jobs)
 
-        monkeypatch.setattr(StartLater, "_control_deferred", runner_first)
+        monkeypatch.setattr(held, "put", runner_first)
 
 
 def test_kill_read_as_queued_while_the_runner_starts_the_job(docker_cli: DockerCli,
