@@ -24,8 +24,6 @@ from ..backends.base import Backend, Launch, StdinSink
 from ..errors import Drmaa2Error, InvalidArgument, UnsupportedAttribute
 from ..models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..store import Store
-from . import held as held_jobs
-from . import retries
 from .launch import LaterLaunch, RunnerLaunch, Timed
 
 if TYPE_CHECKING:
@@ -163,6 +161,7 @@ class StartLater(Backend):
         recorded (None): its runner records the next attempt."""
         if not job.state.final:
             return job
+        from . import retries  # only for a job that ended
         if job.template.retries:
             # A copy of an attempt that is over: its runner cleared what it left (so it looks "never started"
             # here) and recorded the next attempt, which the caller reads from the store.
@@ -182,6 +181,8 @@ class StartLater(Backend):
         attempt left (its exit file, its container). In this order: a copy of the ended attempt read elsewhere
         finds the next one recorded before it could see the attempt's traces gone and take it as never
         started. Nothing is returned to write: the queue's runner may start the attempt at once."""
+        from . import retries
+
         if retries.record_retry(self.store, job, retrier, self.pool(job.template, job.session)):
             with contextlib.suppress(Drmaa2Error):
                 self.inner.cleanup(job)
@@ -214,20 +215,22 @@ class StartLater(Backend):
                 before: Callable[[Sequence[JobInfo]], None] | None = None) -> list[JobInfo | Drmaa2Error | None]:
         """Jobs the runner holds change in their records only (all in one transaction; None is their outcome);
         jobs it started since they were read, and the others, go to the platform."""
-        held = [j for j in jobs if mark.waiting(j)]
-        if not held:
+        waiting = [j for j in jobs if mark.waiting(j)]
+        if not waiting:
             return self.inner.control(action, jobs, *args, before=before)
+        from . import held  # only a control of a job still held back: not loaded by a submit
+
         started = [j for j in jobs if not mark.waiting(j)]
         if before is not None and started:
             before(started)
         outcomes: dict[str, JobInfo | Drmaa2Error | None] = {}
         new = []
-        for job in held:
+        for job in waiting:
             try:
-                new.append(held_jobs.controlled(job, action))
+                new.append(held.controlled(job, action))
             except Drmaa2Error as e:
                 outcomes[job.id] = e
-        taken = held_jobs.put(self.store, new)
+        taken = held.put(self.store, new)
         outcomes.update((j.id, None) for j in new)
         # Started by their runner since they were read: controlled through the platform after all.
         again = started + taken

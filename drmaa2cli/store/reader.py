@@ -12,7 +12,6 @@ from tinydb.table import Table
 
 from ..errors import JobNotFound
 from ..models import JobInfo
-from . import quarantine
 from .files import SHARD_SIZE, FileStorage, Layout, new_file, open_db, read_json_file, shard_of
 
 
@@ -33,6 +32,8 @@ class Reader:
             # A reader takes no lock; it asks the store to move what it found, and leaves that to the next
             # write when another process holds the lock.
             moved = self._moves_damage or self.store.repair({e["file"] for e in found})
+            from . import quarantine  # only when a record is damaged
+
             quarantine.report(self.store, found, moved=moved)
         return data
 

@@ -11,7 +11,6 @@ from typing import Any
 from ..errors import InvalidArgument
 from ..files import ensure_private_dir
 from ..models import JobInfo, JobState
-from . import quarantine
 from .check import record_problem
 from .files import ARCHIVE_BATCH, SHARD_SIZE, Layout, new_file, open_db, replace_with, shard_of
 from .reader import Reader
@@ -215,6 +214,8 @@ class Transaction(Reader):
     def _quarantine(self) -> None:
         """Move the damaged records read to the quarantine file, then rewrite their files without them (the
         quarantine first: a write killed in between leaves a record in both places, never in neither)."""
+        from . import quarantine  # only when a record is damaged
+
         quarantine.keep(self.store, self.damaged)
         for path in {entry["file"] for entry in self.damaged}:
             if path == str(self.store.live_path):
