@@ -33,7 +33,8 @@ def test_machines_and_the_platform_s_jobs(target: Target) -> None:
         assert m["phys_memory"] is None or m["phys_memory"] > 0, m
     first = machines[0]["name"]
     assert [m["name"] for m in listing(target, "machines", first)] == [first]
-    assert listing(target, "machines", "drmaa2-no-such-machine") == []
+    unknown = target("machines", "--json", "--backend", target.backend, "drmaa2-no-such-machine")
+    assert unknown.code == 202 and unknown.err.count("\n") == 1 and "drmaa2-no-such-machine" in unknown.err, unknown
 
     job = target.submit("sleep", "120")
     target.until_state(job, "running")
