@@ -34,7 +34,8 @@ def test_machines_and_the_platform_s_jobs(target: Target) -> None:
     first = machines[0]["name"]
     assert [m["name"] for m in listing(target, "machines", first)] == [first]
     unknown = target("machines", "--json", "--backend", target.backend, "drmaa2-no-such-machine")
-    assert unknown.code == 202 and unknown.err.count("\n") == 1 and "drmaa2-no-such-machine" in unknown.err, unknown
+    assert unknown.code == 202 and unknown.err.count("\n") == 1, unknown
+    assert "drmaa2-no-such-machine" in unknown.err, unknown
 
     job = target.submit("sleep", "120")
     target.until_state(job, "running")
