@@ -61,8 +61,10 @@ def test_benchmark_smoke_run(tmp_path: Path, task_spooler: None, dockerd: str, s
     for number in (8, 11):
         flood = results[number]["rows"][0]["data"]
         assert flood["lost"] == 0 and flood["duplicates"] == 0 and flood["failed"] == 0
-    # Each new backend was measured beside its tool: none reported as not available.
-    assert results[15]["verdict"] == "met", results[15]
+    # Each new backend was measured beside its tool: none reported as not available (the smoke run's ratios
+    # mean nothing, so "not met" is as good an answer here as "met").
+    assert results[15]["verdict"] in ("met", "not met"), results[15]
+    assert all(f"{b} " in results[15]["measured"] for b in ("kubernetes", "podman", "libdrmaa")), results[15]
     assert "--backend libdrmaa" in " ".join(row["label"] for row in results[15]["rows"])
     peers = {p["name"]: p for p in doc["peers"]}
     assert {"task-spooler", "Slurm", "Grid Engine", "docker", "kubernetes", "podman", "libdrmaa"} <= set(peers)

@@ -81,8 +81,8 @@ def check_array(array: ArraySpec) -> None:
                               "STEP >= 1")
     if len(array.indices) > MAX_TASKS:
         raise InvalidArgument(f"array {array.first}-{array.last}:{array.step} has more than {MAX_TASKS} tasks")
-    if array.max_parallel is not None and array.max_parallel < 1:
-        raise InvalidArgument("an array's MAXPARALLEL must be at least 1")
+    if array.max_parallel is not None and array.max_parallel < 0:
+        raise InvalidArgument("an array's MAXPARALLEL must be a whole number from 0 (0: no limit)")
 
 
 def local_fields(backend: type[Backend]) -> frozenset[str]:

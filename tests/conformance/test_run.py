@@ -78,7 +78,10 @@ def test_an_interrupted_run_shows_what_the_job_says_as_it_stops(target: Target) 
     code, out, err = interrupted(target, 'trap "echo got-term; exit 42" TERM; echo started; '
                                          "while :; do sleep 0.2; done")
     assert code == 130, err
-    assert out == b"got-term\n", (out, err)  # its last words came through run, after the interrupt
+    if target.refused("kill") is None:
+        assert out == b"got-term\n", (out, err)  # its last words came through run, after the interrupt
+    else:  # not told whether SIGKILL came before the trap ran (see the kill case's refusal)
+        assert out in (b"", b"got-term\n"), (out, err)
     assert err.splitlines()[-1].startswith("drmaa2: stopped job "), err
 
 

@@ -162,7 +162,7 @@ def test_what_this_user_may_not_use_is_refused(tmp_path: Path, monkeypatch: pyte
     (ArraySpec(1, 5, 0), "STEP >= 1"),
     (ArraySpec(-1, 5), "0 <= FIRST"),
     (ArraySpec(1, 200_000), "more than 100000 tasks"),
-    (ArraySpec(1, 5, 1, 0), "MAXPARALLEL must be at least 1"),
+    (ArraySpec(1, 5, 1, -1), "MAXPARALLEL must be a whole number from 0"),
     (ArraySpec("1", 5), "whole numbers"),  # type: ignore[arg-type]
 ])
 def test_arrays(array: ArraySpec, words: str | None) -> None:
