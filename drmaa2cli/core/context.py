@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from .. import config
-from ..backends import BackendContext, backend_class
+from ..backends import BackendContext, Launch, backend_class
 from ..deferred.wrapper import StartLater, wrap
-from ..errors import ExitStatus, InvalidArgument, JobNotFound
+from ..errors import Drmaa2Error, ExitStatus, InvalidArgument, JobNotFound
 from ..models import FINAL_STATES, JOB_ID, SESSION_NAME, JobInfo, JobState, order
 from ..store import Store
 
@@ -56,6 +56,20 @@ class Context:
         if jobs:
             with self.store.transaction() as txn:
                 txn.put_many(jobs, create=False)
+
+    def start(self, launch: Launch, job: JobInfo, again: str) -> JobInfo:
+        """Start ``job``, whose record is written already, through ``launch``; its record as it now is. A job
+        the platform would not start is recorded failed, and the error raised says it ``again`` ("could not
+        start again: ...")."""
+        try:
+            started = launch.start_all([job])
+        except Drmaa2Error as e:
+            self.fail([job], f"could not start: {e}")
+            raise type(e)(f"job {job.id} {again}: {e}") from e
+        if started:
+            self.persist(started)
+            return started[0]
+        return job
 
     def fail(self, jobs: Iterable[JobInfo], reason: str) -> None:
         """Record jobs that will never run as failed with ``reason``."""

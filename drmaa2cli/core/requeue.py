@@ -63,12 +63,4 @@ def _again(ctx: Context, job: JobInfo) -> JobInfo:
         raise
     if not mark.waiting(fresh):
         retries.truncate_outputs(fresh)
-    try:
-        started = launch.start_all([fresh])
-    except Drmaa2Error as e:
-        ctx.fail([fresh], f"could not start: {e}")
-        raise type(e)(f"job {job.id} could not start again: {e}") from e
-    if started:
-        ctx.persist(started)
-        return started[0]
-    return fresh
+    return ctx.start(launch, fresh, "could not start again")

@@ -75,15 +75,7 @@ def _again(ctx: Context, job: JobInfo, fields: Mapping[str, Any], deps: list[str
     except BaseException:
         launch.abort()
         raise
-    try:
-        started = launch.start_all([fresh])
-    except Drmaa2Error as e:
-        ctx.fail([fresh], f"could not start: {e}")
-        raise type(e)(f"job {job.id} could not be submitted again: {e}") from e
-    if started:
-        ctx.persist(started)
-        return started[0]
-    return fresh
+    return ctx.start(launch, fresh, "could not be submitted again")
 
 
 def _until_gone(be: StartLater, job: JobInfo) -> None:
