@@ -214,6 +214,13 @@ class JobInfo:
             return 128 + self.signal
         return self.exit_status
 
+    def exit_code_from(self) -> str | None:
+        """Whose ``exit_code()`` it is once the job is final: ``"job"`` (its own exit status, or 128+N for the
+        signal that ended it) or ``"drmaa2"`` (the job ended without an exit status: drmaa2's 207)."""
+        if not self.state.final:
+            return None
+        return "drmaa2" if self.exit_code() is None else "job"
+
     def to_record(self) -> dict[str, Any]:
         data = {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
         # The store merges a record into the stored one field by field (None leaves a field as it was), so
@@ -247,6 +254,7 @@ class JobInfo:
             "exit_status": self.exit_status,
             "signal": self.signal,
             "exit_code": self.exit_code() if self.state.final else None,
+            "exit_code_from": self.exit_code_from(),
             "command": t.argv,
             "category": t.job_category,
             "working_directory": t.working_directory,

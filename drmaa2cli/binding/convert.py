@@ -12,7 +12,7 @@ from urllib.parse import urlparse
 from drmaa2cli import models, monitoring
 from drmaa2cli.backends import REGISTRY
 from drmaa2cli.core.validate import shown
-from drmaa2cli.errors import InvalidArgument, UnsupportedAttribute
+from drmaa2cli.errors import ExitStatus, InvalidArgument, UnsupportedAttribute
 
 from . import structs
 
@@ -145,8 +145,16 @@ def info_out(job: models.JobInfo) -> structs.JobInfo:
         wallclock_time=_amount(job.wallclock_time), cpu_time=_amount(job.cpu_time),
         submission_time=_time(job.submission_time), dispatch_time=_time(job.dispatch_time),
         finish_time=_time(job.finish_time), session_name=job.session, backend=job.backend,
-        native_id=job.native_id,
+        native_id=job.native_id, exit_code=_code(job), exit_code_from=job.exit_code_from(),
     )
+
+
+def _code(job: models.JobInfo) -> int | None:
+    """What `drmaa2 wait` exits with for this job once it ended (207: no exit status)."""
+    if not job.state.final:
+        return None
+    code = job.exit_code()
+    return int(ExitStatus.NO_EXIT_STATUS) if code is None else code
 
 
 def platform_info_out(job: monitoring.PlatformJob, backend: str) -> structs.JobInfo:

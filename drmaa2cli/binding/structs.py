@@ -176,10 +176,13 @@ class JobInfo(_Struct):
     submission_time: datetime | None = None
     dispatch_time: datetime | None = None
     finish_time: datetime | None = None
-    # Implementation-specific: the job's session and backend, and its id on the platform.
+    # Implementation-specific: the job's session and backend, and its id on the platform; once the job ended,
+    # the shell exit code it stands for (exit status, 128+signal, 207) and whose it is ("job" or "drmaa2").
     session_name: str | None = None
     backend: str | None = None
     native_id: str | None = None
+    exit_code: int | None = None
+    exit_code_from: str | None = None
 
 
 @dataclass

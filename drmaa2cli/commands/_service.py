@@ -3,9 +3,10 @@ submits without it)."""
 
 from .. import config
 from ..backends import ending
+from ..errors import ExitStatus
 from ..models import JobInfo, JobState
-from ..render import Output
-from ..service import Service
+from ..render import Output, ended_document
+from ..service import Service, exit_code_of
 
 
 def service(session: str | None = None, backend: str | None = None) -> Service:
@@ -30,3 +31,20 @@ def report_failure(out: Output, job: JobInfo) -> None:
     """One stderr line when a job failed for a reason other than its own non-zero exit."""
     if job.state is JobState.FAILED and ending.says_more_than_its_status(job.exit_status, job.signal, job.annotation):
         out.note(f"job {job.id} failed: {job.annotation}")
+
+
+def report_end(out: Output, jobs: list[JobInfo], json_out: bool) -> int:
+    """The end of `wait`, `submit --wait` and `run`: a line for each job that failed for a reason of its own,
+    the JSON document when asked, and the exit code (``exit_code_of``)."""
+    for job in jobs:
+        report_failure(out, job)
+    code = exit_code_of(jobs)
+    if json_out:
+        out.json(ended_document(jobs, code, code_from(jobs, code)))
+    return code
+
+
+def code_from(jobs: list[JobInfo], code: int) -> str:
+    """Whose ``code`` is: "drmaa2" when it is the 207 of a job that ended without an exit status, else "job"."""
+    mine = code == ExitStatus.NO_EXIT_STATUS and any(j.exit_code_from() == "drmaa2" for j in jobs)
+    return "drmaa2" if mine else "job"

@@ -7,13 +7,12 @@ import sys
 import time
 from collections.abc import Callable
 
-from .. import render
 from ..core.stdin import Feed, waiting
 from ..errors import ExitStatus, InvalidState, WaitTimeout
 from ..models import JobInfo, JobTemplate
 from ..render import Output
-from ..service import Service, exit_code_of
-from ._service import report_failure
+from ..service import Service
+from ._service import report_end
 
 #: How long an interrupted `run` waits for the job it stopped to end (the grace period before SIGKILL is 5 s
 #: on most backends; a scheduler may take a little longer to say so).
@@ -48,11 +47,7 @@ def follow_job(svc: Service, out: Output, job_id: str, jobs: list[JobInfo], json
     finally:
         if feed is not None:
             feed.close()
-    for job in done:
-        report_failure(out, job)
-    if json_out:
-        out.json(render.jobs_document(done))
-    return exit_code_of(done)
+    return report_end(out, done, json_out)
 
 
 class Sink:

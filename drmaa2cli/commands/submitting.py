@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING, Any
 from .. import parsing, render
 from ..errors import ExitStatus, InvalidArgument, UnsupportedAttribute
 from ..models import JobTemplate
-from ..service import Service, exit_code_of
+from ..service import Service
 from . import options
-from ._service import output, report_failure, service
+from ._service import output, report_end, service
 
 if TYPE_CHECKING:
     from ..jobscript import JobScript
@@ -211,8 +211,4 @@ def submit_with(o: dict[str, Any], stream: bool) -> int:
         from .following import stop
 
         return stop(svc, out, job_id)
-    for job in done:
-        report_failure(out, job)
-    if o["json_out"]:
-        out.json(render.jobs_document(done))
-    return exit_code_of(done)
+    return report_end(out, done, o["json_out"])

@@ -5,10 +5,11 @@ from typing import Annotated
 import typer
 
 from .. import parsing, render
-from ..service import exit_code_of
+from ..errors import ExitStatus, WaitTimeout
+from ..models import JobInfo
 from . import completion
 from ._common import JsonOption, SessionOption, output, service
-from ._service import report_failure
+from ._service import report_end
 
 HELP = (
     "Wait for jobs to end; exit with the job's exit code (128+N if killed by signal N), or for several jobs "
@@ -37,15 +38,22 @@ def command(
             else:
                 out.note(f"no active job in session {svc.settings.session}")
             return 0
+    seen: list[JobInfo] = []
+
+    def look(jobs: list[JobInfo]) -> None:
+        seen[:] = jobs
+        progress.update(jobs)
+
     with render.WaitProgress(out, len(job_ids) if len(job_ids) > 1 and not json_out else 0) as progress:
-        jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=progress.update)
+        try:
+            jobs = svc.wait(job_ids, timeout=seconds, any_job=any_job, on_progress=look)
+        except WaitTimeout:
+            if json_out:  # what was seen last, and a code a script can tell from a job's own 124
+                out.json(render.ended_document(seen, int(ExitStatus.TIMEOUT), "drmaa2"))
+            raise
     ended = [j for j in jobs if j.state.final]
     if any_job:
         jobs = ended[:1]
         if not json_out:
             out.line(jobs[0].id)
-    for job in jobs:
-        report_failure(out, job)
-    if json_out:
-        out.json(render.jobs_document(jobs))
-    return exit_code_of(jobs)
+    return report_end(out, jobs, json_out)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .output import STATE_STYLE, Output, printable, safe_streams
-from .summary import ArraySummary, array_summaries, jobs_document
+from .summary import ArraySummary, array_summaries, ended_document, jobs_document
 
 if TYPE_CHECKING:
     from .live import WaitProgress, watch
@@ -28,8 +28,8 @@ if TYPE_CHECKING:
     )
 
 __all__ = ["STATE_STYLE", "ArraySummary", "Output", "WaitProgress", "array_summaries", "cell_width",
-           "command_line", "job_detail", "job_rows", "jobs_document", "jobs_table", "machines_table",
-           "platform_jobs_table", "printable", "queues_table", "safe_streams", "table", "watch"]
+           "command_line", "ended_document", "job_detail", "job_rows", "jobs_document", "jobs_table",
+           "machines_table", "platform_jobs_table", "printable", "queues_table", "safe_streams", "table", "watch"]
 
 _LAZY = {"WaitProgress": "live", "watch": "live", **dict.fromkeys(
     ("cell_width", "command_line", "job_detail", "job_rows", "jobs_table", "machines_table", "platform_jobs_table",

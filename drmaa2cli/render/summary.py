@@ -59,3 +59,13 @@ def jobs_document(jobs: Iterable[JobInfo], arrays: list[ArraySummary] | None = N
         doc["arrays"] = [a.to_public() for a in arrays]
     return doc
 
+
+
+def ended_document(jobs: Iterable[JobInfo], exit_code: int, exit_code_from: str) -> dict[str, Any]:
+    """``jobs_document`` of what ``wait``, ``submit --wait`` and ``run`` waited for, with the code the command
+    exits with and whose code it is: ``"job"`` (a job's own exit status or 128+signal; 0 when all are done) or
+    ``"drmaa2"`` (124: ``--timeout`` expired; 207: a job ended without an exit status)."""
+    doc = jobs_document(jobs)
+    doc["exit_code"] = exit_code
+    doc["exit_code_from"] = exit_code_from
+    return doc

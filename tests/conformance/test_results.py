@@ -49,7 +49,9 @@ def test_exit_status(target: Target) -> None:
     killed = target.info(sig)
     assert (killed["state"], killed["signal"], killed["exit_code"]) == ("failed", 15, 143)
     assert killed["annotation"] == "killed by signal 15 (SIGTERM)"
-    assert target("submit", "--wait", *target.job_options(), "--", "sh", "-c", "exit 5").code == 5
+    assert {done["exit_code_from"], bad_info["exit_code_from"], killed["exit_code_from"]} == {"job"}
+    r = target("submit", "--wait", "--json", *target.job_options(), "--", "sh", "-c", "exit 5")
+    assert (r.code, r.json()["exit_code"], r.json()["exit_code_from"]) == (5, 5, "job"), (r.code, r.err)
     array = target.submit("sh", "-c", "exit $((DRMAA2_TASK_ID == 2))", options=("--array", "1-3%2"))
     assert target.wait(array) == 1
     summary = target("status", "--json", array).json()["arrays"][0]

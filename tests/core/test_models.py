@@ -94,3 +94,12 @@ def test_ids_numbers_and_the_run_of_each_attempt() -> None:
 def test_an_array_s_indices() -> None:
     assert list(ArraySpec(1, 9, 4).indices) == [1, 5, 9]
     assert list(ArraySpec(1, 9, only=(1, 3, 9)).indices) == [1, 3, 9]
+
+
+@pytest.mark.parametrize(("state", "exit_status", "signal", "source"), [
+    (JobState.DONE, 0, None, "job"), (JobState.FAILED, 124, None, "job"), (JobState.FAILED, None, 15, "job"),
+    (JobState.FAILED, None, None, "drmaa2"), (JobState.RUNNING, None, None, None)])
+def test_whose_exit_code_it_is(state: JobState, exit_status: int | None, signal: int | None,
+                               source: str | None) -> None:
+    job = JobInfo(id="1", session="s", backend="b", state=state, exit_status=exit_status, signal=signal)
+    assert job.exit_code_from() == source == job.to_public()["exit_code_from"]

@@ -53,6 +53,7 @@ def main(session: drmaa2.JobSession) -> None:
     assert three.get_state()[0] == drmaa2.JobState.FAILED, three.get_state()
     info = three.get_info()
     assert info.exit_status == 3 and info.job_name == "three" and info.job_state == drmaa2.JobState.FAILED, info
+    assert (info.exit_code, info.exit_code_from) == (3, "job"), info
     assert ok.get_state()[0] == drmaa2.JobState.DONE and ok.get_info().exit_status == 0
     assert info.submission_time is not None and info.finish_time is not None
     assert info.submission_time <= info.finish_time

@@ -55,3 +55,20 @@ def test_wait_sees_an_end_another_process_recorded(cli: Cli, tmp_path: Path) -> 
     finally:
         waiter.kill()
         (tmp_path / "gate").touch()
+
+
+def test_wait_json_says_whose_exit_code_it_is(cli: Cli, tmp_path: Path) -> None:
+    """A job's own 124 and `--timeout`'s 124 exit alike; the JSON tells them apart (and 207 from a job's 207)."""
+    own = cli.submit("sh", "-c", "exit 124")
+    r = cli("wait", "--json", own, timeout=60)
+    assert r.code == 124 and (r.json()["exit_code"], r.json()["exit_code_from"]) == (124, "job"), r.err
+    held = cli.submit("true", options=["--hold"])
+    r = cli("wait", "--json", "--timeout", "0.5s", held, timeout=60)
+    doc = r.json()
+    assert r.code == 124 and (doc["exit_code"], doc["exit_code_from"]) == (124, "drmaa2"), r.err
+    assert [j["state"] for j in doc["jobs"]] == ["queued_held"] and "timed out" in r.err
+    cli("kill", held)
+    r = cli("wait", "--json", held, timeout=60)
+    doc = r.json()
+    assert r.code == 207 and (doc["exit_code"], doc["exit_code_from"]) == (207, "drmaa2"), (r.code, r.err)
+    assert doc["jobs"][0]["exit_code"] is None and doc["jobs"][0]["exit_code_from"] == "drmaa2"
