@@ -95,8 +95,10 @@ class DockerLaunch(Launch):
                 self.engine.create(self.name, config)
             except Missing:
                 raise InvalidArgument(f"image {self.spec.image} is no longer present locally") from None
-        # Not with its input open: Podman takes the end of any attach to it for the end of the container's input.
-        attached = self._attach() if self.backend.following and not self.spec.stdin else None
+        # A container with its input open is attached to once, input and output (``docker run -i``'s way):
+        # Podman takes the end of any attach to it for the end of the container's input, and the output of
+        # a second attach made later would come from the engine's log, one frame per line.
+        attached = self._attach() if self.backend.following else None
         try:
             self.engine.start(self.name)
         except Drmaa2Error as e:
@@ -112,6 +114,8 @@ class DockerLaunch(Launch):
             return ending.with_result(job, self.backend.finisher.start_failed(self.engine, job, e))
         if attached is not None:
             self.backend.attached[job.id] = attached
+            if self.spec.stdin:
+                self.backend.inputs[job.id] = attached.input()
         if job.template.timeout:
             self._watch(job)
         return None
@@ -120,7 +124,7 @@ class DockerLaunch(Launch):
         """The container's output from its start, for this process to follow; None when the engine will not
         attach (the follower reads the log then)."""
         try:
-            return self.engine.attach_output(self.name)
+            return self.engine.attach_output(self.name, stdin=self.spec.stdin)
         except Drmaa2Error:
             return None
 
@@ -168,6 +172,8 @@ class DockerBackend(Backend):
         self.following = False
         #: Their output streams, by job id, until ``follow_output`` takes them.
         self.attached: dict[str, Stream] = {}
+        #: The input of those of them created with their input open, until ``attach_stdin`` takes it.
+        self.inputs: dict[str, StdinSink] = {}
 
     def _engine(self, address: str | None = None) -> Engine:
         if address not in self._engines:
@@ -321,6 +327,9 @@ class DockerBackend(Backend):
     def attach_stdin(self, job: JobInfo) -> StdinSink:
         """The container's standard input (it was created open, for this one attach). Raises InvalidState
         when it has ended, BackendUnavailable."""
+        attached = self.inputs.pop(job.id, None)
+        if attached is not None:
+            return attached
         engine = self._job_engine(job)
         self._status(engine, job)
         return engine.attach_stdin(container_of(job))

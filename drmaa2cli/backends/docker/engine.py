@@ -134,7 +134,7 @@ class Engine:
         except Exception as e:
             raise self._connection_error(e) from e
 
-    def attach_output(self, name: str) -> Stream:
+    def attach_output(self, name: str, stdin: bool = False) -> Stream:
         """The stdout and stderr of container ``name`` as it writes them, read with ``output_blocks``: attached
         before the container starts, every byte of them (``docker run`` attaches so), in blocks as large as the
         container's writes. Raises UnsupportedOperation for an engine reached through the SDK, Missing,
@@ -142,9 +142,9 @@ class Engine:
         transport = self._transport_for()
         if not isinstance(transport, SocketTransport):
             raise UnsupportedOperation("the docker backend attaches only to an engine at a unix socket or tcp://")
-        path = f"/v{self._version}/containers/{_q(name)}/attach?stream=1&stdout=1&stderr=1"
+        path = f"/v{self._version}/containers/{_q(name)}/attach?stream=1&stdout=1&stderr=1" + "&stdin=1" * stdin
         try:
-            return Stream(transport.hijack(path, TIMEOUT))
+            return Stream(transport.hijack(path, TIMEOUT), writable=stdin)
         except Exception as e:
             raise self._connection_error(e) from e
 

@@ -10,6 +10,7 @@ and for pulls (registry credentials from the docker config). Both transports spe
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 from collections.abc import Iterator, Mapping
@@ -202,10 +203,19 @@ class SocketTransport:
 
 
 class Stream:
-    """A hijacked connection read as a ``Body`` (the engine's attach: multiplexed frames until it closes)."""
+    """A hijacked connection read as a ``Body`` (the engine's attach: multiplexed frames until it closes).
+    With ``writable``, the container's input is attached too (``docker run -i``'s one connection): ``input``
+    gives it, and its end of file is the connection's half-close."""
 
-    def __init__(self, sock: socket.socket) -> None:
+    def __init__(self, sock: socket.socket, writable: bool = False) -> None:
         self._sock = sock
+        self._writable = writable
+
+    def input(self) -> _Input:
+        """The write half, for the job's standard input; closing it closes the connection."""
+        if not self._writable:
+            raise ValueError("this stream carries no input")
+        return _Input(self._sock)
 
     def read(self, n: int = -1) -> bytes:
         raise NotImplementedError("a stream is read in blocks")
@@ -215,6 +225,30 @@ class Stream:
 
     def readline(self) -> bytes:
         raise NotImplementedError("a stream is read in blocks")
+
+    def close(self) -> None:
+        if self._writable:
+            # Only the reading half ends here: the job's input stays open until its writer gives it its end
+            # (a `run` interrupted while reading keeps the container's input open while it stops the job), and
+            # the socket is closed by the input's own close, since a closed number could be reused under a
+            # writer still at work (the engine closes the connection when the container ends).
+            with contextlib.suppress(OSError):
+                self._sock.shutdown(socket.SHUT_RD)
+            return
+        self._sock.close()
+
+
+class _Input:
+    """The input half of a ``Stream`` (a ``StdinSink``)."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+
+    def sendall(self, data: bytes, /) -> None:
+        self._sock.sendall(data)
+
+    def shutdown(self, how: int, /) -> None:
+        self._sock.shutdown(how)
 
     def close(self) -> None:
         self._sock.close()
