@@ -25,17 +25,22 @@ from . import (
     memory_targets,
     peers,
     report,
+    round3_targets,
 )
 from .history import make_history
 from .measure import clean_env
 from .model import ERROR, Context, Result, Sizes, judged
 
-# 1-8: the first round's targets; 9-15: the second round's (issue #21), numbered on so that `--only`, the
-# JSON results and bench.compare keep one key per target; the report gives each round its own table.
+# 1-8: the first round's targets; 9-15: the second round's (issue #21); 16-20 and 23 the third's (issue #28;
+# 21 and 22 are the test suite's time), numbered on so that `--only`, the JSON results and bench.compare keep
+# one key per target; the report gives each round its own table.
 TITLES = {1: "submit", 2: "submit --wait", 3: "exit → wait", 4: "status", 5: "array", 6: "memory",
           7: "docker", 8: "concurrent submitters", 9: "docker output", 10: "submit CPU",
           11: "concurrent submitters, rate", 12: "status at 1M, rm --finished", 13: "10k-task array",
-          14: "memory: plain, slots, retries", 15: "new backends beside their tools"}
+          14: "memory: plain, slots, retries", 15: "new backends beside their tools",
+          16: "1k-task array, default containment", 17: "10k-task array, default containment",
+          18: "concurrent submits against the CPU bound", 19: "submit beside a big live array",
+          20: "control of a big array", 23: "docker run with a piped stdin"}
 
 
 def default_drmaa2() -> list[str]:
@@ -117,7 +122,10 @@ def main(argv: list[str] | None = None) -> int:
                 8: lambda: load_targets.concurrent(ctx), 9: lambda: docker_target.docker_output(ctx),
                 11: lambda: load_targets.concurrent_rate(ctx), 12: lambda: history_targets.history_scale(ctx),
                 13: lambda: load_targets.big_array(ctx), 14: lambda: memory_targets.memory_kinds(ctx),
-                15: lambda: backend_targets.backends(ctx)}
+                15: lambda: backend_targets.backends(ctx), 16: lambda: round3_targets.array_default(ctx),
+                17: lambda: round3_targets.big_array_default(ctx), 18: lambda: round3_targets.flood_bound(ctx),
+                19: lambda: round3_targets.neighbours(ctx), 20: lambda: round3_targets.array_control(ctx),
+                23: lambda: round3_targets.piped_run(ctx)}
     results = []
     try:
         for number in sorted(wanted):

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from .model import ROUND_TWO, Result
+from .model import ROUND_THREE, ROUND_TWO, Result
 from .peers import ROOT, Peer
 
 DOCS = ROOT / "docs" / "performance.md"
@@ -62,10 +62,14 @@ def table(results: Sequence[Result]) -> list[str]:
 
 
 def rounds(results: Sequence[Result]) -> list[str]:
-    """One summary table per round: the first round's targets (1-8) and the second's (9-15, issue #21)."""
+    """One summary table per round: the first round's targets (1-8), the second's (9-15, issue #21) and the
+    third's (16-20 and 23, issue #28)."""
     lines: list[str] = []
     for title, mine in (("First round: targets 1–8", [r for r in results if r.number < ROUND_TWO]),
-                        ("Second round (issue #21): targets 9–15", [r for r in results if r.number >= ROUND_TWO])):
+                        ("Second round (issue #21): targets 9–15",
+                         [r for r in results if ROUND_TWO <= r.number < ROUND_THREE]),
+                        ("Third round (issue #28): targets 16–20 and 23",
+                         [r for r in results if r.number >= ROUND_THREE])):
         if mine:
             lines += [*([""] if lines else []), f"**{title}**", "", *table(mine)]
     return lines
