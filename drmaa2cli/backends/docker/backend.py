@@ -46,6 +46,8 @@ from .streams import follow
 
 #: How far back ``wait_any`` asks for events (see there).
 EVENT_REPLAY_SECONDS = 5.0
+#: How long ``wait_any`` lets the engine take to call a container that died stopped.
+STOPPED_PATIENCE = 2.0
 #: Past its timeout and grace by this much, a job is killed by ``refresh`` (its watchdog is gone).
 WATCHDOG_SLACK_SECONDS = 10.0
 #: Started as a lean helper (``procfs.helper_argv``): standard library only, ~4 MB while it waits.
@@ -308,7 +310,13 @@ class DockerBackend(Backend):
                 if status == "created" and not submitter_alive(job):
                     return
             for event in events:
-                if (event.get("Actor") or {}).get("Attributes", {}).get("name") in names:
+                name = (event.get("Actor") or {}).get("Attributes", {}).get("name")
+                if name in names:
+                    # The engine's list says "running" for a while after the 'die' event (~0.2 s for Docker
+                    # 20.10): its own wait returns when it no longer does, where asking again and again
+                    # would spin the caller and load the engine that is finishing the container.
+                    with contextlib.suppress(Drmaa2Error):
+                        engine.wait_stopped(name, STOPPED_PATIENCE)
                     return
 
     # --- control ----------------------------------------------------------------------------------

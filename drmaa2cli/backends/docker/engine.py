@@ -199,6 +199,11 @@ class Engine:
     def stop(self, name: str, grace: int) -> None:
         self._json("POST", f"/containers/{_q(name)}/stop", params={"t": str(grace)}, timeout=TIMEOUT + grace)
 
+    def wait_stopped(self, name: str, timeout: float) -> None:
+        """Return once container ``name`` is no longer running (its state, which the engine sets a little after
+        its 'die' event), or after ``timeout`` seconds; raises Missing, BackendUnavailable."""
+        self._json("POST", f"/containers/{_q(name)}/wait", params={"condition": "not-running"}, timeout=timeout)
+
     def pause(self, name: str) -> None:
         self._json("POST", f"/containers/{_q(name)}/pause")
 
