@@ -8,7 +8,7 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
-from ..sched import common
+from ..sched import NATIVE_ID, common
 
 #: DRMAA's placeholder for a bulk job's task index in a path (``runBulkJobs``).
 INDEX_PLACEHOLDER = "$drmaa_incr_ph$"
@@ -40,8 +40,12 @@ def orders(
     """What the keeper submits: ``/bin/sh SCRIPT`` (the script execs the job's exact command, see
     ``common.job_script``), with the template's name, directory, streams, hold, the scheduler's queue (a local
     queue is the core's, never here) and native options."""
+    # The scheduler's own id in a name it gives (NATIVE_ID): Grid Engine fills its pseudo variable $JOB_ID in
+    # a path whatever submitted the job; DRMAA v1 has no placeholder of its own for it.
+    own = "$JOB_ID" if array is None else f"$JOB_ID.{INDEX_PLACEHOLDER}"
+
     def path(p: str | None) -> str | None:
-        return None if p is None else p.replace(common.TASK_MARK, INDEX_PLACEHOLDER)
+        return None if p is None else p.replace(common.TASK_MARK, INDEX_PLACEHOLDER).replace(NATIVE_ID, own)
 
     return {
         "command": "/bin/sh", "args": [script], "cwd": paths.working_dir,
