@@ -108,13 +108,16 @@ def _template(drmaa: Any, session: Any, orders: dict[str, Any]) -> Any:
     if _grid_engine(session):
         # -b yes -shell no: the command and its arguments are run as given (Grid Engine's default, a script
         # through a shell, re-splits arguments); -q: the scheduler's queue (before the user's own options,
-        # which may name others); -tc: the array's parallel limit.
+        # which may name others); -tc: the array's parallel limit; -m/-M: the mail Grid Engine sends.
         queue = ["-q", orders["queue"]] if orders.get("queue") else []
-        native = ["-shell", "no", "-b", "yes", *queue, *native]
+        native = ["-shell", "no", "-b", "yes", *queue, *(orders.get("mail") or []), *native]
         if orders.get("max_parallel"):
             native += ["-tc", str(orders["max_parallel"])]
     elif orders.get("max_parallel"):
         fail(f"the DRMAA library of {session.drmsInfo} cannot limit an array's parallel tasks", "argument")
+    elif orders.get("mail"):
+        fail(f"drmaa2 does not know how the DRMAA library of {session.drmsInfo} asks for mail: give it with "
+             "--native", "argument")
     elif orders.get("queue"):
         fail(f"drmaa2 does not know how the DRMAA library of {session.drmsInfo} names a queue: give it with "
              "--native", "argument")

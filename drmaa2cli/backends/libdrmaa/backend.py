@@ -228,6 +228,9 @@ class LibDrmaaBackend(Backend):
     # ``--queue``: a local queue of the config, else the scheduler's (``-q`` on Grid Engine's library).
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "resource_limits")
     extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    #: ``--mail-type`` reaches the scheduler as qsub's ``-m``/``-M`` in the DRMAA native specification (Grid
+    #: Engine's mailer sends it, as on the gridengine backend): drmaa2 sends none, never two mails for one event.
+    notifies: ClassVar[frozenset[str]] = frozenset({"mail"})
     # DRMAA v1 has no monitoring interface: the library names no host and no queue.
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "machines": Refusal("a DRMAA v1 library does not list execution hosts", ExitStatus.UNSUPPORTED),
