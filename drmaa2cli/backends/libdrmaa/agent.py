@@ -15,6 +15,7 @@ Standard library and ``drmaa`` only. One JSON object per line on stdout; complai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -188,10 +189,15 @@ def keeper() -> None:
     try:
         jt = _template(drmaa, session, orders)
         bulk = orders.get("bulk")
+        # In the submitter's directory while submitting: the library tells the job the directory it was
+        # submitted from (Grid Engine's SGE_O_WORKDIR, PBS's PBS_O_WORKDIR) from the process's own.
+        with contextlib.suppress(OSError):
+            os.chdir(orders.get("submit_dir") or "/")
         if bulk:
             ids = [str(i) for i in session.runBulkJobs(jt, bulk[0], bulk[1], bulk[2])]
         else:
             ids = [str(session.runJob(jt))]
+        os.chdir("/")
         session.deleteJobTemplate(jt)
     except Exception as e:
         fail(f"{e}", _kind(e))

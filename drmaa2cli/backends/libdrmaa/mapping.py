@@ -3,6 +3,7 @@ as drmaa2's, and the result of a DRMAA ``wait`` as a job's fields. Tested withou
 
 from __future__ import annotations
 
+import os
 import signal as signals
 from typing import Any
 
@@ -58,7 +59,7 @@ def orders(
         "mail": mail_options(template),
         "bulk": None if array is None else [array.first, array.last, array.step],
         "max_parallel": None if array is None else array.max_parallel,
-        "job_ids": job_ids, "results": results,
+        "job_ids": job_ids, "results": results, "submit_dir": os.getcwd(),
     }
 
 
