@@ -5,12 +5,14 @@ environment and exit codes."""
 from __future__ import annotations
 
 import os
+import shutil
+import sysconfig
 from pathlib import Path
 
 import pytest
 
 from .. import jobscripts as corpus
-from .conftest import BACKENDS, Target, case
+from .conftest import BACKENDS, CONTAINERS, Target, case
 
 #: A script as a Slurm user writes it: name, output pattern with %x %A %a (standard error goes there too, as
 #: sbatch does without -e), a throttled array, a time limit.
@@ -209,7 +211,8 @@ def test_the_guide_scripts_run_unchanged(target: Target, tmp_path: Path) -> None
         r = target(*args, cwd=cwd)
         return r.code, r.text, r.err
 
-    submitted = corpus.submit_all(target.workdir, drmaa2, target.job_options(), target.backend)
+    options = [*target.job_options(), *(bash_mounts() if target.backend in CONTAINERS else [])]
+    submitted = corpus.submit_all(target.workdir, drmaa2, options, target.backend)
     jobs = [s.job for s in submitted.values() if s.code == 0 and s.case.refused is None]
     if jobs:
         target("wait", "--timeout", str(CORPUS_DEADLINE), *jobs, timeout=CORPUS_DEADLINE + 60)
@@ -229,6 +232,17 @@ def test_the_guide_scripts_run_unchanged(target: Target, tmp_path: Path) -> None
         if found:
             problems[name] = found
     assert not problems, "\n".join(f"{target.backend} {name}: {p}" for name, ps in problems.items() for p in ps)
+
+
+def bash_mounts() -> list[str]:
+    """The test image is busybox, which has no bash; the guides' scripts start with ``#!/bin/bash``, and a
+    user's image has one. This machine's bash lends it one: the program and the C library it loads, read-only."""
+    bash = os.path.realpath(shutil.which("bash") or "/bin/bash")
+    lib = f"/lib/{sysconfig.get_config_var('MULTIARCH')}"
+    mounts = [(bash, "/bin/bash"), (os.path.realpath(lib), lib)]
+    if os.path.isdir("/lib64"):
+        mounts.append((os.path.realpath("/lib64"), "/lib64"))
+    return [word for src, dst in mounts for word in ("--mount", f"{src}:{dst}:ro")]
 
 
 def own_ids(backend: str, family: str, job: str, native: str) -> dict[str, str]:

@@ -10,3 +10,4 @@ echo "task $SGE_TASK_ID of $JOB_ID: $INPUT"
 # expect: exit 0
 # expect: file fruits.o{own}.2 ~ task 2 of {ge_job}: banana
 # expect: file fruits.e{own}.2 ~
+# expect (kubernetes): file fruits.o{own}.2 ~ task 2 of {ge_job}: banana

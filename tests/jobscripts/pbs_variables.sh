@@ -9,3 +9,4 @@ echo "$SPECIES has $GENES genes"
 # expect: file pbs_vars.o{own} ~ yeast has 6000 genes
 # expect (slurm): refused ~ invalid partition specified: workq
 # expect (gridengine,libdrmaa): refused ~ unknown queue "workq"
+# expect (kubernetes): refused ~ namespace workq does not exist
