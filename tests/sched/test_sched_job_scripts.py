@@ -105,7 +105,8 @@ def test_the_schedulers_own_file_names_in_its_own_syntax(tmp_path: Path, monkeyp
         ("sbatch", "process", "1-2", {"cwd": str(tmp_path), "output_path": f"{tmp_path}/slurm-%A_%a.out"}),
         ("qsub", "gridengine", "1-2", {"output_path": f"{tmp_path}/home/n.o{NATIVE_ID}",
                                        "error_path": f"{tmp_path}/home/n.e{NATIVE_ID}"}),
-        ("qsub", "process", None, {"output_path": f"{tmp_path}/home/n.o%A", "error_path": f"{tmp_path}/home/n.e%A"}),
+        ("qsub", "process", None, {"output_path": f"{tmp_path}/home/n.o%A",
+                                   "error_path": f"{tmp_path}/home/n.e%A"}),
     ]:
         options = {"name": "n", **({"array": array} if array else {})}
         environment.default_paths(family, options, requests.declared(backend))
