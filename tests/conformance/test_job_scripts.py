@@ -7,6 +7,8 @@ from __future__ import annotations
 import os
 import shutil
 import sysconfig
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -199,7 +201,8 @@ CORPUS_DEADLINE = 600
 
 @case("job-script")
 @pytest.mark.parametrize("target", [b for b in BACKENDS if b != "cf"], indirect=True)  # cf keeps no files
-def test_the_guide_scripts_run_unchanged(target: Target, tmp_path: Path) -> None:
+def test_the_guide_scripts_run_unchanged(target: Target, tmp_path: Path,
+                                         record_property: Callable[[str, object], None]) -> None:
     """The whole corpus (tests/jobscripts/) on one backend: every script submitted first, then all waited for
     at once, then each checked -- the exit code, the files and what the scheduler's variables held -- or its
     refusal, where this backend (or the script's own scheduler, which gets its directives unchanged) refuses it."""
@@ -212,13 +215,17 @@ def test_the_guide_scripts_run_unchanged(target: Target, tmp_path: Path) -> None
         return r.code, r.text, r.err
 
     options = [*target.job_options(), *(bash_mounts() if target.backend in CONTAINERS else [])]
+    start = time.monotonic()
     submitted = corpus.submit_all(target.workdir, drmaa2, options, target.backend)
+    record_property("corpus_submit_seconds", round(time.monotonic() - start, 1))
     jobs = [s.job for s in submitted.values() if s.code == 0 and s.case.refused is None]
+    records = []
     if jobs:
         target("wait", "--timeout", str(CORPUS_DEADLINE), *jobs, timeout=CORPUS_DEADLINE + 60)
         r = target("status", "--json", *jobs)
         assert r.code == 0, r.err
         records = r.json()["jobs"]
+    record_property("corpus_seconds", round(time.monotonic() - start, 1))
     problems = {}
     for name, sub in submitted.items():
         values = {"job": sub.job, "own": sub.job, "dir": str(target.workdir), "home": str(home)}

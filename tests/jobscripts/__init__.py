@@ -121,21 +121,29 @@ def submit(case: Case, workdir: Path, drmaa2: Drmaa2, options: list[str], ids: M
     return Submitted(case, code, out.strip(), err)
 
 
+#: Submits at once: most of a submit is waiting (for a scheduler, an engine, a library to load).
+SUBMITTERS = 4
+
+
 def submit_all(workdir: Path, drmaa2: Drmaa2, options: list[str], backend: str,
                names: list[str] = NAMES) -> dict[str, Submitted]:
-    """Copy and submit every script of ``names`` (each script another names first), none waited for."""
+    """Copy and submit every script of ``names``, a few submits at a time (a script another names first),
+    none waited for."""
+    from concurrent.futures import ThreadPoolExecutor
+    from functools import partial
+
     prepare(workdir, names)
     cases = {name: load(name, backend) for name in names}
+    missing = {n for case in cases.values() for n in case.needs} - set(names)
+    assert not missing, f"the corpus run lacks {missing}, which other scripts need"
     done: dict[str, Submitted] = {}
-    ids: dict[str, str] = {}
-    order = sorted(names, key=lambda n: bool(cases[n].needs))
-    for name in order:
-        for needed in cases[name].needs:
-            if needed not in done:
-                raise AssertionError(f"{name} needs {needed}, which is not in the corpus run")
-        done[name] = submit(cases[name], workdir, drmaa2, options, ids)
-        ids[name] = done[name].job
-    return done
+    with ThreadPoolExecutor(SUBMITTERS) as pool:
+        for rank in (False, True):  # the scripts others need first, then the ones that need them
+            batch = [n for n in names if bool(cases[n].needs) is rank]
+            one = partial(submit, workdir=workdir, drmaa2=drmaa2, options=options,
+                          ids={name: sub.job for name, sub in done.items()})
+            done.update(zip(batch, pool.map(one, [cases[n] for n in batch]), strict=True))
+    return {name: done[name] for name in names}
 
 
 def check(sub: Submitted, exit_code: int | None, values: Mapping[str, str], workdir: Path) -> list[str]:
