@@ -19,6 +19,7 @@ import os
 import shlex
 
 from .. import parsing
+from ..backends.sched import NATIVE_ID
 from .directives import Options
 from .requests import Declared
 
@@ -85,19 +86,23 @@ def default_paths(family: str, options: Options, d: Declared) -> None:
     job starts in the submit directory; sbatch's slurm-%j.out
     (slurm-%A_%a.out for an array) in the working directory; qsub's NAME.oID and NAME.eID (.oID.TASK) in
     the home directory, or the working directory with -cwd; PBS's NAME.oID and NAME.eID in the submit
-    directory. Where a platform keeps one log (``one_log``) there is no separate error file."""
+    directory. Where a platform keeps one log (``one_log``) there is no separate error file. On the script's own
+    scheduler the id in these names is the scheduler's (``NATIVE_ID``), as it names them itself."""
     if family == "sbatch" and not options.get("cwd") and "working_directory" not in d.refused:
         options["cwd"] = os.getcwd()  # sbatch's job starts where it was submitted (a container too)
     if "output_path" in d.refused:
         return  # the platform keeps the output itself (Cloud Foundry's log)
     array = bool(options.get("array"))
+    # On its own scheduler the id in the name is the scheduler's (an array task's own: 12_3, 12.3).
+    own = family == d.family
     if family == "sbatch":
         if not options.get("output_path"):
             where = options.get("cwd") or os.getcwd()
-            options["output_path"] = os.path.join(where, "slurm-%A_%a.out" if array else "slurm-%j.out")
+            default = f"slurm-{NATIVE_ID}.out" if own else "slurm-%A_%a.out" if array else "slurm-%j.out"
+            options["output_path"] = os.path.join(where, default)
         return
     name = (options.get("name") or "").replace("%", "%%").replace("/", "_")
-    suffix = "%A.%a" if array else "%A"
+    suffix = NATIVE_ID if own else "%A.%a" if array else "%A"
     home = os.path.expanduser("~")
     where = (options.get("cwd") or home) if family == "qsub" else os.getcwd()
     if not options.get("output_path"):

@@ -45,8 +45,8 @@ def declared(backend: str, home: Path | None = None) -> Declared:
 
 def treatment(spec: Spec, d: Declared) -> str:
     """What the option ``spec`` is on the backend declared ``d`` (the docs' table)."""
-    if d.family == spec.family and spec.treatment != HONOURED:
-        return OWN
+    if d.family == spec.family and (spec.treatment != HONOURED or any(f in d.refused for f in spec.fields)):
+        return OWN  # the scheduler's own, also where drmaa2 could not apply it (libdrmaa's -pe)
     if spec.treatment == HONOURED and any(f in d.refused for f in spec.fields):
         return spec.unmet
     return spec.treatment
@@ -82,11 +82,20 @@ def check(script: JobScript, options: Options, d: Declared,
                                        "(refused: strict)")
         options["queue"] = None
         bookkeeping.append(directive)
-    for key, directive in script.origin.items():
+    passed: list[Directive] = []
+    for key, directive in list(script.origin.items()):
         field_name = FIELDS.get(key)
         if key == "export_all" and script.options.get(key) is False:
             continue  # --export=NONE: an empty environment asks nothing of the backend
         if key == "error_path" and options.get("join"):
+            continue
+        if field_name is not None and field_name in d.refused and PREFIXES[directive.prefix] == d.family:
+            # What drmaa2 cannot apply here its own scheduler can: the directive reaches it unchanged.
+            if directive not in passed:
+                passed.append(directive)
+                native.extend(directive.words)
+            if options.get(key) == script.options.get(key):  # not the command line's
+                options.pop(key, None)
             continue
         if field_name is not None and field_name in d.refused:
             raise UnsupportedAttribute(f"{directive.describe(script.name)}: the {d.name} backend cannot honour it "

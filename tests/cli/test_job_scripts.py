@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli import jobscript, parsing
+from drmaa2cli.backends.sched import NATIVE_ID
 from drmaa2cli.errors import InvalidArgument
 from drmaa2cli.models import ArraySpec
 from tests import jobscripts as corpus
@@ -446,25 +447,7 @@ def test_the_directive_table_in_the_docs_is_current() -> None:
     assert table.document(current) == current, "run python -m drmaa2cli.docgen"
 
 
-# --- the corpus: scripts as the guides print them, on the process backend -------------------------------------
-@pytest.mark.parametrize("name", corpus.NAMES)
-def test_a_guide_script_runs_unchanged(name: str, cli: Cli, tmp_path: Path) -> None:
-    home = tmp_path / "user-home"
-    home.mkdir()
-
-    def drmaa2(args: list[str], cwd: Path) -> tuple[int, str, str]:
-        r = cli(*args, cwd=cwd, env={"HOME": str(home)})
-        return r.code, r.out, r.err
-
-    def wait(job: str) -> int:
-        return cli("wait", "--timeout", "60", job).code
-
-    work = tmp_path / "work"
-    work.mkdir()
-    corpus.run(name, work, drmaa2, ["--backend", "process"], wait, lambda job, family: {
-        "slurm_job": job, "slurm_array": job, "ge_job": job}, str(home))
-
-
+# --- the corpus: guide-style scripts (run on every backend by tests/conformance/test_job_scripts.py) ---------
 def test_the_corpus_is_as_large_as_promised() -> None:
     cases = [corpus.load(name) for name in corpus.NAMES]
     assert len(cases) >= 30
@@ -480,8 +463,10 @@ def test_each_family_gets_its_default_file_names(tmp_path: Path, monkeypatch: py
     assert (o["output_path"], o["join"], o["cwd"]) == (f"{tmp_path}/slurm-%A_%a.out", True, str(tmp_path))
     _, _, o = prepared(b"#$ -N n\ntrue\n", "docker", tmp_path, name="n")
     assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/h/n.o%A", f"{tmp_path}/h/n.e%A")
-    _, _, o = prepared(b"#$ -cwd\n#$ -t 1-3\ntrue\n", "gridengine", tmp_path, name="q")
+    _, _, o = prepared(b"#$ -cwd\n#$ -t 1-3\ntrue\n", "process", tmp_path, name="q")
     assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/q.o%A.%a", f"{tmp_path}/q.e%A.%a")
+    _, _, o = prepared(b"#$ -cwd\n#$ -t 1-3\ntrue\n", "gridengine", tmp_path, name="q")  # its own: its ids
+    assert (o["output_path"], o["error_path"]) == (f"{tmp_path}/q.o{NATIVE_ID}", f"{tmp_path}/q.e{NATIVE_ID}")
     _, _, o = prepared(b"#PBS -N p\ntrue\n", "kubernetes", tmp_path, name="p")
     assert (o["output_path"], o.get("error_path"), o["join"]) == (f"{tmp_path}/p.o%A", None, True)  # one log
     _, _, o = prepared(b"#PBS -N p\ntrue\n", "cf", tmp_path, name="p")

@@ -8,5 +8,6 @@ INPUT=$(sed -n "${SGE_TASK_ID}p" fruits.txt)
 echo "task $SGE_TASK_ID of $JOB_ID: $INPUT"
 # given: fruits.txt = apple\nbanana\ncherry
 # expect: exit 0
-# expect: file fruits.o{job}.2 ~ task 2 of {ge_job}: banana
-# expect: file fruits.e{job}.2 ~
+# expect: file fruits.o{own}.2 ~ task 2 of {ge_job}: banana
+# expect: file fruits.e{own}.2 ~
+# expect (kubernetes): file fruits.o{own}.2 ~ task 2 of {ge_job}: banana

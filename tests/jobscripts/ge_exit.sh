@@ -5,4 +5,5 @@
 echo "failing now" >&2
 exit 5
 # expect: exit 5
-# expect: file failing.e{job} ~ failing now
+# expect: file failing.e{own} ~ failing now
+# expect (kubernetes): file failing.o{own} ~ failing now

@@ -4,4 +4,4 @@
 
 echo "no -cwd: the files go home"
 # expect: exit 0
-# expect: file {home}/athome.o{job} ~ no -cwd: the files go home
+# expect: file {home}/athome.o{own} ~ no -cwd: the files go home

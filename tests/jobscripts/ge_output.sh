@@ -9,3 +9,4 @@ echo "err" >&2
 # expect: exit 0
 # expect: file out.{job} ~ out
 # expect: file err.{job} ~ err
+# expect (kubernetes): refused ~ the kubernetes backend cannot honour it (error path)

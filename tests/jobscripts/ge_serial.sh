@@ -8,5 +8,5 @@
 echo "$JOB_NAME $JOB_ID task $SGE_TASK_ID"
 echo "joined" >&2
 # expect: exit 0
-# expect: file ge_serial.o{job} ~ ge_serial {ge_job} task undefined
-# expect: file ge_serial.o{job} ~ joined
+# expect: file ge_serial.o{own} ~ ge_serial {ge_job} task undefined
+# expect: file ge_serial.o{own} ~ joined

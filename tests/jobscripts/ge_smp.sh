@@ -8,4 +8,4 @@
 export OMP_NUM_THREADS=$NSLOTS
 echo "slots $NSLOTS threads $OMP_NUM_THREADS"
 # expect: exit 0
-# expect: file smp.o{job} ~ slots 2 threads 2
+# expect: file smp.o{own} ~ slots 2 threads 2

@@ -6,4 +6,4 @@
 
 echo "$GREETING $TARGET"
 # expect: exit 0
-# expect: file vars.o{job} ~ hello world
+# expect: file vars.o{own} ~ hello world

@@ -10,4 +10,4 @@ echo "subjob $PBS_JOBID index $PBS_ARRAY_INDEX: $(cat sample_$PBS_ARRAY_INDEX.da
 # given: sample_2.dat = B
 # given: sample_3.dat = C
 # expect: exit 0
-# expect: file pbs_array.o{job}.3 ~ subjob {job}[3] index 3: C
+# expect: file pbs_array.o{own}.3 ~ subjob {job}[3] index 3: C

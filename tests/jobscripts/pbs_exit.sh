@@ -5,4 +5,4 @@
 echo "exiting with 7"
 exit 7
 # expect: exit 7
-# expect: file pbs_exit.o{job} ~ exiting with 7
+# expect: file pbs_exit.o{own} ~ exiting with 7

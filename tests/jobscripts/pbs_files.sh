@@ -8,3 +8,4 @@ echo "standard error" >&2
 # expect: exit 0
 # expect: file pbs_out.txt ~ standard output
 # expect: file pbs_err.txt ~ standard error
+# expect (kubernetes): refused ~ the kubernetes backend cannot honour it (error path)

@@ -7,5 +7,5 @@
 
 echo "mail goes to its user"
 # expect: exit 0
-# expect: file pbs_mail.o{job} ~ mail goes to its user
+# expect: file pbs_mail.o{own} ~ mail goes to its user
 # expect: stderr ~ ignored: line 5 #PBS -A project1

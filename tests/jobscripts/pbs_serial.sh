@@ -7,4 +7,5 @@
 cd "$PBS_O_WORKDIR" || exit 1
 echo "$PBS_JOBNAME $PBS_JOBID ncpus $NCPUS in $(pwd)"
 # expect: exit 0
-# expect: file pbs_serial.o{job} ~ pbs_serial {job} ncpus 2 in {dir}
+# expect: file pbs_serial.o{own} ~ pbs_serial {job} ncpus 2 in {dir}
+# expect (libdrmaa): refused ~ the libdrmaa backend cannot honour it (resource limits)

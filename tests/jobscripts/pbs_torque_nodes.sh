@@ -7,4 +7,5 @@
 cd $PBS_O_WORKDIR
 echo "ppn gives $NCPUS cpus"
 # expect: exit 0
-# expect: file torque.o{job} ~ ppn gives 2 cpus
+# expect: file torque.o{own} ~ ppn gives 2 cpus
+# expect (libdrmaa): refused ~ the libdrmaa backend cannot honour it (resource limits)

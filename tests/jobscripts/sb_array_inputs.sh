@@ -10,5 +10,5 @@ echo "task $SLURM_ARRAY_TASK_ID of $SLURM_ARRAY_JOB_ID read $(cat "$INPUT")"
 # given: input_2.txt = banana
 # given: input_3.txt = cherry
 # expect: exit 0
-# expect: file slurm-{job}_1.out ~ task 1 of {slurm_array} read apple
-# expect: file slurm-{job}_3.out ~ task 3 of {slurm_array} read cherry
+# expect: file slurm-{own}_1.out ~ task 1 of {slurm_array} read apple
+# expect: file slurm-{own}_3.out ~ task 3 of {slurm_array} read cherry

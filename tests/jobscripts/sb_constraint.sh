@@ -4,3 +4,4 @@
 
 ./program
 # expect: refused ~ sb_constraint.sh, line 3: #SBATCH --constraint=infiniband: --constraint is not understood
+# expect (slurm): refused ~ Invalid feature specification

@@ -5,5 +5,5 @@
 echo "hello from $SLURM_JOB_NAME"
 echo "and its standard error" >&2
 # expect: exit 0
-# expect: file slurm-{job}.out ~ hello from plain
-# expect: file slurm-{job}.out ~ and its standard error
+# expect: file slurm-{own}.out ~ hello from plain
+# expect: file slurm-{own}.out ~ and its standard error

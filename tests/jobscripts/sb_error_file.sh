@@ -8,3 +8,4 @@ echo "to the error" >&2
 # expect: exit 0
 # expect: file split-{job}.out ~ to the output
 # expect: file split-{job}.err ~ to the error
+# expect (kubernetes): refused ~ the kubernetes backend cannot honour it (error path)

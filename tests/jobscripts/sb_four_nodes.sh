@@ -5,3 +5,4 @@
 
 srun ./mpi_program
 # expect: refused ~ sb_four_nodes.sh, line 3: #SBATCH --nodes=4: asks for 4 nodes
+# expect (slurm): refused ~ Requested node configuration is not available

@@ -10,3 +10,4 @@ export OMP_NUM_THREADS=$SLURM_CPUS_PER_TASK
 echo "running with $OMP_NUM_THREADS threads"
 # expect: exit 0
 # expect: file omp.{job}.log ~ running with 2 threads
+# expect (libdrmaa): refused ~ the libdrmaa backend cannot honour it (resource limits)

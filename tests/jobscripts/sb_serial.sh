@@ -15,3 +15,4 @@ echo "job $SLURM_JOB_ID name $SLURM_JOB_NAME cpus $SLURM_CPUS_PER_TASK tasks $SL
 # expect: exit 0
 # expect: file serial-{job}.out ~ job {slurm_job} name serial cpus 2 tasks 1 nodes 1
 # expect: stderr ~ ignored: line 11 #SBATCH --account=proj0815
+# expect (libdrmaa): refused ~ the libdrmaa backend cannot honour it (resource limits)

@@ -138,3 +138,48 @@ def test_queue_is_a_local_one_or_the_schedulers(grid: Cli, tmp_path: Path) -> No
              timeout=120)
     assert r.code == 0, r.err
     assert grid("status", "--json", r.out.strip().splitlines()[0]).json()["jobs"][0]["queue"] == "no-such.q"
+
+
+def test_mail_is_grid_engines_own() -> None:
+    """``--mail-type``/``--mail-user`` reach Grid Engine as qsub's ``-m``/``-M`` through the keeper's orders, and
+    no watcher of drmaa2's mails as well (never two mails for one event)."""
+    from drmaa2cli.backends.libdrmaa.backend import LibDrmaaBackend
+    from drmaa2cli.notify.orders import watcher_orders
+
+    template = JobTemplate(remote_command="true", mail_types=["END", "FAIL"], email=["a@b"])
+    orders = mapping.orders(template, common.Paths("/w", "/w/o", None), "/s.sh", None, ["1"], "/r")
+    assert orders["mail"] == ["-m", "ea", "-M", "a@b"] and orders["native"] == []
+    assert watcher_orders(template, LibDrmaaBackend, Path("/h")) is None
+    assert mapping.orders(JobTemplate(remote_command="true"), common.Paths("/w", "/w/o", None), "/s.sh", None,
+                          ["1"], "/r")["mail"] == []
+
+
+def test_grid_engine_mails_at_the_end(grid: Cli) -> None:
+    from tests.mailbox import MAIL_USER, mail_with, mailbox
+
+    box = mailbox()
+    name = f"m{os.urandom(5).hex()}"
+    r = grid("submit", "--backend", "libdrmaa", "--wait", "--name", name, "--mail-type", "END", "--mail-user",
+             MAIL_USER, "--", "true", timeout=180)
+    assert r.code == 0, r.err
+    mail = mail_with(box, name)
+    assert "drmaa2 job" not in mail  # Grid Engine's mail, not one drmaa2 sent
+
+
+def test_a_script_keeps_grid_engines_default_file_names(grid: Cli, tmp_path: Path) -> None:
+    """A qsub script with no -o: Grid Engine's own NAME.oID / NAME.eID (.TASK for an array) with its own id,
+    0600, and the record knows them (``logs``)."""
+    (tmp_path / "job.sh").write_text("#!/bin/sh\n#$ -N own\n#$ -cwd\n#$ -t 1-2\necho out $SGE_TASK_ID\n"
+                                     "echo err >&2\n")
+    r = grid("submit", "--terse", "--backend", "libdrmaa", "--wait", "job.sh", cwd=tmp_path, timeout=180)
+    assert r.code == 0, r.err
+    array = r.out.strip()
+    tasks = grid("status", "--json", array).json()["jobs"]
+    for task in tasks:
+        native, index = task["native_id"], task["id"].split(".")[1]
+        assert native.endswith(f".{index}") and native.split(".")[0].isdigit(), task
+        out, err = tmp_path / f"own.o{native}", tmp_path / f"own.e{native}"
+        assert (task["output_path"], task["error_path"]) == (str(out), str(err))
+        assert out.read_text() == f"out {index}\n" and err.read_text() == "err\n"
+        assert {os.stat(out).st_mode & 0o777, os.stat(err).st_mode & 0o777} == {0o600}
+        assert grid("logs", task["id"]).out == f"out {index}\n"

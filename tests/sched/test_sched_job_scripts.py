@@ -87,3 +87,45 @@ def test_srun_in_a_process_job_never_joins_a_real_slurm_job(slurm_env: dict[str,
         assert joined.returncode == 0, joined.stderr
     finally:
         subprocess.run(["scancel", slurm_id], env=env, timeout=60)
+
+
+def test_the_schedulers_own_file_names_in_its_own_syntax(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A script with no output directive on its own scheduler: the scheduler's default name, with the id in the
+    scheduler's own syntax (filled by it) and in the record once known; private files without the job's umask
+    changing (Slurm: SLURM_UMASK for sbatch, the submitter's umask back in the job script; Grid Engine: the job
+    script makes its files 0600)."""
+    from drmaa2cli.backends.sched import NATIVE_ID, common, gridengine, gridengine_cmd, slurm_cmd
+    from drmaa2cli.jobscript import environment, requests
+    from drmaa2cli.models import JobInfo
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    for family, backend, array, expected in [
+        ("sbatch", "slurm", None, {"cwd": str(tmp_path), "output_path": f"{tmp_path}/slurm-{NATIVE_ID}.out"}),
+        ("sbatch", "process", "1-2", {"cwd": str(tmp_path), "output_path": f"{tmp_path}/slurm-%A_%a.out"}),
+        ("qsub", "gridengine", "1-2", {"output_path": f"{tmp_path}/home/n.o{NATIVE_ID}",
+                                       "error_path": f"{tmp_path}/home/n.e{NATIVE_ID}"}),
+        ("qsub", "process", None, {"output_path": f"{tmp_path}/home/n.o%A",
+                                   "error_path": f"{tmp_path}/home/n.e%A"}),
+    ]:
+        options = {"name": "n", **({"array": array} if array else {})}
+        environment.default_paths(family, options, requests.declared(backend))
+        assert {k: v for k, v in options.items() if k not in ("name", "array")} == expected, (family, backend)
+    assert slurm_cmd.slurm_path(f"/w/slurm-{NATIVE_ID}.out") == "/w/slurm-%j.out"
+    assert slurm_cmd.slurm_path(f"/w/slurm-{NATIVE_ID}.out", array=True) == "/w/slurm-%A_%a.out"
+    assert gridengine_cmd.sge_path(f"/h/n.o{NATIVE_ID}") == "/h/n.o$JOB_ID"
+    assert gridengine_cmd.sge_path(f"/h/n.e{NATIVE_ID}", array=True) == "/h/n.e$JOB_ID.$TASK_ID"
+    paths = common.Paths("/w", f"/h/n.o{NATIVE_ID}", "/w/err")
+    assert gridengine.private_streams(paths) == ('"$SGE_STDOUT_PATH"',)
+    script = common.job_script(common.JobSpec("1", "s", ["true"], private=('"$SGE_STDOUT_PATH"',), umask=0o22))
+    assert b'[ -f "$SGE_STDOUT_PATH" ] && [ ! -L "$SGE_STDOUT_PATH" ] && chmod 600' in script
+    assert b"\numask 0022\n" in script
+    # The record: the scheduler's id in the paths it named, the file there made private (not emptied).
+    out = tmp_path / "n.o77"
+    out.write_text("early\n")
+    out.chmod(0o644)
+    job = JobInfo(id="3", session="s", backend="gridengine", output_path=str(tmp_path / f"n.o{NATIVE_ID}"),
+                  error_path="/dev/null")
+    named = common.named(job, "77")
+    assert (named.native_id, named.output_path, named.error_path) == ("77", str(out), "/dev/null")
+    assert out.read_text() == "early\n" and out.stat().st_mode & 0o777 == 0o600

@@ -15,6 +15,7 @@ Standard library and ``drmaa`` only. One JSON object per line on stdout; complai
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sys
@@ -108,13 +109,16 @@ def _template(drmaa: Any, session: Any, orders: dict[str, Any]) -> Any:
     if _grid_engine(session):
         # -b yes -shell no: the command and its arguments are run as given (Grid Engine's default, a script
         # through a shell, re-splits arguments); -q: the scheduler's queue (before the user's own options,
-        # which may name others); -tc: the array's parallel limit.
+        # which may name others); -tc: the array's parallel limit; -m/-M: the mail Grid Engine sends.
         queue = ["-q", orders["queue"]] if orders.get("queue") else []
-        native = ["-shell", "no", "-b", "yes", *queue, *native]
+        native = ["-shell", "no", "-b", "yes", *queue, *(orders.get("mail") or []), *native]
         if orders.get("max_parallel"):
             native += ["-tc", str(orders["max_parallel"])]
     elif orders.get("max_parallel"):
         fail(f"the DRMAA library of {session.drmsInfo} cannot limit an array's parallel tasks", "argument")
+    elif orders.get("mail"):
+        fail(f"drmaa2 does not know how the DRMAA library of {session.drmsInfo} asks for mail: give it with "
+             "--native", "argument")
     elif orders.get("queue"):
         fail(f"drmaa2 does not know how the DRMAA library of {session.drmsInfo} names a queue: give it with "
              "--native", "argument")
@@ -185,10 +189,15 @@ def keeper() -> None:
     try:
         jt = _template(drmaa, session, orders)
         bulk = orders.get("bulk")
+        # In the submitter's directory while submitting: the library tells the job the directory it was
+        # submitted from (Grid Engine's SGE_O_WORKDIR, PBS's PBS_O_WORKDIR) from the process's own.
+        with contextlib.suppress(OSError):
+            os.chdir(orders.get("submit_dir") or "/")
         if bulk:
             ids = [str(i) for i in session.runBulkJobs(jt, bulk[0], bulk[1], bulk[2])]
         else:
             ids = [str(session.runJob(jt))]
+        os.chdir("/")
         session.deleteJobTemplate(jt)
     except Exception as e:
         fail(f"{e}", _kind(e))

@@ -46,7 +46,7 @@ from ...procfs import alive, proc_start
 from ..base import Backend, BackendContext, Launch
 from ..contract import NO_IMAGES, Refusal
 from ..sched import common
-from ..sched.gridengine import GridEngineBackend
+from ..sched.gridengine import GridEngineBackend, private_streams
 from . import DATA_SHAPE, mapping
 
 AGENT = Path(__file__).resolve().with_name("agent.py")
@@ -178,6 +178,8 @@ class LibDrmaaLaunch(common.SchedLaunch):
             spec = common.JobSpec(number, jobs[0].session, template.argv, template.job_environment,
                                   mapping.TASK_INDEX, control=common.control_prefix(ctx, number),
                                   timeout=template.timeout)
+        if common.own_names(paths):
+            spec = replace(spec, private=private_streams(paths))
         script = self.backend.script_path(number)
         write_atomically(str(script), common.job_script(spec), durable=False)
         orders = mapping.orders(template, paths, str(script), self.array, [j.id for j in jobs],
@@ -201,7 +203,7 @@ class LibDrmaaLaunch(common.SchedLaunch):
             data = {**job.backend_data, "contact": self.contact, "keeper": who}
             if self.array is not None:
                 data["array_job"] = native.split(".", 1)[0]
-            out.append(job.evolve(native_id=native, backend_data=data))
+            out.append(common.named(job, native).evolve(backend_data=data))
         return out
 
     def abort(self) -> None:
@@ -226,6 +228,9 @@ class LibDrmaaBackend(Backend):
     # ``--queue``: a local queue of the config, else the scheduler's (``-q`` on Grid Engine's library).
     unsupported_fields: ClassVar[tuple[str, ...]] = ("job_category", "stage_in_files", "resource_limits")
     extensions: ClassVar[frozenset[str]] = frozenset({"native"})
+    #: ``--mail-type`` reaches the scheduler as qsub's ``-m``/``-M`` in the DRMAA native specification (Grid
+    #: Engine's mailer sends it, as on the gridengine backend): drmaa2 sends none, never two mails for one event.
+    notifies: ClassVar[frozenset[str]] = frozenset({"mail"})
     # DRMAA v1 has no monitoring interface: the library names no host and no queue.
     refuses: ClassVar[Mapping[str, Refusal]] = {
         "machines": Refusal("a DRMAA v1 library does not list execution hosts", ExitStatus.UNSUPPORTED),

@@ -3,12 +3,14 @@ as drmaa2's, and the result of a DRMAA ``wait`` as a job's fields. Tested withou
 
 from __future__ import annotations
 
+import os
 import signal as signals
 from typing import Any
 
 from ...errors import InvalidArgument
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
-from ..sched import common
+from ..sched import NATIVE_ID, common
+from ..sched.gridengine_cmd import mail_options
 
 #: DRMAA's placeholder for a bulk job's task index in a path (``runBulkJobs``).
 INDEX_PLACEHOLDER = "$drmaa_incr_ph$"
@@ -39,9 +41,13 @@ def orders(
 ) -> dict[str, Any]:
     """What the keeper submits: ``/bin/sh SCRIPT`` (the script execs the job's exact command, see
     ``common.job_script``), with the template's name, directory, streams, hold, the scheduler's queue (a local
-    queue is the core's, never here) and native options."""
+    queue is the core's, never here), its mail options (qsub's ``-m``/``-M``) and the native options."""
+    # The scheduler's own id in a name it gives (NATIVE_ID): Grid Engine fills its pseudo variable $JOB_ID in
+    # a path whatever submitted the job; DRMAA v1 has no placeholder of its own for it.
+    own = "$JOB_ID" if array is None else f"$JOB_ID.{INDEX_PLACEHOLDER}"
+
     def path(p: str | None) -> str | None:
-        return None if p is None else p.replace(common.TASK_MARK, INDEX_PLACEHOLDER)
+        return None if p is None else p.replace(common.TASK_MARK, INDEX_PLACEHOLDER).replace(NATIVE_ID, own)
 
     return {
         "command": "/bin/sh", "args": [script], "cwd": paths.working_dir,
@@ -49,9 +55,11 @@ def orders(
         "output": path(paths.output), "error": path(paths.error), "input": path(paths.input),
         "hold": template.submit_as_hold, "queue": template.queue_name,
         "native": common.native_options(template),
+        # Mail is the scheduler's own (Grid Engine's -m/-M in the native specification): drmaa2 sends none.
+        "mail": mail_options(template),
         "bulk": None if array is None else [array.first, array.last, array.step],
         "max_parallel": None if array is None else array.max_parallel,
-        "job_ids": job_ids, "results": results,
+        "job_ids": job_ids, "results": results, "submit_dir": os.getcwd(),
     }
 
 

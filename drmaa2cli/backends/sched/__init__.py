@@ -22,3 +22,8 @@ DATA_SHAPE: Shape = {
 SETTINGS: dict[str, dict[str, str]] = {
     "slurm": {}, "gridengine": {"parallel_environment": "string", "vanish_grace": "number"},
 }
+#: Stands in a job's output or error path for the scheduler's own id of the job, which only the submission tells:
+#: a script of the scheduler's own family that names no file gets the scheduler's default name (sbatch's
+#: slurm-%j.out, qsub's NAME.oID), as the scheduler writes it. The backend hands the scheduler its own pattern
+#: (%j, $JOB_ID) and fills the record's paths once the scheduler has answered.
+NATIVE_ID = "$DRMAA2_NATIVE_ID$"

@@ -147,10 +147,20 @@ class SchedulerBackend(Backend):
         """Submit the job script; returns the scheduler's job id. Raises BackendUnavailable, DeniedByDrms,
         InvalidArgument."""
         os.makedirs(self.ctx.output_dir, mode=0o700, exist_ok=True)
-        proc = self._run(self._submit_command(template, paths, array, after), common.job_script(spec))
+        env = None
+        if common.own_names(paths):
+            spec, env = self._own_files(spec, paths)
+        proc = common.run(self._submit_command(template, paths, array, after),
+                          env or self.ctx.environ, common.job_script(spec))
         if proc.returncode != 0:
             raise self._refused("the job", common.message(proc))
         return self._job_number(proc.stdout)
+
+    def _own_files(self, spec: common.JobSpec, paths: common.Paths) -> tuple[common.JobSpec, Mapping[str, str]]:
+        """The job script and the submit command's environment for a job whose files the scheduler names
+        itself (``NATIVE_ID``), so that it creates them 0600 or the job makes them so before its command runs.
+        By default the job script does (``JobSpec.private``); the environment is the context's."""
+        return spec, self.ctx.environ
 
     # --- observation --------------------------------------------------------------------------------
     def refresh(self, jobs: Sequence[JobInfo]) -> list[JobInfo]:

@@ -13,6 +13,7 @@ import math
 import os
 import re
 import shlex
+import stat
 import subprocess
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -25,6 +26,7 @@ from ...files import fill_placeholders, write_atomically
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from .. import ending
 from ..base import BackendContext, Launch
+from . import NATIVE_ID
 
 #: Stands for the task index in output/error/input path patterns of an array (NUL never occurs in a path);
 #: each scheduler's builder turns it into its own token (Slurm ``%a``, Grid Engine ``$TASK_ID``).
@@ -76,6 +78,11 @@ class JobSpec:
     task_var: str | None = None
     control: str | None = None
     timeout: float | None = None
+    #: Shell words naming the job's own output files, made 0600 before the command runs: the files a
+    #: scheduler names itself (``NATIVE_ID``) and creates with its daemon's umask (Grid Engine's 022).
+    private: tuple[str, ...] = ()
+    #: The umask the command runs with, when the scheduler was given another to create its files with.
+    umask: int | None = None
 
 
 def control_prefix(ctx: BackendContext, job_id: str) -> str:
@@ -174,6 +181,10 @@ def job_script(spec: JobSpec) -> bytes:
     if spec.task_var is not None:
         lines.append(f'DRMAA2_TASK_ID="${spec.task_var}"; export DRMAA2_TASK_ID')
     lines.append(f"export DRMAA2_SESSION={shlex.quote(spec.session)}")
+    for word in spec.private:  # a regular file only: never /dev/null or a FIFO the job was given
+        lines.append(f'[ -f {word} ] && [ ! -L {word} ] && chmod 600 {word} 2>/dev/null')
+    if spec.umask is not None:
+        lines.append(f"umask {spec.umask:04o}")
     if spec.control is not None:
         # Shell variables, not exported: the command does not see them.
         prefix = shlex.quote(spec.control)
@@ -444,10 +455,42 @@ def create_private(paths: Iterable[str | None]) -> None:
     """Create the job's output files 0600 before the scheduler sees the job, as the process backend does:
     the scheduler's daemon would create them with its own umask (0644), and opening a file that exists
     keeps its mode. Also makes them exist from submission on (``tail -f``). Errors are left to the
-    scheduler, which reports them as the job's (O_NONBLOCK: a FIFO without a reader must not block)."""
-    for path in dict.fromkeys(p for p in paths if p):
+    scheduler, which reports them as the job's (O_NONBLOCK: a FIFO without a reader must not block). A
+    path named by the scheduler's id (``NATIVE_ID``) waits for ``claim_private``."""
+    for path in dict.fromkeys(p for p in paths if p and NATIVE_ID not in p):
         with contextlib.suppress(OSError):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600))
+
+
+def claim_private(paths: Iterable[str | None]) -> None:
+    """Make the files the scheduler names itself (their names known once it gave the job's id) exist 0600,
+    as ``create_private`` does before submission -- without emptying them: the job may be writing to them
+    already. Only a regular file of this user's is changed (never /dev/null)."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_NONBLOCK | os.O_CLOEXEC | os.O_NOFOLLOW
+    for path in dict.fromkeys(p for p in paths if p):
+        with contextlib.suppress(OSError):
+            fd = os.open(path, flags, 0o600)
+            try:
+                st = os.fstat(fd)
+                if stat.S_ISREG(st.st_mode) and st.st_uid == os.geteuid() and st.st_mode & 0o077:
+                    os.fchmod(fd, 0o600)
+            finally:
+                os.close(fd)
+
+
+def own_names(paths: Paths) -> bool:
+    """Whether the scheduler names one of the job's files itself (``NATIVE_ID``)."""
+    return any(NATIVE_ID in (p or "") for p in (paths.output, paths.error))
+
+
+def named(job: JobInfo, native: str) -> JobInfo:
+    """``job`` with its scheduler id ``native`` in the paths the scheduler named (``NATIVE_ID``), the files
+    made private (``claim_private``)."""
+    out, err = (None if p is None else p.replace(NATIVE_ID, native) for p in (job.output_path, job.error_path))
+    if (out, err) == (job.output_path, job.error_path):
+        return job.evolve(native_id=native)
+    claim_private(p for p, old in ((out, job.output_path), (err, job.error_path)) if p != old)
+    return job.evolve(native_id=native, output_path=out, error_path=err)
 
 
 class Submitter(Protocol):
@@ -539,7 +582,7 @@ class ScriptLaunch(SchedLaunch):
         spec = JobSpec(job.id, job.session, job.template.argv, job.template.job_environment,
                        control=control_prefix(self.backend.ctx, job.id), timeout=job.template.timeout)
         native = self.backend.submit(job.template, self.paths(job.template, job.id), spec, None, self.after)
-        return job.evolve(native_id=native)
+        return named(job, native)
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
         if self.array is None:
@@ -554,9 +597,7 @@ class ScriptLaunch(SchedLaunch):
                        control=control_prefix(self.backend.ctx, number), timeout=pattern.timeout)
         native = self.backend.submit(pattern, paths, spec, self.array, self.after)
         return [
-            job.evolve(
-                native_id=self.backend.task_native_id(native, int(job.id.split(".", 1)[1])),
-                backend_data={**job.backend_data, "array_job": native},
-            )
+            named(job, self.backend.task_native_id(native, int(job.id.split(".", 1)[1]))).evolve(
+                backend_data={**job.backend_data, "array_job": native})
             for job in jobs
         ]

@@ -22,7 +22,7 @@ from ...models import ArraySpec, JobInfo, JobState, JobTemplate
 from ...monitoring import MachineInfo, PlatformJob, QueueInfo
 from ..base import BackendContext
 from ..contract import Refusal
-from . import common
+from . import NATIVE_ID, common
 from . import gridengine_cmd as cmd
 from . import monitor_cmd as monitor
 from .backend import SchedulerBackend
@@ -122,6 +122,11 @@ class GridEngineBackend(SchedulerBackend):
 
     def _job_number(self, stdout: str) -> str:
         return cmd.parse_submit_output(stdout)
+
+    def _own_files(self, spec: common.JobSpec, paths: common.Paths) -> tuple[common.JobSpec, Mapping[str, str]]:
+        """Grid Engine's shepherd creates the job's files with the execution daemon's umask (022), whatever
+        the submitter's: the job script makes them 0600 before the command runs (``private_streams``)."""
+        return replace(spec, private=private_streams(paths)), self.ctx.environ
 
     # --- observation --------------------------------------------------------------------------------
     def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
@@ -225,3 +230,10 @@ class GridEngineBackend(SchedulerBackend):
         if "does not exist" in msg.lower():
             return InvalidState(f"job {job.id} has already ended ({what}: {msg})")
         return self._refused(what, msg)
+
+
+def private_streams(paths: common.Paths) -> tuple[str, ...]:
+    """The words for ``JobSpec.private`` of a job whose files Grid Engine names (``NATIVE_ID``): the paths it
+    tells the job in SGE_STDOUT_PATH and SGE_STDERR_PATH (so also Grid Engine's DRMAA library's jobs)."""
+    words = ((paths.output, '"$SGE_STDOUT_PATH"'), (paths.error, '"$SGE_STDERR_PATH"'))
+    return tuple(word for path, word in words if path is not None and NATIVE_ID in path)

@@ -16,6 +16,7 @@ from typing import Any
 
 from ...errors import InvalidArgument, UnsupportedAttribute
 from ...models import ArraySpec, JobState, JobTemplate
+from . import NATIVE_ID
 from .common import (
     TASK_MARK,
     After,
@@ -65,14 +66,15 @@ class Record:
 
 
 # --- submit ---------------------------------------------------------------------------------------------
-def sge_path(path: str) -> str:
-    """A path for -o/-e/-i: TASK_MARK turned into $TASK_ID, a colon protected by an empty host prefix.
-    Raises InvalidArgument for what qsub would misread (a comma, a pseudo variable such as $HOME)."""
+def sge_path(path: str, array: bool = False) -> str:
+    """A path for -o/-e/-i: TASK_MARK turned into $TASK_ID, NATIVE_ID into Grid Engine's own id ($JOB_ID;
+    $JOB_ID.$TASK_ID for a task of an ``array``), a colon protected by an empty host prefix. Raises
+    InvalidArgument for what qsub would misread (a comma, a pseudo variable such as $HOME)."""
     if "," in path:
         raise InvalidArgument(f"grid engine cannot use a path with a comma: {path!r}")
     if _PSEUDO_VARS.search(path):
         raise InvalidArgument(f"grid engine would expand the $ variable in path {path!r}")
-    path = path.replace(TASK_MARK, "$TASK_ID")
+    path = path.replace(TASK_MARK, "$TASK_ID").replace(NATIVE_ID, "$JOB_ID.$TASK_ID" if array else "$JOB_ID")
     return f":{path}" if ":" in path else path
 
 
@@ -98,11 +100,11 @@ def build_submit_command(
     Raises InvalidArgument for settings Grid Engine cannot express.
     """
     cmd = ["qsub", "-terse", "-S", "/bin/sh", "-N", job_name, "-wd", paths.working_dir]
-    cmd += ["-o", sge_path(paths.output)]
+    cmd += ["-o", sge_path(paths.output, array is not None)]
     if paths.error is None:
         cmd += ["-j", "y"]
     else:
-        cmd += ["-e", sge_path(paths.error)]
+        cmd += ["-e", sge_path(paths.error, array is not None)]
     if paths.input is not None:
         cmd += ["-i", sge_path(paths.input)]
     if template.submit_as_hold:

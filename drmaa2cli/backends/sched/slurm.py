@@ -8,8 +8,10 @@ parsing live in ``slurm_cmd`` (pure, tested on saved output).
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import ClassVar
 
 from ...errors import Drmaa2Error, InvalidState, UnsupportedOperation
@@ -103,6 +105,11 @@ class SlurmBackend(SchedulerBackend):
 
     def _job_number(self, stdout: str) -> str:
         return cmd.parse_submit_output(stdout)
+
+    def _own_files(self, spec: common.JobSpec, paths: common.Paths) -> tuple[common.JobSpec, Mapping[str, str]]:
+        """slurmstepd creates the job's files with the umask sbatch hands it (SLURM_UMASK, the submitter's
+        by default): 077 here, and the job script sets the submitter's own back before the command runs."""
+        return replace(spec, umask=current_umask()), {**self.ctx.environ, "SLURM_UMASK": "0077"}
 
     # --- observation --------------------------------------------------------------------------------
     def _ask(self, active: list[JobInfo]) -> list[JobInfo]:
@@ -222,6 +229,12 @@ class SlurmBackend(SchedulerBackend):
         if "not pending" in low or "not running" in low or "not suspended" in low:
             return InvalidState(f"job {job.id}: {msg}")
         return self._refused(what, msg)
+
+
+def current_umask() -> int:
+    mask = os.umask(0o077)
+    os.umask(mask)
+    return mask
 
 
 def _never_ran(job: JobInfo) -> str:

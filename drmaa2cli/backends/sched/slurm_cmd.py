@@ -14,6 +14,7 @@ from typing import Any
 
 from ...errors import InvalidArgument
 from ...models import ArraySpec, JobState, JobTemplate
+from . import NATIVE_ID
 from .common import (
     TASK_MARK,
     After,
@@ -103,14 +104,16 @@ class Record:
 
 
 # --- submit ---------------------------------------------------------------------------------------------
-def slurm_path(path: str) -> str:
-    """A path for --output/--error/--input: "%" escaped, TASK_MARK turned into Slurm's %a.
-    Raises InvalidArgument where Slurm cannot express it (a backslash disables every pattern)."""
+def slurm_path(path: str, array: bool = False) -> str:
+    """A path for --output/--error/--input: "%" escaped, TASK_MARK turned into Slurm's %a, NATIVE_ID into
+    Slurm's own id (%j; %A_%a for a task of an ``array``). Raises InvalidArgument where Slurm cannot express
+    it (a backslash disables every pattern)."""
     if "\\" in path:
-        if TASK_MARK in path:
+        if TASK_MARK in path or NATIVE_ID in path:
             raise InvalidArgument(f"a path with a backslash cannot name array tasks in Slurm: {path!r}")
         return path
-    return path.replace("%", "%%").replace(TASK_MARK, "%a")
+    own = "%A_%a" if array else "%j"
+    return path.replace("%", "%%").replace(TASK_MARK, "%a").replace(NATIVE_ID, own)
 
 
 def time_limit(seconds: int) -> str:
@@ -150,9 +153,9 @@ def build_submit_command(
     """
     cmd = ["sbatch", "--test-only" if test_only else "--parsable", f"--job-name={job_name}"]
     cmd.append(f"--chdir={paths.working_dir}")
-    cmd.append(f"--output={slurm_path(paths.output)}")
+    cmd.append(f"--output={slurm_path(paths.output, array is not None)}")
     if paths.error is not None:
-        cmd.append(f"--error={slurm_path(paths.error)}")
+        cmd.append(f"--error={slurm_path(paths.error, array is not None)}")
     if paths.input is not None:
         cmd.append(f"--input={slurm_path(paths.input)}")
     if template.submit_as_hold:
