@@ -80,11 +80,13 @@ def test_the_watcher_fires_begin_and_end_once_each_begin_first() -> None:
 def test_who_sends_what(tmp_path: Path) -> None:
     both = JobTemplate(remote_command="true", mail_types=["END"], notify_command="echo")
     assert orders.watcher_orders(both, backend_class("process"), tmp_path) is None  # the shepherd does it all
-    slurm = orders.watcher_orders(both, backend_class("slurm"), tmp_path)
-    assert slurm is not None and (slurm["mail"], slurm["command"]) == ("", "echo")  # Slurm mails itself
+    for name in ("slurm", "libdrmaa"):  # the scheduler mails itself (libdrmaa: Grid Engine's -m/-M)
+        own = orders.watcher_orders(both, backend_class(name), tmp_path)
+        assert own is not None and (own["mail"], own["command"]) == ("", "echo"), name
     mail_only = JobTemplate(remote_command="true", mail_types=["END"])
-    assert orders.watcher_orders(mail_only, backend_class("gridengine"), tmp_path) is None
-    for name in ("docker", "podman", "kubernetes", "cf", "libdrmaa"):
+    for name in ("gridengine", "libdrmaa"):
+        assert orders.watcher_orders(mail_only, backend_class(name), tmp_path) is None, name
+    for name in ("docker", "podman", "kubernetes", "cf"):
         docker = orders.watcher_orders(both, backend_class(name), tmp_path)
         assert docker is not None and (docker["mail"], docker["types"]) == ("1", "END"), name
 
