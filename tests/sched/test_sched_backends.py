@@ -269,7 +269,7 @@ def test_output_files_are_private(sched: Driver, tmp_path: Path) -> None:
 
 
 #: A job that ignores SIGTERM (and so does the sleep it starts, which inherits that).
-IGNORES_TERM = ("sh", "-c", "trap '' TERM; echo ready; sleep 60")
+IGNORES_TERM = ("sh", "-c", "trap '' TERM; echo ready; sleep 600")  # ended by the test, never by itself
 
 
 def wait_running(sched_cli: SchedCli, *job_ids: str) -> None:
@@ -306,7 +306,7 @@ def test_timeout_under_a_minute(sched_cli: SchedCli) -> None:
 def test_kill_is_sigterm_then_sigkill_after_the_grace(sched_cli: SchedCli) -> None:
     """`drmaa2 kill` as on the process backend: SIGTERM (Grid Engine's qdel sends SIGKILL at once: 137, not
     143), and SIGKILL 5 s later for a job that ignores it, with the signal that really ended the job named."""
-    dies = sched_cli.submit("sleep", "60", options=["--name", sched_cli.name("kill")])
+    dies = sched_cli.submit("sleep", "600", options=["--name", sched_cli.name("kill")])
     ignores = sched_cli.submit(*IGNORES_TERM, options=["--name", sched_cli.name("kill")])
     wait_running(sched_cli, dies, ignores)
     r = sched_cli("kill", dies, ignores)
