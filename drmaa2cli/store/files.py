@@ -28,7 +28,7 @@ SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
 # What ``atomic_write`` leaves behind when its process is killed before the rename (``files.temp_name``).
-TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
+TEMP_FILE = re.compile(r"\.(?:jobs|\d+)\.json\.\d+\.tmp\Z", re.ASCII)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -157,10 +157,14 @@ class Layout:
         self.live_path = home / LIVE_FILE
         self.archive_dir = home / ARCHIVE_DIR
         self.quarantine_path = home / QUARANTINE_FILE
+        self.arrays_dir = home / "arrays"  # ``arrays.ARRAYS_DIR``
         self.warn = warn
 
     def shard_path(self, shard: int) -> Path:
         return self.archive_dir / f"{shard:06d}.json"
+
+    def array_path(self, number: int) -> Path:
+        return self.arrays_dir / f"{number}.json"
 
     def repair(self, files: set[str]) -> bool:
         """Move the damaged records of ``files`` to quarantine now, if the store is free; False if it was not
