@@ -13,7 +13,7 @@ from tinydb.table import Table
 
 from ..errors import JobNotFound
 from ..models import JobInfo
-from .arrays import LIVE_ARRAYS, ArrayFile, number_of
+from .arrays import LIVE_ARRAYS, ArrayFile, infos, number_of
 from .files import SHARD_SIZE, FileStorage, Layout, new_file, open_db, read_json_file, shard_of
 
 
@@ -122,13 +122,14 @@ class Reader:
         over the live file, then each archive shard that may hold what is still missing (``find`` for each of
         an array's 5,000 tasks was a pass each)."""
         wanted = set(job_ids)
-        found: dict[str, JobInfo] = {}
+        records = []
         for job_id in wanted:
             number = number_of(job_id)
             array = None if number is None else self.array(number)
             record = None if array is None else array.get(job_id)
             if record is not None:
-                found[job_id] = JobInfo.from_record(record)
+                records.append(record)
+        found = {info.id: info for info in infos(records)}
         missing = wanted - found.keys()
         if missing:
             found.update((r["id"], JobInfo.from_record(r)) for r in self.single_records() if r["id"] in missing)
@@ -159,7 +160,7 @@ class Reader:
             for doc in self.shard(number).all():
                 if doc["id"] == str(number) or doc["id"].startswith(prefix):
                     found.setdefault(doc["id"], doc)
-        return [JobInfo.from_record(r) for r in found.values()]
+        return infos(found.values())
 
     def archived_records(self, newest_first: bool = True) -> Iterator[dict[str, Any]]:
         """Archived records shard by shard, newest shard first by default; an archived array's tasks come

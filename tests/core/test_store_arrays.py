@@ -138,3 +138,16 @@ def test_a_damaged_task_is_set_aside_and_the_array_s_others_stay(tmp_path: Path)
     from drmaa2cli.store import quarantine
 
     assert [e["record"]["id"] for e in quarantine.entries(store)] == [f"{number}.2"]
+
+
+def test_kill_s_mark_is_set_in_the_records_of_jobs_not_ended(tmp_path: Path) -> None:
+    store = Store(tmp_path)
+    number = _array(store, 3)
+    with store.transaction() as txn:
+        single = str(txn.allocate())
+        txn.put_many([_task(single, JobState.RUNNING), txn.get(f"{number}.3").evolve(state=JobState.DONE)])
+    with store.transaction() as txn:
+        txn.set_data([f"{number}.1", f"{number}.3", single, "404"], "terminate_requested", 9)
+    snap = store.snapshot()
+    assert [snap.get(i).backend_data for i in (f"{number}.1", f"{number}.2", f"{number}.3", single)] == [
+        {"terminate_requested": 9}, {}, {}, {"terminate_requested": 9}]
