@@ -126,6 +126,20 @@ def read_store(home: Path) -> StoreView:
             if rec["id"] in view.archived:
                 view.duplicates.append(rec["id"])
             view.archived[rec["id"]] = rec
+    # Arrays' files: a live array's tasks are live, an array the live file does not list is archived, and one
+    # numbered from the live file's next job on was submitted after the live file was read.
+    listed = set(live["_meta"]["1"].get("arrays", ()))
+    arrays = home / "arrays"
+    for path in sorted(arrays.glob("*.json")) if arrays.is_dir() else []:
+        number = int(path.stem)
+        if number >= view.next_job:
+            continue
+        data = read_json_file(path) or {}
+        into = view.live if number in listed else view.archived
+        for rec in data.get("jobs", {}).values():
+            if rec["id"] in into:
+                view.duplicates.append(rec["id"])
+            into[rec["id"]] = rec
     view.overlap = set(view.live) & set(view.archived)
     view.duplicates += [i for i, rec in view.archived.items() if rec["state"] not in ("done", "failed")]
     return view
