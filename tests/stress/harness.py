@@ -235,6 +235,21 @@ def end_jobs(env: dict[str, str], cwd: Path | None = None) -> None:
     assert wait_for(lambda: not home_processes(home), 30), f"processes of {home} do not end: {pids}"
 
 
+def finished_singles(home: Path, count: int) -> list[str]:
+    """``count`` single jobs recorded done, through the store as a submit and its wait leave them: enough of
+    them and the next write moves them to an archive shard (an array's tasks never go there: they stay in the
+    array's own file). One process instead of ``count`` CLI runs."""
+    from drmaa2cli.models import JobInfo, JobState, JobTemplate
+    from drmaa2cli.store import Store
+
+    with Store(home).transaction() as txn:
+        jobs = [JobInfo(id=str(txn.allocate()), session="default", backend="process", state=JobState.DONE,
+                        template=JobTemplate(remote_command="true"), submission_time=time.time(), exit_status=0)
+                for _ in range(count)]
+        txn.put_many(jobs)
+    return [j.id for j in jobs]
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
