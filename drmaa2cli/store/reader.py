@@ -118,28 +118,31 @@ class Reader:
         return found.get(job_id)
 
     def find_many(self, job_ids: Iterable[str]) -> dict[str, JobInfo]:
-        """The records of ``job_ids`` that exist, by id: each task in its array's file, the rest in one pass
-        over the live file, then each archive shard that may hold what is still missing (``find`` for each of
-        an array's 5,000 tasks was a pass each)."""
+        """The records of ``job_ids`` that exist, by id (``records``)."""
+        return {info.id: info for info in infos(self.records(job_ids).values())}
+
+    def records(self, job_ids: Iterable[str], archived: bool = True) -> dict[str, dict[str, Any]]:
+        """The stored records of ``job_ids`` that exist, by id: each task in its array's file, the rest in one
+        pass over the live file, then (``archived``) each archive shard that may hold what is still missing
+        (``find`` for each of an array's 5,000 tasks was a pass each)."""
         wanted = set(job_ids)
-        records = []
+        found: dict[str, dict[str, Any]] = {}
         for job_id in wanted:
             number = number_of(job_id)
             array = None if number is None else self.array(number)
             record = None if array is None else array.get(job_id)
             if record is not None:
-                records.append(record)
-        found = {info.id: info for info in infos(records)}
+                found[job_id] = record
         missing = wanted - found.keys()
         if missing:
-            found.update((r["id"], JobInfo.from_record(r)) for r in self.single_records() if r["id"] in missing)
+            found.update((r["id"], r) for r in self.single_records() if r["id"] in missing)
             missing -= found.keys()
-        shards = set(self.shard_numbers()) if missing else set()
+        shards = set(self.shard_numbers()) if missing and archived else set()
         numbers = {int(i.split(".", 1)[0]) for i in missing if i.split(".", 1)[0].isdigit()}
         for key in sorted({shard_of(n) for n in numbers} & shards):
             for doc in self.shard(key * SHARD_SIZE).all():
                 if doc["id"] in missing:
-                    found[doc["id"]] = JobInfo.from_record(doc)
+                    found[doc["id"]] = doc
         return found
 
     def get(self, job_id: str) -> JobInfo:
