@@ -13,10 +13,13 @@ from pathlib import Path
 
 from tinydb import TinyDB
 
-# The singles submitted in one process (through the library: a hundred CLI runs would cost seconds).
+# The singles submitted in one process (through the library: a hundred CLI runs would cost seconds), which
+# folds nothing in itself: the CLI's submit after them is the one under test.
 _SUBMIT = """
 import sys
 from drmaa2cli import config
+from drmaa2cli.core import submission
+submission.FOLD_ABOVE = 10 ** 9
 from drmaa2cli.models import JobTemplate
 from drmaa2cli.service import Service
 svc = Service(config.resolve(environ={"DRMAA2_HOME": sys.argv[1]}))
