@@ -8,12 +8,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..errors import InvalidArgument
 from ..files import ensure_private_dir
 from ..models import JobInfo, JobState
 from .arrays import LIVE_ARRAYS, ArrayFile, add_counts, counts, key_of, number_of
-from .check import record_problem
 from .files import ARCHIVE_BATCH, SHARD_SIZE, Layout, new_file, open_db, replace_with, shard_of
+from .merge import checked, merged, put_tasks
 from .reader import Reader
 
 
@@ -77,7 +76,7 @@ class Transaction(Reader):
     def put_many(self, infos: Sequence[JobInfo], create: bool = True) -> None:
         """``put`` for many records (an array's tasks, a refresh of many jobs). Tasks go to their array's file,
         found by index. TinyDB rewrites its whole table on every insert and update, so record by record costs
-        O(n) each: the single jobs' updates are applied in one pass and the inserts in another (``_merged``
+        O(n) each: the single jobs' updates are applied in one pass and the inserts in another (``merge.merged``
         says what a write does to a stored record)."""
         singles: list[JobInfo] = []
         tasks: dict[int, list[JobInfo]] = {}
@@ -92,7 +91,7 @@ class Transaction(Reader):
         for number, group in tasks.items():
             array = self.array(number, create=create)
             if array is not None:
-                _put_tasks(array, group, create)
+                put_tasks(array, group, create)
 
     def _put_singles(self, infos: Sequence[JobInfo], create: bool) -> None:
         index = self._index()
@@ -107,10 +106,10 @@ class Transaction(Reader):
                     new[info.id] = info
                 continue
             current = self.jobs.get(doc_id=doc_id)
-            merged = _merged(current, info, info.to_record()) if isinstance(current, dict) else None
-            if merged is None:
+            change = merged(current, info, info.to_record()) if isinstance(current, dict) else None
+            if change is None:
                 continue
-            record, whole, clear = merged
+            record, whole, clear = change
             if whole:
                 replaced[info.id] = record
                 continue
@@ -128,7 +127,7 @@ class Transaction(Reader):
         for job_id, record in replaced.items():
             self.jobs.update(replace_with(record), doc_ids=[index[job_id]])
         if new:
-            records = _checked(list(new.values()))
+            records = checked(list(new.values()))
             doc_ids = self.jobs.insert_multiple(records)
             for job_id, doc_id in zip(new, doc_ids, strict=True):
                 index[job_id] = doc_id
@@ -324,85 +323,3 @@ class Transaction(Reader):
         self.shard(number * SHARD_SIZE)
         if dirty:
             self._shards[number][1].dirty = True
-
-
-Merge = tuple[dict[str, Any], bool, bool]
-
-
-def _merged(current: dict[str, Any], info: JobInfo, record: dict[str, Any]) -> Merge | None:
-    """What writing ``info`` (its ``record``) over the stored ``current`` does: None (nothing), or the record to
-    write, whether it replaces the stored one whole, and whether the stored annotation goes (a record whose state
-    changes takes the new annotation, none included: otherwise a field set to None leaves the stored one as it
-    was)."""
-    if JobState(current["state"]).final:
-        return None
-    # Attempts (``retries.py``): a copy of an earlier attempt (a `wait` that read the job before its
-    # retry) never writes over the later one, and a new attempt replaces the record whole -- the old
-    # attempt's times and exit status must not linger in it -- unless drmaa2 kill asked for its end.
-    stored_attempts = len(current.get("attempts") or ())
-    if info.attempt - 1 < stored_attempts:
-        return None
-    stored = current.get("backend_data")
-    if info.attempt - 1 > stored_attempts:
-        if isinstance(stored, dict) and "terminate_requested" in stored:
-            return None
-        return record, True, False
-    # drmaa2's own kill request (Service._mark_terminated) outlives a write from a copy of the job
-    # read before it (a `wait` in another shell), or that copy would end it as "cancelled by someone".
-    if isinstance(stored, dict) and "terminate_requested" in stored:
-        data = record.setdefault("backend_data", {})
-        data.setdefault("terminate_requested", stored["terminate_requested"])
-    return record, False, info.annotation is None and current.get("state") != record["state"]
-
-
-def _put_tasks(array: ArrayFile, infos: Sequence[JobInfo], create: bool) -> None:
-    """``put_many`` for tasks of one array, in its file (records by task index: no pass over the others)."""
-    new: list[JobInfo] = []
-    templates: dict[int, dict[str, Any]] = {}  # id of a template -> its dict, made once for the tasks sharing it
-    for info in infos:
-        current = array.get(info.id)
-        if current is None:
-            if create:
-                new.append(info)
-            continue
-        template = templates.get(id(info.template))
-        if template is None:
-            template = templates[id(info.template)] = info.template.to_dict()
-        merged = _merged(current, info, info.to_record(template))
-        if merged is None:
-            continue
-        record, whole, clear = merged
-        if whole:
-            array.jobs[key_of(info.id)] = record
-        else:
-            current.update(record)
-            if clear:
-                current.pop("annotation", None)
-        array.dirty = True
-    if new:
-        for record in _checked(new):
-            array.jobs[key_of(record["id"])] = record
-        array.dirty = True
-
-
-def _checked(infos: list[JobInfo]) -> list[dict[str, Any]]:
-    """The records of new jobs, checked first (``_distinct``); raises InvalidArgument."""
-    records = [info.to_record() for info in infos]
-    for record in _distinct(infos, records):
-        wrong = record_problem(record)
-        if wrong is not None:  # written, it would cost every later read (a job_name of 5, say)
-            raise InvalidArgument(f"job {record['id']} cannot be recorded: {wrong}")
-    return records
-
-
-def _distinct(infos: list[JobInfo], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records to check: an array's tasks share one template, so one task of each template stands for all
-    (the other fields of a task are the core's own, of the same types)."""
-    seen: set[int] = set()
-    out = []
-    for info, record in zip(infos, records, strict=True):
-        key = id(info.template)
-        if key not in seen:
-            seen.add(key)
-            out.append(record)
-    return out
