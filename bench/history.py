@@ -67,9 +67,10 @@ def make_history(home: Path, records: int) -> float:
 
 
 def store_bytes(home: Path) -> int:
-    """Size of the live file plus every archive shard."""
+    """Size of the live file plus every archive shard and array's file."""
     total = 0
-    for path in [home / "jobs.json", *sorted((home / "archive").glob("*.json"))]:
+    shards = sorted((home / "archive").glob("*.json"))
+    for path in [home / "jobs.json", *shards, *(home / "arrays").glob("*.json")]:
         if path.exists():
             total += path.stat().st_size
     return total

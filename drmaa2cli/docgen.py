@@ -39,7 +39,9 @@ ENVIRONMENT = {
     "(default 30).",
 }
 FILES = {
-    "$DRMAA2_HOME/jobs.json": "the live job store (TinyDB): active and recently finished jobs, sessions",
+    "$DRMAA2_HOME/jobs.json": "the live job store (TinyDB): active and recently finished single jobs, sessions, "
+    "the arrays not ended",
+    "$DRMAA2_HOME/arrays/N.json": "the tasks of array N, for the array's life",
     "$DRMAA2_HOME/archive/NNNNNN.json": "finished job records, 1000 job ids per file",
     "$DRMAA2_HOME/output/ID.out, ID.err": "a job's output when no --output/--error was given",
     "$DRMAA2_HOME/run/": "what job supervisors report (start and exit records)",

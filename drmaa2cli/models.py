@@ -221,14 +221,16 @@ class JobInfo:
             return None
         return "drmaa2" if self.exit_code() is None else "job"
 
-    def to_record(self) -> dict[str, Any]:
+    def to_record(self, template: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The record the store keeps; ``template``: the template's ``to_dict()`` when the caller has it already
+        (an array's tasks most often share one template)."""
         data = {k: v for k, v in self.__dict__.items() if v is not None and v != {}}
         # The store merges a record into the stored one field by field (None leaves a field as it was), so
         # backend_data is always written: a job whose backend data became empty (the runner's mark
         # removed once it started the job) must lose the old data, or the runner starts it again and again.
         data["backend_data"] = self.backend_data
         data["state"] = self.state.value
-        data["template"] = self.template.to_dict()
+        data["template"] = self.template.to_dict() if template is None else template
         return data
 
     @classmethod

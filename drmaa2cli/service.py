@@ -202,9 +202,13 @@ class Service:
         """The job records that failed their check when read and were moved out of the store (``drmaa2
         doctor``): each with its ``file``, ``key``, ``problem``, ``record`` and when it was ``quarantined``.
         Reading the store first moves any such record that is still in a store file."""
+        import itertools
+
         from .store import quarantine
 
-        for _ in self._ctx.store.snapshot().archived_records():  # every file read: what is damaged moves now
+        snap = self._ctx.store.snapshot()
+        # Every file read (the arrays' files too): what is damaged moves now.
+        for _ in itertools.chain(snap.live_records(), snap.archived_records()):
             pass
         return quarantine.entries(self._ctx.store)
 

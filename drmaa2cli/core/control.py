@@ -115,14 +115,7 @@ class Control:
         if not jobs:
             return
         with self.ctx.store.transaction() as txn:
-            marked = []
-            stored = txn.find_many(j.id for j in jobs)
-            for job in jobs:
-                current = stored.get(job.id)
-                if current is not None and not current.state.final:
-                    data = {**current.backend_data, "terminate_requested": signal}
-                    marked.append(current.evolve(backend_data=data))
-            txn.put_many(marked, create=False)
+            txn.set_data((j.id for j in jobs), "terminate_requested", signal)
 
 
 def _applies(job: JobInfo, action: str) -> bool:

@@ -116,7 +116,8 @@ class Submission:
         Only for a backend whose refresh reads local files, so that a submit never waits on a network."""
         if not be.local_refresh:
             return
-        active = [r for r in txn.live_records() if r["backend"] == name and r["state"] not in FINAL_STATES]
+        # The live file's own records: an array's tasks are in its own file, which a submit does not read.
+        active = [r for r in txn.single_records() if r["backend"] == name and r["state"] not in FINAL_STATES]
         if len(active) <= FOLD_ABOVE:
             return
         oldest = [JobInfo.from_record(r) for r in active[:FOLD_BATCH]]

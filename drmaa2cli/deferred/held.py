@@ -36,9 +36,9 @@ def put(store: Store, jobs: Sequence[JobInfo]) -> list[JobInfo]:
         return []
     wanted = {j.id for j in jobs}
     with store.transaction() as txn:
-        # One pass over the live records (an array may have thousands of tasks); archived ones are final.
-        taken = [JobInfo.from_record(r) for r in txn.live_records()
-                 if r["id"] in wanted and mark.pending_record(r)]
+        # Only the records of these jobs (an array's in its own file); archived ones are final.
+        taken = [JobInfo.from_record(r) for r in txn.records(wanted, archived=False).values()
+                 if mark.pending_record(r)]
         gone = {j.id for j in taken}
         txn.put_many([j for j in jobs if j.id not in gone], create=False)
     return taken

@@ -2,16 +2,18 @@
 
 Layout (dir 0700, files 0600)::
 
-    jobs.json            live store: meta (schema_version, next job number, instance id), sessions, and the
-                         records of active jobs plus finished ones not yet archived. Every submit rewrites it,
-                         so it is kept small.
+    jobs.json            live store: meta (schema_version, next job number, instance id, the live arrays),
+                         sessions, and the records of active single jobs plus finished ones not yet archived.
+                         Every submit rewrites it, so it is kept small.
+    arrays/N.json        the tasks of array N, by task index, for the array's life (``arrays``): a command reads
+                         an array's file only when it touches that array
     archive/NNNNNN.json  finished records, job numbers N*1000 .. N*1000+999 (TinyDB files too)
     lock                 flock: writers exclusive; readers take no lock
 
 Writers hold the lock for one read-modify-write, and every file is replaced atomically (temp file, fsync,
-rename), so a process killed at any moment leaves either the old or the new file. Archive shards are written
-before the live file, and readers read the live file before the shards: a job being archived is then seen
-twice (deduplicated) but never missed.
+rename), so a process killed at any moment leaves either the old or the new file. Archive shards and arrays'
+files are written before the live file, and readers read the live file before them: a job being archived is
+then seen twice (deduplicated) but never missed.
 
 The package: ``files`` (names, atomic writes, checked reads, the layout of a home), ``check`` (the shape of a
 store file), ``reader`` (reads and snapshots), ``transaction`` (changes); ``Store`` here ties them together.
@@ -69,7 +71,7 @@ class Store(Layout):
     def _remove_stale_temp_files(self) -> None:
         """Temp files of writers killed before their rename. Only lock holders write store files, so under
         the lock every such file is stale; without this each crash would leave a copy of the store behind."""
-        for directory in (self.home, self.archive_dir):
+        for directory in (self.home, self.archive_dir, self.arrays_dir):
             try:
                 names = os.listdir(directory)
             except OSError:
@@ -83,7 +85,7 @@ class Store(Layout):
         try:
             with self.transaction(wait=False) as txn:
                 for path in files - {str(self.live_path)}:  # the live file: the transaction read it
-                    txn.shard(int(path.rsplit("/", 1)[-1].split(".", 1)[0]) * SHARD_SIZE)
+                    txn.read_file(path)
         except BlockingIOError:
             return False  # held, perhaps by this very process: the next write moves them
         return True

@@ -65,6 +65,9 @@ def problem(data: dict[str, Any], live: bool, bad: dict[str, str] | None = None)
     meta = data["_meta"]["1"]
     if live and (not isinstance(meta.get("next_job"), int) or not isinstance(meta.get("instance"), str)):
         return "its next job number or instance id is missing or not a number and a string"
+    arrays = meta.get("arrays", [])
+    if not isinstance(arrays, list) or not all(type(n) is int for n in arrays):
+        return "its list of live arrays is not a list of job numbers"
     archived = meta.get("archived", {})
     counts = archived.values() if isinstance(archived, dict) else [None]
     if not all(isinstance(c, dict) and all(isinstance(n, int) for n in c.values()) for c in counts):

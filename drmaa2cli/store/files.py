@@ -28,7 +28,7 @@ SHARD_SIZE = 1000
 # Finished records leave the live file in batches, so that most submits rewrite only a few kB.
 ARCHIVE_BATCH = 32
 # What ``atomic_write`` leaves behind when its process is killed before the rename (``files.temp_name``).
-TEMP_FILE = re.compile(r"\.(?:jobs|\d{6})\.json\.\d+\.tmp\Z", re.ASCII)
+TEMP_FILE = re.compile(r"\.(?:jobs|\d+)\.json\.\d+\.tmp\Z", re.ASCII)
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -97,6 +97,20 @@ def read_json_file(path: Path, damaged: list[dict[str, Any]] | None = None) -> d
 _SOUND: set[tuple[str, int, int, int]] = set()
 
 
+def write_sound(path: Path, data: dict[str, Any]) -> None:
+    """``atomic_write`` of a store file made of records that were checked when read or created, remembered as
+    sound: a command that writes an array's 5,000 tasks and reads them again (a kill, then the tasks' new
+    states) does not check them again."""
+    atomic_write(path, json.dumps(data, separators=(",", ":")).encode())
+    try:
+        st = os.stat(path)
+    except OSError:
+        return
+    if len(_SOUND) > 4096:
+        _SOUND.clear()
+    _SOUND.add((str(path), st.st_ino, st.st_mtime_ns, st.st_size))
+
+
 class FileStorage(Storage):
     """TinyDB storage for one of our files: read once per transaction, written once on ``flush``."""
 
@@ -116,7 +130,7 @@ class FileStorage(Storage):
 
     def flush(self) -> None:
         if self.dirty and self._data is not None:
-            atomic_write(self.path, json.dumps(self._data, separators=(",", ":")).encode())
+            write_sound(self.path, self._data)
             self.dirty = False
 
 
@@ -157,10 +171,14 @@ class Layout:
         self.live_path = home / LIVE_FILE
         self.archive_dir = home / ARCHIVE_DIR
         self.quarantine_path = home / QUARANTINE_FILE
+        self.arrays_dir = home / "arrays"  # ``arrays.ARRAYS_DIR``
         self.warn = warn
 
     def shard_path(self, shard: int) -> Path:
         return self.archive_dir / f"{shard:06d}.json"
+
+    def array_path(self, number: int) -> Path:
+        return self.arrays_dir / f"{number}.json"
 
     def repair(self, files: set[str]) -> bool:
         """Move the damaged records of ``files`` to quarantine now, if the store is free; False if it was not

@@ -8,11 +8,11 @@ import time
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from ..errors import InvalidArgument
 from ..files import ensure_private_dir
 from ..models import JobInfo, JobState
-from .check import record_problem
+from .arrays import LIVE_ARRAYS, ArrayFile, add_counts, counts, key_of, number_of
 from .files import ARCHIVE_BATCH, SHARD_SIZE, Layout, new_file, open_db, replace_with, shard_of
+from .merge import checked, merged, put_tasks
 from .reader import Reader
 
 
@@ -29,6 +29,25 @@ class Transaction(Reader):
             self.storage.dirty = True
         self.jobs = self.db.table("jobs")
         self._doc_ids: dict[str, int] | None = None
+        self._migrate()
+
+    def _migrate(self) -> None:
+        """Move the array tasks that a store written before arrays had files of their own keeps in its live
+        file into their arrays' files (once: the first write of such a store)."""
+        old = [(int(doc_id), r) for doc_id, r in self.single_records_by_key() if "." in r["id"]]
+        if not old:
+            return
+        for _, record in old:
+            number = number_of(record["id"])
+            array = self.array(number, create=True) if number is not None else None
+            if array is not None:
+                array.jobs.setdefault(key_of(record["id"]), record)
+                array.dirty = True
+        self.jobs.remove(doc_ids=[doc_id for doc_id, _ in old])
+        self._doc_ids = None
+
+    def single_records_by_key(self) -> list[tuple[str, dict[str, Any]]]:
+        return list(self._live_data().get("jobs", {}).items())
 
     def _live_data(self) -> dict[str, Any]:
         data = self.storage.read()
@@ -55,11 +74,26 @@ class Transaction(Reader):
         self.put_many([info], create)
 
     def put_many(self, infos: Sequence[JobInfo], create: bool = True) -> None:
-        """``put`` for many records (an array's tasks, a refresh of many jobs). TinyDB rewrites its whole table
-        on every insert and update, so record by record costs O(n) each: a refresh of a 1000-task array took
-        ~1 s. Here the updates are applied in one pass and the inserts in another. A record whose state changes
-        takes the new annotation, none included (otherwise a field set to None leaves the stored one as it
-        was)."""
+        """``put`` for many records (an array's tasks, a refresh of many jobs). Tasks go to their array's file,
+        found by index. TinyDB rewrites its whole table on every insert and update, so record by record costs
+        O(n) each: the single jobs' updates are applied in one pass and the inserts in another (``merge.merged``
+        says what a write does to a stored record)."""
+        singles: list[JobInfo] = []
+        tasks: dict[int, list[JobInfo]] = {}
+        for info in infos:
+            number = number_of(info.id)
+            if number is None:
+                singles.append(info)
+            else:
+                tasks.setdefault(number, []).append(info)
+        if singles:
+            self._put_singles(singles, create)
+        for number, group in tasks.items():
+            array = self.array(number, create=create)
+            if array is not None:
+                put_tasks(array, group, create)
+
+    def _put_singles(self, infos: Sequence[JobInfo], create: bool) -> None:
         index = self._index()
         updates: dict[str, dict[str, Any]] = {}
         replaced: dict[str, dict[str, Any]] = {}
@@ -72,28 +106,16 @@ class Transaction(Reader):
                     new[info.id] = info
                 continue
             current = self.jobs.get(doc_id=doc_id)
-            if not isinstance(current, dict) or JobState(current["state"]).final:
+            change = merged(current, info, info.to_record()) if isinstance(current, dict) else None
+            if change is None:
                 continue
-            record = info.to_record()
-            # Attempts (``retries.py``): a copy of an earlier attempt (a `wait` that read the job before its
-            # retry) never writes over the later one, and a new attempt replaces the record whole -- the old
-            # attempt's times and exit status must not linger in it -- unless drmaa2 kill asked for its end.
-            stored_attempts = len(current.get("attempts") or ())
-            if info.attempt - 1 < stored_attempts:
+            record, whole, clear = change
+            if whole:
+                replaced[info.id] = record
                 continue
-            if info.attempt - 1 > stored_attempts:
-                if "terminate_requested" not in (current.get("backend_data") or {}):
-                    replaced[info.id] = record
-                continue
-            # drmaa2's own kill request (Service._mark_terminated) outlives a write from a copy of the job
-            # read before it (a `wait` in another shell), or that copy would end it as "cancelled by someone".
-            stored = current.get("backend_data") if isinstance(current, dict) else None
-            if isinstance(stored, dict) and "terminate_requested" in stored:
-                data = record.setdefault("backend_data", {})
-                data.setdefault("terminate_requested", stored["terminate_requested"])
             updates[info.id] = record
-            if info.annotation is None and current.get("state") != record["state"]:
-                cleared.add(info.id)  # an annotation says why the job is in its state: a new one drops it
+            if clear:
+                cleared.add(info.id)
         if updates:
 
             def apply(doc: Any) -> None:  # called by TinyDB for each record, inside one rewrite of the table
@@ -105,11 +127,7 @@ class Transaction(Reader):
         for job_id, record in replaced.items():
             self.jobs.update(replace_with(record), doc_ids=[index[job_id]])
         if new:
-            records = [info.to_record() for info in new.values()]
-            for record in _distinct(list(new.values()), records):
-                wrong = record_problem(record)
-                if wrong is not None:  # written, it would cost every later read (a job_name of 5, say)
-                    raise InvalidArgument(f"job {record['id']} cannot be recorded: {wrong}")
+            records = checked(list(new.values()))
             doc_ids = self.jobs.insert_multiple(records)
             for job_id, doc_id in zip(new, doc_ids, strict=True):
                 index[job_id] = doc_id
@@ -122,9 +140,39 @@ class Transaction(Reader):
 
     def clear(self, job_id: str, key: str) -> None:
         """Remove one field of a live record (``put`` merges, so a field set to None would stay as it was)."""
+        number = number_of(job_id)
+        array = None if number is None else self.array(number)
+        record = None if array is None else array.get(job_id)
+        if array is not None and record is not None:
+            record.pop(key, None)
+            array.dirty = True
+            return
         doc_id = self._index().get(job_id)
         if doc_id is not None:
             self.jobs.update(lambda doc: doc.pop(key, None), doc_ids=[doc_id])
+
+    def set_data(self, job_ids: Iterable[str], key: str, value: Any) -> None:
+        """Set ``backend_data[key]`` in the records of ``job_ids`` that have not ended (drmaa2 kill's mark),
+        in the records themselves: no JobInfo of 5,000 tasks read and written back."""
+        singles = set()
+        for job_id in job_ids:
+            number = number_of(job_id)
+            array = None if number is None else self.array(number)
+            record = None if array is None else array.get(job_id)
+            if array is None or record is None:
+                singles.add(job_id)
+            elif not JobState(record["state"]).final:
+                record["backend_data"] = {**(record.get("backend_data") or {}), key: value}
+                array.dirty = True
+        index = self._index()
+        doc_ids = [index[i] for i in singles if i in index]
+
+        def apply(doc: Any) -> None:
+            if not JobState(doc["state"]).final:
+                doc["backend_data"] = {**(doc.get("backend_data") or {}), key: value}
+
+        if doc_ids:
+            self.jobs.update(apply, doc_ids=doc_ids)
 
     def set_meta(self, **changes: Any) -> None:
         """Change entries of the live file's meta document (the next job number and instance are kept)."""
@@ -148,9 +196,18 @@ class Transaction(Reader):
     def remove(self, job_ids: Iterable[str]) -> int:
         """Delete records (live or archived); returns how many were removed."""
         wanted = set(job_ids)
+        removed = 0
+        for job_id in list(wanted):
+            number = number_of(job_id)
+            array = None if number is None else self.array(number)
+            if array is not None and array.get(job_id) is not None:
+                del array.jobs[key_of(job_id)]  # its counts, archived or not, are settled at the commit
+                array.dirty = True
+                removed += 1
+                wanted.discard(job_id)
         index = self._index()
         live = [index.pop(i) for i in list(wanted) if i in index]
-        removed = len(live)
+        removed += len(live)
         if live:
             self.jobs.remove(doc_ids=live)
         rest = wanted - set(self._index())
@@ -204,12 +261,43 @@ class Transaction(Reader):
         if self.damaged:
             self._quarantine()
         self._archive_finished()
+        arrays = [a for a in self._arrays.values() if a is not None and a.dirty]
+        self._settle_arrays(arrays)
         if any(storage.dirty for _, storage in self._shards.values()):
             ensure_private_dir(self.store.archive_dir)
-        # Shards first: a reader that sees the new live file must find the moved records in the archive.
+        if any(a.jobs for a in arrays):
+            ensure_private_dir(self.store.arrays_dir)
+        # Shards and arrays first: a reader that sees the new live file must find the records it points to.
         for _, storage in self._shards.values():
             storage.flush()
+        for array in arrays:
+            array.flush()
         self.storage.flush()
+        for array in arrays:
+            if not array.jobs and array.existed:  # every task removed: the live file no longer names it
+                with contextlib.suppress(FileNotFoundError):
+                    os.unlink(array.path)
+
+    def _settle_arrays(self, arrays: Sequence[ArrayFile]) -> None:
+        """List the changed arrays with a task not ended as live, and count the others' records as archived
+        (the archive shards' records are counted the same way): an archived array's old counts are taken back
+        first, so that a task requeued, removed or moved to quarantine is counted once."""
+        live = self.live_arrays()
+        listed = set(live)
+        archived = self.meta_doc().setdefault("archived", {})
+        changed = False
+        for array in arrays:
+            if not array.was_live:
+                add_counts(archived, array.counted, -1)
+                changed = changed or bool(array.counted)
+            if array.active():
+                listed.add(array.number)
+            else:
+                listed.discard(array.number)
+                add_counts(archived, counts(array.jobs.values()), 1)
+                changed = changed or bool(array.jobs)
+        if changed or listed != set(live):
+            self._set_meta(**{LIVE_ARRAYS: sorted(listed), "archived": archived})
 
     def _quarantine(self) -> None:
         """Move the damaged records read to the quarantine file, then rewrite their files without them (the
@@ -221,19 +309,17 @@ class Transaction(Reader):
             if path == str(self.store.live_path):
                 self.storage.dirty = True
                 continue
-            number = int(path.rsplit("/", 1)[-1].split(".", 1)[0])
-            self.shard(number * SHARD_SIZE)
+            self.read_file(path, dirty=True)
+
+    def read_file(self, path: str, dirty: bool = False) -> None:
+        """Read the store file ``path`` (an archive shard or an array's file) in this transaction; ``dirty``:
+        write it back at the commit."""
+        number = int(path.rsplit("/", 1)[-1].split(".", 1)[0])
+        if path.rsplit("/", 2)[-2] == self.store.arrays_dir.name:
+            array = self.array(number)
+            if array is not None and dirty:
+                array.dirty = True
+            return
+        self.shard(number * SHARD_SIZE)
+        if dirty:
             self._shards[number][1].dirty = True
-
-
-def _distinct(infos: list[JobInfo], records: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """The records to check: an array's tasks share one template, so one task of each template stands for all
-    (the other fields of a task are the core's own, of the same types)."""
-    seen: set[int] = set()
-    out = []
-    for info, record in zip(infos, records, strict=True):
-        key = id(info.template)
-        if key not in seen:
-            seen.add(key)
-            out.append(record)
-    return out

@@ -126,6 +126,20 @@ def read_store(home: Path) -> StoreView:
             if rec["id"] in view.archived:
                 view.duplicates.append(rec["id"])
             view.archived[rec["id"]] = rec
+    # Arrays' files: a live array's tasks are live, an array the live file does not list is archived, and one
+    # numbered from the live file's next job on was submitted after the live file was read.
+    listed = set(live["_meta"]["1"].get("arrays", ()))
+    arrays = home / "arrays"
+    for path in sorted(arrays.glob("*.json")) if arrays.is_dir() else []:
+        number = int(path.stem)
+        if number >= view.next_job:
+            continue
+        data = read_json_file(path) or {}
+        into = view.live if number in listed else view.archived
+        for rec in data.get("jobs", {}).values():
+            if rec["id"] in into:
+                view.duplicates.append(rec["id"])
+            into[rec["id"]] = rec
     view.overlap = set(view.live) & set(view.archived)
     view.duplicates += [i for i, rec in view.archived.items() if rec["state"] not in ("done", "failed")]
     return view
@@ -219,6 +233,21 @@ def end_jobs(env: dict[str, str], cwd: Path | None = None) -> None:
     pids = home_processes(home)
     kill_all(pids)
     assert wait_for(lambda: not home_processes(home), 30), f"processes of {home} do not end: {pids}"
+
+
+def finished_singles(home: Path, count: int) -> list[str]:
+    """``count`` single jobs recorded done, through the store as a submit and its wait leave them: enough of
+    them and the next write moves them to an archive shard (an array's tasks never go there: they stay in the
+    array's own file). One process instead of ``count`` CLI runs."""
+    from drmaa2cli.models import JobInfo, JobState, JobTemplate
+    from drmaa2cli.store import Store
+
+    with Store(home).transaction() as txn:
+        jobs = [JobInfo(id=str(txn.allocate()), session="default", backend="process", state=JobState.DONE,
+                        template=JobTemplate(remote_command="true"), submission_time=time.time(), exit_status=0)
+                for _ in range(count)]
+        txn.put_many(jobs)
+    return [j.id for j in jobs]
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:

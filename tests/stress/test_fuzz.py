@@ -29,7 +29,7 @@ from drmaa2cli.cli.app import app
 from tests.conftest import until
 
 from .conftest import current_scale
-from .harness import DRMAA2_CODES, Figures, end_jobs
+from .harness import DRMAA2_CODES, Figures, end_jobs, finished_singles
 
 SCALE = current_scale()
 # Commands that may legitimately block on a job (a held job never ends by itself).
@@ -233,7 +233,10 @@ def filled(tmp_path: Path) -> Iterator[Sandbox]:
         last = subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", "--terse", *args], env=box.env,
                               capture_output=True, text=True, timeout=60, cwd=box.root / "work", check=False)
     home = Path(box.env["DRMAA2_HOME"])
-    assert (home / "archive" / "000000.json").exists()
+    finished_singles(home, 32)  # and the next write moves them to an archive shard
+    subprocess.run([sys.executable, "-m", "drmaa2cli", "submit", "--wait", "--", "true"], env=box.env,
+                   capture_output=True, timeout=60, cwd=box.root / "work", check=True)
+    assert (home / "archive" / "000000.json").exists() and (home / "arrays" / "1.json").exists()
     # The last job ended unobserved (its record still says queued), but its shepherd must be done writing
     # before the copy: a half-renamed start or exit file broke copytree.
     ended = home / "run" / f"{last.stdout.strip()}.exit"
@@ -253,7 +256,7 @@ def test_fuzz_edited_store(filled: Sandbox, figures: Figures, data: st.DataObjec
     home = Path(tempfile.mkdtemp(prefix="home-", dir=filled.root))
     shutil.copytree(filled.root / "pristine", home, symlinks=True, dirs_exist_ok=True)
     env = {**filled.env, "DRMAA2_HOME": str(home)}
-    name = data.draw(st.sampled_from(["jobs.json", "archive/000000.json"]))
+    name = data.draw(st.sampled_from(["jobs.json", "archive/000000.json", "arrays/1.json"]))
     path = home / name
     original = path.read_bytes()
     doc = json.loads(original)

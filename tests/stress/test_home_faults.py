@@ -19,7 +19,7 @@ import pytest
 
 from tests.requires import command, unavailable
 
-from .harness import Figures, cli_env, one_line_error, read_store, run
+from .harness import Figures, cli_env, finished_singles, one_line_error, read_store, run
 
 # Commands that read or write the store, with what they may exit with when the home is fine.
 EVERY_COMMAND = [
@@ -203,6 +203,7 @@ def test_full_disk(small_disk: Path, figures: Figures) -> None:
 BROKEN = {
     "jobs.json": b'{"_meta": {"1": {"schema_version": 1, "next_job": 2}}, "jobs": {"1": {"id": "1", ',
     "archive/000000.json": b'{"_meta": {"1": {"schema_version": 1}}, "jobs": [',
+    "arrays/1.json": b'{"_meta": {"1": {"schema_version": 1}}, "jobs": {"1": ',
     "config.toml": b'session = "unterminated\n[backends.cf\n',
 }
 
@@ -213,8 +214,9 @@ def test_broken_files_are_reported_and_never_overwritten(tmp_path: Path, name: s
     env = cli_env(home)
     array = run(env, "submit", "--terse", "--array", "1-40", "--", "true").out.strip()
     assert run(env, "wait", array).code == 0
+    finished_singles(home, 32)
     run(env, "submit", "--wait", "--", "true")  # a write that moves the finished ones to the archive
-    assert (home / "archive" / "000000.json").exists()
+    assert (home / "archive" / "000000.json").exists() and (home / "arrays" / f"{array}.json").exists()
     path = home / name
     path.write_bytes(BROKEN[name])
     for args in [*EVERY_COMMAND, ["status", "--limit", "0"], ["wait", "2"], ["submit", "--wait", "--", "true"]]:
@@ -265,7 +267,7 @@ def test_everything_drmaa2_writes_is_private(tmp_path: Path, figures: Figures) -
         assert run(env, "rm", ids[0]).code == 0
     finally:
         os.umask(old)
-    assert (home / "archive").is_dir() and (home / "output").is_dir() and (home / "run").is_dir()
+    assert (home / "arrays").is_dir() and (home / "output").is_dir() and (home / "run").is_dir()
     checked = 0
     for path in [tmp_path / "a", tmp_path / "a" / "b", home, *home.rglob("*")]:
         mode = stat.S_IMODE(path.lstat().st_mode)

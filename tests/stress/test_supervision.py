@@ -57,7 +57,8 @@ def started(env: dict[str, str], job: str) -> int:
 
 def shepherd_of(home: Path, job: str) -> int:
     """The shepherd of a job (or of an array: the tasks share one)."""
-    doc = json.loads((home / "jobs.json").read_text())
+    array = home / "arrays" / f"{job.partition('.')[0]}.json"  # an array's tasks are in a file of their own
+    doc = json.loads((array if array.exists() else home / "jobs.json").read_text())
     rec = next(r for r in doc["jobs"].values() if r["id"] == job or r["id"].startswith(job + "."))
     return int(rec["backend_data"]["shepherd"])
 
