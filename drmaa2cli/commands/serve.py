@@ -1,13 +1,14 @@
 """drmaa2 serve [--host H] [--port P | --socket PATH] [--tls-cert C --tls-key K] [--insecure];
 drmaa2 serve token create [--read-only] [--expires DURATION]"""
 
+import os
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from .. import config, parsing
-from ..errors import BackendUnavailable
+from ..errors import BackendUnavailable, InvalidArgument
 
 HELP = ("Serve this drmaa2 home's jobs over an authenticated HTTP API (/v1, OpenAPI at /openapi.json); "
         "`serve token create` makes a token. Needs `pip install 'drmaa2[serve]'`.")
@@ -39,7 +40,13 @@ def serve(
     from .scripts import submit_script
 
     out = output()
-    application = create_app(config.resolve(), script_submit=submit_script)
+    settings = config.resolve()
+    if settings.remote:
+        raise InvalidArgument("this home's config sends every command to a server ([remote]): a server cannot "
+                              "serve it (use another DRMAA2_HOME)")
+    # The server's own helpers (runners, watchers) work on this home, never through another server.
+    os.environ.pop("DRMAA2_REMOTE", None)
+    application = create_app(settings, script_submit=submit_script)
 
     def ready(where: str) -> None:
         out.note(f"serving {config.home_dir()} on {where} (tokens: `drmaa2 serve token create`)")

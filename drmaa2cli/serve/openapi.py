@@ -8,7 +8,6 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
 from ..models import JobState
 
 if TYPE_CHECKING:
@@ -92,7 +91,7 @@ def openapi(operations: Sequence[Operation]) -> dict[str, Any]:
                                       "responses": {"200": {"description": "the OpenAPI document"}}}}
     return {
         "openapi": "3.0.3",
-        "info": {"title": "drmaa2 serve", "version": __version__,
+        "info": {"title": "drmaa2 serve", "version": "1",
                  "description": "The jobs of one drmaa2 home; errors carry the exit code the CLI gives."},
         "components": {"schemas": SCHEMAS, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearer": []}],

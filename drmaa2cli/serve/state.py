@@ -15,6 +15,7 @@ import anyio.to_thread
 from .. import config
 from ..service import Service
 from .tokens import Keyring
+from .waiting import Watcher
 
 T = TypeVar("T")
 
@@ -54,9 +55,7 @@ class ServerState:
         self.submits: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
         #: Submits a job script's text (made by the command, which has the script directives' parser).
         self.script_submit = script_submit
-        from .waiting import Watcher
-
-        self.watcher = Watcher(self)
+        self.watcher = Watcher(self.call)
 
     async def call(self, work: Callable[[Service], T]) -> tuple[T, list[str]]:
         """``work`` on a Service of this home, in a worker thread of the bounded pool; with the warnings it

@@ -4,7 +4,8 @@ not 64 threads."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import anyio
 
@@ -12,9 +13,8 @@ from ..errors import Drmaa2Error
 from ..models import JobInfo
 from ..service import Service
 
-if TYPE_CHECKING:
-    from .state import ServerState
-
+#: How the watcher runs a core call: the server's bounded pool (``ServerState.call``).
+Call = Callable[[Callable[[Service], Any]], Awaitable[tuple[Any, list[str]]]]
 #: The first look after a job is waited for, and the longest gap between looks (doubling in between).
 FIRST_LOOK = 0.05
 LONGEST_GAP = 0.5
@@ -37,8 +37,8 @@ def _look(svc: Service, ids: list[str]) -> dict[str, list[JobInfo]]:
 
 
 class Watcher:
-    def __init__(self, state: ServerState) -> None:
-        self.state = state
+    def __init__(self, call: Call) -> None:
+        self.call = call
         self.waiting: dict[str, set[anyio.Event]] = {}
         self.latest: dict[str, list[JobInfo]] = {}
         self._wake = anyio.Event()
@@ -72,7 +72,7 @@ class Watcher:
                 await self._wake.wait()
                 gap = FIRST_LOOK
             ids = list(self.waiting)
-            found, _ = await self.state.call(lambda svc: _look(svc, ids))
+            found, _ = await self.call(lambda svc: _look(svc, ids))
             ended = False
             for job_id, jobs in found.items():
                 self.latest[job_id] = jobs
