@@ -36,7 +36,7 @@ _READ_ONLY = {"error": {"kind": "Forbidden", "message": "this token may only rea
 def status_of(e: errors.Drmaa2Error) -> int:
     for cls in type(e).__mro__:
         if cls in STATUS:
-            return STATUS[cls]  # type: ignore[index]
+            return STATUS[cls]
     return 500
 
 

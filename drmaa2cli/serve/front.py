@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from .. import config
 from ..backends.remote.client import Client, closing
@@ -136,7 +136,7 @@ class RemoteService(Service):
             if remaining is not None and remaining <= 0:
                 active = [j.id for j in jobs if not j.state.final]
                 raise WaitTimeout(f"timed out: {len(active)} job(s) still active ({', '.join(active[:5])})")
-            for job_id in pending if not any_job else pending:
+            for job_id in pending:
                 turn = remaining if remaining is not None else 30.0
                 if any_job and len(pending) > 1:
                     turn = min(turn, 1.0)
@@ -195,7 +195,8 @@ class RemoteService(Service):
     def sessions(self) -> list[SessionSummary]:
         from ..core.sessions import SessionSummary
 
-        return [SessionSummary(s["name"], s.get("counts", {})) for s in self.client.get("/v1/sessions")["sessions"]]
+        listed = self.client.get("/v1/sessions")["sessions"]
+        return [SessionSummary(s["name"], s.get("counts", {})) for s in listed]
 
     def create_session(self, name: str, contact: str | None = None, exist_ok: bool = False) -> bool:
         return self.client.create_session(name, exist_ok)
@@ -234,7 +235,7 @@ class RemoteService(Service):
 class _RemoteControl(Control):
     """Kill, hold, release, suspend, resume: each job named, one request each."""
 
-    ACTIONS = {"terminate": "kill"}
+    ACTIONS: ClassVar[dict[str, str]] = {"terminate": "kill"}
 
     def __init__(self, remote: RemoteService) -> None:
         self.remote = remote

@@ -13,11 +13,15 @@ from ..models import JobState
 if TYPE_CHECKING:
     from .routes import Operation
 
-_STR, _INT, _NUM, _BOOL = {"type": "string"}, {"type": "integer"}, {"type": "number"}, {"type": "boolean"}
-_NULLABLE = {"nullable": True}
-_IDS = {"type": "array", "items": _STR}
+Schema = dict[str, Any]
+_STR: Schema = {"type": "string"}
+_INT: Schema = {"type": "integer"}
+_NUM: Schema = {"type": "number"}
+_BOOL: Schema = {"type": "boolean"}
+_NULLABLE: Schema = {"nullable": True}
+_IDS: Schema = {"type": "array", "items": _STR}
 
-_JOB_KEYS = {
+_JOB_KEYS: dict[str, Schema] = {
     "id": _STR, "name": _STR, "comment": _STR, "session": _STR, "backend": _STR, "native_id": _STR,
     "state": {"type": "string", "enum": [s.value for s in JobState]}, "annotation": _STR, "exit_status": _INT,
     "signal": _INT, "exit_code": _INT, "command": _IDS, "category": _STR, "working_directory": _STR,

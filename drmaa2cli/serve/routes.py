@@ -4,6 +4,7 @@ in the CLI's ``--json`` schema. Errors are the core's, answered by ``app`` with 
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass
@@ -161,11 +162,12 @@ async def _submit(state: ServerState, body: dict[str, Any]) -> tuple[int, dict[s
     session, backend = _string(body, "session"), _string(body, "backend")
     if "script" in body:
         script, args = _string(body, "script"), body.get("args") or []
-        if state.script_submit is None or script is None:
+        given = state.script_submit
+        if given is None or script is None:
             raise InvalidArgument("this server does not take job scripts")
         if not isinstance(args, list) or not all(isinstance(a, str) for a in args):
             raise InvalidArgument("args must be a list of strings")
-        jobs, warnings = await state.call(lambda svc: state.script_submit(svc, script, args, session, backend))
+        jobs, warnings = await state.call(lambda svc: given(svc, script, args, session, backend))
         return 201, document(jobs, warnings)
     template = _template(body.get("template"))
     array_text, after = _string(body, "array"), body.get("after") or []
@@ -282,7 +284,7 @@ async def logs(request: Request) -> Response:
                 if now.state.final:
                     return
                 await anyio.sleep(0.2)
-                (now, chunk), _ = await state.call(lambda svc: read(svc, position))
+                (now, chunk), _ = await state.call(functools.partial(read, start=position))
 
     return StreamingResponse(follow(), media_type="application/octet-stream", headers=headers)
 
@@ -298,7 +300,8 @@ async def create_session(request: Request) -> Response:
     if not isinstance(body, dict):
         raise InvalidArgument("the request body must be an object")
     name = _string(body, "name") or ""
-    new, _ = await state_of(request).call(lambda svc: svc.create_session(name, exist_ok=bool(body.get("exist_ok"))))
+    exist_ok = bool(body.get("exist_ok"))
+    new, _ = await state_of(request).call(lambda svc: svc.create_session(name, exist_ok=exist_ok))
     return JSONResponse({"schema_version": SCHEMA_VERSION, "created": new}, status_code=201 if new else 200)
 
 
@@ -319,6 +322,12 @@ async def queues(request: Request) -> Response:
     backend, names = request.query_params.get("backend"), request.query_params.getlist("name")
     found, _ = await state_of(request).call(lambda svc: svc.queues(backend, names))
     return JSONResponse({"schema_version": SCHEMA_VERSION, "queues": [q.to_public() for q in found]})
+
+
+async def categories(request: Request) -> Response:
+    backend = request.query_params.get("backend")
+    found, _ = await state_of(request).call(lambda svc: svc.categories(backend))
+    return JSONResponse({"schema_version": SCHEMA_VERSION, "categories": found})
 
 
 _FILTERS = (("session", "string", "only this session's jobs (default: every session)"),
@@ -350,4 +359,6 @@ OPERATIONS: tuple[Operation, ...] = (
               (("force", "boolean", "kill its active jobs first"),), writes=True),
     Operation("GET", "/v1/machines", machines, "The backend's execution hosts", _PLATFORM),
     Operation("GET", "/v1/queues", queues, "Where the backend's jobs can be submitted", _PLATFORM),
+    Operation("GET", "/v1/categories", categories, "The backend's job categories (images, apps)",
+              _PLATFORM[:1]),
 )

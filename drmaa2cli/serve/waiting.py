@@ -4,6 +4,8 @@ not 64 threads."""
 
 from __future__ import annotations
 
+import contextlib
+import functools
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -28,10 +30,8 @@ def _look(svc: Service, ids: list[str]) -> dict[str, list[JobInfo]]:
     except Drmaa2Error:
         found = {}
         for job_id in ids:
-            try:
+            with contextlib.suppress(Drmaa2Error):
                 found[job_id] = svc.jobs([job_id])
-            except Drmaa2Error:
-                pass
         return found
     return {i: [j for j in jobs if j.id == i or ("." not in i and j.id.startswith(i + "."))] for i in ids}
 
@@ -72,7 +72,7 @@ class Watcher:
                 await self._wake.wait()
                 gap = FIRST_LOOK
             ids = list(self.waiting)
-            found, _ = await self.call(lambda svc: _look(svc, ids))
+            found, _ = await self.call(functools.partial(_look, ids=ids))
             ended = False
             for job_id, jobs in found.items():
                 self.latest[job_id] = jobs

@@ -147,8 +147,8 @@ def test_a_non_loopback_address_needs_tls_and_a_socket_is_private(tmp_path: Path
 
 
 def test_submit_does_not_load_the_web_framework() -> None:
-    code = ("import sys; from drmaa2cli.cli import app, quick; from drmaa2cli.commands import submitting, _service; "
-            "print(' '.join(sys.modules))")
+    code = ("import sys; from drmaa2cli.cli import app, quick; "
+            "from drmaa2cli.commands import submitting, _service; print(' '.join(sys.modules))")
     loaded = set(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                                 check=True).stdout.split())
     assert "drmaa2cli.commands.serve" in loaded  # registered with the app, its module light

@@ -124,7 +124,7 @@ class Client:
 
     def follow(self, job_id: str, stream: str, offset: int = 0) -> Iterator[bytes]:
         """The job's output as it grows, until the job has ended."""
-        params = {"stream": stream, "offset": offset, "follow": "true"}
+        params: dict[str, str | int] = {"stream": stream, "offset": offset, "follow": "true"}
         try:
             with self.http.stream("GET", f"/v1/jobs/{job_id}/logs", params=params,
                                   timeout=httpx.Timeout(None, connect=10.0)) as resp:
