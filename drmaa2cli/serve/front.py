@@ -122,31 +122,30 @@ class RemoteService(Service):
     def wait(self, ids: Sequence[str], timeout: float | None = None, any_job: bool = False,
              on_progress: Callable[[list[JobInfo]], None] | None = None) -> list[JobInfo]:
         """As ``Query.wait``, through the server's long-poll: each job's turn ends when it does; with
-        ``any_job`` the turns are short, so that whichever ends first is seen."""
+        ``any_job`` and several jobs the turns are short, so that whichever ends first is seen."""
         deadline = None if timeout is None else time.monotonic() + timeout
-        latest = {i: self.jobs([i]) for i in dict.fromkeys(i.strip() for i in ids)}
+        named = list(dict.fromkeys(i.strip() for i in ids))
+        latest: dict[str, list[JobInfo]] = {}
         while True:
-            jobs = [j for group in latest.values() for j in group]
-            if on_progress is not None:
-                on_progress(jobs)
-            pending = [i for i, group in latest.items() if not all(j.state.final for j in group)]
-            if not pending or (any_job and len(pending) < len(latest)):
-                return jobs
-            remaining = None if deadline is None else deadline - time.monotonic()
-            if remaining is not None and remaining <= 0:
-                active = [j.id for j in jobs if not j.state.final]
-                raise WaitTimeout(f"timed out: {len(active)} job(s) still active ({', '.join(active[:5])})")
-            for job_id in pending:
-                turn = remaining if remaining is not None else 30.0
-                if any_job and len(pending) > 1:
+            for job_id in named:
+                if job_id in latest and all(j.state.final for j in latest[job_id]):
+                    continue
+                remaining = None if deadline is None else max(0.0, deadline - time.monotonic())
+                turn = 30.0 if remaining is None else remaining
+                if any_job and len(named) > 1:
                     turn = min(turn, 1.0)
                 latest[job_id] = self._said(self.client.wait(job_id, turn))
                 if any_job and all(j.state.final for j in latest[job_id]):
                     break
-                if deadline is not None:
-                    remaining = deadline - time.monotonic()
-                    if remaining <= 0:
-                        break
+            jobs = [j for i in named if i in latest for j in latest[i]]
+            if on_progress is not None:
+                on_progress(jobs)
+            pending = [i for i in named if not all(j.state.final for j in latest.get(i, []))]
+            if not pending or (any_job and len(pending) < len(named)):
+                return jobs
+            if deadline is not None and deadline - time.monotonic() <= 0:
+                active = [j.id for j in jobs if not j.state.final]
+                raise WaitTimeout(f"timed out: {len(active)} job(s) still active ({', '.join(active[:5])})")
 
     def output(self, job: JobInfo, stream: str, offset: int = 0) -> bytes:
         return self.client.output(job.id, stream, offset)[0]
