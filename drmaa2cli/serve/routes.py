@@ -192,6 +192,8 @@ async def wait_job(request: Request) -> Response:
     seconds = state.limits.wait_seconds if timeout is None else parsing.duration(timeout, "timeout")
     seconds = min(seconds, state.limits.wait_seconds)
     jobs, warnings = await state.call(lambda svc: svc.jobs([job_id]))
+    if all(j.state.final for j in jobs):
+        return JSONResponse(document(jobs, warnings, ended=True))
     if state.waits.available_tokens < 1:
         raise Busy
     async with state.waits:

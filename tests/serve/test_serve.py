@@ -141,9 +141,13 @@ def test_a_non_loopback_address_needs_tls_and_a_socket_is_private(tmp_path: Path
         with httpx.Client(transport=transport, base_url="http://drmaa2") as c:
             assert c.get("/v1/sessions").status_code == 401
             assert c.get("/v1/sessions", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+            c.get("/v1/jobs", headers={"Authorization": "Bearer drmaa2_guess"})
     finally:
         stop(proc)
     assert not sock.exists()
+    assert proc.stderr is not None
+    said = proc.stderr.read().decode()
+    assert token not in said and "drmaa2_guess" not in said  # never logged, never echoed
 
 
 def test_submit_does_not_load_the_web_framework() -> None:
@@ -153,3 +157,47 @@ def test_submit_does_not_load_the_web_framework() -> None:
                                 check=True).stdout.split())
     assert "drmaa2cli.commands.serve" in loaded  # registered with the app, its module light
     assert not {"starlette", "uvicorn", "anyio", "httpx", "drmaa2cli.serve.front", "drmaa2cli.serve.app"} & loaded
+
+
+def test_a_job_script_s_text_is_read_as_submit_reads_a_script(server: Server) -> None:
+    script = "#!/bin/sh\n#SBATCH --job-name=scripted\n#SBATCH --array=1-3\necho task $SLURM_ARRAY_TASK_ID\n"
+    with http(server, server.token) as c:
+        r = c.post("/v1/jobs", json={"script": script, "session": "scripts"})
+        assert r.status_code == 201, r.text
+        jobs = r.json()["jobs"]
+        assert [j["name"] for j in jobs] == ["scripted"] * 3
+        array = jobs[0]["id"].split(".")[0]
+        assert c.get(f"/v1/jobs/{array}/wait").json()["ended"]
+        assert c.get(f"/v1/jobs/{array}.2/logs").content == b"task 2\n"
+        bad = c.post("/v1/jobs", json={"script": "#!/bin/sh\n#SBATCH --nodes=4\ntrue\n"})
+        assert bad.status_code == 400 and bad.json()["error"]["exit_status"] == 201
+        assert "--nodes=4" in bad.json()["error"]["message"]
+
+
+def test_logs_follow_and_alter_through_the_cli(server: Server, tmp_path: Path) -> None:
+    home = tmp_path / "c"
+    job = cli(server, home, "submit", "--terse", "--", "sh", "-c",
+              "echo a; sleep 0.5; echo b; exit 4").stdout.strip()
+    followed = cli(server, home, "logs", "--follow", job)
+    assert (followed.returncode, followed.stdout) == (4, "a\nb\n")
+    held = cli(server, home, "submit", "--terse", "--hold", "--", "true").stdout.strip()
+    assert cli(server, home, "alter", held, "--name", "renamed").returncode == 0
+    assert json.loads(cli(server, home, "status", "--json", held).stdout)["jobs"][0]["name"] == "renamed"
+    assert cli(server, home, "alter", job, "--name", "late").returncode == 205  # it ran already
+    assert cli(server, home, "release", held).returncode == 0
+    assert cli(server, home, "wait", held).returncode == 0
+
+
+def test_the_token_file_of_the_config_must_be_private(server: Server, tmp_path: Path) -> None:
+    home, token_file = tmp_path / "c", tmp_path / "token"
+    home.mkdir()
+    token_file.write_text(server.token + "\n")
+    token_file.chmod(0o644)
+    (home / "config.toml").write_text(f'[remote]\nurl = "{server.url}"\ntoken_file = "{token_file}"\n')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DRMAA2_")}
+    run = [sys.executable, "-m", "drmaa2cli", "sessions"]
+    r = subprocess.run(run, env={**env, "DRMAA2_HOME": str(home)}, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 201 and "chmod 600" in r.stderr
+    token_file.chmod(0o600)
+    r = subprocess.run(run, env={**env, "DRMAA2_HOME": str(home)}, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and "SESSION" in r.stdout, r.stderr
