@@ -92,6 +92,10 @@ class RemoteService(Service):
     def submit_jobs(self, template: JobTemplate, session: str | None = None, backend: str | None = None,
                     array: ArraySpec | None = None, after: Sequence[str] = (),
                     after_mode: str = "ok") -> list[JobInfo]:
+        scripts = str(self.settings.home / "scripts") + os.sep
+        if any(word.startswith(scripts) for word in template.argv):
+            raise UnsupportedOperation("a job script file cannot be sent to a drmaa2 server yet: its copy is "
+                                       "kept on this machine (the server's API takes a script's text)")
         data = {k: v for k, v in template.to_dict().items() if k not in _LOCAL_ONLY}
         body: dict[str, Any] = {"template": data, "session": self._given("session", session),
                                 "backend": self._given("backend", backend), "after": list(after),
