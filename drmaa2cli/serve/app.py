@@ -40,6 +40,12 @@ def status_of(e: errors.Drmaa2Error) -> int:
     return 500
 
 
+async def _internal(request: Request, e: Exception) -> Response:
+    """A bug: the CLI's exit code 200 and its words (the traceback goes to the server's log only)."""
+    return JSONResponse({"error": {"kind": "Internal", "message": f"internal error: {type(e).__name__}",
+                                   "exit_status": int(errors.ExitStatus.INTERNAL)}}, status_code=500)
+
+
 async def _drmaa2_error(request: Request, e: Exception) -> Response:
     assert isinstance(e, errors.Drmaa2Error)
     return JSONResponse(error_body(e), status_code=status_of(e))
@@ -106,6 +112,7 @@ def create_app(settings: config.Settings | None = None, limits: Limits | None = 
         404: _fixed(404, "NotFound", "no such operation (see /openapi.json)"),
         405: _fixed(405, "MethodNotAllowed", "this operation takes another method (see /openapi.json)"),
         errors.Drmaa2Error: _drmaa2_error,
+        Exception: _internal,
         PayloadTooLarge: _fixed(413, "PayloadTooLarge", "the request body is too large"),
         SlowClient: _fixed(408, "RequestTimeout", "the request body came too slowly"),
         Busy: _fixed(503, "Busy", "too many streams or long-polls at once; try again"),

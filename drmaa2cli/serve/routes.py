@@ -75,9 +75,14 @@ async def read_json(request: Request) -> Any:
     if scope.cancelled_caught:
         raise SlowClient
     try:
-        return json.loads(b"".join(chunks) or b"{}")
+        return json.loads(b"".join(chunks) or b"{}", parse_constant=_not_json)
     except ValueError:
         raise InvalidArgument("the request body is not JSON") from None
+
+
+def _not_json(word: str) -> Any:
+    """NaN and Infinity, which Python's reader takes and JSON has not: refused (a number must be one)."""
+    raise ValueError(word)
 
 
 def job_id_of(request: Request) -> str:
@@ -233,12 +238,16 @@ async def alter(request: Request) -> Response:
     after = body.get("after")
     if after is not None and (not isinstance(after, list) or not all(isinstance(a, str) for a in after)):
         raise InvalidArgument("after must be a list of job ids")
-    for key in ("start_time", "timeout"):
-        if body.get(key) is not None and (isinstance(body[key], bool) or not isinstance(body[key], int | float)):
-            raise InvalidArgument(f"{key} must be a number of seconds")
-    if body.get("priority") is not None and (isinstance(body["priority"], bool)
-                                             or not isinstance(body["priority"], int)):
-        raise InvalidArgument("priority must be a whole number")
+    # The bounds the command's options have (`alter --priority`, `--begin`, `--timeout`).
+    for key, low, high in (("start_time", 0, 253402300799), ("timeout", 1e-3, 1e9)):
+        value = body.get(key)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)
+                                  or not low <= value <= high):
+            raise InvalidArgument(f"{key} must be a number of seconds from {low:g} to {high:g}")
+    priority = body.get("priority")
+    if priority is not None and (isinstance(priority, bool) or not isinstance(priority, int)
+                                 or not -1_000_000 <= priority <= 1_000_000):
+        raise InvalidArgument("priority must be a whole number from -1000000 to 1000000")
     jobs, warnings = await state_of(request).call(lambda svc: svc.alter(
         [job_id], _string(body, "name"), body.get("priority"), body.get("start_time"), body.get("timeout"),
         after, _string(body, "after_mode") or "ok"))
