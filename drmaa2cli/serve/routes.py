@@ -146,21 +146,22 @@ async def submit(request: Request) -> Response:
         return JSONResponse(answer, status_code=status)
     if len(key) > 200:
         raise InvalidArgument("Idempotency-Key: at most 200 characters")
-    remembered, new = state.remembered(request.scope["drmaa2.token"], key)
-    if not new:
-        await remembered.done.wait()
-    else:
-        try:
-            remembered.answer = await _submit(state, body)
-        except BaseException:
-            state.submits.pop((request.scope["drmaa2.token"], key), None)  # not done: a retry does it
-            raise
-        finally:
-            remembered.done.set()
-    if remembered.answer is None:  # the first try failed: this one is a new submit
-        return await submit(request)
-    status, answer = remembered.answer
-    return JSONResponse(answer, status_code=status)
+    token = request.scope["drmaa2.token"]
+    while True:
+        remembered, new = state.remembered(token, key)
+        if not new:
+            await remembered.done.wait()
+        else:
+            try:
+                remembered.answer = await _submit(state, body)
+            except BaseException:
+                state.submits.pop((token, key), None)  # not done: a retry does it
+                raise
+            finally:
+                remembered.done.set()
+        if remembered.answer is not None:  # else the first try failed: this one submits anew
+            status, answer = remembered.answer
+            return JSONResponse(answer, status_code=status)
 
 
 async def _submit(state: ServerState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:

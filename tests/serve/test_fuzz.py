@@ -80,3 +80,29 @@ def test_numbers_json_has_not_and_out_of_range_changes_are_refused(tmp_path: Pat
             assert (await c.post(f"/v1/jobs/{job}/kill")).status_code == 200
 
     anyio.run(main)
+
+
+def test_a_key_whose_first_submit_failed_submits_anew_for_every_retry(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    token = tokens.create(home)[1]
+    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}))
+
+    async def main() -> None:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://drmaa2",
+                                     headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"}) as c:
+            bad = {"template": {"remote_command": "true", "submit_as_hold": True, "priority": 10**9}}
+            async with anyio.create_task_group() as group:  # at once: the second waits for the first
+                answers: list[httpx.Response] = []
+
+                async def send() -> None:
+                    answers.append(await c.post("/v1/jobs", json=bad))
+
+                for _ in range(3):
+                    group.start_soon(send)
+            assert [r.status_code for r in answers] == [400, 400, 400]
+            good = {"template": {"remote_command": "true", "submit_as_hold": True}}
+            first, again = await c.post("/v1/jobs", json=good), await c.post("/v1/jobs", json=good)
+            assert first.json()["jobs"][0]["id"] == again.json()["jobs"][0]["id"]
+            assert (await c.post(f"/v1/jobs/{first.json()['jobs'][0]['id']}/kill")).status_code == 200
+
+    anyio.run(main)
