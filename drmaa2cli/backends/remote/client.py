@@ -91,9 +91,10 @@ class Client:
         return self.request("GET", path, params={k: v for k, v in params.items() if v is not None}).json()
 
     # --- jobs ---------------------------------------------------------------------------------------------
-    def submit(self, body: dict[str, Any]) -> dict[str, Any]:
-        """Submit (a template, an array, a script's text); one job however often it is sent."""
-        found: dict[str, Any] = self.request("POST", "/v1/jobs", json=body, key=str(uuid.uuid4())).json()
+    def submit(self, body: dict[str, Any], key: str | None = None) -> dict[str, Any]:
+        """Submit (a template, an array, a script's text); one job however often it is sent under ``key``
+        (default: a new one)."""
+        found: dict[str, Any] = self.request("POST", "/v1/jobs", json=body, key=key or str(uuid.uuid4())).json()
         return found
 
     def wait(self, job_id: str, timeout: float) -> dict[str, Any]:
