@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from .. import parsing, render
+from ..backends import Backend
 from ..errors import InvalidArgument, JobNotFound
 from ..models import JOB_ID, SCHEMA_VERSION, JobInfo, JobState, JobTemplate
 from ..service import Service
@@ -162,6 +163,27 @@ async def submit(request: Request) -> Response:
         if remembered.answer is not None:  # else the first try failed: this one submits anew
             status, answer = remembered.answer
             return JSONResponse(answer, status_code=status)
+
+
+async def check(request: Request) -> Response:
+    """What a submit of this template would answer, without a record: the core's check of the template and
+    the platform's (an unknown queue), so that a remote backend refuses a job before recording it."""
+    body = await read_json(request)
+    if not isinstance(body, dict):
+        raise InvalidArgument("the request body must be an object")
+    template, backend = _template(body.get("template")), _string(body, "backend")
+
+    def work(svc: Service) -> None:
+        from ..core import validate
+
+        be = svc.backend(backend or svc.settings.backend)
+        inner: Backend = getattr(be, "inner", be)  # the backend in its wrapper (``deferred.StartLater``)
+        validate.check_template(template, type(inner))
+        be.prepare(template).abort()
+
+    _, warnings = await state_of(request).call(work)
+    return JSONResponse({"schema_version": SCHEMA_VERSION, "accepted": True,
+                         **({"warnings": warnings} if warnings else {})})
 
 
 async def _submit(state: ServerState, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
@@ -353,6 +375,8 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/jobs", list_jobs, "List jobs (as `drmaa2 status --json`)", _FILTERS),
     Operation("POST", "/v1/jobs", submit, "Submit a job, an array or a job script's text", body="submission",
               writes=True),
+    Operation("POST", "/v1/jobs/check", check, "Check a job template as a submit would, recording nothing",
+              body="submission", writes=True),
     Operation("GET", "/v1/jobs/{job_id}", get_job, "One job, or every task of an array"),
     Operation("PATCH", "/v1/jobs/{job_id}", alter, "Alter a job not started yet", body="changes", writes=True),
     Operation("DELETE", "/v1/jobs/{job_id}", remove, "Remove a job's record (`drmaa2 rm`)",

@@ -26,6 +26,8 @@ from .convert import epoch
 ENV_TOKEN = "DRMAA2_REMOTE_TOKEN"
 #: Template fields that name this machine's files, or its own hooks: refused (the job runs on the server).
 _LOCAL = ("input_path", "output_path", "error_path", "stage_in_files", "stage_out_files", "notify_command")
+#: What this home does for a job of the server (see ``sendable``).
+_HERE = ("extension", "submit_as_hold", "start_time", "retries", "retry_delay", "email", "mail_types", *_LOCAL)
 #: The public keys of a job that a refresh copies into the local record.
 _COPIED = ("annotation", "exit_status", "signal", "cpu_time", "max_rss", "machine")
 
@@ -88,7 +90,8 @@ class RemoteBackend(Backend):
                 after: Dependencies | None = None) -> Launch:
         self.check_template(template)
         url = self._url(template)
-        self.client(url).get("/v1/sessions")  # the server answers and takes the token: else no record
+        # The server answers, takes the token and would take the job (its queue exists): else no record.
+        self.client(url).check(sendable(template))
         return RemoteLaunch(self, url)
 
     def _job(self, job: JobInfo) -> tuple[Client, str]:
@@ -156,18 +159,26 @@ class RemoteLaunch(Launch):
         job.backend_data.update(url=self.url)
 
     def start(self, job: JobInfo) -> JobInfo:
-        template = {k: v for k, v in job.template.to_dict().items() if k not in ("extension", *_LOCAL)}
+        template = sendable(job.template)
         # The task's index here (a task of an array of this home is one job there); the server sets its own
         # DRMAA2_JOB_ID and DRMAA2_SESSION over these.
         template["job_environment"] = {**job.template.job_environment, **job_variables(job)}
-        extension = {k: v for k, v in job.template.extension.items() if k != "contact"}
-        if extension:
-            template["extension"] = extension
         key = f"{self.backend.ctx.instance}-{job.run_id}"
         answer = self.backend.client(self.url).submit({"template": template, "session": job.session}, key=key)
         (found,) = answer["jobs"]
         started = job.evolve(backend_data={**job.backend_data, "remote_id": found["id"]})
         return adopt(started, found)
+
+
+def sendable(template: JobTemplate) -> dict[str, Any]:
+    """What the server gets of ``template``: not the server's address, nor what only this machine has, nor
+    what this home does for the job itself: holds and start times (the core's runner starts the job on the
+    server when its time comes), retries (this home's retry runner) and mail (its watcher)."""
+    data = {k: v for k, v in template.to_dict().items() if k not in _HERE}
+    extension = {k: v for k, v in template.extension.items() if k != "contact"}
+    if extension:
+        data["extension"] = extension
+    return data
 
 
 def adopt(job: JobInfo, found: Mapping[str, Any]) -> JobInfo:

@@ -97,6 +97,10 @@ class Client:
         found: dict[str, Any] = self.request("POST", "/v1/jobs", json=body, key=key or str(uuid.uuid4())).json()
         return found
 
+    def check(self, template: dict[str, Any]) -> None:
+        """Whether the server would take ``template``: raises what its submit would, records nothing."""
+        self.request("POST", "/v1/jobs/check", json={"template": template})
+
     def wait(self, job_id: str, timeout: float) -> dict[str, Any]:
         """The job once it ended, or as it is after ``timeout`` seconds (at most one turn)."""
         turn = max(0.0, min(timeout, WAIT_TURN))
