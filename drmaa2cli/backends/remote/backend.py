@@ -24,10 +24,12 @@ from .client import Client
 from .convert import epoch
 
 ENV_TOKEN = "DRMAA2_REMOTE_TOKEN"
-#: Template fields that name this machine's files, or its own hooks: refused (the job runs on the server).
-_LOCAL = ("input_path", "output_path", "error_path", "stage_in_files", "stage_out_files", "notify_command")
+#: Template fields refused: this machine's files (the job runs on the server), and a job category (the server's
+#: backend decides what one means; a server of containers is reached through the remote front instead).
+_LOCAL = ("input_path", "output_path", "error_path", "stage_in_files", "stage_out_files", "job_category")
 #: What this home does for a job of the server (see ``sendable``).
-_HERE = ("extension", "submit_as_hold", "start_time", "retries", "retry_delay", "email", "mail_types", *_LOCAL)
+_HERE = ("extension", "submit_as_hold", "start_time", "retries", "retry_delay", "email", "mail_types",
+         "notify_command", *_LOCAL)
 #: The public keys of a job that a refresh copies into the local record.
 _COPIED = ("annotation", "exit_status", "signal", "cpu_time", "max_rss", "machine")
 
@@ -61,8 +63,8 @@ class RemoteBackend(Backend):
         "run-stdin": Refusal("a job on a server gets no standard input from here: `run` refuses when it has "
                              "input waiting (a pipe or a file; a terminal and /dev/null are fine)",
                              ExitStatus.USAGE),
-        "image-missing": Refusal("the server's own backend runs the job: over the process backend (as tested) "
-                                 "`--image` is refused", ExitStatus.USAGE),
+        "image-missing": Refusal("its jobs run on the server's backend, which names no image here: `--image` is "
+                                 "refused (a server of containers: DRMAA2_REMOTE)", ExitStatus.USAGE),
         "machines": Refusal("the server's machines are its own: `DRMAA2_REMOTE=URL drmaa2 machines`",
                             ExitStatus.UNSUPPORTED),
         "queues": Refusal("the server's queues are its own: `DRMAA2_REMOTE=URL drmaa2 queues`",
