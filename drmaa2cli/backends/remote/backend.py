@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -28,7 +29,7 @@ ENV_TOKEN = "DRMAA2_REMOTE_TOKEN"
 #: backend decides what one means; a server of containers is reached through the remote front instead).
 _LOCAL = ("input_path", "output_path", "error_path", "stage_in_files", "stage_out_files", "job_category")
 #: What this home does for a job of the server (see ``sendable``).
-_HERE = ("extension", "submit_as_hold", "start_time", "retries", "retry_delay", "email", "mail_types",
+_HERE = ("extension", "submit_as_hold", "start_time", "priority", "retries", "retry_delay", "email", "mail_types",
          "notify_command", *_LOCAL)
 #: The public keys of a job that a refresh copies into the local record.
 _COPIED = ("annotation", "exit_status", "signal", "cpu_time", "max_rss", "machine")
@@ -65,6 +66,13 @@ class RemoteBackend(Backend):
                              ExitStatus.USAGE),
         "image-missing": Refusal("its jobs run on the server's backend, which names no image here: `--image` is "
                                  "refused (a server of containers: DRMAA2_REMOTE)", ExitStatus.USAGE),
+        "job-script": Refusal("scripts run, but their output-file directives and their family's default output "
+                              "files (slurm-%j.out) are refused (201), naming the line: the output stays on the "
+                              "server, where `logs` reads it"),
+        "environment": Refusal("-v, -V and --export NONE work; DRMAA2_JOB_ID is the job's id on the server, "
+                               "DRMAA2_TASK_ID the task's index here"),
+        "retries": Refusal("not yet: a failed job's next attempt does not reach the server (`wait` ends "
+                           "with 207); `requeue` works"),
         "machines": Refusal("the server's machines are its own: `DRMAA2_REMOTE=URL drmaa2 machines`",
                             ExitStatus.UNSUPPORTED),
         "queues": Refusal("the server's queues are its own: `DRMAA2_REMOTE=URL drmaa2 queues`",
@@ -94,7 +102,7 @@ class RemoteBackend(Backend):
         url = self._url(template)
         # The server answers, takes the token and would take the job (its queue exists): else no record.
         self.client(url).check(sendable(template))
-        return RemoteLaunch(self, url)
+        return RemoteLaunch(self, url, template)
 
     def _job(self, job: JobInfo) -> tuple[Client, str]:
         return self.client(job.backend_data["url"]), job.backend_data["remote_id"]
@@ -154,14 +162,17 @@ class RemoteLaunch(Launch):
     """Submits the job to the server once its record exists, under a key of its own: a start sent again
     (an answer lost, a runner restarted) is the same job there."""
 
-    def __init__(self, backend: RemoteBackend, url: str) -> None:
-        self.backend, self.url = backend, url
+    def __init__(self, backend: RemoteBackend, url: str, template: JobTemplate) -> None:
+        # The template as the core prepared it for the platform: a local queue and a start time are this
+        # home's (``deferred.wrapper.for_platform``); the record's keeps them.
+        self.backend, self.url, self.template = backend, url, template
 
     def bind(self, job: JobInfo) -> None:
         job.backend_data.update(url=self.url)
 
     def start(self, job: JobInfo) -> JobInfo:
-        template = sendable(job.template)
+        template = sendable(replace(self.template, job_name=job.template.job_name,
+                                    job_environment=job.template.job_environment))
         # The task's index here (a task of an array of this home is one job there); the server sets its own
         # DRMAA2_JOB_ID and DRMAA2_SESSION over these.
         template["job_environment"] = {**job.template.job_environment, **job_variables(job)}
@@ -174,8 +185,8 @@ class RemoteLaunch(Launch):
 
 def sendable(template: JobTemplate) -> dict[str, Any]:
     """What the server gets of ``template``: not the server's address, nor what only this machine has, nor
-    what this home does for the job itself: holds and start times (the core's runner starts the job on the
-    server when its time comes), retries (this home's retry runner) and mail (its watcher)."""
+    what this home does for the job itself: holds, start times and priorities (the core's runner starts the job
+    on the server when its time comes), retries (this home's retry runner) and mail (its watcher)."""
     data = {k: v for k, v in template.to_dict().items() if k not in _HERE}
     extension = {k: v for k, v in template.extension.items() if k != "contact"}
     if extension:
