@@ -36,7 +36,7 @@ USER_CASES = frozenset({"kill", "kill-suspended", "containment", "output-files",
 #: for the cases that take each path of the backend and its client (submit, arrays, dependencies, control,
 #: alter, requeue, output, errors); the others are the server's process backend's own, run by ``process``.
 REMOTE_CASES = frozenset({"exit-status", "arguments", "output-bytes", "after", "kill", "hold", "suspend",
-                          "array-list", "alter", "requeue", "rejected", "output-files", "slots"})
+                          "array-list", "alter", "requeue", "rejected", "output-files", "slots", "retries"})
 #: ``remote-front`` is every command sent to that server (``DRMAA2_REMOTE``), no local record: the paths of its
 #: front that the backend's cases do not take. Not offered by the front: `run` (its input and Ctrl-C are
 #: local), the platform's `jobs`, job script files; local queues and slots are the server's configuration.

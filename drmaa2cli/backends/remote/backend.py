@@ -9,6 +9,7 @@ file ``token_file`` of ``[backends.remote]`` (0600); ``url`` there is the server
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from collections.abc import Mapping, Sequence
@@ -16,7 +17,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
-from ...errors import DeniedByDrms, ExitStatus, InvalidArgument, InvalidState
+from ...errors import DeniedByDrms, ExitStatus, InvalidArgument, InvalidState, JobNotFound
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ..base import Backend, BackendContext, Launch, job_variables
 from ..contract import Refusal
@@ -71,8 +72,6 @@ class RemoteBackend(Backend):
                               "server, where `logs` reads it"),
         "environment": Refusal("-v, -V and --export NONE work; DRMAA2_JOB_ID is the job's id on the server, "
                                "DRMAA2_TASK_ID the task's index here"),
-        "retries": Refusal("not yet: a failed job's next attempt does not reach the server (`wait` ends "
-                           "with 207); `requeue` works"),
         "machines": Refusal("the server's machines are its own: `DRMAA2_REMOTE=URL drmaa2 machines`",
                             ExitStatus.UNSUPPORTED),
         "queues": Refusal("the server's queues are its own: `DRMAA2_REMOTE=URL drmaa2 queues`",
@@ -113,7 +112,10 @@ class RemoteBackend(Backend):
             if "remote_id" not in job.backend_data:
                 continue
             client, remote_id = self._job(job)
-            (found,) = client.get(f"/v1/jobs/{remote_id}")["jobs"]
+            try:
+                (found,) = client.get(f"/v1/jobs/{remote_id}")["jobs"]
+            except JobNotFound:
+                continue  # an attempt that ended, its record there removed (a retry): the next one is recorded
             new = adopt(job, found)
             if new != job:
                 changed.append(new)
@@ -123,7 +125,8 @@ class RemoteBackend(Backend):
         started = [j for j in jobs if "remote_id" in j.backend_data]
         if started:
             client, remote_id = self._job(started[0])
-            client.wait(remote_id, 30.0 if timeout is None else timeout)
+            with contextlib.suppress(JobNotFound):
+                client.wait(remote_id, 30.0 if timeout is None else timeout)
 
     def _control(self, job: JobInfo, action: str, signal: int | None = None) -> None:
         if "remote_id" not in job.backend_data:
@@ -153,9 +156,12 @@ class RemoteBackend(Backend):
         return client.output(remote_id, stream)[0]
 
     def cleanup(self, job: JobInfo) -> None:
+        """Remove the server's record of the job (`rm` here, or a retry clearing the attempt that ended); one
+        removed already is no error."""
         if "remote_id" in job.backend_data:
             client, remote_id = self._job(job)
-            client.remove(remote_id, force=True)
+            with contextlib.suppress(JobNotFound):
+                client.remove(remote_id, force=True)
 
 
 class RemoteLaunch(Launch):
