@@ -72,6 +72,8 @@ class RemoteBackend(Backend):
                               "server, where `logs` reads it"),
         "environment": Refusal("-v, -V and --export NONE work; DRMAA2_JOB_ID is the job's id on the server, "
                                "DRMAA2_TASK_ID the task's index here"),
+        "control-at-once": Refusal("the CLI's as everywhere; from Python the server is the one `[backends.remote] "
+                                   "url` names (the API has no --contact)"),
         "machines": Refusal("the server's machines are its own: `DRMAA2_REMOTE=URL drmaa2 machines`",
                             ExitStatus.UNSUPPORTED),
         "queues": Refusal("the server's queues are its own: `DRMAA2_REMOTE=URL drmaa2 queues`",
