@@ -23,6 +23,7 @@ REGISTRY: dict[str, str] = {
     "gridengine": "drmaa2cli.backends.sched.gridengine:GridEngineBackend",
     "libdrmaa": "drmaa2cli.backends.libdrmaa.backend:LibDrmaaBackend",
     "kubernetes": "drmaa2cli.backends.kubernetes.backend:KubernetesBackend",
+    "remote": "drmaa2cli.backends.remote.backend:RemoteBackend",
 }
 
 __all__ = ["REGISTRY", "Backend", "BackendContext", "Launch", "backend_class", "check_data", "data_shape", "names",

@@ -96,7 +96,8 @@ class StdinSink(Protocol):
 
 
 #: What a template's ``extension`` key means, in the words of the option that sets it.
-_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native", "stdin": "standard input"}
+_EXTENSION_OPTIONS = {"user": "--user", "pull": "--pull", "native": "--native", "stdin": "standard input",
+                      "contact": "--contact"}
 
 
 def data_problem(data: Mapping[str, Any], shape: Shape) -> str | None:

@@ -24,6 +24,7 @@ from ..commands import (
     requeue,
     rm,
     run,
+    serve,
     sessions,
     status,
     submit,
@@ -101,6 +102,7 @@ app.command("machines", help=monitor.MACHINES_HELP)(monitor.machines)
 app.command("queues", help=monitor.QUEUES_HELP)(monitor.queues)
 app.command("jobs", help=monitor.JOBS_HELP)(monitor.jobs)
 app.add_typer(sessions.app, name="sessions", help=sessions.HELP)
+app.add_typer(serve.app, name="serve", help=serve.HELP)
 
 
 def command_for(args: Sequence[str]) -> Any:

@@ -1,6 +1,8 @@
 """The one way commands get a Service and an Output, and say why a job failed; no parser here (``cli.quick``
 submits without it)."""
 
+import os
+
 from .. import config
 from ..backends import ending
 from ..errors import ExitStatus
@@ -20,7 +22,14 @@ def service(session: str | None = None, backend: str | None = None) -> Service:
             said.add(text)
             out.note(text)
 
-    return Service(config.resolve({"session": session, "backend": backend}), warn=warn)
+    settings = config.resolve({"session": session, "backend": backend})
+    if settings.remote or os.environ.get("DRMAA2_REMOTE"):  # every command goes to a `drmaa2 serve` server
+        from ..serve.front import RemoteService, remote_of
+
+        found = remote_of(settings, os.environ)
+        if found is not None:
+            return RemoteService(settings, *found, warn=warn)
+    return Service(settings, warn=warn)
 
 
 def output() -> Output:

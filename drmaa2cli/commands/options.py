@@ -105,6 +105,8 @@ SUBMIT: tuple[Option, ...] = (
           "extension.pull"),
     Option("native", ("--native",), "one", "Extra options passed to the scheduler as they are.",
            "extension.native"),
+    Option("contact", ("--contact",), "one", "The drmaa2 server of --backend remote (http://HOST:PORT, "
+           "unix:PATH).", "extension.contact"),
     Option("comment", ("--comment",), "one", "A note kept with the job: `status` shows it (Slurm: sbatch "
            "--comment; Grid Engine: qsub -ac comment=).", "comment"),
     Option("mail_type", ("--mail-type",), "one", "Mail at these events: BEGIN, END, FAIL, ALL or NONE, a comma "

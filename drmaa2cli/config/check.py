@@ -67,9 +67,13 @@ def check(path: Path, text: str, config: dict[str, Any]) -> None:
                     _refuse(path, text, "jobscripts", name, "[jobscripts] holds only strict = true or false")
         elif key == "notify":
             _check_notify(path, text, value)
+        elif key == "remote":  # [remote] url, token_file: the `drmaa2 serve` server every command goes to
+            for name, setting in (value.items() if isinstance(value, dict) else [("", value)]):
+                if name not in ("url", "token_file") or not isinstance(setting, str):
+                    _refuse(path, text, "remote", name, "[remote] holds url and token_file, both strings")
         elif key not in TOP:
             known = ", ".join([*TOP, "[backends.NAME]", "[queues.NAME]", "[sessions.NAME]", "[jobscripts]",
-                               "[notify]"])
+                               "[notify]", "[remote]"])
             _refuse(path, text, "", key, f"unknown setting {key!r} (known: {known})")
         elif (want := TOP[key](value)) is not None:
             _refuse(path, text, "", key, f"{key} must be {want}, not {value!r}")

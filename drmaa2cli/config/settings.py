@@ -47,6 +47,8 @@ class Settings:
     session_slots: dict[str, int] = field(default_factory=dict)
     #: The hook run at every job's events unless it names its own (``[notify] command = "..."``; ``--notify``).
     notify_command: str | None = None
+    #: The `drmaa2 serve` server every command goes to (``[remote] url``, ``token_file``; ``DRMAA2_REMOTE``).
+    remote: dict[str, str] = field(default_factory=dict)
 
     @property
     def session(self) -> str:
@@ -118,6 +120,7 @@ def resolve(
     settings.queues = local_queues(config.get("queues", {}), home / CONFIG_FILE)
     settings.session_slots = local_queues(config.get("sessions", {}), home / CONFIG_FILE, "sessions")
     settings.notify_command = (config.get("notify") or {}).get("command") or None
+    settings.remote = dict(config.get("remote") or {})
     return settings
 
 

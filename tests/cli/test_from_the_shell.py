@@ -220,12 +220,13 @@ CONTAINERS = "docker, podman and kubernetes backends, not process"
         (["--mount", "/tmp:/tmp"], f"--mount is for the {CONTAINERS}"),
         (["--pull"], f"--pull is for the {CONTAINERS}"),
         (["-b", "cf", "--app", "w", "--cwd", "/tmp"],
-         "--cwd is for the process, docker, podman, slurm, gridengine, libdrmaa and kubernetes backends, not cf"),
+         "--cwd is for the process, docker, podman, slurm, gridengine, libdrmaa, kubernetes and remote backends, "
+         "not cf"),
         (["-b", "cf", "--app", "w", "--cpus", "2"],
          "--cpus is for the process, docker, podman, slurm, gridengine and kubernetes backends, not cf"),
         (["-b", "cf", "--app", "w", "--timeout", "5s"],
-         "--timeout is for the process, docker, podman, slurm, gridengine, libdrmaa and kubernetes backends, "
-         "not cf"),
+         "--timeout is for the process, docker, podman, slurm, gridengine, libdrmaa, kubernetes and remote "
+         "backends, not cf"),
     ],
 )
 def test_refusals_name_the_option_typed(cli: Cli, args: list[str], words: str) -> None:

@@ -26,12 +26,21 @@ from tests.process.as_user import User, unprivileged
 
 __all__ = ["unprivileged"]  # the fixture process_user_target needs, imported for pytest
 
-BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa", "kubernetes"]
+BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrmaa", "kubernetes", "remote"]
 #: Targets beyond one per backend: ``process-user`` is the process backend driven by an unprivileged user
 #: (``tests/process/as_user.py``: no cgroup there, so its jobs' shepherds are their subreapers), for the cases
 #: in USER_CASES only (``tests/process`` checks the same user's containment more closely).
-TARGETS = [*BACKENDS, "process-user"]
+TARGETS = [*BACKENDS, "process-user", "remote-front"]
 USER_CASES = frozenset({"kill", "kill-suspended", "containment", "output-files", "accounting", "run-interrupt"})
+#: ``remote`` is `--backend remote --contact URL`: each job on a `drmaa2 serve` server over the process backend,
+#: for the cases that take each path of the backend and its client (submit, arrays, dependencies, control,
+#: alter, requeue, output, errors); the others are the server's process backend's own, run by ``process``.
+REMOTE_CASES = frozenset({"exit-status", "arguments", "output-bytes", "after", "kill", "hold", "suspend",
+                          "array-list", "alter", "requeue", "rejected", "output-files", "slots", "retries"})
+#: ``remote-front`` is every command sent to that server (``DRMAA2_REMOTE``), no local record: the paths of its
+#: front that the backend's cases do not take. Not offered by the front: `run` (its input and Ctrl-C are
+#: local), the platform's `jobs`, job script files; local queues and slots are the server's configuration.
+FRONT_CASES = frozenset({"exit-status", "kill", "hold", "array-list", "alter", "requeue"})
 #: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
 #: kubernetes a hostPath volume, the one node of the test cluster being this machine).
 CONTAINERS = ("docker", "podman", "kubernetes")
@@ -163,6 +172,29 @@ def process_user_target(unprivileged: User) -> dict[str, Any]:
             "python": [*unprivileged.prefix, unprivileged.python], "environment": unprivileged.environment(area)}
 
 
+@pytest.fixture(scope="session")
+def remote_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    from tests.serve.conftest import make_token, start, stop
+
+    home = tmp_path_factory.mktemp("remote-server") / "home"
+    token = make_token(home)
+    proc, url = start(home, "--port", "0")
+    yield url, token
+    stop(proc)
+
+
+@pytest.fixture
+def remote_target(remote_server: tuple[str, str]) -> dict[str, Any]:
+    url, token = remote_server
+    return {"options": ["--backend", "remote", "--contact", url], "env": {"DRMAA2_REMOTE_TOKEN": token}}
+
+
+@pytest.fixture
+def remote_front_target(remote_server: tuple[str, str]) -> dict[str, Any]:
+    url, token = remote_server
+    return {"options": [], "env": {"DRMAA2_REMOTE": url, "DRMAA2_REMOTE_TOKEN": token}, "backend": "process"}
+
+
 @pytest.fixture(params=TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     spec = request.getfixturevalue(f"{request.param.replace('-', '_')}_target")
@@ -177,14 +209,16 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """``process-user`` runs the cases in USER_CASES only; its other tests are deselected (not skipped)."""
+    """``process-user`` runs the cases in USER_CASES only, ``remote`` those in REMOTE_CASES, ``remote-front``
+    those in FRONT_CASES; their other tests are deselected (not skipped)."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         marks = {m.args[0] for m in item.iter_markers("case")}
-        user = callspec is not None and callspec.params.get("target") == "process-user"
-        (dropped if user and not marks & USER_CASES else kept).append(item)
+        name = callspec.params.get("target") if callspec is not None else None
+        only = {"process-user": USER_CASES, "remote": REMOTE_CASES, "remote-front": FRONT_CASES}.get(name)
+        (dropped if only is not None and not marks & only else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = kept
