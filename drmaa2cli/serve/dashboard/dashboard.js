@@ -199,35 +199,38 @@ function listRow(e) {
     j.backend, stateBadge(j.state), j.exit_code ?? "", when(j.submitted), duration(run));
 }
 
-function select(name, values, current) {
-  return el("select", { name, "aria-label": name }, el("option", { value: "" }, `any ${name}`),
-    ...[...values].sort().map((v) => el("option", { value: v, selected: v === current }, v)));
-}
-
 function listPage(main) {
   const f = JSON.parse(sessionStorage.getItem("drmaa2.filters") || "{}");
-  const bar = el("div", { class: "filters" });
   const count = el("span", { class: "muted", id: "count" });
+  const selects = ["state", "session", "backend"].map((name) => el("select", { name, "aria-label": name }));
+  const name = el("input", { name: "name", type: "search", placeholder: "name contains", value: f.name || "" });
+  const bar = el("div", { class: "filters" }, ...selects, name, count);
   const list = el("div", { class: "list", id: "jobs" });
   const head = cells({ class: "row head" }, "id", "name", "session", "backend", "state", "exit", "submitted", "run time");
   const spacer = el("div", { class: "spacer" }), win = el("div", { class: "window" });
   spacer.append(win);
   list.append(head, spacer);
   main.append(el("h1", {}, "Jobs"), bar, list);
-  let shown = [], frame = 0;
+  let shown = [], frame = 0, offered = "";
 
-  function filters() {
+  for (const input of [...selects, name]) {
+    input.addEventListener("input", () => {
+      f[input.name] = input.value;
+      sessionStorage.setItem("drmaa2.filters", JSON.stringify(f));
+      refilter();
+    });
+  }
+  /** The choices of each select: the values the jobs have (kept as they are while they stay the same). */
+  function choices() {
     const seen = { state: new Set(), session: new Set(), backend: new Set() };
     for (const r of jobs.rows.values()) { seen.state.add(r.state); seen.session.add(r.session); seen.backend.add(r.backend); }
-    const name = el("input", { name: "name", type: "search", placeholder: "name contains", value: f.name || "" });
-    bar.replaceChildren(select("state", seen.state, f.state), select("session", seen.session, f.session),
-      select("backend", seen.backend, f.backend), name, count);
-    for (const input of bar.querySelectorAll("select, input")) {
-      input.addEventListener("input", () => {
-        f[input.name] = input.value;
-        sessionStorage.setItem("drmaa2.filters", JSON.stringify(f));
-        refilter();
-      });
+    const key = JSON.stringify(selects.map((s) => [...seen[s.name]].sort()));
+    if (key === offered) return;
+    offered = key;
+    for (const s of selects) {
+      s.replaceChildren(el("option", { value: "" }, `any ${s.name}`),
+        ...[...new Set([...seen[s.name], ...(f[s.name] ? [f[s.name]] : [])])].sort().map((v) => el("option", { value: v }, v)));
+      s.value = f[s.name] || "";
     }
   }
   function draw() {
@@ -244,9 +247,8 @@ function listPage(main) {
     draw();
   }
   list.addEventListener("scroll", () => { if (!frame) frame = requestAnimationFrame(draw); });
-  let filtersFor = -1;
   const update = () => {
-    if (filtersFor !== jobs.rows.size) { filtersFor = jobs.rows.size; filters(); }
+    choices();
     refilter();
     if (jobs.ready && !performance.getEntriesByName("drmaa2:list").length) performance.mark("drmaa2:list");
   };

@@ -148,7 +148,8 @@ function legend() {
 function tasksPage(main, title, pick, extra) {
   const head = el("div"), canvas = el("canvas", { class: "timeline", id: "timeline" }), table = el("div");
   main.append(head, el("h2", {}, "Timeline"), legend(), canvas, table);
-  const update = () => {
+  const update = (changed) => {
+    if (changed && ![...changed].some((id) => !jobs.rows.has(id) || pick(jobs.rows.get(id)))) return; // not ours
     const tasks = [...jobs.rows.values()].filter(pick);
     head.replaceChildren(el("h1", {}, title), extra(tasks));
     timeline(canvas, tasks);
