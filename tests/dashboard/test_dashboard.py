@@ -15,6 +15,8 @@ from tests.conftest import gate
 from tests.dashboard.conftest import Page
 from tests.serve.conftest import Server
 
+GO = Path("go")  # a job's gate, in its working directory (a short command to show)
+
 
 @pytest.fixture
 def api(server: Server) -> Iterator[httpx.Client]:
@@ -27,8 +29,10 @@ def api(server: Server) -> Iterator[httpx.Client]:
             c.post(f"/v1/jobs/{job_id}/kill", json={"signal": 9})
 
 
-def submit(api: httpx.Client, script: str, name: str, array: str | None = None) -> str:
-    body = {"template": {"remote_command": "sh", "args": ["-c", script], "job_name": name}}
+def submit(api: httpx.Client, script: str, name: str, array: str | None = None, cwd: Path | None = None) -> str:
+    """The job's number; run in ``cwd``, where its gate file (``gate(GO)``) is made."""
+    template = {"remote_command": "sh", "args": ["-c", script], "job_name": name}
+    body = {"template": {**template, **({"working_directory": str(cwd)} if cwd else {})}}
     r = api.post("/v1/jobs", json={**body, **({"array": array} if array else {})})
     assert r.status_code == 201, r.text
     job_id: str = r.json()["jobs"][0]["id"]
@@ -60,7 +64,7 @@ def test_the_list_shows_a_job_submitted_through_the_api_and_its_end_without_a_re
     page.open("/", page.server.token)
     page.shows("#live", "live", "the event stream is read")
     page.driver.execute_script("window.sameDocument = true")
-    job = submit(api, f"echo started; {gate(tmp_path / 'go')}", "listed-live")
+    job = submit(api, f"echo started; {gate(GO)}", "listed-live", cwd=tmp_path)
     row = f'#jobs .row[data-id="{job}"]'
     page.shows(row, "running", "the new job, running")
     assert "listed-live" in page.text(row)
@@ -72,14 +76,14 @@ def test_the_list_shows_a_job_submitted_through_the_api_and_its_end_without_a_re
     page.until(lambda d: d.execute_script(
         "const rows = [...document.querySelectorAll('#jobs .window .row:not([data-kind])')];"
         "return rows.length > 0 && rows.every((r) => r.dataset.state === 'done')"), "the state filter")
+    page.shot("jobs-filtered")
     select.find_element(By.CSS_SELECTOR, "option[value='']").click()
-    page.shot("jobs")
 
 
 def test_a_job_page_shows_its_template_accounting_and_output_followed_live(
         page: Page, api: httpx.Client, tmp_path: Path) -> None:
-    job = submit(api, f"echo first line; {gate(tmp_path / 'go')}; echo second line; echo oops >&2; exit 3",
-                 "with-output")
+    job = submit(api, f"echo first line; {gate(GO)}; echo second line; echo oops >&2; exit 3", "with-output",
+                 cwd=tmp_path)
     page.open(f"/job/{job}", page.server.token)
     page.shows("#stdout", "first line", "the output so far")
     assert "second line" not in page.text("#stdout")
@@ -108,6 +112,7 @@ def test_an_array_has_a_progress_bar_its_failed_tasks_and_a_timeline(page: Page,
     page.shot("array")
     page.open("/", page.server.token)
     page.shows(f'#jobs .row[data-id="{job}"]', "1 failed", "the array in the list, as one row")
+    page.shot("jobs")
     page.driver.get(f"{page.server.url}/#/session/default")
     page.until(lambda d: int(d.find_element(By.ID, "timeline").get_attribute("data-bars") or 0) >= 4,
                "the session's timeline")
@@ -123,7 +128,7 @@ def test_machines_and_queues(page: Page) -> None:
 
 def test_kill_works_with_a_control_token_and_is_absent_for_a_read_only_one(
         page: Page, api: httpx.Client, tmp_path: Path) -> None:
-    job = submit(api, gate(tmp_path / "never"), "to-kill")
+    job = submit(api, gate(GO), "to-kill", cwd=tmp_path)
     page.open(f"/job/{job}", page.server.read_only)
     page.shows("main h1", "running", "the running job")
     assert "read-only token" in page.text("#who")
