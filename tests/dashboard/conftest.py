@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 from selenium import webdriver
-from selenium.common.exceptions import WebDriverException
+from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
 from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.support.wait import WebDriverWait
 
@@ -55,7 +55,9 @@ class Page:
             self.driver.refresh()
 
     def until(self, check: Callable[[webdriver.Chrome], Any], what: str, timeout: float = PATIENCE) -> Any:
-        wait = WebDriverWait(self.driver, timeout, poll_frequency=0.1)
+        # An element found in one look may be redrawn by the next change pushed: look again.
+        wait = WebDriverWait(self.driver, timeout, poll_frequency=0.1,
+                             ignored_exceptions=(StaleElementReferenceException,))
         return wait.until(check, f"{what}: not within {timeout:g} s")
 
     def text(self, css: str) -> str:

@@ -10,6 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support.select import Select
 
 from tests.conftest import gate
 from tests.dashboard.conftest import Page
@@ -37,6 +39,11 @@ def submit(api: httpx.Client, script: str, name: str, array: str | None = None, 
     assert r.status_code == 201, r.text
     job_id: str = r.json()["jobs"][0]["id"]
     return job_id.split(".")[0]
+
+
+def choose(driver: WebDriver, name: str, value: str) -> bool:
+    Select(driver.find_element(By.CSS_SELECTOR, f"select[name={name}]")).select_by_value(value)
+    return True
 
 
 def test_the_token_prompt_refuses_a_wrong_token_and_keeps_the_right_one_in_session_storage(page: Page) -> None:
@@ -71,13 +78,12 @@ def test_the_list_shows_a_job_submitted_through_the_api_and_its_end_without_a_re
     (tmp_path / "go").touch()
     page.shows(row, "done", "the job's end, pushed")
     assert page.driver.execute_script("return window.sameDocument") is True  # pushed, not reloaded
-    select = page.driver.find_element(By.CSS_SELECTOR, "select[name=state]")
-    select.find_element(By.CSS_SELECTOR, "option[value=done]").click()
+    page.until(lambda d: choose(d, "state", "done"), "the state filter chosen")
     page.until(lambda d: d.execute_script(
         "const rows = [...document.querySelectorAll('#jobs .window .row:not([data-kind])')];"
         "return rows.length > 0 && rows.every((r) => r.dataset.state === 'done')"), "the state filter")
     page.shot("jobs-filtered")
-    select.find_element(By.CSS_SELECTOR, "option[value='']").click()
+    page.until(lambda d: choose(d, "state", ""), "the state filter cleared")
 
 
 def test_a_job_page_shows_its_template_accounting_and_output_followed_live(
@@ -134,8 +140,10 @@ def test_kill_works_with_a_control_token_and_is_absent_for_a_read_only_one(
     assert "read-only token" in page.text("#who")
     assert page.driver.find_elements(By.CSS_SELECTOR, "main button") == []
     page.open(f"/job/{job}", page.server.token)
-    page.until(lambda d: d.find_element(By.ID, "do-kill").is_enabled(), "the kill button")
-    page.driver.find_element(By.ID, "do-kill").click()
+    # Found and clicked in one step in the page: the page redraws the job (and its buttons) when it changes.
+    page.until(lambda d: d.execute_script("const b = document.getElementById('do-kill');"
+                                          "if (!b || b.disabled) return false; b.click(); return true"),
+               "the kill button, enabled")
     page.shows("main h1", "failed", "the job killed")
     assert api.get(f"/v1/jobs/{job}").json()["jobs"][0]["state"] == "failed"
-    assert page.driver.find_element(By.ID, "do-kill").get_attribute("disabled") is not None
+    assert page.driver.execute_script("return document.getElementById('do-kill').disabled") is True

@@ -151,11 +151,12 @@ function route() {
 }
 
 async function start() {
-  jobs.me = await getJSON("/v1/whoami");
+  const me = getJSON("/v1/whoami");
+  follow(); // at once: the snapshot need not wait for whoami
+  jobs.me = await me;
   document.getElementById("who").textContent = jobs.me.read_only ? "read-only token" : "token may control";
   document.getElementById("forget").hidden = false;
   document.body.dataset.readOnly = jobs.me.read_only;
-  follow();
   route();
 }
 

@@ -34,7 +34,10 @@ function fields(pairs) {
 const iso = (t) => (t ? new Date(t).toLocaleString() : null);
 
 // --- one job ---------------------------------------------------------------------------------------------------
-const CONTROLS = { kill: (s) => !FINAL.has(s), hold: (s) => s === "queued" || s === "requeued", release: (s) => s.endsWith("_held") };
+const CONTROLS = {
+  kill: (s) => !FINAL.has(s), hold: (s) => s === "queued" || s === "requeued", release: (s) => s.endsWith("_held"),
+  suspend: (s) => s === "running", resume: (s) => s === "suspended",
+};
 
 function followOutput(id, stream, pre, stop) {
   (async () => {
