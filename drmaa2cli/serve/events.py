@@ -24,7 +24,6 @@ from anyio.streams.memory import MemoryObjectSendStream
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from ..errors import Drmaa2Error
 from ..models import FINAL_STATES, SCHEMA_VERSION, JobInfo
 from ..service import Service
 from ..store import ARCHIVE_DIR, LIVE_FILE, Store, read_json_file
@@ -127,10 +126,15 @@ class Broker:
         self._wake = anyio.Event()
         self._read = anyio.Event()  # set (and replaced) after each read of the store
         self._stale = True  # read once at start, so that the first dashboard opened need not wait for it
+        self._snapshot: bytes | None = None
 
     def snapshot(self) -> bytes:
-        rows = sorted((self.rows or {}).values(), key=lambda r: _order(r[0]), reverse=True)
-        return message("snapshot", {"schema_version": SCHEMA_VERSION, "columns": COLUMNS, "rows": rows})
+        """Every row, newest first; made once per change, not once per client (10,000 rows are 1 MB)."""
+        if self._snapshot is None:
+            rows = sorted((self.rows or {}).values(), key=lambda r: _order(r[0]), reverse=True)
+            self._snapshot = message("snapshot", {"schema_version": SCHEMA_VERSION, "columns": COLUMNS,
+                                                  "rows": rows})
+        return self._snapshot
 
     async def subscribe(self) -> AsyncIterator[bytes]:
         """The snapshot, then every change until the client leaves (or falls too far behind)."""
@@ -148,10 +152,10 @@ class Broker:
             yield first
             async with receive:
                 while True:
-                    with anyio.move_on_after(KEEP_ALIVE):
-                        yield await receive.receive()
-                        continue
-                    yield b": keep-alive\n\n"
+                    chunk = b": keep-alive\n\n"
+                    with anyio.move_on_after(KEEP_ALIVE):  # never yield inside a cancel scope
+                        chunk = await receive.receive()
+                    yield chunk
         except anyio.EndOfStream:
             return  # cut off as too slow: the client reconnects
         finally:
@@ -165,6 +169,7 @@ class Broker:
         self.rows = rows
         if not changed and not removed:
             return
+        self._snapshot = None
         changed.sort(key=lambda r: _order(r[0]))
         data = message("change", {"rows": changed, "removed": removed})
         for send in list(self.subscribers):
@@ -186,11 +191,11 @@ class Broker:
             stamp = self.rows_of.stamp()
             active = any(r[4] not in FINAL_STATES for r in (self.rows or {}).values())
             if self._stale or stamp != seen or (active and time.monotonic() - asked > ASK):
-                self._stale = True  # read once at start, so that the first dashboard opened need not wait for it
+                self._stale = False
                 try:
                     rows, _ = await self.call(self.rows_of.read)
-                except (Drmaa2Error, OSError):
-                    rows = self.rows or {}  # a damaged or vanishing file: the next look tries again
+                except Exception:  # a view of the jobs must never take the server down
+                    rows = self.rows or {}  # a damaged or vanishing file: the next change tries again
                 asked, seen = time.monotonic(), stamp
                 self._publish(rows)
                 self._read.set()

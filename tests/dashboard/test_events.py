@@ -6,12 +6,16 @@ only files served without one."""
 from __future__ import annotations
 
 import asyncio
+import fnmatch
 import json
+import tomllib
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from drmaa2cli.serve import static
 from tests.serve.conftest import Server
 
 STREAMS = 64  # the server's limit (serve/state.py, Limits.streams)
@@ -94,3 +98,11 @@ def check_files(c: httpx.Client) -> None:
         r = c.get(path)
         assert r.status_code == 401 and "sha256" not in r.text, path
     assert c.post("/", content=b"x").status_code == 405
+
+
+def test_every_file_of_the_page_exists_and_is_package_data() -> None:
+    root = Path(__file__).resolve().parents[2]
+    globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    for name, _ in static.FILES.values():
+        assert (root / "drmaa2cli" / "serve" / "dashboard" / name).is_file(), name
+        assert any(fnmatch.fnmatch(f"dashboard/{name}", g) for g in globs["drmaa2cli.serve"]), name
