@@ -113,5 +113,6 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
 
 
 @pytest.fixture
-def page(browser: webdriver.Chrome, server: Server, screenshots: Path) -> Page:
+def page(server: Server, browser: webdriver.Chrome, screenshots: Path) -> Page:
+    # The server first: then the browser closes its streams before the server stops (no graceful wait).
     return Page(browser, server, screenshots)

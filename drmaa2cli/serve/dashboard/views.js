@@ -97,6 +97,7 @@ export function jobPage(main, id) {
   async function load() {
     try {
       const doc = await getJSON(`/v1/jobs/${encodeURIComponent(id)}`);
+      if (doc.jobs.length !== 1 || doc.jobs[0].id !== id) { location.hash = `#/array/${id}`; return; } // an array's number
       last = doc.jobs[0];
       render(last);
     } catch (e) { message.textContent = e.message; }
