@@ -15,7 +15,11 @@ from typing import Any
 
 import httpx
 
+from bench.history import make_history
+from drmaa2cli.models import JobInfo, JobState, JobTemplate
 from drmaa2cli.serve import static
+from drmaa2cli.serve.events import archived_row, row
+from drmaa2cli.store import Store
 from tests.serve.conftest import Server
 
 STREAMS = 64  # the server's limit (serve/state.py, Limits.streams)
@@ -106,3 +110,21 @@ def test_every_file_of_the_page_exists_and_is_package_data() -> None:
     for name, _ in static.FILES.values():
         assert (root / "drmaa2cli" / "serve" / "dashboard" / name).is_file(), name
         assert any(fnmatch.fnmatch(f"dashboard/{name}", g) for g in globs["drmaa2cli.serve"]), name
+
+
+def test_an_archived_record_s_row_is_the_row_of_its_job(tmp_path: Path) -> None:
+    """``archived_row`` reads a stored record without making a JobInfo: it must say what ``row`` says."""
+    home = tmp_path / "home"
+    make_history(home, 30)
+    with Store(home).transaction() as txn:  # one killed by a signal, one without a name or times
+        killed = JobInfo(id=str(txn.allocate()), session="s", backend="process", state=JobState.FAILED,
+                         template=JobTemplate(remote_command="sleep", job_name="k"), signal=9, exit_status=None,
+                         submission_time=1.0, dispatch_time=2.0, finish_time=3.5, annotation="killed")
+        bare = JobInfo(id=str(txn.allocate()), session="s", backend="docker", state=JobState.DONE,
+                       template=JobTemplate(remote_command="true"), exit_status=0)
+        txn.put_many([killed, bare])
+    records = [*Store(home).snapshot().live_records(), *Store(home).snapshot().archived_records()]
+    assert len({r["id"] for r in records}) == 32
+    for record in records:
+        assert archived_row(record) == row(JobInfo.from_record(record)), record["id"]
+    assert archived_row(killed.to_record())[5] == 137
