@@ -42,7 +42,13 @@ export function el(tag, attrs = {}, ...children) {
 }
 
 export const stateBadge = (s) => el("span", { class: `state s-${s}`, "data-state": s }, s.replace("_", " "));
-export const when = (t) => (t ? new Date(t * 1000).toLocaleString() : "");
+const two = (n) => String(n).padStart(2, "0");
+/** A time (seconds since the epoch) as local YYYY-MM-DD HH:MM:SS. */
+export function when(t) {
+  if (!t) return "";
+  const d = new Date(t * 1000);
+  return `${d.getFullYear()}-${two(d.getMonth() + 1)}-${two(d.getDate())} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())}`;
+}
 export const number = (id) => id.split(".")[0];
 export const FINAL = new Set(["done", "failed"]);
 

@@ -31,7 +31,7 @@ function fields(pairs) {
     .flatMap(([k, v]) => [el("dt", {}, k), el("dd", { "data-field": k }, Array.isArray(v) ? v.join(" ") : v)]));
 }
 
-const iso = (t) => (t ? new Date(t).toLocaleString() : null);
+const iso = (t) => (t ? when(Date.parse(t) / 1000) : null);
 
 // --- one job ---------------------------------------------------------------------------------------------------
 const CONTROLS = {
