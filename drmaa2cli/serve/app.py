@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .. import config, errors
 from ..backends.remote.convert import error_body
+from . import events, static
 from .openapi import openapi
 from .routes import OPERATIONS, Busy, PayloadTooLarge, SlowClient
 from .state import Limits, ServerState
@@ -69,6 +70,9 @@ class Guard:
         self.app, self.state = app, state
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if static.serves(scope):  # the dashboard's page, script and style: no data in them
+            await static.static(scope, receive, send)
+            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -95,18 +99,21 @@ def create_app(settings: config.Settings | None = None, limits: Limits | None = 
                script_submit: Callable[..., Any] | None = None) -> ASGIApp:
     """The server of the drmaa2 home ``settings`` name (default: resolved as the CLI does)."""
     state = ServerState(settings or config.resolve(), limits, script_submit)
+    broker = events.Broker(state.call, state.settings.home, state.limits.streams)
+    operations = (*OPERATIONS, *events.OPERATIONS)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with anyio.create_task_group() as group:
             group.start_soon(state.watcher.run)
+            group.start_soon(broker.run)
             yield
             group.cancel_scope.cancel()
 
     async def schema(request: Request) -> Response:
-        return JSONResponse(openapi(OPERATIONS))
+        return JSONResponse(openapi(operations))
 
-    routes = [Route(o.path, o.handler, methods=[o.method]) for o in OPERATIONS]
+    routes = [Route(o.path, o.handler, methods=[o.method]) for o in operations]
     routes.append(Route("/openapi.json", schema, methods=["GET"]))
     app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={
         404: _fixed(404, "NotFound", "no such operation (see /openapi.json)"),
@@ -118,4 +125,5 @@ def create_app(settings: config.Settings | None = None, limits: Limits | None = 
         Busy: _fixed(503, "Busy", "too many streams or long-polls at once; try again"),
     })
     app.state.drmaa2 = state
+    app.state.drmaa2_events = broker
     return Guard(app, state)
