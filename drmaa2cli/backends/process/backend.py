@@ -397,7 +397,9 @@ class ProcessBackend(Backend):
         left the group); under a subreaper shepherd, every process of its tree."""
         started = read_json(self.run_dir / f"{job.id}.start") or {}
         where = started.get("cgroup")
-        if isinstance(where, str) and cgroup.signal_all([where], sig):
+        # The cgroup is its shepherd's slot, which the next task uses once this one ended: still this task's
+        # while its main process is in it.
+        if isinstance(where, str) and pid in cgroup.members([where]) and cgroup.signal_all([where], sig):
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
@@ -543,8 +545,9 @@ class ProcessBackend(Backend):
     def _drop_cgroup(self, job: JobInfo) -> None:
         """Remove the cgroup of a job whose shepherd died before it could (only once it is empty)."""
         plan = self.cgroup_plan()
-        if plan is not None and job.backend_data.get("shepherd") is not None:
-            cgroup.remove(cgroup.dirs(plan, f"{job.backend_data['shepherd']}-{job.id}"))
+        where = (read_json(self.run_dir / f"{job.id}.start") or {}).get("cgroup")
+        if plan is not None and isinstance(where, str):
+            cgroup.remove(cgroup.dirs(plan, os.path.basename(where)))
 
     def cleanup(self, job: JobInfo) -> None:
         self.cleanup_many([job])
@@ -556,15 +559,20 @@ class ProcessBackend(Backend):
         present = _listing(run_dir)
         plan = self.cgroup_plan()
         left = {base: _listing(base) for base in plan["base"].values()} if plan is not None else {}
+        looked: set[object] = set()  # shepherds whose cgroups were looked for
         for job in jobs:
             for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
                 if f"{job.id}{suffix}" in present:
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(run_dir, f"{job.id}{suffix}"))
             shepherd = job.backend_data.get("shepherd")
-            if left and shepherd is not None:
-                name = f"{shepherd}-{job.id}"
-                cgroup.remove([os.path.join(base, name) for base, names in left.items() if name in names])
+            if left and shepherd is not None and shepherd not in looked:
+                looked.add(shepherd)
+                if not alive(shepherd, job.backend_data.get("shepherd_start")):
+                    # Its shepherd's slots (SHEPHERD-SLOT; SHEPHERD-ID from versions before slots).
+                    prefix = f"{shepherd}-"
+                    cgroup.remove([os.path.join(base, name) for base, names in left.items() for name in names
+                                   if name.startswith(prefix)])
         return []
 
     # --- monitoring ----------------------------------------------------------------------------------
