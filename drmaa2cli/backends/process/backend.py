@@ -44,12 +44,39 @@ ANSWER_SECONDS = 10.0
 # Waiting on more jobs than this at once, wait_any watches their shepherds only (one per submission) and looks
 # again after POLL_PER_JOB seconds per job: waking at every task's exit would refresh every job each time.
 WATCH_EACH_UP_TO = 16
-POLL_PER_JOB = 0.0002
+# Each look costs a refresh of every job waited on (two files read per task), which on a large array competed
+# for the cores with its shepherds; a wait for the whole array is woken by its shepherds' exits all the same.
+POLL_PER_JOB = 0.001
+POLL_AT_MOST = 1.0
 MAX_PIDFDS = 64
+#: An array of at least this many tasks is shared by several shepherds, one per core (``shepherds``).
+SHARED_FROM = 64
+
+
+def shepherds(tasks: int, limit: int | None, cores: int, mail: bool) -> int:
+    """How many shepherds run an array of ``tasks`` at most ``limit`` at once: one spawns, moves into cgroups
+    and writes records on one core, so a large array gets one per core (each runs every k-th task, with its
+    share of the limit). One for a small array, for a limit of 1, and for an array with mail, which is one
+    mail for the array as a whole."""
+    if tasks < SHARED_FROM or mail:
+        return 1
+    return max(1, min(cores, limit or cores, tasks // (SHARED_FROM // 2)))
+
+
+class Shepherd:
+    """One shepherd of a launch, already started (it boots while the records are committed), and its tasks."""
+
+    def __init__(self) -> None:
+        # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
+        # submit returns would otherwise end the booting shepherd and the job with it.
+        self.process = DetachedLaunch(script=SHEPHERD, env=dict(os.environ), blocked=(signals.SIGUSR1,))
+        self.pid, self.start_ticks = self.process.pid, self.process.ticks
+        self.tasks: list[dict[str, Any]] = []
+        self.group = ""
 
 
 class ProcessLaunch(Launch):
-    """A shepherd already started (it boots while the records are committed), waiting for its spec."""
+    """The shepherds of one submission (``shepherds``), waiting for their specs."""
 
     def __init__(
         self, backend: ProcessBackend, template: JobTemplate, array: ArraySpec | None, after: Dependencies | None
@@ -58,16 +85,18 @@ class ProcessLaunch(Launch):
         self.template = template
         self.array = array
         self.after = after
-        # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
-        # submit returns would otherwise end the booting shepherd and the job with it.
-        self.shepherd = DetachedLaunch(script=SHEPHERD, env=dict(os.environ), blocked=(signals.SIGUSR1,))
-        self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
-        self.tasks: list[dict[str, Any]] = []
-        self.group = ""
+        count = 1 if array is None else shepherds(len(array.indices), array.max_parallel, os.cpu_count() or 1,
+                                                  bool(template.mail_types))
+        self.shepherds = [Shepherd() for _ in range(count)]
+        self.bound = 0
         mib = template.resource_limits.get("memory_mb")
         self.memory = None if mib is None else int(mib) * 1024 * 1024
 
     def bind(self, job: JobInfo) -> None:
+        """Give the job (a task) to the next shepherd in turn."""
+        index = self.bound % len(self.shepherds)
+        self.bound += 1
+        shepherd = self.shepherds[index]
         ctx = self.backend.ctx
         t = job.template
         if t.working_directory is None:  # it runs where it was submitted: its record says where that is
@@ -76,15 +105,18 @@ class ProcessLaunch(Launch):
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
         job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
-        if not self.group:
+        if not shepherd.group:
             # A job submitted again under its id (``drmaa2 alter``) gets a group of its own: its old shepherd
-            # may still be finishing, and a shepherd serves every request named by its group.
-            self.group = str(job.number) if "group" not in job.backend_data else f"{job.number}-{self.pid}"
-        job.backend_data.update(shepherd=self.pid, shepherd_start=self.start_ticks, group=self.group)
+            # may still be finishing, and a shepherd serves every request named by its group; so does each
+            # shepherd of an array shared by several.
+            fresh = "group" not in job.backend_data and index == 0
+            shepherd.group = str(job.number) if fresh else f"{job.number}-{shepherd.pid}"
+        job.backend_data.update(shepherd=shepherd.pid, shepherd_start=shepherd.start_ticks, group=shepherd.group)
         env = job_variables(job)
-        self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
+        shepherd.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
 
-    def spec(self, session: str) -> dict[str, Any]:
+    def spec(self, shepherd: Shepherd, share: int | None) -> dict[str, Any]:
+        """The shepherd's orders: its tasks, at most ``share`` at once (None: no limit)."""
         t = self.template
         env = dict(t.job_environment)
         after = None
@@ -102,8 +134,8 @@ class ProcessLaunch(Launch):
                 ],
             }
         return {
-            "id": self.group,
-            "tasks": self.tasks,
+            "id": shepherd.group,
+            "tasks": shepherd.tasks,
             "argv": t.argv,
             "env": env,
             "cwd": t.working_directory,
@@ -111,7 +143,7 @@ class ProcessLaunch(Launch):
             "timeout": t.timeout,
             "grace": GRACE_SECONDS,
             "run_dir": str(self.backend.run_dir),
-            "max_parallel": self.array.max_parallel if self.array else None,
+            "max_parallel": share,
             "hold": t.submit_as_hold,
             "after": after,
             "cgroup": self.backend.cgroup_plan(),
@@ -143,8 +175,15 @@ class ProcessLaunch(Launch):
                 "mail": argv(command="") if t.mail_types else None, "vars": variables, "log": orders["log"]}
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
-        # marshal: the shepherd runs this same interpreter and can read it without importing json.
-        self.shepherd.send(marshal.dumps(self.spec(jobs[0].session)))
+        limit = self.array.max_parallel if self.array else None
+        count = len(self.shepherds)
+        for i, shepherd in enumerate(self.shepherds):
+            if not shepherd.tasks:
+                shepherd.process.abort()  # it reads end of file and exits
+                continue
+            share = None if limit is None else limit // count + (i < limit % count)
+            # marshal: the shepherd runs this same interpreter and can read it without importing json.
+            shepherd.process.send(marshal.dumps(self.spec(shepherd, share)))
         return []
 
     def start(self, job: JobInfo) -> JobInfo | None:
@@ -152,7 +191,8 @@ class ProcessLaunch(Launch):
         return None
 
     def abort(self) -> None:
-        self.shepherd.abort()
+        for shepherd in self.shepherds:
+            shepherd.process.abort()
 
 
 #: The actions a shepherd takes for many of its tasks in one request, and the request's op.
@@ -365,7 +405,7 @@ class ProcessBackend(Backend):
         limit = timeout
         if soon or len(pids) > MAX_PIDFDS:
             # Each look refreshes every job waited on: space the looks by their cost.
-            interval = min(0.2, max(0.005, POLL_PER_JOB * len(jobs)))
+            interval = min(POLL_AT_MOST, max(0.005, POLL_PER_JOB * len(jobs)))
             limit = interval if limit is None else min(limit, interval)
         fds = []
         try:
