@@ -153,12 +153,14 @@ def mode(plan: dict[str, Any] | str, subreaper: bool) -> str:
 
 
 def describe(plan: dict[str, Any] | str, subreaper: bool = False) -> str:
-    """What ``drmaa2 config`` shows: "cgroup v1 (memory, cpu, ...) under DIR", or "subreaper (why no cgroup)"
-    or "process group (why no cgroup)"."""
+    """What ``drmaa2 config`` shows: "cgroup v1 (memory, cpuacct; cpu for --cpus) under DIR" (the hierarchies a
+    task joins), or "subreaper (why no cgroup)" or "process group (why no cgroup)"."""
     if isinstance(plan, str):
         return "%s (%s)" % (mode(plan, subreaper), plan)
     base = plan["base"]
-    names = ", ".join(n for n in base if n) or ", ".join(V2_CONTROLLERS)
+    names = ", ".join(n for n in needed(plan, None)["base"] if n) or ", ".join(V2_CONTROLLERS)
+    if plan["v"] == 1 and "cpu" in base:
+        names += "; cpu for --cpus"
     return "cgroup v%d (%s) under %s" % (plan["v"], names, base.get("memory") or base.get(""))
 
 
