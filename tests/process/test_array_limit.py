@@ -9,7 +9,7 @@ from pathlib import Path
 from drmaa2cli import parsing
 from drmaa2cli.backends.base import BackendContext
 from drmaa2cli.backends.cf.backend import CFBackend
-from drmaa2cli.backends.process.backend import ProcessBackend
+from drmaa2cli.backends.process.backend import SHARED_FROM, ProcessBackend, shepherds
 from drmaa2cli.models import ArraySpec
 from tests.conftest import Cli, gate, until
 
@@ -65,3 +65,23 @@ def test_percent_zero_lifts_the_limit(cli: Cli, tmp_path: Path) -> None:
     until(all_running, "every task of a %0 array running at once")
     go.touch()
     assert cli("wait", array).code == 0
+
+
+def test_how_many_shepherds_share_an_array() -> None:
+    assert shepherds(SHARED_FROM - 1, None, 2, mail=False) == 1
+    assert shepherds(SHARED_FROM, None, 2, mail=False) == 2
+    assert shepherds(SHARED_FROM, None, 8, mail=False) == 2  # each gets at least half of SHARED_FROM tasks
+    assert shepherds(10_000, None, 8, mail=False) == 8
+    assert shepherds(10_000, 3, 8, mail=False) == 3  # each runs one at a time at least
+    assert shepherds(10_000, 1, 8, mail=False) == 1
+    assert shepherds(10_000, None, 8, mail=True) == 1  # one mail for the array as a whole
+
+
+def test_a_large_array_is_shared_by_its_shepherds_and_controlled_as_one(cli: Cli) -> None:
+    n = SHARED_FROM
+    array = cli.submit("sh", "-c", "echo $PPID", options=["--hold", "--array", f"1-{n}%3"])
+    assert cli("release", array).code == 0  # one request to each shepherd
+    assert cli("wait", array).code == 0
+    parents = {(cli.home / "output" / f"{array}.{i}.out").read_text() for i in range(1, n + 1)}
+    cores = os.cpu_count() or 1
+    assert len(parents) == shepherds(n, 3, cores, mail=False) == min(cores, 2), parents
