@@ -85,3 +85,17 @@ def test_a_large_array_is_shared_by_its_shepherds_and_controlled_as_one(cli: Cli
     parents = {(cli.home / "output" / f"{array}.{i}.out").read_text() for i in range(1, n + 1)}
     cores = os.cpu_count() or 1
     assert len(parents) == shepherds(n, 3, cores, mail=False) == min(cores, 2), parents
+
+
+def test_tasks_in_turn_get_an_empty_tmpdir_whatever_the_last_one_left_there(cli: Cli, tmp_path: Path) -> None:
+    keep = tmp_path / "keep"
+    keep.mkdir()
+    (keep / "file").write_text("mine")
+    # The first task leaves a file and then puts a link to a directory of the user's in its TMPDIR's place.
+    first = f'touch "$TMPDIR/left"; mv "$TMPDIR" "$TMPDIR.gone"; ln -s {keep} "$TMPDIR"'
+    second = 'test -d "$TMPDIR" && test ! -L "$TMPDIR" && test -z "$(ls -A "$TMPDIR")" && echo clean'
+    script = f'if [ "$DRMAA2_TASK_ID" = 1 ]; then {first}; else {second}; fi'
+    array = cli.submit("sh", "-c", script, options=["--array", "1-2%1"])
+    assert cli("wait", array).code == 0
+    assert cli("logs", f"{array}.2").out == "clean\n"
+    assert (keep / "file").read_text() == "mine"

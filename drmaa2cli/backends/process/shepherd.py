@@ -194,7 +194,14 @@ def out_of_memory(limit: int | None) -> str:
 
 def remove_tree(path: str, keep: bool = False) -> None:
     """Remove ``path`` (with ``keep``: only what is in it) and everything under it, as far as it can (no
-    shutil: the shepherd stays lean); symbolic links are removed, never followed."""
+    shutil: the shepherd stays lean); symbolic links are removed, never followed, ``path`` too (a job may have
+    put one in its TMPDIR's place)."""
+    if os.path.islink(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
     try:
         entries = list(os.scandir(path))
     except OSError:
@@ -259,6 +266,7 @@ class Shepherd:
         self.slot_count = 0
         self.kept: dict[int, tuple[str, list[str], int, int]] = {}
         self.oom_seen: int | None = -1  # the OOM killer's count read in this round of the main loop (-1: not yet)
+        self.null: int | None = None  # /dev/null, the tasks' stdin when the job has none
         self.notify_queue: list[tuple[list[str], dict[str, str]]] = []  # notifiers waiting for a free place
         self.ended = self.failed = 0  # tasks ended, and failed, so far (an array's one mail at its end)
         self.mailed = False  # an array's mail at its first task's start was sent
@@ -575,8 +583,13 @@ class Shepherd:
         spec = task.spec
         # Non-blocking open: the input may be the named pipe of a `drmaa2 run`, and a run that died must not
         # leave the shepherd waiting for a writer forever (the job then reads end of file). Reads block again.
-        stdin = os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY | os.O_NONBLOCK)
-        os.set_blocking(stdin, True)
+        if self.spec.get("stdin"):
+            stdin = os.open(self.spec["stdin"], os.O_RDONLY | os.O_NONBLOCK)
+            os.set_blocking(stdin, True)
+        else:
+            if self.null is None:  # one for every task: an array's tasks share it
+                self.null = os.open(os.devnull, os.O_RDONLY)
+            stdin = self.null
         fds = [stdin]
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fds.append(os.open(spec["stdout"], flags, 0o600))
@@ -616,7 +629,7 @@ class Shepherd:
         try:  # a private TMPDIR, in the drmaa2 home's run directory (0700), emptied by finish
             os.mkdir(tmp, 0o700)
         except FileExistsError:
-            pass  # the slot's, emptied when its last task ended
+            pass  # the slot's, emptied when its last task ended (made again if that task removed it)
         except OSError:
             tmp = ""  # the job keeps the TMPDIR it was given
         if tmp:
@@ -643,7 +656,7 @@ class Shepherd:
             return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], e.strerror))
         finally:
             self.leave_cgroup(task)
-            for fd in set(fds):
+            for fd in set(fds) - {self.null}:
                 os.close(fd)
         self.running[task.pid] = task
         write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
