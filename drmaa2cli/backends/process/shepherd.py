@@ -651,13 +651,19 @@ class Shepherd:
                 setsigmask=(),
             )
         except OSError as e:
-            if e.errno == 2:
-                return self.finish(task, exit_status=127, annotation="command not found: %s" % argv[0])
-            return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], e.strerror))
+            failure: OSError | None = e
+        else:
+            failure = None
         finally:
             self.leave_cgroup(task)
             for fd in set(fds) - {self.null}:
                 os.close(fd)
+        if failure is not None:
+            self.close_cgroup(task, {})  # kept for the slot's next task, or removed (the shepherd is out of it)
+            if failure.errno == 2:
+                return self.finish(task, exit_status=127, annotation="command not found: %s" % argv[0])
+            return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], failure.strerror))
+        assert task.pid is not None
         self.running[task.pid] = task
         write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
                                      "dispatch_time": time.time(),
