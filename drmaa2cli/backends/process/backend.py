@@ -48,6 +48,10 @@ WATCH_EACH_UP_TO = 16
 # for the cores with its shepherds; a wait for the whole array is woken by its shepherds' exits all the same.
 POLL_PER_JOB = 0.001
 POLL_AT_MOST = 1.0
+# A look at 10,000 tasks takes seconds: looks are spaced by LOOKS_SPACED times what the last one cost the
+# waiter, so that it takes no more than a fifth of a core from the shepherds (up to SPACED_AT_MOST s apart).
+LOOKS_SPACED = 4.0
+SPACED_AT_MOST = 5.0
 MAX_PIDFDS = 64
 #: An array of at least this many tasks is shared by several shepherds, one per core (``shepherds``).
 SHARED_FROM = 64
@@ -219,6 +223,7 @@ class ProcessBackend(Backend):
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
         self._plan: dict[str, Any] | str | None = None
+        self._returned: float | None = None  # when wait_any last returned
         #: Without a cgroup, the shepherd makes itself its jobs' child subreaper (``subreaper.py``) unless
         #: ``[backends.process] subreaper = false`` leaves the process group as all that is contained.
         self.subreaper = ctx.settings.get("subreaper", True) is not False
@@ -392,6 +397,14 @@ class ProcessBackend(Backend):
         return int(job.backend_data["shepherd"]), array_task
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        # What the caller spent since the last return (its look at the jobs: a refresh, and recording it).
+        spent = 0.0 if self._returned is None else time.monotonic() - self._returned
+        try:
+            self._wait_any(jobs, timeout, spent)
+        finally:
+            self._returned = time.monotonic()
+
+    def _wait_any(self, jobs: Sequence[JobInfo], timeout: float | None, spent: float) -> None:
         each = len(jobs) <= WATCH_EACH_UP_TO
         memo: dict[tuple[Any, Any], bool] = {}
         pids: set[int] = set()
@@ -405,7 +418,8 @@ class ProcessBackend(Backend):
         limit = timeout
         if soon or len(pids) > MAX_PIDFDS:
             # Each look refreshes every job waited on: space the looks by their cost.
-            interval = min(POLL_AT_MOST, max(0.005, POLL_PER_JOB * len(jobs)))
+            interval = max(min(POLL_AT_MOST, max(0.005, POLL_PER_JOB * len(jobs))),
+                           min(SPACED_AT_MOST, LOOKS_SPACED * spent))
             limit = interval if limit is None else min(limit, interval)
         fds = []
         try:
