@@ -40,7 +40,7 @@ def test_v1_jobs_go_under_the_submitter_s_own_cgroup_of_each_hierarchy(tmp_path:
     # cpu and cpuacct share one directory: the job gets it once.
     assert cgroup.dirs(plan, "x-1") == [f"{shared}/drmaa2/x-1", *(str(tmp_path / n / "a/b/drmaa2/x-1")
                                                                    for n in ("memory", "pids", "freezer"))]
-    assert cgroup.describe(plan).startswith("cgroup v1 (cpu, cpuacct, memory, pids, freezer) under ")
+    assert cgroup.describe(plan).startswith("cgroup v1 (memory, cpuacct; cpu for --cpus) under ")
 
 
 def test_v1_without_the_memory_hierarchy_falls_back_to_the_process_group(tmp_path: Path) -> None:
@@ -145,11 +145,36 @@ def test_cpu_limit_holds_the_job_to_its_share(contained: Cli) -> None:
 def test_a_job_s_cgroup_is_removed_after_it(contained: Cli) -> None:
     job = contained.submit("sh", "-c", "sleep 60 & grep -m1 -E ':memory:|^0::' /proc/self/cgroup; exit 0")
     assert contained("wait", job).code == 0
-    # It ran in a cgroup of its own (SHEPHERD_PID-ID), which is gone after it.
+    # It ran in a cgroup of its own (SHEPHERD_PID-SLOT, named in its start record), which is gone after it.
     line = contained("logs", job).out.strip()
     name = line.rpartition("/")[2]
-    assert f"/drmaa2/{name}" in line and name.endswith(f"-{job}"), line
+    start = json.loads((contained.home / "run" / f"{job}.start").read_text())
+    assert f"/drmaa2/{name}" in line and start["cgroup"].endswith(f"/drmaa2/{name}"), (line, start)
     until(lambda: name not in job_cgroups(contained), f"the cgroup {name} removed")
+
+
+def test_an_array_s_tasks_share_a_cgroup_in_turn_each_with_figures_of_its_own(contained: Cli) -> None:
+    # One at a time (%1): each task runs in the cgroup its predecessor left, reset; a task that allocates
+    # 60 MiB then one that does not.
+    code = "import os, sys; b = bytearray(60 * 2**20 if os.environ['DRMAA2_TASK_ID'] == '1' else 0)"
+    job = contained("submit", "--terse", "--array", "1-2%1", "--", "python3", "-c", code).out.strip()
+    assert contained("wait", job).code == 0
+    first, second = (contained.info(f"{job}.{i}") for i in (1, 2))
+    cgroups = {json.loads((contained.home / "run" / f"{job}.{i}.start").read_text())["cgroup"] for i in (1, 2)}
+    assert len(cgroups) == 1, cgroups
+    assert first["max_rss"] >= 60 * 1024 > 3 * second["max_rss"], (first["max_rss"], second["max_rss"])
+    assert 0 < second["cpu_time"] < first["cpu_time"] + 1
+    until(lambda: not {c.rpartition("/")[2] for c in cgroups} & set(job_cgroups(contained)), "the cgroup removed")
+
+
+def test_a_task_joins_only_the_hierarchies_of_its_figures_and_limits() -> None:
+    homes = {n: f"/cg/{n}/a" for n in ("memory", "cpu", "cpuacct", "pids", "freezer")}
+    plan = {"v": 1, "base": {n: f"{h}/drmaa2" for n, h in homes.items()}, "home": homes}
+    slim = cgroup.needed(plan, None)
+    assert set(slim["base"]) == set(slim["home"]) == {"memory", "cpuacct"}
+    assert set(cgroup.needed(plan, 0.5)["base"]) == {"memory", "cpuacct", "cpu"}
+    v2 = {"v": 2, "base": {"": "/cg/drmaa2"}, "home": {"": "/cg/a"}}
+    assert cgroup.needed(v2, 0.5) == v2 and cgroup.recycle(v2, "x") is None
 
 
 def test_refused_limits_say_why_in_one_line(cli: Cli) -> None:

@@ -44,12 +44,43 @@ ANSWER_SECONDS = 10.0
 # Waiting on more jobs than this at once, wait_any watches their shepherds only (one per submission) and looks
 # again after POLL_PER_JOB seconds per job: waking at every task's exit would refresh every job each time.
 WATCH_EACH_UP_TO = 16
-POLL_PER_JOB = 0.0002
+# Each look costs a refresh of every job waited on (two files read per task), which on a large array competed
+# for the cores with its shepherds; a wait for the whole array is woken by its shepherds' exits all the same.
+POLL_PER_JOB = 0.001
+POLL_AT_MOST = 1.0
+# A look at 10,000 tasks takes seconds: looks are spaced by LOOKS_SPACED times what the last one cost the
+# waiter, so that it takes no more than a fifth of a core from the shepherds (up to SPACED_AT_MOST s apart).
+LOOKS_SPACED = 4.0
+SPACED_AT_MOST = 5.0
 MAX_PIDFDS = 64
+#: An array of at least this many tasks is shared by several shepherds, one per core (``shepherds``).
+SHARED_FROM = 64
+
+
+def shepherds(tasks: int, limit: int | None, cores: int, mail: bool) -> int:
+    """How many shepherds run an array of ``tasks`` at most ``limit`` at once: one spawns, moves into cgroups
+    and writes records on one core, so a large array gets one per core (each runs every k-th task, with its
+    share of the limit). One for a small array, for a limit of 1, and for an array with mail, which is one
+    mail for the array as a whole."""
+    if tasks < SHARED_FROM or mail:
+        return 1
+    return max(1, min(cores, limit or cores, tasks // (SHARED_FROM // 2)))
+
+
+class Shepherd:
+    """One shepherd of a launch, already started (it boots while the records are committed), and its tasks."""
+
+    def __init__(self) -> None:
+        # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
+        # submit returns would otherwise end the booting shepherd and the job with it.
+        self.process = DetachedLaunch(script=SHEPHERD, env=dict(os.environ), blocked=(signals.SIGUSR1,))
+        self.pid, self.start_ticks = self.process.pid, self.process.ticks
+        self.tasks: list[dict[str, Any]] = []
+        self.group = ""
 
 
 class ProcessLaunch(Launch):
-    """A shepherd already started (it boots while the records are committed), waiting for its spec."""
+    """The shepherds of one submission (``shepherds``), waiting for their specs."""
 
     def __init__(
         self, backend: ProcessBackend, template: JobTemplate, array: ArraySpec | None, after: Dependencies | None
@@ -58,16 +89,18 @@ class ProcessLaunch(Launch):
         self.template = template
         self.array = array
         self.after = after
-        # SIGUSR1 (a control request) blocked until the shepherd handles it: a kill or hold sent the moment
-        # submit returns would otherwise end the booting shepherd and the job with it.
-        self.shepherd = DetachedLaunch(script=SHEPHERD, env=dict(os.environ), blocked=(signals.SIGUSR1,))
-        self.pid, self.start_ticks = self.shepherd.pid, self.shepherd.ticks
-        self.tasks: list[dict[str, Any]] = []
-        self.group = ""
+        count = 1 if array is None else shepherds(len(array.indices), array.max_parallel, os.cpu_count() or 1,
+                                                  bool(template.mail_types))
+        self.shepherds = [Shepherd() for _ in range(count)]
+        self.bound = 0
         mib = template.resource_limits.get("memory_mb")
         self.memory = None if mib is None else int(mib) * 1024 * 1024
 
     def bind(self, job: JobInfo) -> None:
+        """Give the job (a task) to the next shepherd in turn."""
+        index = self.bound % len(self.shepherds)
+        self.bound += 1
+        shepherd = self.shepherds[index]
         ctx = self.backend.ctx
         t = job.template
         if t.working_directory is None:  # it runs where it was submitted: its record says where that is
@@ -76,15 +109,18 @@ class ProcessLaunch(Launch):
         err = out if t.join_files else (t.error_path or ctx.default_output(job.id, "err"))
         job.output_path, job.error_path = out, err
         job.machine = os.uname().nodename  # what socket.gethostname() returns, without the import
-        if not self.group:
+        if not shepherd.group:
             # A job submitted again under its id (``drmaa2 alter``) gets a group of its own: its old shepherd
-            # may still be finishing, and a shepherd serves every request named by its group.
-            self.group = str(job.number) if "group" not in job.backend_data else f"{job.number}-{self.pid}"
-        job.backend_data.update(shepherd=self.pid, shepherd_start=self.start_ticks, group=self.group)
+            # may still be finishing, and a shepherd serves every request named by its group; so does each
+            # shepherd of an array shared by several.
+            fresh = "group" not in job.backend_data and index == 0
+            shepherd.group = str(job.number) if fresh else f"{job.number}-{shepherd.pid}"
+        job.backend_data.update(shepherd=shepherd.pid, shepherd_start=shepherd.start_ticks, group=shepherd.group)
         env = job_variables(job)
-        self.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
+        shepherd.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
 
-    def spec(self, session: str) -> dict[str, Any]:
+    def spec(self, shepherd: Shepherd, share: int | None) -> dict[str, Any]:
+        """The shepherd's orders: its tasks, at most ``share`` at once (None: no limit)."""
         t = self.template
         env = dict(t.job_environment)
         after = None
@@ -102,8 +138,8 @@ class ProcessLaunch(Launch):
                 ],
             }
         return {
-            "id": self.group,
-            "tasks": self.tasks,
+            "id": shepherd.group,
+            "tasks": shepherd.tasks,
             "argv": t.argv,
             "env": env,
             "cwd": t.working_directory,
@@ -111,7 +147,7 @@ class ProcessLaunch(Launch):
             "timeout": t.timeout,
             "grace": GRACE_SECONDS,
             "run_dir": str(self.backend.run_dir),
-            "max_parallel": self.array.max_parallel if self.array else None,
+            "max_parallel": share,
             "hold": t.submit_as_hold,
             "after": after,
             "cgroup": self.backend.cgroup_plan(),
@@ -143,8 +179,15 @@ class ProcessLaunch(Launch):
                 "mail": argv(command="") if t.mail_types else None, "vars": variables, "log": orders["log"]}
 
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
-        # marshal: the shepherd runs this same interpreter and can read it without importing json.
-        self.shepherd.send(marshal.dumps(self.spec(jobs[0].session)))
+        limit = self.array.max_parallel if self.array else None
+        count = len(self.shepherds)
+        for i, shepherd in enumerate(self.shepherds):
+            if not shepherd.tasks:
+                shepherd.process.abort()  # it reads end of file and exits
+                continue
+            share = None if limit is None else limit // count + (i < limit % count)
+            # marshal: the shepherd runs this same interpreter and can read it without importing json.
+            shepherd.process.send(marshal.dumps(self.spec(shepherd, share)))
         return []
 
     def start(self, job: JobInfo) -> JobInfo | None:
@@ -152,7 +195,8 @@ class ProcessLaunch(Launch):
         return None
 
     def abort(self) -> None:
-        self.shepherd.abort()
+        for shepherd in self.shepherds:
+            shepherd.process.abort()
 
 
 #: The actions a shepherd takes for many of its tasks in one request, and the request's op.
@@ -179,6 +223,7 @@ class ProcessBackend(Backend):
         super().__init__(ctx)
         self.run_dir = ctx.home / "run"
         self._plan: dict[str, Any] | str | None = None
+        self._returned: float | None = None  # when wait_any last returned
         #: Without a cgroup, the shepherd makes itself its jobs' child subreaper (``subreaper.py``) unless
         #: ``[backends.process] subreaper = false`` leaves the process group as all that is contained.
         self.subreaper = ctx.settings.get("subreaper", True) is not False
@@ -361,6 +406,14 @@ class ProcessBackend(Backend):
         return int(job.backend_data["shepherd"]), array_task
 
     def wait_any(self, jobs: Sequence[JobInfo], timeout: float | None) -> None:
+        # What the caller spent since the last return (its look at the jobs: a refresh, and recording it).
+        spent = 0.0 if self._returned is None else time.monotonic() - self._returned
+        try:
+            self._wait_any(jobs, timeout, spent)
+        finally:
+            self._returned = time.monotonic()
+
+    def _wait_any(self, jobs: Sequence[JobInfo], timeout: float | None, spent: float) -> None:
         each = len(jobs) <= WATCH_EACH_UP_TO
         memo: dict[tuple[Any, Any], bool] = {}
         pids: set[int] = set()
@@ -374,7 +427,8 @@ class ProcessBackend(Backend):
         limit = timeout
         if soon or len(pids) > MAX_PIDFDS:
             # Each look refreshes every job waited on: space the looks by their cost.
-            interval = min(0.2, max(0.005, POLL_PER_JOB * len(jobs)))
+            interval = max(min(POLL_AT_MOST, max(0.005, POLL_PER_JOB * len(jobs))),
+                           min(SPACED_AT_MOST, LOOKS_SPACED * spent))
             limit = interval if limit is None else min(limit, interval)
         fds = []
         try:
@@ -406,7 +460,9 @@ class ProcessBackend(Backend):
         left the group); under a subreaper shepherd, every process of its tree."""
         started = read_json(self.run_dir / f"{job.id}.start") or {}
         where = started.get("cgroup")
-        if isinstance(where, str) and cgroup.signal_all([where], sig):
+        # The cgroup is its shepherd's slot, which the next task uses once this one ended: still this task's
+        # while its main process is in it.
+        if isinstance(where, str) and pid in cgroup.members([where]) and cgroup.signal_all([where], sig):
             return
         with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, sig)
@@ -552,8 +608,9 @@ class ProcessBackend(Backend):
     def _drop_cgroup(self, job: JobInfo) -> None:
         """Remove the cgroup of a job whose shepherd died before it could (only once it is empty)."""
         plan = self.cgroup_plan()
-        if plan is not None and job.backend_data.get("shepherd") is not None:
-            cgroup.remove(cgroup.dirs(plan, f"{job.backend_data['shepherd']}-{job.id}"))
+        where = (read_json(self.run_dir / f"{job.id}.start") or {}).get("cgroup")
+        if plan is not None and isinstance(where, str):
+            cgroup.remove(cgroup.dirs(plan, os.path.basename(where)))
 
     def cleanup(self, job: JobInfo) -> None:
         self.cleanup_many([job])
@@ -565,15 +622,20 @@ class ProcessBackend(Backend):
         present = _listing(run_dir)
         plan = self.cgroup_plan()
         left = {base: _listing(base) for base in plan["base"].values()} if plan is not None else {}
+        looked: set[object] = set()  # shepherds whose cgroups were looked for
         for job in jobs:
             for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
                 if f"{job.id}{suffix}" in present:
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(run_dir, f"{job.id}{suffix}"))
             shepherd = job.backend_data.get("shepherd")
-            if left and shepherd is not None:
-                name = f"{shepherd}-{job.id}"
-                cgroup.remove([os.path.join(base, name) for base, names in left.items() if name in names])
+            if left and shepherd is not None and shepherd not in looked:
+                looked.add(shepherd)
+                if not alive(shepherd, job.backend_data.get("shepherd_start")):
+                    # Its shepherd's slots (SHEPHERD-SLOT; SHEPHERD-ID from versions before slots).
+                    prefix = f"{shepherd}-"
+                    cgroup.remove([os.path.join(base, name) for base, names in left.items() for name in names
+                                   if name.startswith(prefix)])
         return []
 
     # --- monitoring ----------------------------------------------------------------------------------

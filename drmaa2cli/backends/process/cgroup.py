@@ -14,10 +14,20 @@ Where the cgroups live (``locate``, decided by the submitting command, which han
 * Otherwise none: the shepherd is then its jobs' child subreaper (``subreaper.py``), or with ``subreaper = false``
   only the job's process group is contained (``mode``; see the README's "Containment and accounting").
 
-A job's cgroup is ``BASE/SHEPHERD_PID-TASK`` (unique among the running jobs of every drmaa2 home). The shepherd
-moves itself into it for the moment of the spawn (a child starts in its parent's cgroup), then back; when the job's
-main process exits, whatever is left in the cgroup is killed (v2 ``cgroup.kill``; v1: frozen, killed, thawed), its
-figures are read and the cgroup is removed.
+A job's cgroup is ``BASE/SHEPHERD_PID-SLOT`` (unique among the running jobs of every drmaa2 home; a slot is one
+of the shepherd's places for a running task). The shepherd moves itself into it for the moment of the spawn (a
+child starts in its parent's cgroup), then back; when the job's main process exits, whatever is left in the
+cgroup is killed (v2 ``cgroup.kill``; v1: frozen where a freezer hierarchy is in use, killed, thawed) and its
+figures are read.
+
+What each task costs is what a large array pays a thousand times over, so a task joins only the hierarchies
+that carry a figure or a limit (``needed``: v1 memory and cpuacct always, cpu only for ``--cpus``; pids and
+freezer never, as no limit of theirs is offered), and on v1 a slot's cgroup is kept for its next task
+(``recycle``): its figures are reset (``cpuacct.usage``, ``memory.max_usage_in_bytes`` after
+``memory.force_empty`` gives back the page cache the last task left charged), the OOM count it cannot reset is
+remembered as a baseline. v2's figures cannot be reset (``cpu.stat``, ``memory.peak`` before Linux 6.12), so
+there a task's cgroup is made and removed with it. (v2's ``CLONE_INTO_CGROUP`` would spare the two moves, but
+needs ``clone3``, which ``posix_spawn`` does not offer to Python.)
 """
 
 from __future__ import annotations
@@ -143,12 +153,14 @@ def mode(plan: dict[str, Any] | str, subreaper: bool) -> str:
 
 
 def describe(plan: dict[str, Any] | str, subreaper: bool = False) -> str:
-    """What ``drmaa2 config`` shows: "cgroup v1 (memory, cpu, ...) under DIR", or "subreaper (why no cgroup)"
-    or "process group (why no cgroup)"."""
+    """What ``drmaa2 config`` shows: "cgroup v1 (memory, cpuacct; cpu for --cpus) under DIR" (the hierarchies a
+    task joins), or "subreaper (why no cgroup)" or "process group (why no cgroup)"."""
     if isinstance(plan, str):
         return "%s (%s)" % (mode(plan, subreaper), plan)
     base = plan["base"]
-    names = ", ".join(n for n in base if n) or ", ".join(V2_CONTROLLERS)
+    names = ", ".join(n for n in needed(plan, None)["base"] if n) or ", ".join(V2_CONTROLLERS)
+    if plan["v"] == 1 and "cpu" in base:
+        names += "; cpu for --cpus"
     return "cgroup v%d (%s) under %s" % (plan["v"], names, base.get("memory") or base.get(""))
 
 
@@ -176,6 +188,16 @@ def dirs(plan: dict[str, Any], name: str) -> list[str]:
     return out
 
 
+def needed(plan: dict[str, Any], cpus: float | None) -> dict[str, Any]:
+    """The plan a task's cgroup is made from: only the hierarchies that carry a figure or a limit (v1: memory
+    and cpuacct for the figures, memory for ``--memory`` too, cpu only for ``--cpus``)."""
+    if plan["v"] != 1:
+        return plan
+    names = ("memory", "cpuacct", "cpu") if cpus is not None else ("memory", "cpuacct")
+    return {**plan, "base": {n: plan["base"][n] for n in names if n in plan["base"]},
+            "home": {n: plan["home"][n] for n in names if n in plan["home"]}}
+
+
 def controller_dir(plan: dict[str, Any], name: str, controller: str) -> str | None:
     base = plan["base"].get("" if plan["v"] == 2 else controller)
     return None if base is None else os.path.join(base, name)
@@ -185,10 +207,13 @@ def create(plan: dict[str, Any], name: str, memory: int | None, cpus: float | No
     """Make the job's cgroup with its limits (``memory`` in bytes, no swap beyond it; ``cpus`` as a CFS quota).
     Raises OSError; what was made is then removed."""
     made = dirs(plan, name)
-    remove(made)  # left by a shepherd that was killed (its pid is this one's now); only an empty one goes
     try:
         for path in made:
-            os.mkdir(path)
+            try:
+                os.mkdir(path)
+            except FileExistsError:  # left by a shepherd that was killed (its pid is this one's now)
+                remove([path])  # only an empty one goes
+                os.mkdir(path)
         mem = controller_dir(plan, name, "memory")
         cpu = controller_dir(plan, name, "cpu")
         if plan["v"] == 1:
@@ -237,11 +262,14 @@ def signal_all(paths: list[str], sig: int) -> bool:
     return bool(pids)
 
 
-def kill_all(plan: dict[str, Any], paths: list[str], patience: float = 5.0) -> None:
+def kill_all(plan: dict[str, Any], paths: list[str], patience: float = 5.0) -> bool:
     """SIGKILL everything left in the job's cgroup and wait (up to ``patience`` s) until it is empty. v1 freezes
-    the cgroup first so that nothing forks between the listing and the kill."""
+    the cgroup first where it is in a freezer hierarchy, so that nothing forks between the listing and the kill;
+    without one, each round kills what the last round's listing missed. Whether it is empty now."""
     import time
 
+    if not members(paths):
+        return True  # the common case, at the cost of one read
     kill_file = os.path.join(paths[0], "cgroup.kill") if paths else ""
     freezer = [p for p in paths if os.path.exists(os.path.join(p, "freezer.state"))]
     deadline = time.monotonic() + patience
@@ -268,6 +296,7 @@ def kill_all(plan: dict[str, Any], paths: list[str], patience: float = 5.0) -> N
         else:
             signal_all(paths, 9)
         time.sleep(0.01)
+    return not members(paths)
 
 
 def first_int(text: str | None, key: str | None = None) -> int | None:
@@ -289,6 +318,12 @@ def first_int(text: str | None, key: str | None = None) -> int | None:
 def usage(plan: dict[str, Any], name: str) -> tuple[float | None, int | None, bool]:
     """(CPU seconds, peak memory in KiB, whether the OOM killer struck) of the job's cgroup; None where the
     kernel does not say (v2 before memory.peak, Linux 5.19)."""
+    cpu, peak, ooms = counts(plan, name)
+    return cpu, peak, bool(ooms)
+
+
+def counts(plan: dict[str, Any], name: str) -> tuple[float | None, int | None, int | None]:
+    """``usage`` with the count of OOM kills in the cgroup since it was made."""
     mem = controller_dir(plan, name, "memory")
     if plan["v"] == 1:
         acct = controller_dir(plan, name, "cpuacct")
@@ -302,7 +337,33 @@ def usage(plan: dict[str, Any], name: str) -> tuple[float | None, int | None, bo
         cpu = None if us is None else us / 1e6
         peak = first_int(read(os.path.join(mem, "memory.peak"))) if mem else None
         ooms = first_int(read(os.path.join(mem, "memory.events")), "oom_kill") if mem else None
-    return cpu, None if peak is None else peak // 1024, bool(ooms)
+    return cpu, None if peak is None else peak // 1024, ooms
+
+
+#: Memory an emptied cgroup may keep charged (page cache of its last task) without being given back before its
+#: next task: ``memory.force_empty`` costs more than a spawn, and the next peak is taken net of what is left.
+KEEP_CHARGED = 1 << 20
+
+
+def recycle(plan: dict[str, Any], name: str) -> int | None:
+    """Make the emptied cgroup of an ended task ready for the next one (v1 only): its CPU time and peak reset,
+    its page cache given back when there is much of it. The memory still charged (bytes), which the next peak is
+    taken net of; None when it cannot be reused (v2, a reset refused): the caller removes it."""
+    mem, acct = controller_dir(plan, name, "memory"), controller_dir(plan, name, "cpuacct")
+    if plan["v"] != 1 or mem is None or acct is None:
+        return None
+    peak = os.path.join(mem, "memory.max_usage_in_bytes")
+    try:
+        write(os.path.join(acct, "cpuacct.usage"), "0")
+        write(peak, "0")  # down to what is charged now
+        charged = first_int(read(peak))
+        if charged is None or charged > KEEP_CHARGED:
+            write(os.path.join(mem, "memory.force_empty"), "0")
+            write(peak, "0")
+            charged = first_int(read(peak))
+    except OSError:
+        return None
+    return charged
 
 
 def remove(paths: list[str]) -> None:

@@ -192,9 +192,16 @@ def out_of_memory(limit: int | None) -> str:
     return "out of memory: OOM killed" + (" (memory limit %d MiB)" % (limit // 2**20) if limit else "")
 
 
-def remove_tree(path: str) -> None:
-    """Remove ``path`` and everything under it, as far as it can (no shutil: the shepherd stays lean); symbolic
-    links are removed, never followed."""
+def remove_tree(path: str, keep: bool = False) -> None:
+    """Remove ``path`` (with ``keep``: only what is in it) and everything under it, as far as it can (no
+    shutil: the shepherd stays lean); symbolic links are removed, never followed, ``path`` too (a job may have
+    put one in its TMPDIR's place)."""
+    if os.path.islink(path):
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+        return
     try:
         entries = list(os.scandir(path))
     except OSError:
@@ -207,6 +214,8 @@ def remove_tree(path: str) -> None:
                 os.unlink(entry.path)
             except OSError:
                 pass
+    if keep:
+        return
     try:
         os.rmdir(path)
     except OSError:
@@ -227,6 +236,9 @@ class Task:
         self.oom_kills: int | None = None  # the OOM killer's count when the task started
         self.cgroup: list[str] | None = None  # its cgroup directories, when it has one (process/cgroup.py)
         self.cgroup_name = ""
+        self.slot: int | None = None  # its place among the running tasks (see Shepherd.take_slot)
+        self.cgroup_charged = 0  # bytes its kept cgroup held already when it started (cgroup.recycle)
+        self.cgroup_ooms = 0  # OOM kills its kept cgroup had seen before it started
         self.term_at: float | None = None  # when SIGTERM was sent to it (drmaa2 kill, timeout), for the SIGKILL
         self.drain_until = 0.0  # once ended (subreaper): when its leftovers get SIGKILL, then when to give up
 
@@ -247,6 +259,14 @@ class Shepherd:
         self.reaper: Any = None  # process/subreaper.py, once this shepherd is its jobs' subreaper
         self.draining: list[Task] = []  # ended tasks whose leftover processes are being ended (subreaper)
         self.notifiers: set[int] = set()  # notifiers running (``notify``): no task's leftovers
+        # A running task's place (its TMPDIR, on v1 its cgroup), kept for the next task: an array of a thousand
+        # short tasks would otherwise make and remove a thousand of each. A kept cgroup's slot maps to (its
+        # name, its directories, the bytes still charged to it, its OOM kills so far).
+        self.free_slots: list[int] = []
+        self.slot_count = 0
+        self.kept: dict[int, tuple[str, list[str], int, int]] = {}
+        self.oom_seen: int | None = -1  # the OOM killer's count read in this round of the main loop (-1: not yet)
+        self.null: int | None = None  # /dev/null, the tasks' stdin when the job has none
         self.notify_queue: list[tuple[list[str], dict[str, str]]] = []  # notifiers waiting for a free place
         self.ended = self.failed = 0  # tasks ended, and failed, so far (an array's one mail at its end)
         self.mailed = False  # an array's mail at its first task's start was sent
@@ -342,6 +362,8 @@ class Shepherd:
             left = self.members(task)
             if not left or now > task.drain_until + GIVE_UP:
                 self.draining.remove(task)
+                if task.slot is not None:
+                    self.free_slots.append(task.slot)
             elif now >= task.drain_until:
                 self.reaper.signal(left, signal.SIGKILL)
                 self.schedule(0.05, self.wake)  # their exits wake us; this only bounds a missed one
@@ -480,7 +502,10 @@ class Shepherd:
 
     # --- tasks --------------------------------------------------------------------------------------------
     def finish(self, task: Task, **result: Any) -> None:
-        remove_tree(task.exit_path[:-len(".exit")] + ".tmp")  # the task's TMPDIR (see spawn)
+        if task.slot is not None:
+            remove_tree(self.tmpdir(task.slot), keep=True)  # the task's TMPDIR (see spawn), emptied for the next
+            if task not in self.draining:  # else once its leftovers are gone (sweep)
+                self.free_slots.append(task.slot)
         result["finish_time"] = time.time()
         write_json(task.exit_path, result)
         self.notify(task, result)
@@ -558,8 +583,13 @@ class Shepherd:
         spec = task.spec
         # Non-blocking open: the input may be the named pipe of a `drmaa2 run`, and a run that died must not
         # leave the shepherd waiting for a writer forever (the job then reads end of file). Reads block again.
-        stdin = os.open(self.spec.get("stdin") or os.devnull, os.O_RDONLY | os.O_NONBLOCK)
-        os.set_blocking(stdin, True)
+        if self.spec.get("stdin"):
+            stdin = os.open(self.spec["stdin"], os.O_RDONLY | os.O_NONBLOCK)
+            os.set_blocking(stdin, True)
+        else:
+            if self.null is None:  # one for every task: an array's tasks share it
+                self.null = os.open(os.devnull, os.O_RDONLY)
+            stdin = self.null
         fds = [stdin]
         flags = os.O_WRONLY | os.O_CREAT | os.O_APPEND
         fds.append(os.open(spec["stdout"], flags, 0o600))
@@ -594,13 +624,20 @@ class Shepherd:
             return self.finish(task, annotation="cannot open %s: %s" % (e.filename, e.strerror))
         env = dict(self.env)
         env.update(task.spec.get("env", {}))
-        try:  # a private TMPDIR, in the drmaa2 home's run directory (0700), removed by finish
-            os.mkdir(task.exit_path[:-len(".exit")] + ".tmp", 0o700)
-            env["TMPDIR"] = task.exit_path[:-len(".exit")] + ".tmp"
+        task.slot = self.take_slot()
+        tmp = self.tmpdir(task.slot)
+        try:  # a private TMPDIR, in the drmaa2 home's run directory (0700), emptied by finish
+            os.mkdir(tmp, 0o700)
+        except FileExistsError:
+            pass  # the slot's, emptied when its last task ended (made again if that task removed it)
         except OSError:
-            pass  # the job keeps the TMPDIR it was given
+            tmp = ""  # the job keeps the TMPDIR it was given
+        if tmp:
+            env["TMPDIR"] = tmp
         argv = self.spec["argv"]
-        task.oom_kills = oom_kills()
+        if self.oom_seen == -1:  # once per round of the main loop: /proc/vmstat is long to read
+            self.oom_seen = oom_kills()
+        task.oom_kills = self.oom_seen
         self.enter_cgroup(task)
         try:
             os.environ["PATH"] = env.get("PATH", os.defpath)  # posix_spawnp searches the job's own PATH
@@ -614,13 +651,19 @@ class Shepherd:
                 setsigmask=(),
             )
         except OSError as e:
-            if e.errno == 2:
-                return self.finish(task, exit_status=127, annotation="command not found: %s" % argv[0])
-            return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], e.strerror))
+            failure: OSError | None = e
+        else:
+            failure = None
         finally:
             self.leave_cgroup(task)
-            for fd in set(fds):
+            for fd in set(fds) - {self.null}:
                 os.close(fd)
+        if failure is not None:
+            self.close_cgroup(task, {})  # kept for the slot's next task, or removed (the shepherd is out of it)
+            if failure.errno == 2:
+                return self.finish(task, exit_status=127, annotation="command not found: %s" % argv[0])
+            return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], failure.strerror))
+        assert task.pid is not None
         self.running[task.pid] = task
         write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
                                      "dispatch_time": time.time(),
@@ -630,22 +673,46 @@ class Shepherd:
         if self.timeout:
             self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
 
+    def take_slot(self) -> int:
+        if self.free_slots:
+            return self.free_slots.pop()
+        self.slot_count += 1
+        return self.slot_count - 1
+
+    def tmpdir(self, slot: int) -> str:
+        return os.path.join(self.run_dir, "%s-%d.tmp" % (self.id, slot))
+
+    def release_slots(self) -> None:
+        """Before the shepherd exits: remove the slots' TMPDIRs and kept cgroups."""
+        for slot in range(self.slot_count):
+            remove_tree(self.tmpdir(slot))
+        for _, paths, _, _ in self.kept.values():
+            self.cg.remove(paths)
+        self.kept.clear()
+
     def enter_cgroup(self, task: Task) -> None:
-        """Move this shepherd into a new cgroup for the task, so that the task starts there (a child starts in
-        its parent's cgroup); ``leave_cgroup`` moves it back once the task is spawned. A cgroup that cannot be
-        made leaves the task in its process group only."""
+        """Move this shepherd into the cgroup of the task's slot (kept from its last task on v1, else made now), so
+        that the task starts there (a child starts in its parent's cgroup); ``leave_cgroup`` moves it back once
+        the task is spawned. A cgroup that cannot be made leaves the task in its process group only."""
         if self.plan is None:
             return
         if self.cg is None:
             from . import cgroup
 
             self.cg = cgroup
-        # Unique among the running jobs of every drmaa2 home: no other live shepherd has this pid.
-        name = "%d-%s" % (os.getpid(), task.id)
-        try:
-            paths = self.cg.create(self.plan, name, self.spec.get("memory"), self.spec.get("cpus"))
-        except OSError:
-            return
+            self.plan = self.cg.needed(self.plan, self.spec.get("cpus"))
+        assert task.slot is not None
+        kept = self.kept.pop(task.slot, None)
+        if kept is not None:
+            name, paths, task.cgroup_charged, task.cgroup_ooms = kept
+        else:
+            # Unique among the running jobs of every drmaa2 home: no other live shepherd has this pid.
+            name = "%d-%d" % (os.getpid(), task.slot)
+            try:
+                paths = self.cg.create(self.plan, name, self.spec.get("memory"), self.spec.get("cpus"))
+            except OSError:
+                return
+            task.cgroup_charged = task.cgroup_ooms = 0
         try:
             self.cg.join(paths, os.getpid())
         except OSError:
@@ -666,19 +733,24 @@ class Shepherd:
                 pass
 
     def close_cgroup(self, task: Task, result: dict[str, Any]) -> bool:
-        """End whatever the task left running, take its figures from its cgroup into ``result`` and remove the
-        cgroup; whether the OOM killer struck in it."""
+        """End whatever the task left running, take its figures from its cgroup into ``result`` and keep the
+        cgroup for the slot's next task (v1) or remove it; whether the OOM killer struck in it."""
         if task.cgroup is None:
             return False
-        self.cg.kill_all(self.plan, task.cgroup)
-        cpu, peak, oom = self.cg.usage(self.plan, task.cgroup_name)
+        empty = self.cg.kill_all(self.plan, task.cgroup)
+        cpu, peak, ooms = self.cg.counts(self.plan, task.cgroup_name)
         if cpu is not None:
             result["cpu_time"] = cpu
-        if peak is not None:
-            result["max_rss"] = peak
-        self.cg.remove(task.cgroup)
+        if peak is not None:  # net of what its slot's last task left charged (recycle)
+            result["max_rss"] = max(0, peak - task.cgroup_charged // 1024)
+        oom = ooms is not None and ooms > task.cgroup_ooms
+        charged = self.cg.recycle(self.plan, task.cgroup_name) if empty else None
+        if charged is None or task.slot is None:
+            self.cg.remove(task.cgroup)
+        else:
+            self.kept[task.slot] = (task.cgroup_name, task.cgroup, charged, ooms or 0)
         task.cgroup = None
-        return bool(oom)
+        return oom
 
     def on_timeout(self, task: Task) -> None:
         if task.pid in self.running:
@@ -765,6 +837,7 @@ class Shepherd:
         self.create_outputs()
         try:
             self.start_all()
+            self.release_slots()
             self.flush_notifiers()
         finally:
             # Answer what came last (the requester learns the task ended) and leave no request behind.
@@ -798,6 +871,7 @@ class Shepherd:
         while self.pending or self.running or self.draining:
             # Reap before spawning: a slot freed now must be used before we sleep; serve before spawning: a
             # kill or hold that came meanwhile must stop a task from starting.
+            self.oom_seen = -1
             self.reap_exited()
             if self.notify_queue:
                 self.spawn_notifiers(self.spec["notify"]["log"])
