@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from ..models import FINAL_STATES, SCHEMA_VERSION, JobInfo
 from ..service import Service
 from ..store import ARCHIVE_DIR, LIVE_FILE, Store, read_json_file
+from ..store.arrays import ARRAYS_DIR
 from .routes import Busy, Operation
 
 #: What a row holds, in order (times in seconds since the epoch; the dashboard reads rows by these names).
@@ -73,35 +74,47 @@ def _stamp(path: Path) -> tuple[int, int, int] | None:
     return st.st_mtime_ns, st.st_size, st.st_ino
 
 
+Cache = dict[int, tuple[tuple[int, int, int] | None, dict[str, Row]]]
+
+
+def _rows_of(cache: Cache, paths: dict[int, Path]) -> dict[str, Row]:
+    """The rows of the ended records in ``paths`` (archive shards, or ended arrays' files) by number, each file
+    read again only when it changed; ``cache`` keeps them and forgets the files no longer named."""
+    found: dict[str, Row] = {}
+    for key in list(cache):
+        if key not in paths:
+            del cache[key]
+    for key, path in paths.items():
+        stamp = _stamp(path)
+        kept = cache.get(key)
+        if kept is None or kept[0] != stamp or stamp is None:
+            data = read_json_file(path) or {}
+            kept = cache[key] = (stamp, {r["id"]: archived_row(r) for r in data.get("jobs", {}).values()})
+        found.update(kept[1])
+    return found
+
+
 class Rows:
-    """Every job of a home as rows, read again cheaply: archive shards only when their file changed."""
+    """Every job of a home as rows, read again cheaply: archive shards and ended arrays' files only when their
+    file changed."""
 
     def __init__(self, home: Path) -> None:
         self.home = home
-        self._shards: dict[int, tuple[tuple[int, int, int] | None, dict[str, Row]]] = {}
+        self._shards: Cache = {}
+        self._arrays: Cache = {}  # an array with no task left to end keeps its file in arrays/, not in a shard
 
     def stamp(self) -> tuple[Any, ...]:
-        """What changes when a job changes (cheap: three stats)."""
-        return (_stamp(self.home / LIVE_FILE), _stamp(self.home / ARCHIVE_DIR), _stamp(self.home / "run"))
+        """What changes when a job changes (cheap: four stats; every store file is replaced by a rename, which
+        changes its directory)."""
+        return (_stamp(self.home / LIVE_FILE), _stamp(self.home / ARCHIVE_DIR), _stamp(self.home / ARRAYS_DIR),
+                _stamp(self.home / "run"))
 
     def read(self, svc: Service) -> dict[str, Row]:
         store = Store(self.home)
         snap = store.snapshot()
         live = svc.refresh([JobInfo.from_record(r) for r in snap.live_records()])
-        found: dict[str, Row] = {}
-        numbers = snap.shard_numbers()
-        for key in list(self._shards):
-            if key not in numbers:
-                del self._shards[key]
-        for key in numbers:
-            path = store.shard_path(key)
-            stamp = _stamp(path)
-            kept = self._shards.get(key)
-            if kept is None or kept[0] != stamp or stamp is None:
-                data = read_json_file(path) or {}
-                rows = {r["id"]: archived_row(r) for r in data.get("jobs", {}).values()}
-                kept = self._shards[key] = (stamp, rows)
-            found.update(kept[1])
+        found = _rows_of(self._shards, {key: store.shard_path(key) for key in snap.shard_numbers()})
+        found.update(_rows_of(self._arrays, {n: store.array_path(n) for n in snap.archived_arrays()}))
         found.update((j.id, row(j)) for j in live)  # a job being archived is in both: the live one wins
         return found
 
