@@ -18,7 +18,7 @@ from typing import IO, Any
 
 import pytest
 
-from tests import processes
+from tests import parallel, processes
 
 # Each backend's fixtures (engines, schedulers, stand-ins) and its `<name>_target` for the shared suite.
 pytest_plugins = [
@@ -29,6 +29,11 @@ pytest_plugins = [
     "tests.libdrmaa.fixtures",
     "tests.slurm.fixtures",
 ]
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    parallel.mark_groups(items)
 
 
 @dataclass

@@ -51,17 +51,25 @@ def scale() -> Scale:
     return current_scale()
 
 
+FIGURES_KEY = "stress figures"
 _FIGURES: dict[str, dict[str, Any]] = {}
 _LOCK = threading.Lock()
 
 
 @pytest.fixture
 def figures(request: pytest.FixtureRequest) -> Iterator[Figures]:
-    """Counters for this test; kept for the closing summary."""
+    """Counters for this test; kept for the closing summary. They travel in the test's report, so that the
+    summary has them also when the test ran in another worker (pytest-xdist)."""
     fig = Figures()
     yield fig
-    with _LOCK:
-        _FIGURES[request.node.nodeid.split("::", 1)[-1]] = fig.snapshot()
+    request.node.user_properties.append((FIGURES_KEY, fig.snapshot()))
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    for key, value in report.user_properties:
+        if key == FIGURES_KEY:
+            with _LOCK:
+                _FIGURES[report.nodeid.split("::", 1)[-1]] = value
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
