@@ -28,6 +28,8 @@ pytest_plugins = [
     "tests.kubernetes.fixtures",
     "tests.libdrmaa.fixtures",
     "tests.slurm.fixtures",
+    # The stress suite's closing figures, printed by whichever process gathers the reports.
+    "tests.stress.report",
 ]
 
 
