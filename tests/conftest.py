@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from hypothesis import settings
 
 from tests import parallel, processes
 
@@ -31,6 +32,12 @@ pytest_plugins = [
     # The stress suite's closing figures, printed by whichever process gathers the reports.
     "tests.stress.report",
 ]
+
+
+# No deadline per example: timing goals belong in bench/, and on a loaded machine (the suite runs on several
+# workers beside its engines) a quick example may take longer than hypothesis's default 200 ms.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups

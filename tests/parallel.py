@@ -10,6 +10,9 @@ kinds of tests do not:
   that each hold a slot with a job and wait for a second job of their own to start would wait on each other
   until their deadlines; the schedulers' drivers also number their jobs from the same start in every worker.
 
+At the full scale of the stress suite (``DRMAA2_STRESS=full``) its tests share a group too: each measures the
+machine under its own load.
+
 A test belongs to a group when it takes that engine's fixture (directly or through another fixture) or is
 parametrised with the backend's name (the conformance suite's ``target``, the schedulers' shared tests). A test
 that uses several engines (the benchmark's smoke run) joins the first group in ``ORDER``: xdist would make a
@@ -17,6 +20,8 @@ group of its own of two names, beside both.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 
@@ -40,6 +45,8 @@ def names_of(item: pytest.Item) -> set[str]:
 
 def group_of(item: pytest.Item) -> str | None:
     """The group ``item`` must run in, or None when it may run beside anything."""
+    if item.nodeid.startswith("tests/stress/") and os.environ.get("DRMAA2_STRESS", "").lower() == "full":
+        return "stress"
     found = {group for name in names_of(item) for engine, group in ENGINES.items()
              if name == engine or name.startswith(f"{engine}_")}
     return next((group for group in ORDER if group in found), None)
