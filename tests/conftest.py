@@ -45,6 +45,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     parallel.mark_groups(items)
 
 
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's: a worker's collection, as the scheduler will see it
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    parallel.check_grouped(node.config, ids)
+
+
 @dataclass
 class Result:
     code: int

@@ -57,3 +57,14 @@ def mark_groups(items: list[pytest.Item]) -> None:
         group = group_of(item)
         if group is not None:
             item.add_marker(pytest.mark.xdist_group(group))
+
+
+def check_grouped(config: pytest.Config, ids: list[str]) -> None:
+    """The ids a worker collected, as ``--dist loadgroup`` schedules them: a grouped test's ends with ``@group``.
+    A pytest and a pytest-xdist that do not agree on where a test's id lives leave them bare, and every group's
+    tests would run side by side and fail at random: stop before any runs."""
+    if config.getvalue("dist") != "loadgroup" or any("@" in i.rpartition("]")[2] for i in ids):
+        return
+    if any(f"[{engine}]" in i for i in ids for engine in ENGINES):
+        raise pytest.UsageError("--dist loadgroup grouped no test: this pytest and pytest-xdist do not agree on "
+                                "a test's id; install the versions pyproject.toml's [test] asks for")
