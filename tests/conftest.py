@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -33,6 +34,13 @@ pytest_plugins = [
     "tests.stress.report",
 ]
 
+
+# A run started in the background of a script without job control (`scripts/test &`) inherits SIGINT and SIGQUIT
+# ignored, as does every process its tests start: `drmaa2 run` would never see the Ctrl-C a test sends it, and
+# the run-interrupt tests would wait out their deadlines. The run's own handlers, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
 
 # No deadline per example: timing goals belong in bench/, and on a loaded machine (the suite runs on several
 # workers beside its engines) a quick example may take longer than hypothesis's default 200 ms.
