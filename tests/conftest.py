@@ -7,6 +7,7 @@ import itertools
 import json
 import os
 import select
+import signal
 import subprocess
 import sys
 import time
@@ -17,8 +18,9 @@ from pathlib import Path
 from typing import IO, Any
 
 import pytest
+from hypothesis import settings
 
-from tests import processes
+from tests import parallel, processes
 
 # Each backend's fixtures (engines, schedulers, stand-ins) and its `<name>_target` for the shared suite.
 pytest_plugins = [
@@ -28,7 +30,32 @@ pytest_plugins = [
     "tests.kubernetes.fixtures",
     "tests.libdrmaa.fixtures",
     "tests.slurm.fixtures",
+    # The stress suite's closing figures, printed by whichever process gathers the reports.
+    "tests.stress.report",
 ]
+
+
+# A run started in the background of a script without job control (`scripts/test &`) inherits SIGINT and SIGQUIT
+# ignored, as does every process its tests start: `drmaa2 run` would never see the Ctrl-C a test sends it, and
+# the run-interrupt tests would wait out their deadlines. The run's own handlers, as in a terminal.
+if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGQUIT, signal.SIG_DFL)
+
+# No deadline per example: timing goals belong in bench/, and on a loaded machine (the suite runs on several
+# workers beside its engines) a quick example may take longer than hypothesis's default 200 ms.
+settings.register_profile("suite", deadline=None)
+settings.load_profile("suite")
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    parallel.mark_groups(items)
+
+
+@pytest.hookimpl(optionalhook=True)  # pytest-xdist's: a worker's collection, as the scheduler will see it
+def pytest_xdist_node_collection_finished(node: Any, ids: list[str]) -> None:
+    parallel.check_grouped(node.config, ids)
 
 
 @dataclass
@@ -89,15 +116,8 @@ class Cli:
     def end_jobs(self) -> None:
         """Kill every job of this home still active, in every session and on every backend (containers and
         scheduler jobs too, which no process of ours shows), and wait for them to end."""
-        try:  # a glance first, to spare the calls below when every record is final (most tests)
-            live = json.loads((self.home / "jobs.json").read_text())
-            records = live.get("jobs", {}).values()
-            # An array with a task not ended is listed in the meta (its tasks are in a file of their own).
-            if all(r["state"] in ("done", "failed") for r in records) and not live["_meta"]["1"].get("arrays"):
-                return
-        except (OSError, ValueError, KeyError, TypeError, AttributeError):
-            if not self.home.is_dir():
-                return
+        if nothing_active(self.home):
+            return
         env = {**self.env, **self.extra_env}
         r = self("status", "--all", "--json", "--limit", "0", env=env, timeout=120)
         if r.code != 0:
@@ -106,6 +126,19 @@ class Cli:
         if active:
             self("kill", "--signal", "KILL", *active, env=env, timeout=120)
             self("wait", "--timeout", "60", *active, env=env, timeout=120)
+
+
+def nothing_active(home: Path) -> bool:
+    """A glance at the store of ``home``: True when it has no job that is not final (or no store at all), so
+    that a test's clean-up can spare its CLI calls (most tests). False when it cannot tell."""
+    try:
+        live = json.loads((home / "jobs.json").read_text())
+        # An array with a task not ended is listed in the meta (its tasks are in a file of their own).
+        if live["_meta"]["1"].get("arrays"):
+            return False
+        return all(r["state"] in ("done", "failed") for r in live.get("jobs", {}).values())
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return not home.is_dir()
 
 
 def until(check: Callable[[], object], what: str, timeout: float = 120, interval: float = 0.05) -> None:

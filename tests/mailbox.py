@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import subprocess
 import time
@@ -15,6 +16,7 @@ ROOT = Path(__file__).resolve().parent
 MAIL_USER = "drmaa2mail"
 
 
+@functools.cache  # once a run (per worker): the set-up proves delivery with a probe mail
 def mailbox() -> Path:
     """The mailbox of MAIL_USER once a local MTA delivers there (set up when missing; needs root)."""
     if os.geteuid() != 0:

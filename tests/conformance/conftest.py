@@ -22,6 +22,7 @@ import pytest
 
 from drmaa2cli.backends import backend_class
 from drmaa2cli.backends.contract import CASES, Refusal
+from tests.conftest import nothing_active
 from tests.process.as_user import User, unprivileged
 
 __all__ = ["unprivileged"]  # the fixture process_user_target needs, imported for pytest
@@ -148,6 +149,8 @@ class Target:
     # --- clean-up ---------------------------------------------------------------------------------------
     def kill_everything(self) -> None:
         """End whatever the test left active, so nothing stays queued on a shared scheduler."""
+        if nothing_active(self.home):
+            return
         r = self("status", "--json", "--all", "--limit", "0")
         if r.code != 0:
             return

@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import time
 
-from .conftest import Target, case
+from tests import processes
+from tests.conftest import until
+
+from .conftest import DEADLINE, Target, case
 from .test_control import gated
 from .test_results import epoch
 
@@ -14,6 +17,11 @@ from .test_results import epoch
 COUNTED = 'echo run >> "$0"; exit "$1"'
 #: Appends a line to $0 and succeeds from its third run on.
 THIRD_TIME_LUCKY = 'echo run >> "$0"; [ "$(wc -l < "$0")" -ge 3 ]'
+
+
+def runners(target: Target) -> list[processes.Proc]:
+    """The drmaa2 runners of the target's home that are alive."""
+    return [p for p in processes.left_behind([target.home]) if "drmaa2cli _runner" in p.cmdline]
 
 
 def runs(target: Target, name: str) -> int:
@@ -75,7 +83,8 @@ def test_retries_run_out_and_kill_ends_them(target: Target) -> None:
     target.until_state(sleeper, "running")
     assert target("kill", sleeper).code == 0
     assert target.wait(sleeper) == 143
-    time.sleep(2)
+    # No retry can come once the home's retry runner, the one process that would start it, has left.
+    until(lambda: not runners(target), "the retry runner left", timeout=DEADLINE)
     ended = target.info(sleeper)
     assert (ended["state"], ended["attempt"]) == ("failed", 1), ended
 

@@ -50,6 +50,11 @@ fi
 
 [ "$(id -u)" = 0 ] || die "must run as root (daemons and packages)"
 
+# One set-up at a time: test workers starting together must not both install, configure or start the cell.
+mkdir -p /run/lock
+exec 9>/run/lock/drmaa2-gridengine.lock
+flock -w 900 9 || die "another set-up holds /run/lock/drmaa2-gridengine.lock for too long"
+
 # running() needs pgrep, which a minimal Debian lacks.
 if ! command -v pgrep >/dev/null; then
     say "installing procps (pgrep)"
@@ -101,7 +106,7 @@ echo "$HOST localhost" > "$SGE_ROOT/$SGE_CELL/common/host_aliases"
 cd /
 if ! running sge_qmaster; then
     say "starting sge_qmaster"
-    setsid /usr/sbin/sge_qmaster </dev/null >>"$STATE/qmaster.out" 2>&1
+    setsid /usr/sbin/sge_qmaster </dev/null >>"$STATE/qmaster.out" 2>&1 9>&-  # the daemon must not hold the lock
 fi
 i=0
 until qconf -sh >/dev/null 2>&1; do
@@ -189,7 +194,7 @@ qconf $verb "$STATE/all.q" >&2
 
 if ! running sge_execd; then
     say "starting sge_execd"
-    setsid /usr/lib/gridengine/sge_execd </dev/null >>"$STATE/execd.out" 2>&1
+    setsid /usr/lib/gridengine/sge_execd </dev/null >>"$STATE/execd.out" 2>&1 9>&-
 fi
 
 i=0
