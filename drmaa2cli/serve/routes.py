@@ -148,22 +148,15 @@ async def submit(request: Request) -> Response:
         return JSONResponse(answer, status_code=status)
     if len(key) > 200:
         raise InvalidArgument("Idempotency-Key: at most 200 characters")
-    token = request.scope["drmaa2.token"]
-    while True:
-        remembered, new = state.remembered(token, key)
-        if not new:
-            await remembered.done.wait()
-        else:
-            try:
-                remembered.answer = await _submit(state, body)
-            except BaseException:
-                state.submits.pop((token, key), None)  # not done: a retry does it
-                raise
-            finally:
-                remembered.done.set()
-        if remembered.answer is not None:  # else the first try failed: this one submits anew
-            status, answer = remembered.answer
-            return JSONResponse(answer, status_code=status)
+    status, answer = await state.once(request.scope["drmaa2.token"], key, functools.partial(_submit, state, body),
+                                      functools.partial(_kept, state))
+    return JSONResponse(answer, status_code=status)
+
+
+async def _kept(state: ServerState, ids: list[str]) -> dict[str, Any]:
+    """The answer to a submit a server before this one made: its jobs as they are now."""
+    jobs, warnings = await state.call(lambda svc: svc.jobs(ids))
+    return document(jobs, warnings)
 
 
 async def check(request: Request) -> Response:
