@@ -12,6 +12,7 @@ in the middle of a write are dropped.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -84,13 +85,14 @@ class Journal:
         return found[1], found[2]
 
     def add(self, token_id: str, key: str, status: int, ids: list[str]) -> None:
-        """Keep the submit made under ``key`` (one write of one line: whole, or torn and dropped later)."""
+        """Keep the submit made under ``key`` (one write of one line: whole, or torn and dropped later). The
+        file is opened at the first use (StoreError if it cannot be); a failed write is let pass."""
         fd = self._open()
         entry = (time.time(), status, ids)
         self.entries[digest(token_id, key)] = entry
         while len(self.entries) > self.most:
             self.entries.popitem(last=False)
-        try:
+        # A failed write (a full disk) is let pass: the jobs exist and the answer is remembered in memory, and
+        # failing the submit now would make the client send it again, a second job; a restart forgets the key.
+        with contextlib.suppress(OSError):
             os.write(fd, self._line(digest(token_id, key), *entry))
-        except OSError as e:
-            raise StoreError(f"cannot keep the idempotency key in {self.path}: {e.strerror}") from None
