@@ -20,6 +20,20 @@ from . import structs
 BACKENDS = tuple(REGISTRY)
 #: Schemes of a Docker engine address given as the contact (what DOCKER_HOST takes).
 DOCKER_SCHEMES = ("unix", "tcp", "ssh", "http", "https", "npipe")
+#: The prefix of a `drmaa2 serve` server's address given as the contact (``drmaa2+https://host:8765``,
+#: ``drmaa2+unix:/path``): a plain ``http(s)://`` is a Docker engine's, as DOCKER_HOST has it.
+SERVER = "drmaa2+"
+
+
+def server_of(contact: str | None) -> str | None:
+    """The `drmaa2 serve` server a contact names (``drmaa2+URL``: the URL), else None."""
+    if not isinstance(contact, str) or not contact.startswith(SERVER):
+        return None
+    url = contact.removeprefix(SERVER)
+    if not url.startswith(("http://", "https://", "unix:")) or urlparse(url).password is not None:
+        raise InvalidArgument(f"contact {contact!r}: a drmaa2 server is drmaa2+http://HOST:PORT, drmaa2+https://… "
+                              "or drmaa2+unix:PATH, with no password (the token is DRMAA2_REMOTE_TOKEN)")
+    return url
 
 
 def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
@@ -29,13 +43,17 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
     a backend name (``process``, ``docker``, ``podman``, ``cf``, ``slurm``, ``gridengine``, ``libdrmaa``,
     ``kubernetes``);
     or a Docker engine address (``unix:///var/run/docker.sock``, ``tcp://host:2375``, ``ssh://user@host``),
-    which selects the docker backend with that engine as DOCKER_HOST. Raises InvalidArgument for anything else."""
+    which selects the docker backend with that engine as DOCKER_HOST; or a `drmaa2 serve` server's address
+    after ``drmaa2+`` (``server_of``), which selects the remote backend. Raises InvalidArgument for anything
+    else."""
     if not contact:
         return None, {}
     if not isinstance(contact, str):
         raise InvalidArgument(f"a contact is a string, not {shown(contact)}")
     if contact in BACKENDS:
         return contact, {}
+    if server_of(contact):
+        return "remote", {}
     url = urlparse(contact)
     if url.scheme in DOCKER_SCHEMES:
         if url.password is not None:
@@ -44,8 +62,8 @@ def backend_of(contact: str | None, environ: Mapping[str, str]) -> tuple[str | N
                                   "use an ssh key or the engine's TLS settings")
         return "docker", {**environ, "DOCKER_HOST": contact}
     raise InvalidArgument(
-        f"unknown contact {contact!r} (a backend: {', '.join(BACKENDS)}; or a Docker engine address such as "
-        "unix:///var/run/docker.sock or tcp://host:2375)"
+        f"unknown contact {contact!r} (a backend: {', '.join(BACKENDS)}; a Docker engine address such as "
+        "unix:///var/run/docker.sock or tcp://host:2375; or a drmaa2 server as drmaa2+http://HOST:PORT)"
     )
 
 

@@ -28,6 +28,9 @@ def service_for(name: str, contact: str | None) -> tuple[Service, str]:
     """The Service of session ``name`` reached through ``contact``, and the backend that contact selects."""
     backend, environ = convert.backend_of(contact, os.environ)
     settings = config.resolve({"session": name, "backend": backend}, environ or None)
+    server = convert.server_of(contact)
+    if server is not None:  # the remote backend's server for this session (over the config's url)
+        settings.backends = {**settings.backends, "remote": {**settings.backend_settings("remote"), "url": server}}
     return Service(settings, environ or None), settings.backend
 
 

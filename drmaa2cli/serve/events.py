@@ -249,5 +249,6 @@ async def whoami(request: Request) -> Response:
 OPERATIONS: tuple[Operation, ...] = (
     Operation("GET", "/v1/events", events, "Every job as a row, then each change as it happens "
               "(server-sent events: `snapshot`, then `change`)", answer="text/event-stream"),
-    Operation("GET", "/v1/whoami", whoami, "The token's id and whether it may only read"),
+    Operation("GET", "/v1/whoami", whoami, "The token's id and whether it may only read",
+              result="Whoami"),
 )

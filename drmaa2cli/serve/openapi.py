@@ -4,11 +4,14 @@ to each other)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import types
+import typing
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from ..models import JobState
+from ..models import JobState, JobTemplate
 
 if TYPE_CHECKING:
     from .routes import Operation
@@ -31,6 +34,36 @@ _JOB_KEYS: dict[str, Schema] = {
     "priority": _INT, "start_time": _STR, "deadline_time": _STR, "retries": _INT, "attempt": _INT,
     "attempts": {"type": "array", "items": {"type": "object"}},
 }
+
+
+def _field_schema(hint: Any) -> Schema:
+    """The JSON schema of a JobTemplate field's Python type."""
+    args = [a for a in typing.get_args(hint) if a is not type(None)]
+    if typing.get_origin(hint) in (types.UnionType, typing.Union):
+        return {**_field_schema(args[0]), **_NULLABLE}
+    if typing.get_origin(hint) is list:
+        return {"type": "array", "items": _field_schema(args[0])}
+    if typing.get_origin(hint) is dict:
+        return {"type": "object", "additionalProperties": _field_schema(args[1])}
+    return {str: _STR, bool: _BOOL, int: _INT, float: _NUM}.get(hint, {})
+
+
+def _template() -> Schema:
+    """A JobTemplate's fields and their types; ``notify_command`` is the server's own (refused)."""
+    hints = typing.get_type_hints(JobTemplate)
+    fields = {f.name: _field_schema(hints[f.name]) for f in dataclasses.fields(JobTemplate)
+              if f.name != "notify_command"}
+    fields["remote_command"] = {**_STR, "minLength": 1}
+    return {"type": "object", "description": "drmaa2 JobTemplate fields", "required": ["remote_command"],
+            "additionalProperties": False, "properties": fields}
+
+
+def _answer(**keys: Schema) -> Schema:
+    """An answer's schema: ``schema_version`` and ``keys``, every one of them present."""
+    return {"type": "object", "required": ["schema_version", *keys],
+            "properties": {"schema_version": _INT, **keys}}
+
+
 SCHEMAS: dict[str, Any] = {
     "Job": {"type": "object", "required": ["id", "session", "backend", "state"],
             "properties": {k: {**v, **_NULLABLE} for k, v in _JOB_KEYS.items()}},
@@ -41,17 +74,37 @@ SCHEMAS: dict[str, Any] = {
     "Error": {"type": "object", "required": ["error"], "properties": {"error": {
         "type": "object", "required": ["kind", "message", "exit_status"],
         "properties": {"kind": _STR, "message": _STR, "exit_status": _INT}}}},
-    "submission": {"type": "object", "description": "a job template (with an array spec such as 1-10%2, and "
-                   "dependencies), or a job script's text with its arguments", "properties": {
-                       "template": {"type": "object", "description": "drmaa2 JobTemplate fields"},
-                       "array": _STR, "after": _IDS, "after_mode": {"type": "string", "enum": ["ok", "any"]},
-                       "session": _STR, "backend": _STR, "script": _STR, "args": _IDS}},
+    "submission": {"description": "a job template (with an array spec such as 1-10%2, and dependencies), or a "
+                   "job script's text with its arguments", "oneOf": [
+                       {"type": "object", "required": ["template"], "additionalProperties": False, "properties": {
+                           "template": _template(), "array": _STR, "after": _IDS,
+                           "after_mode": {"type": "string", "enum": ["ok", "any"]}, "session": _STR,
+                           "backend": _STR}},
+                       {"type": "object", "required": ["script"], "additionalProperties": False, "properties": {
+                           "script": _STR, "args": _IDS, "session": _STR, "backend": _STR}}]},
     "changes": {"type": "object", "properties": {
         "name": _STR, "priority": _INT, "start_time": _NUM, "timeout": _NUM, "after": _IDS,
         "after_mode": {"type": "string", "enum": ["ok", "any"]}}},
     "control": {"type": "object", "properties": {"signal": {**_INT, "description": "kill only"}}},
     "session": {"type": "object", "required": ["name"], "properties": {"name": _STR, "exist_ok": _BOOL}},
+    # The answers that are not a jobs document.
+    "Checked": {**_answer(accepted=_BOOL), "properties": {"schema_version": _INT, "accepted": _BOOL,
+                                                        "warnings": _IDS}},
+    "Removed": _answer(removed=_INT),
+    "Created": _answer(created=_BOOL),
+    "Sessions": _answer(sessions={"type": "array", "items": {
+        "type": "object", "required": ["name", "counts"], "properties": {
+            "name": _STR, "counts": {"type": "object", "additionalProperties": _INT}}}}),
+    "Machines": _answer(machines={"type": "array", "items": {"type": "object"}}),
+    "Queues": _answer(queues={"type": "array", "items": {"type": "object"}}),
+    "Categories": _answer(categories=_IDS),
+    "Whoami": _answer(token={**_STR, **_NULLABLE}, read_only=_BOOL),
 }
+#: What any operation may answer besides its own success: the HTTP status of each core error (``app.STATUS``).
+_ERRORS = {"400": "bad request", "401": "no valid token", "404": "unknown job or session",
+           "408": "the request body came too slowly", "409": "not in a state that allows it",
+           "500": "a store error (or a bug)", "501": "the backend cannot do it", "502": "the backend refused it",
+           "503": "the backend is unavailable, or too many streams at once"}
 
 
 def _error(description: str) -> dict[str, Any]:
@@ -67,16 +120,17 @@ def _operation(o: Operation) -> dict[str, Any]:
     for p in params:
         if p["name"] == "action":
             p["schema"] = {"type": "string", "enum": ["kill", "suspend", "resume", "hold", "release", "requeue"]}
-    schema = {"$ref": "#/components/schemas/Jobs"} if "job" in o.path else {"type": "object"}
+    schema: Schema = {"$ref": f"#/components/schemas/{o.result or 'Jobs'}"}
     if o.answer != "application/json":
         schema = {"type": "string", "format": "binary"}
-    ok = "201" if o.method == "POST" and o.path in ("/v1/jobs", "/v1/sessions") else "200"
+    done = {"description": "done", "content": {o.answer: {"schema": schema}}}
+    oks = {"201": done} if o.method == "POST" and o.path == "/v1/jobs" else {"200": done}
+    if o.method == "POST" and o.path == "/v1/sessions":
+        oks = {"201": {**done, "description": "created"}, "200": {**done, "description": "it was there"}}
     out: dict[str, Any] = {
         "summary": o.summary, "operationId": f"{o.method.lower()}{re.sub(r'[^A-Za-z]+', '_', o.path)}",
         "parameters": params,
-        "responses": {ok: {"description": "done", "content": {o.answer: {"schema": schema}}},
-                      "400": _error("bad request"), "401": _error("no valid token"),
-                      "404": _error("unknown job or session")},
+        "responses": {**oks, **{status: _error(text) for status, text in _ERRORS.items()}},
     }
     if o.writes:
         out["responses"]["403"] = _error("the token may only read")

@@ -51,6 +51,7 @@ class Operation:
     body: str | None = None  # what the request body holds
     answer: str = "application/json"
     writes: bool = False  # needs a token that may submit and control
+    result: str | None = None  # the schema of its answer (``openapi.SCHEMAS``; default: the jobs document)
 
 
 def state_of(request: Request) -> ServerState:
@@ -147,22 +148,15 @@ async def submit(request: Request) -> Response:
         return JSONResponse(answer, status_code=status)
     if len(key) > 200:
         raise InvalidArgument("Idempotency-Key: at most 200 characters")
-    token = request.scope["drmaa2.token"]
-    while True:
-        remembered, new = state.remembered(token, key)
-        if not new:
-            await remembered.done.wait()
-        else:
-            try:
-                remembered.answer = await _submit(state, body)
-            except BaseException:
-                state.submits.pop((token, key), None)  # not done: a retry does it
-                raise
-            finally:
-                remembered.done.set()
-        if remembered.answer is not None:  # else the first try failed: this one submits anew
-            status, answer = remembered.answer
-            return JSONResponse(answer, status_code=status)
+    status, answer = await state.once(request.scope["drmaa2.token"], key, functools.partial(_submit, state, body),
+                                      functools.partial(_kept, state))
+    return JSONResponse(answer, status_code=status)
+
+
+async def _kept(state: ServerState, ids: list[str]) -> dict[str, Any]:
+    """The answer to a submit a server before this one made: its jobs as they are now."""
+    jobs, warnings = await state.call(lambda svc: svc.jobs(ids))
+    return document(jobs, warnings)
 
 
 async def check(request: Request) -> Response:
@@ -376,11 +370,11 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("POST", "/v1/jobs", submit, "Submit a job, an array or a job script's text", body="submission",
               writes=True),
     Operation("POST", "/v1/jobs/check", check, "Check a job template as a submit would, recording nothing",
-              body="submission", writes=True),
+              body="submission", writes=True, result="Checked"),
     Operation("GET", "/v1/jobs/{job_id}", get_job, "One job, or every task of an array"),
     Operation("PATCH", "/v1/jobs/{job_id}", alter, "Alter a job not started yet", body="changes", writes=True),
     Operation("DELETE", "/v1/jobs/{job_id}", remove, "Remove a job's record (`drmaa2 rm`)",
-              (("force", "boolean", "kill it first if active"),), writes=True),
+              (("force", "boolean", "kill it first if active"),), writes=True, result="Removed"),
     Operation("GET", "/v1/jobs/{job_id}/wait", wait_job, "Wait for the job to end (long-poll)",
               (("timeout", "string", "at most this long (90s, 1m; the server caps it at 60 s)"),)),
     Operation("POST", "/v1/jobs/{job_id}/{action}", control,
@@ -389,12 +383,16 @@ OPERATIONS: tuple[Operation, ...] = (
               (("stream", "string", "out or err"), ("offset", "integer", "from this byte"),
                ("length", "integer", "at most this many bytes"),
                ("follow", "boolean", "stream it until the job ends")), answer="application/octet-stream"),
-    Operation("GET", "/v1/sessions", sessions, "Job sessions and their job counts per state"),
-    Operation("POST", "/v1/sessions", create_session, "Create a job session", body="session", writes=True),
+    Operation("GET", "/v1/sessions", sessions, "Job sessions and their job counts per state",
+              result="Sessions"),
+    Operation("POST", "/v1/sessions", create_session, "Create a job session", body="session", writes=True,
+              result="Created"),
     Operation("DELETE", "/v1/sessions/{name}", destroy_session, "Destroy a job session",
-              (("force", "boolean", "kill its active jobs first"),), writes=True),
-    Operation("GET", "/v1/machines", machines, "The backend's execution hosts", _PLATFORM),
-    Operation("GET", "/v1/queues", queues, "Where the backend's jobs can be submitted", _PLATFORM),
+              (("force", "boolean", "kill its active jobs first"),), writes=True, result="Removed"),
+    Operation("GET", "/v1/machines", machines, "The backend's execution hosts", _PLATFORM,
+              result="Machines"),
+    Operation("GET", "/v1/queues", queues, "Where the backend's jobs can be submitted", _PLATFORM,
+              result="Queues"),
     Operation("GET", "/v1/categories", categories, "The backend's job categories (images, apps)",
-              _PLATFORM[:1]),
+              _PLATFORM[:1], result="Categories"),
 )

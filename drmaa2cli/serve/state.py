@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -14,10 +14,13 @@ import anyio.to_thread
 
 from .. import config
 from ..service import Service
+from .keys import Journal
 from .tokens import Keyring
 from .waiting import Watcher
 
 T = TypeVar("T")
+#: A submit's answer: its HTTP status and its document.
+Answer = tuple[int, dict[str, Any]]
 
 
 @dataclass(frozen=True)
@@ -39,7 +42,7 @@ class Remembered:
     """A submit under an idempotency key: done (its answer) or in progress (its event)."""
 
     done: anyio.Event = field(default_factory=anyio.Event)
-    answer: tuple[int, dict[str, Any]] | None = None
+    answer: Answer | None = None
     when: float = field(default_factory=time.monotonic)
 
 
@@ -53,6 +56,8 @@ class ServerState:
         self.streams = anyio.CapacityLimiter(self.limits.streams)
         self.waits = anyio.CapacityLimiter(self.limits.waits)
         self.submits: OrderedDict[tuple[str, str], Remembered] = OrderedDict()
+        #: The same submits, kept in the home for a server started anew (``keys``).
+        self.journal = Journal(settings.home, self.limits.idempotency_seconds, self.limits.idempotency_keys)
         #: Submits a job script's text (made by the command, which has the script directives' parser).
         self.script_submit = script_submit
         self.watcher = Watcher(self.call)
@@ -65,6 +70,32 @@ class ServerState:
             return work(svc), svc.warnings
 
         return await anyio.to_thread.run_sync(run, limiter=self.limiter)
+
+    async def once(self, token_id: str, key: str, submit: Callable[[], Awaitable[Answer]],
+                   kept: Callable[[list[str]], Awaitable[dict[str, Any]]]) -> Answer:
+        """The answer of ``submit`` done once for ``key`` of this token: by this request, by one before it (its
+        answer, after waiting for it if it is still under way), or by a server before this one (``kept`` makes
+        the answer from the jobs' ids). A submit that failed is not remembered: the next try submits anew."""
+        while True:
+            remembered, new = self.remembered(token_id, key)
+            if not new:
+                await remembered.done.wait()
+            else:
+                try:
+                    journaled = self.journal.get(token_id, key)
+                    if journaled is not None:
+                        remembered.answer = journaled[0], await kept(journaled[1])
+                    else:
+                        remembered.answer = await submit()
+                        status, answer = remembered.answer
+                        self.journal.add(token_id, key, status, [job["id"] for job in answer["jobs"]])
+                except BaseException:
+                    self.submits.pop((token_id, key), None)  # not done: a retry does it
+                    raise
+                finally:
+                    remembered.done.set()
+            if remembered.answer is not None:  # else the first try failed: this one submits anew
+                return remembered.answer
 
     def remembered(self, token_id: str, key: str) -> tuple[Remembered, bool]:
         """The submit under ``key`` of this token, and whether it is new (the caller then does it)."""

@@ -31,7 +31,7 @@ BACKENDS = ["process", "docker", "podman", "cf", "slurm", "gridengine", "libdrma
 #: Targets beyond one per backend: ``process-user`` is the process backend driven by an unprivileged user
 #: (``tests/process/as_user.py``: no cgroup there, so its jobs' shepherds are their subreapers), for the cases
 #: in USER_CASES only (``tests/process`` checks the same user's containment more closely).
-TARGETS = [*BACKENDS, "process-user", "remote-front"]
+TARGETS = [*BACKENDS, "process-user", "remote-front", "remote-docker"]
 USER_CASES = frozenset({"kill", "kill-suspended", "containment", "output-files", "accounting", "run-interrupt"})
 #: ``remote`` is `--backend remote --contact URL`: each job on a `drmaa2 serve` server over the process backend,
 #: for the cases that take each path of the backend and its client (submit, arrays, dependencies, control,
@@ -42,6 +42,8 @@ REMOTE_CASES = frozenset({"exit-status", "arguments", "output-bytes", "after", "
 #: front that the backend's cases do not take. Not offered by the front: `run` (its input and Ctrl-C are
 #: local), the platform's `jobs`, job script files; local queues and slots are the server's configuration.
 FRONT_CASES = frozenset({"exit-status", "kill", "hold", "array-list", "alter", "requeue"})
+#: ``remote-docker`` is the front too, its jobs containers of the server's docker backend (``--backend docker
+#: --image``, sent to the server as the template's category): the front's cases again, over docker.
 #: The backends whose jobs are containers: the test's directory is mounted into them (a bind mount; for
 #: kubernetes a hostPath volume, the one node of the test cluster being this machine).
 CONTAINERS = ("docker", "podman", "kubernetes")
@@ -198,6 +200,13 @@ def remote_front_target(remote_server: tuple[str, str]) -> dict[str, Any]:
     return {"options": [], "env": {"DRMAA2_REMOTE": url, "DRMAA2_REMOTE_TOKEN": token}, "backend": "process"}
 
 
+@pytest.fixture
+def remote_docker_target(remote_server: tuple[str, str], docker_target: dict[str, Any]) -> dict[str, Any]:
+    url, token = remote_server
+    return {"options": docker_target["options"], "backend": "docker",
+            "env": {**docker_target["env"], "DRMAA2_REMOTE": url, "DRMAA2_REMOTE_TOKEN": token}}
+
+
 @pytest.fixture(params=TARGETS)
 def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
     spec = request.getfixturevalue(f"{request.param.replace('-', '_')}_target")
@@ -213,14 +222,15 @@ def target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Target]:
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """``process-user`` runs the cases in USER_CASES only, ``remote`` those in REMOTE_CASES, ``remote-front``
-    those in FRONT_CASES; their other tests are deselected (not skipped)."""
+    and ``remote-docker`` those in FRONT_CASES; their other tests are deselected (not skipped)."""
     kept: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
         callspec = getattr(item, "callspec", None)
         marks = {m.args[0] for m in item.iter_markers("case")}
         name = callspec.params.get("target") if callspec is not None else None
-        only = {"process-user": USER_CASES, "remote": REMOTE_CASES, "remote-front": FRONT_CASES}.get(name)
+        only = {"process-user": USER_CASES, "remote": REMOTE_CASES, "remote-front": FRONT_CASES,
+                "remote-docker": FRONT_CASES}.get(name)
         (dropped if only is not None and not marks & only else kept).append(item)
     if dropped:
         config.hook.pytest_deselected(items=dropped)

@@ -86,7 +86,8 @@ class RemoteBackend(Backend):
 
     def client(self, url: str) -> Client:
         if url not in self._clients:
-            self._clients[url] = Client(url, _token(self.ctx))
+            # Briefly: a status pass over many jobs must not wait half a minute for each of a server that is down.
+            self._clients[url] = Client(url, _token(self.ctx), retry_seconds=2.0)
         return self._clients[url]
 
     def _url(self, template: JobTemplate) -> str:

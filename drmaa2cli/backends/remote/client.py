@@ -7,6 +7,7 @@ sending it again after a lost answer makes one job, not two. Long-polls are cut 
 
 from __future__ import annotations
 
+import itertools
 import random
 import time
 import uuid
@@ -20,7 +21,9 @@ from .convert import error_from_body
 
 #: How long the server holds one long-poll of ours (it caps it at 60 s itself).
 WAIT_TURN = 30.0
-RETRIES = 4
+#: How long a request is tried again while the server cannot be reached (refused: being restarted) or, for
+#: one that is safe to send again, broke off; then the command fails with BackendUnavailable (203).
+RETRY_SECONDS = 30.0
 
 
 def _transport(url: str) -> tuple[str, httpx.HTTPTransport | None]:
@@ -34,11 +37,11 @@ def _transport(url: str) -> tuple[str, httpx.HTTPTransport | None]:
 class Client:
     """A server at ``url`` with the bearer ``token``."""
 
-    def __init__(self, url: str, token: str, timeout: float = 30.0) -> None:
+    def __init__(self, url: str, token: str, timeout: float = 30.0, retry_seconds: float = RETRY_SECONDS) -> None:
         if not token:
             raise DeniedByDrms(f"no token for the drmaa2 server at {url} (DRMAA2_REMOTE_TOKEN)")
         base, transport = _transport(url)
-        self.url = url
+        self.url, self.retry_seconds = url, retry_seconds
         self.http = httpx.Client(
             base_url=base, transport=transport, timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json",
@@ -56,20 +59,23 @@ class Client:
         extra: dict[str, Any] = {}
         if read_timeout is not None:
             extra["timeout"] = httpx.Timeout(read_timeout, connect=10.0)
-        for attempt in range(RETRIES + 1):
+        deadline = time.monotonic() + self.retry_seconds
+        for attempt in itertools.count():
+            pause = min(2.0, 0.1 * 2 ** attempt) * random.uniform(0.75, 1.0)
+            again = time.monotonic() + pause < deadline
             try:
                 resp = self.http.request(method, path, json=json, params=params, headers=headers, **extra)
             except (httpx.InvalidURL, httpx.UnsupportedProtocol) as e:
                 raise BackendUnavailable(f"invalid drmaa2 server URL {self.url!r}: {e}") from e
             except httpx.TransportError as e:
                 sent = not isinstance(e, httpx.ConnectError | httpx.ConnectTimeout)
-                if attempt < RETRIES and (safe or not sent):
-                    time.sleep(min(2.0, 0.1 * 2 ** attempt) * random.uniform(0.75, 1.0))
+                if again and (safe or not sent):
+                    time.sleep(pause)
                     continue
                 raise BackendUnavailable(f"no answer from the drmaa2 server at {self.url}: "
                                          f"{type(e).__name__} {e}".rstrip()) from e
-            if resp.status_code == 503 and attempt < RETRIES and resp.headers.get("Retry-After"):
-                time.sleep(1.0)
+            if resp.status_code == 503 and again and resp.headers.get("Retry-After"):
+                time.sleep(max(pause, 1.0))
                 continue
             return self._checked(resp)
         raise AssertionError("unreachable")
