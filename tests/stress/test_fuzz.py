@@ -33,7 +33,8 @@ from .harness import DRMAA2_CODES, Figures, end_jobs, finished_singles
 
 SCALE = current_scale()
 # Commands that may legitimately block on a job (a held job never ends by itself).
-BLOCKING = {"wait", "run", "logs", "status"}
+# Commands that may rightly run until stopped: a wait on a job, `status --watch`, a server (`serve`).
+BLOCKING = {"wait", "run", "logs", "status", "serve"}
 BLOCKING_FLAGS = {"--wait", "-W", "--follow", "-f", "--watch", "-w"}
 QUICK_JOBS = [["true"], ["false"], ["sh", "-c", "exit 3"], ["no-such-command"], ["sleep", "0.2"], ["echo", "hi"]]
 
