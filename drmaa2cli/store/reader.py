@@ -95,8 +95,11 @@ class Reader:
         except FileNotFoundError:
             return []
         live = set(self.live_arrays())
+        # A number from the live file's next job on is not given yet: its file is a writer's that has not
+        # written the live file yet (or never will: it was killed; ``Transaction.allocate`` removes it).
+        given = int(self.meta_doc()["next_job"])
         numbers = (int(n[:-5]) for n in names if n.endswith(".json") and n[:-5].isdigit())
-        return sorted(n for n in numbers if n not in live)
+        return sorted(n for n in numbers if n not in live and n < given)
 
     def meta_doc(self) -> dict[str, Any]:
         return self._live_data()["_meta"]["1"]  # type: ignore[no-any-return]

@@ -61,6 +61,11 @@ class Transaction(Reader):
         """A new job number, never given before in this home."""
         number = int(self.meta_doc()["next_job"])
         self._set_meta(next_job=number + 1)
+        # An array's file is written before the live file: a process killed between the two left a file of a
+        # number never given (the live file's next job did not move on). It is nobody's: gone before reuse.
+        self._arrays.pop(number, None)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(self.store.array_path(number))
         return number
 
     def _index(self) -> dict[str, int]:

@@ -151,3 +151,22 @@ def test_kill_s_mark_is_set_in_the_records_of_jobs_not_ended(tmp_path: Path) -> 
     snap = store.snapshot()
     assert [snap.get(i).backend_data for i in (f"{number}.1", f"{number}.2", f"{number}.3", single)] == [
         {"terminate_requested": 9}, {}, {}, {"terminate_requested": 9}]
+
+
+def test_the_array_file_of_a_writer_killed_before_the_live_file_is_nobody_s(tmp_path: Path) -> None:
+    """An array's file is written before the live file: a writer killed between the two leaves the file of a
+    number never given. Readers do not count it, and the writer next given that number removes it."""
+    store = Store(tmp_path)
+    number = _array(store, 2)
+    orphan = number + 1  # what the killed writer was given; the live file's next job is still that
+    text = (tmp_path / "arrays" / f"{number}.json").read_text().replace(f'"{number}.', f'"{orphan}.')
+    (tmp_path / "arrays" / f"{orphan}.json").write_text(text)
+    snap = store.snapshot()
+    assert snap.archived_arrays() == [] and list(snap.archived_records()) == []
+    with store.transaction() as txn:
+        assert txn.allocate() == orphan
+        txn.put(_task(str(orphan), JobState.QUEUED))
+    assert not (tmp_path / "arrays" / f"{orphan}.json").exists()
+    snap = store.snapshot()
+    assert list(snap.find_many([str(orphan), f"{orphan}.1"])) == [str(orphan)]
+    assert snap.archived_arrays() == [] and len(snap.tasks(number)) == 2
