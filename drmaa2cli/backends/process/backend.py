@@ -41,6 +41,8 @@ GRACE_SECONDS = 5.0
 #: How long a control request waits for the shepherd's answer (it answers within milliseconds, or within its
 #: interpreter's start-up when the request came right after submit).
 ANSWER_SECONDS = 10.0
+#: How long suspend and resume wait for the job's process to be seen stopped or running again.
+SIGNAL_PATIENCE = 2.0
 # Waiting on more jobs than this at once, wait_any watches their shepherds only (one per submission) and looks
 # again after POLL_PER_JOB seconds per job: waking at every task's exit would refresh every job each time.
 WATCH_EACH_UP_TO = 16
@@ -598,6 +600,15 @@ class ProcessBackend(Backend):
         if pid is None:
             raise InvalidState(f"job {job.id} is not running")
         self._signal_all(job, pid, sig)
+        # A signal takes effect when its target next runs, which on a busy machine can be a while: the state
+        # that `status` reads right after (stopped or not, from /proc) must already say what was asked.
+        stopped = sig == signals.SIGSTOP
+        deadline = time.monotonic() + SIGNAL_PATIENCE
+        while True:
+            state = proc_state(pid)
+            if state in (None, "Z", "X") or (state in ("T", "t")) == stopped or time.monotonic() > deadline:
+                break
+            time.sleep(0.002)
 
     def suspend(self, job: JobInfo) -> None:
         self._signal_group(job, signals.SIGSTOP)
