@@ -109,14 +109,17 @@ def orders(template: JobTemplate, home: Path, timeout: float | None = None, *, m
 
 
 def variables(job: JobInfo, event: str) -> dict[str, str]:
-    """The job's variables at ``event`` ("begin", "end", "fail"), as a hook sees them."""
+    """The job's variables at ``event`` ("begin", "end", "fail"), as a hook sees them. A begin is the start,
+    whatever was seen: a watcher that first looks at a job after it has ended (a short job, a busy machine)
+    still says "running" for its begin, as the process shepherd does, and keeps the end's figures for the end."""
     number, _, task = job.id.partition(".")
+    begin = event == "begin"
     out = {"DRMAA2_EVENT": event, "DRMAA2_JOB_ID": number, "DRMAA2_SESSION": job.session,
-           "DRMAA2_BACKEND": job.backend, "DRMAA2_JOB_STATE": job.state.value}
+           "DRMAA2_BACKEND": job.backend, "DRMAA2_JOB_STATE": "running" if begin else job.state.value}
     optional = {"DRMAA2_TASK_ID": task, "DRMAA2_JOB_NAME": job.name or "",
-                "DRMAA2_ANNOTATION": job.annotation or "",
-                "DRMAA2_EXIT_STATUS": "" if job.exit_status is None else str(job.exit_status),
-                "DRMAA2_SIGNAL": "" if job.signal is None else str(job.signal)}
+                "DRMAA2_ANNOTATION": "" if begin else job.annotation or "",
+                "DRMAA2_EXIT_STATUS": "" if begin or job.exit_status is None else str(job.exit_status),
+                "DRMAA2_SIGNAL": "" if begin or job.signal is None else str(job.signal)}
     out.update({k: v for k, v in optional.items() if v})
     return out
 

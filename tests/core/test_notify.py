@@ -74,7 +74,7 @@ def test_the_watcher_fires_begin_and_end_once_each_begin_first() -> None:
     fired.clear()
     events.look([_job(JobState.FAILED, True, "6")])  # started and ended between two looks
     events.look([_job(JobState.FAILED, False, "7")])  # never started
-    assert fired == [("begin", "failed"), ("fail", "failed"), ("fail", "failed")]
+    assert fired == [("begin", "running"), ("fail", "failed"), ("fail", "failed")]  # a begin says the start
 
 
 def test_who_sends_what(tmp_path: Path) -> None:
