@@ -8,7 +8,7 @@
 # It undoes what tests/infra/*.sh and bench/setup-peers set up:
 #   - stops the daemons they started (kubernetes.sh, podman.sh, slurm.sh and gridengine.sh `stop`; dockerd, exim4);
 #   - purges the Debian packages they installed (Docker, Podman, Slurm with slurmdbd and MariaDB, munge, Grid Engine
-#     and its DRMAA library, the Kubernetes build's Go and run-time packages, exim4, task-spooler), then
+#     and its DRMAA library, the Kubernetes build's Go and run-time packages, exim4, task-spooler, chromium), then
 #     `apt-get autoremove --purge` for what came with them;
 #   - removes their data: /var/lib/drmaa2-test (state, the test user's venv), /var/cache/drmaa2-test (the
 #     Kubernetes binaries, about 4 minutes of build), Docker's and Podman's images and containers, Grid Engine's
@@ -40,6 +40,8 @@ PACKAGES=(
     exim4-daemon-light exim4-base exim4-config
     # bench/setup-peers
     task-spooler
+    # chromium.sh (the dashboard's browser tests)
+    chromium chromium-driver chromium-common chromium-sandbox
 )
 DIRS=(
     "$STATE" "$K8S_CACHE" /var/cache/drmaa2-test
