@@ -116,7 +116,14 @@ for d in "${DIRS[@]}"; do
             umount -l "$m" 2>/dev/null || true
         done
     fi
-    [ -e "$d" ] && { say "removing $d"; rm -rf "$d"; }
+    if mountpoint -q "$d" 2>/dev/null; then
+        # A directory the machine mounts from elsewhere (Docker's data, on some images): emptied, not removed.
+        say "emptying $d (a mount point)"
+        find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} + || true
+    elif [ -e "$d" ]; then
+        say "removing $d"
+        rm -rf "$d"
+    fi
 done
 rm -f /run/lock/drmaa2-*.lock
 
