@@ -12,7 +12,7 @@ import time
 from pathlib import Path
 
 from .docker_target import _size_check
-from .load_targets import BIG_ARRAY_TARGET, _drmaa2_flood, _jobs, array_runs
+from .load_targets import BIG_ARRAY_TARGET, _drmaa2_flood, _jobs, judge_array
 from .measure import Case, Stats
 from .model import MET, NOT_MET, UNAVAILABLE, Context, Result, Row
 
@@ -28,7 +28,7 @@ def array_default(ctx: Context) -> Result:
     n = ctx.sizes.array_tasks
     result = Result(16, f"{n:,}-task array of `true`, submit → all done, default containment",
                     f"≤ {ARRAY_TARGET:g} s on 2 cores")
-    return _judge_array(ctx, result, n, ARRAY_TARGET)
+    return judge_array(ctx, result, n, ARRAY_TARGET)
 
 
 def big_array_default(ctx: Context) -> Result:
@@ -36,18 +36,7 @@ def big_array_default(ctx: Context) -> Result:
     n = ctx.sizes.big_array_tasks
     result = Result(17, f"{n:,}-task array of `true`, submit → all done, default containment",
                     f"≤ {BIG_ARRAY_TARGET:g} s on 2 cores")
-    return _judge_array(ctx, result, n, BIG_ARRAY_TARGET)
-
-
-def _judge_array(ctx: Context, result: Result, n: int, seconds: float) -> Result:
-    total, submit, problems = array_runs(ctx, n)
-    if total is not None and submit is not None:
-        result.rows += [Row(f"`drmaa2 submit --array 1-{n} -- true` + `drmaa2 wait`", total),
-                        Row("… of which `submit`", submit)]
-        result.measured = f"{total.median / 1000:.2f} s"
-        result.verdict = MET if total.median / 1000 <= seconds and not problems else NOT_MET
-    result.note = "; ".join(problems)
-    return result
+    return judge_array(ctx, result, n, BIG_ARRAY_TARGET)
 
 
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")

@@ -19,7 +19,7 @@ from selenium.webdriver.chrome.service import Service as DriverService
 from selenium.webdriver.support.wait import WebDriverWait
 
 from tests.requires import unavailable
-from tests.serve.conftest import Server, make_token, start, stop
+from tests.serve.conftest import Server, serving
 
 INFRA = Path(__file__).resolve().parents[1] / "infra" / "chromium.sh"
 #: How long a test waits for the page to show something (a loaded machine: generous).
@@ -105,11 +105,7 @@ def browser(screenshots: Path) -> Iterator[webdriver.Chrome]:
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("dashboard") / "home"
-    token, read_only = make_token(home), make_token(home, "--read-only")
-    proc, url = start(home, "--port", "0")
-    yield Server(url, home, token, read_only, proc)
-    stop(proc)
+    yield from serving(tmp_path_factory.mktemp("dashboard") / "home")
 
 
 @pytest.fixture

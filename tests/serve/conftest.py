@@ -61,10 +61,14 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
         proc.wait()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    home = tmp_path_factory.mktemp("served") / "home"
+def serving(home: Path) -> Iterator[Server]:
+    """A server over ``home`` on a free port, with a token that may control and a read-only one, stopped after."""
     token, read_only = make_token(home), make_token(home, "--read-only")
     proc, url = start(home, "--port", "0")
     yield Server(url, home, token, read_only, proc)
     stop(proc)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    yield from serving(tmp_path_factory.mktemp("served") / "home")
