@@ -179,14 +179,17 @@ class Query:
 
     def _recorded_ends(self, jobs: list[JobInfo]) -> list[JobInfo]:
         """``jobs``, with those still active here replaced by their record when another process recorded
-        their end or their next attempt (``retries.py``)."""
+        their end, their next attempt (``retries.py``) or their start (the runner of a job that waited for a
+        dependency or a begin time gives it its native id: a backend that finds a job by that id, as the
+        remote one does, sees it only then)."""
         if all(j.state.final for j in jobs):
             return jobs
         snap = self.ctx.store.snapshot()
         out = []
         for job in jobs:
             stored = None if job.state.final else snap.find(job.id)
-            newer = stored is not None and (stored.state.final or stored.attempt > job.attempt)
+            started = stored is not None and stored.native_id is not None and stored.native_id != job.native_id
+            newer = stored is not None and (stored.state.final or stored.attempt > job.attempt or started)
             out.append(stored if newer and stored is not None else job)
         return out
 

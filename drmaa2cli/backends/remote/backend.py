@@ -128,8 +128,11 @@ class RemoteBackend(Backend):
         started = [j for j in jobs if "remote_id" in j.backend_data]
         if started:
             client, remote_id = self._job(started[0])
+            turn = 30.0 if timeout is None else timeout
+            if len(jobs) > 1:  # the server is asked about one of them: the others are looked at again soon
+                turn = min(turn, 2.0)
             with contextlib.suppress(JobNotFound):
-                client.wait(remote_id, 30.0 if timeout is None else timeout)
+                client.wait(remote_id, turn)
 
     def _control(self, job: JobInfo, action: str, signal: int | None = None) -> None:
         if "remote_id" not in job.backend_data:
