@@ -69,7 +69,10 @@ class Control:
             chosen.append((job, array))
         outcomes: dict[str, JobInfo | Drmaa2Error | None] = {}
         by_backend: dict[str, list[JobInfo]] = {}
-        for job, _ in chosen:
+        # A kill reaches the jobs that wait before those that run: a throttled array's scheduler would start
+        # the next task as soon as a running one ended, before its own kill came.
+        ordered = sorted(chosen, key=lambda c: c[0].state is JobState.RUNNING) if action == "terminate" else chosen
+        for job, _ in ordered:
             by_backend.setdefault(job.backend, []).append(job)
 
         def before(jobs: Sequence[JobInfo]) -> None:
