@@ -25,7 +25,7 @@ from tests.slurm.sched_driver import Driver
 
 
 def test_kill_running_job_reports_the_signal(gridengine: Driver) -> None:
-    job = gridengine.wait_for(gridengine.run(["sleep", "60"]), JobState.RUNNING)
+    job = gridengine.wait_for(gridengine.run(["sleep", "600"]), JobState.RUNNING)
     with pytest.raises(UnsupportedOperation):
         gridengine.backend.terminate(job, 10)
     gridengine.backend.terminate(job, None)

@@ -109,6 +109,11 @@ def test_a_server_killed_mid_load_and_started_anew(tmp_path: Path) -> None:
     assert 0 < killed_at < CLIENTS * JOBS, killed_at  # the kill came in the middle of the submits
     assert sorted(accepted) == sorted({r[0] for r in results}) and len(accepted) == CLIENTS * JOBS
     assert [(job_id, code) for job_id, code, _ in results] == [(job_id, want) for job_id, _, want in results]
-    assert sorted(j["id"] for j in listed) == sorted(accepted)  # each accepted job once, none made twice
-    assert sorted(j["name"] for j in listed) == sorted(f"c{n}.{j}" for n in range(CLIENTS) for j in range(JOBS))
+    ids = [j["id"] for j in listed]
+    assert len(ids) == len(set(ids)) and set(accepted) <= set(ids)  # each accepted job once
+    # The one write docs/serve.md names: a job the server had stored, killed before it kept the request's key,
+    # is made again by the client's retry. At most one per request in flight when the kill came.
+    extra = [j for j in listed if j["id"] not in accepted]
+    assert len(extra) <= CLIENTS, extra
+    assert {j["name"] for j in listed} == {f"c{n}.{j}" for n in range(CLIENTS) for j in range(JOBS)}
     print(f"killed after {killed_at} of {CLIENTS * JOBS} submits")

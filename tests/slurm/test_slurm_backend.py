@@ -17,8 +17,8 @@ from tests.slurm.sched_driver import Driver
 
 
 def test_kill_running_job_reports_the_signal(slurm: Driver) -> None:
-    term = slurm.wait_for(slurm.run(["sleep", "60"]), JobState.RUNNING)
-    kill = slurm.wait_for(slurm.run(["sleep", "60"]), JobState.RUNNING)
+    term = slurm.wait_for(slurm.run(["sleep", "600"]), JobState.RUNNING)
+    kill = slurm.wait_for(slurm.run(["sleep", "600"]), JobState.RUNNING)
     slurm.backend.terminate(term, None)
     slurm.backend.terminate(kill, 9)
     term, kill = slurm.wait([term, kill])
