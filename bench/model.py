@@ -170,3 +170,15 @@ def ratio(case: Stats | None, floor: Stats | None) -> float | None:
     if case is None or floor is None or floor.median <= 0:
         return None
     return case.median / floor.median
+
+
+def judge_ratio(result: Result, mine: Stats | None, theirs: Stats | None, limit: float, seconds: bool) -> None:
+    """Set ``result``'s figure and verdict from the ratio of two medians (``ratio``) against ``limit``; the
+    medians are shown in seconds or milliseconds. Left as it is when either case has no successful run."""
+    r = ratio(mine, theirs)
+    if r is None or mine is None or theirs is None:
+        return
+    shown = (f"{mine.median / 1000:.2f} s vs {theirs.median / 1000:.2f} s" if seconds
+             else f"{mine.median:.0f} ms vs {theirs.median:.0f} ms")
+    result.measured = f"{r:.2f}× ({shown})"
+    result.verdict = MET if r <= limit else NOT_MET

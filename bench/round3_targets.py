@@ -14,7 +14,7 @@ from pathlib import Path
 from .docker_target import _size_check
 from .load_targets import BIG_ARRAY_TARGET, _drmaa2_flood, _jobs, judge_array
 from .measure import Case, Stats
-from .model import MET, NOT_MET, UNAVAILABLE, Context, Result, Row
+from .model import MET, NOT_MET, UNAVAILABLE, Context, Result, Row, judge_ratio
 
 ARRAY_TARGET = 1.0  # seconds, 1,000 tasks (target 16)
 BOUND_SHARE = 0.8  # target 18: of the measured CPU bound
@@ -134,11 +134,7 @@ def neighbours(ctx: Context) -> Result:
         for home in (empty, full):
             subprocess.run(ctx.cli("kill", "--all"), env=ctx.env(home), capture_output=True, check=False)
     result.rows = [Row.of(alone), Row.of(beside, note=f"array {array}, held")]
-    mine, floor = beside.wall(), alone.wall()
-    if mine is not None and floor is not None:
-        r = mine.median / floor.median
-        result.measured = f"{r:.2f}× ({mine.median:.0f} ms vs {floor.median:.0f} ms)"
-        result.verdict = MET if r <= NEIGHBOUR_RATIO else NOT_MET
+    judge_ratio(result, beside.wall(), alone.wall(), NEIGHBOUR_RATIO, seconds=False)
     return result
 
 
@@ -209,9 +205,5 @@ def piped_run(ctx: Context) -> Result:
         theirs_out.unlink(missing_ok=True)
         mine_out.unlink(missing_ok=True)
     result.rows = [Row.of(theirs), Row.of(mine)]
-    a, b = mine.wall(), theirs.wall()
-    if a is not None and b is not None:
-        r = a.median / b.median
-        result.measured = f"{r:.2f}× ({a.median / 1000:.2f} s vs {b.median / 1000:.2f} s)"
-        result.verdict = MET if r <= PIPED_RATIO else NOT_MET
+    judge_ratio(result, mine.wall(), theirs.wall(), PIPED_RATIO, seconds=True)
     return result

@@ -12,8 +12,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 import pytest
 
+from drmaa2cli import config
+from drmaa2cli.serve import tokens
+from drmaa2cli.serve.app import create_app
+from drmaa2cli.serve.state import Limits
 from tests.conftest import read_line
 
 
@@ -72,3 +77,14 @@ def serving(home: Path) -> Iterator[Server]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     yield from serving(tmp_path_factory.mktemp("served") / "home")
+
+
+def in_process(home: Path, token: str | None = None, limits: Limits | None = None, *,
+               raise_app_exceptions: bool = True, **headers: str) -> httpx.AsyncClient:
+    """A client of a server made anew over ``home`` in this process (no port), sending ``token`` (a new one when
+    None) and ``headers`` with every request."""
+    token = token or tokens.create(home)[1]
+    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}), limits)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    return httpx.AsyncClient(transport=transport, base_url="http://drmaa2",
+                             headers={"Authorization": f"Bearer {token}", **headers})

@@ -12,10 +12,8 @@ import httpx
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drmaa2cli import config
 from drmaa2cli.models import JobTemplate
-from drmaa2cli.serve import tokens
-from drmaa2cli.serve.app import create_app
+from tests.serve.conftest import in_process
 
 FINITE = st.floats(allow_nan=False, allow_infinity=False)  # the client's encoder has no NaN (sent raw below)
 SCALARS = st.none() | st.booleans() | st.integers(-2**70, 2**70) | FINITE | st.text(max_size=12)
@@ -34,14 +32,8 @@ ANSWERS = {200, 201, 400, 404, 409, 413, 501}
 @given(bodies=st.lists(st.tuples(BODIES, CHANGES, st.sampled_from(["kill", "hold", "release", "resume"])),
                        min_size=1, max_size=2))
 def test_no_body_gets_a_500(tmp_path: Path, bodies: list[tuple[Any, dict[str, Any], str]]) -> None:
-    home = tmp_path / "home"
-    token = tokens.create(home)[1]
-    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}))
-
     async def main() -> None:
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://drmaa2",
-                                     headers={"Authorization": f"Bearer {token}"}) as c:
+        async with in_process(tmp_path / "home", raise_app_exceptions=False) as c:
             for body, changes, action in bodies:
                 if isinstance(body, dict) and isinstance(body.get("template"), dict):
                     body["template"]["submit_as_hold"] = True  # nothing the fuzzer makes ever runs
@@ -62,13 +54,8 @@ def test_no_body_gets_a_500(tmp_path: Path, bodies: list[tuple[Any, dict[str, An
 
 
 def test_numbers_json_has_not_and_out_of_range_changes_are_refused(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    token = tokens.create(home)[1]
-    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}))
-
     async def main() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://drmaa2",
-                                     headers={"Authorization": f"Bearer {token}"}) as c:
+        async with in_process(tmp_path / "home") as c:
             held = await c.post("/v1/jobs", json={"template": {"remote_command": "true", "submit_as_hold": True}})
             job = held.json()["jobs"][0]["id"]
             for raw in (b'{"timeout": NaN}', b'{"start_time": Infinity}', b'{"priority": -Infinity}'):
@@ -83,13 +70,8 @@ def test_numbers_json_has_not_and_out_of_range_changes_are_refused(tmp_path: Pat
 
 
 def test_a_key_whose_first_submit_failed_submits_anew_for_every_retry(tmp_path: Path) -> None:
-    home = tmp_path / "home"
-    token = tokens.create(home)[1]
-    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}))
-
     async def main() -> None:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://drmaa2",
-                                     headers={"Authorization": f"Bearer {token}", "Idempotency-Key": "k"}) as c:
+        async with in_process(tmp_path / "home", **{"Idempotency-Key": "k"}) as c:
             bad = {"template": {"remote_command": "true", "submit_as_hold": True, "priority": 10**9}}
             async with anyio.create_task_group() as group:  # at once: the second waits for the first
                 answers: list[httpx.Response] = []

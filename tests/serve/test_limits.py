@@ -9,17 +9,14 @@ from pathlib import Path
 import anyio
 import httpx
 
-from drmaa2cli import config
 from drmaa2cli.serve import tokens
-from drmaa2cli.serve.app import create_app
 from drmaa2cli.serve.state import Limits
+from tests.serve.conftest import in_process
 
 
 def _client(home: Path, limits: Limits) -> tuple[httpx.AsyncClient, str]:
     token = tokens.create(home)[1]
-    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}), limits)
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://drmaa2",
-                             headers={"Authorization": f"Bearer {token}"}), token
+    return in_process(home, token, limits), token
 
 
 def test_a_client_slower_than_the_limit_is_cut_off(tmp_path: Path) -> None:

@@ -12,13 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import anyio
-import httpx
 
-from drmaa2cli import config
 from drmaa2cli.backends.remote.client import Client
 from drmaa2cli.serve import keys, tokens
-from drmaa2cli.serve.app import create_app
-from tests.serve.conftest import make_token, start, stop
+from tests.serve.conftest import in_process, make_token, start, stop
 
 CLIENTS, JOBS = 16, 2
 
@@ -26,11 +23,9 @@ CLIENTS, JOBS = 16, 2
 def _submit_to_a_new_server(home: Path, token: str, key: str) -> tuple[str, list[dict[str, Any]]]:
     """A submit under ``key`` to a server made anew over ``home`` (nothing of the last one in memory), and the
     jobs of the home afterwards."""
-    app = create_app(config.resolve(environ={"DRMAA2_HOME": str(home)}))
 
     async def main() -> tuple[str, list[dict[str, Any]]]:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://drmaa2",
-                                     headers={"Authorization": f"Bearer {token}"}) as c:
+        async with in_process(home, token) as c:
             r = await c.post("/v1/jobs", headers={"Idempotency-Key": key}, json={
                 "template": {"remote_command": "true", "submit_as_hold": True}})
             assert r.status_code == 201, r.text
