@@ -207,3 +207,19 @@ def test_pull_of_an_image_that_is_present_asks_no_registry(jobs: Jobs) -> None:
     # No registry is reachable here: this can only pass if nothing was pulled.
     job = jobs.finish(jobs.run("true", extension={"pull": True}))
     assert job.state is JobState.DONE
+
+
+@pytest.mark.parametrize(
+    "status, message",
+    [
+        (409, "Container abc is not paused"),
+        # Docker unpauses a paused container itself after a kill; an unpause of ours that comes second gets this.
+        (500, "Cannot unpause container abc: cannot resume a running process: unknown"),
+    ],
+)
+def test_state_conflicts_are_invalid_state_not_engine_failures(status: int, message: str) -> None:
+    from drmaa2cli.backends.docker.engine import Engine
+    from drmaa2cli.errors import InvalidState
+
+    error = Engine({})._status_error(status, message)
+    assert type(error) is InvalidState, error

@@ -35,7 +35,11 @@ TIMEOUT = 60.0
 PODMAN_LOG_CONFIG = {"Type": "k8s-file"}
 STDIN_NEEDS_SOCKET = "the docker backend passes standard input only to an engine at a unix socket or plain tcp://"
 
-_STATE_CONFLICT = re.compile(r"is (not|already) (running|paused)|is paused|is restarting|is not stopped")
+# Besides 409, the engines say a state conflict with a 500 in these words; "cannot resume a running process" is
+# runc's answer to an unpause that Docker's own unpause after a kill of a paused container got to first.
+_STATE_CONFLICT = re.compile(
+    r"is (not|already) (running|paused)|is paused|is restarting|is not stopped|cannot resume a running process"
+)
 
 
 class _Call(TypedDict, total=False):
