@@ -91,8 +91,12 @@ def argv_inline(script: JobScript, args: list[str]) -> list[str]:
         len(script.interpreter) == 2 else script.interpreter[0]
     if os.path.basename(program) in SHELLS:
         return [*script.interpreter, "-c", text, script.name, *args]
-    wrapper = ('f=$(mktemp "${TMPDIR:-/tmp}/drmaa2-script.XXXXXX") && printf "%s" "$0" > "$f" || exit 126; '
-               f'exec {shlex.join(script.interpreter)} "$f" "$@"')
+    # The file is opened on descriptor 3 and removed before the interpreter starts, which reads it through
+    # /dev/fd/3: nothing is left in /tmp where the job's machine outlives the job (the remote backend's server,
+    # a task host), and the interpreter still gets a regular, seekable file.
+    wrapper = ('f=$(mktemp "${TMPDIR:-/tmp}/drmaa2-script.XXXXXX") && printf "%s" "$0" > "$f" && exec 3< "$f" '
+               '|| exit 126; rm -f "$f"; '
+               f'exec {shlex.join(script.interpreter)} /dev/fd/3 "$@"')
     return ["/bin/sh", "-c", wrapper, text, *args]
 
 

@@ -502,3 +502,15 @@ def test_the_strict_option_refuses_bookkeeping_on_the_command_line(cli: Cli, tmp
     r = cli("submit", "--terse", str(script))
     assert r.code == 0 and "ignored: line 3 #SBATCH --account=proj1" in r.err, r.err
     assert cli("wait", r.out.strip()).code == 0
+
+
+def test_a_script_sent_inline_to_another_interpreter_leaves_no_file(tmp_path: Path) -> None:
+    """Where the job does not see the submit host's files, a script for another interpreter travels in the
+    command line; the file the job's /bin/sh writes for it is gone before the interpreter starts."""
+    import subprocess
+
+    text = b"#!/usr/bin/env python3\nimport sys\nprint(sys.argv[1:], open(sys.argv[0]).read(9))\nsys.exit(4)\n"
+    argv = jobscript.argv_inline(jobscript.parse("job.py", text), ["a b", "$c"])
+    done = subprocess.run(argv, capture_output=True, env={**os.environ, "TMPDIR": str(tmp_path)}, timeout=30)
+    assert (done.returncode, done.stdout) == (4, b"['a b', '$c'] #!/usr/bi\n"), done.stderr
+    assert list(tmp_path.iterdir()) == []
