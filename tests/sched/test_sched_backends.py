@@ -17,6 +17,7 @@ from typing import Any, cast
 
 import pytest
 
+from drmaa2cli.backends.sched import common
 from drmaa2cli.errors import InvalidArgument, InvalidState
 from drmaa2cli.models import ArraySpec, JobInfo, JobState, JobTemplate
 from drmaa2cli.procfs import alive
@@ -97,6 +98,20 @@ def test_hold_release_suspend_resume(sched: Driver) -> None:
     running = sched.wait_for(running, JobState.RUNNING)
     sched.backend.terminate(running, 9)
     sched.wait([running])
+
+
+def test_a_sigkill_the_watcher_carried_out_first_is_still_a_kill(sched: Driver) -> None:
+    """``kill -s KILL`` writes its request for the job's watcher, then asks the scheduler: a watcher that starts
+    in between ends the job first, and the scheduler's cancel then finds no job. That is not "already ended"."""
+    running = sched.wait_for(sched.run(["sleep", "600"]), JobState.RUNNING)
+    common.write_control(sched.backend._control_prefix(running) + ".kill", "9")  # as terminate does first
+    (ended,) = sched.wait([running])
+    sched.backend.terminate(running, 9)  # the record still says running, as the CLI's did
+    assert (ended.state, ended.signal) == (JobState.FAILED, 9)
+    by_itself = sched.run(["true"])
+    sched.wait([by_itself])
+    with pytest.raises(InvalidState):  # a job that ended by itself is still reported as ended
+        sched.backend.terminate(by_itself, 9)
 
 
 def test_throttled_array_tasks_end_with_their_own_states(sched: Driver, tmp_path: Path) -> None:

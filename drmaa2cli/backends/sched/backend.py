@@ -233,9 +233,16 @@ class SchedulerBackend(Backend):
             self._signal(job, signal)
             return
         self._native(job)
-        common.write_control(self._control_prefix(job) + ".kill", "9" if signal == 9 else "15")
+        prefix = self._control_prefix(job)
+        common.write_control(prefix + ".kill", "9" if signal == 9 else "15")
         if signal == 9:
-            self._cancel(job, signal)
+            try:
+                self._cancel(job, signal)
+            except InvalidState:
+                # A watcher that had just started saw the request first and SIGKILLed the job itself; the
+                # scheduler then knows the ended job no longer. The kill was done.
+                if (common.read_control(prefix + ".end") or "").split()[:1] != ["kill"]:
+                    raise
         elif job.state in (JobState.QUEUED, JobState.QUEUED_HELD, JobState.REQUEUED, JobState.REQUEUED_HELD,
                            JobState.UNDETERMINED):
             # Nothing runs yet for a watcher to signal. The record may be a moment old: only a job the
