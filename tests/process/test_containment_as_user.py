@@ -54,17 +54,29 @@ def token() -> str:
     return str(6_000_000 + (time.time_ns() // 1000 + os.getpid()) % 1_000_000)
 
 
+def describe(pid: int) -> str:
+    """A leftover process as a failure report names it: its parent and the drmaa2 variables it holds."""
+    try:
+        parent = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[1]
+        env = [v.decode(errors="replace") for v in Path(f"/proc/{pid}/environ").read_bytes().split(b"\0")
+               if v.startswith(b"DRMAA2_")]
+    except OSError as e:
+        return f"{pid}: {e}"
+    return f"{pid} (parent {parent}, {' '.join(env) or 'no DRMAA2_ variables'})"
+
+
 def gone_within(tok: str, since: float, what: str) -> float:
     """Wait until no process runs ``sleep TOK``; fail (killing them) when that takes more than the grace period
     plus SLACK after ``since`` (time.time()). Returns how long after ``since`` they were gone."""
     deadline = since + GRACE_SECONDS + SLACK
     while pids := processes_running(tok):
         if time.time() > deadline:
+            seen = "; ".join(describe(pid) for pid in pids)  # before the kill: what they were, for the report
             for pid in pids:
                 with contextlib.suppress(OSError):
                     os.kill(pid, signal.SIGKILL)
             raise AssertionError(f"{len(pids)} child(ren) outlived the job's {what} by more than "
-                                 f"{GRACE_SECONDS + SLACK:g} s")
+                                 f"{GRACE_SECONDS + SLACK:g} s: {seen}")
         time.sleep(0.05)
     return time.time() - since
 

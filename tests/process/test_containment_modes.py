@@ -144,3 +144,26 @@ def test_a_process_group_alone_lets_a_setsid_child_outlive_the_job(cli: Cli, tmp
     finally:
         os.kill(pid, 9)
     assert GRACE_SECONDS == 5.0  # the README's table quotes it
+
+
+def test_an_orphan_s_task_is_read_again_while_its_environment_reads_empty() -> None:
+    """An orphan caught in the middle of execve shows an empty environment; one with none of its own (env -i)
+    is given EXEC_PATIENCE once and then taken for what it is."""
+    from drmaa2cli.backends.process import subreaper
+
+    marked = subprocess.Popen(["sleep", "30"], env={"DRMAA2_TASK_ID": "7"})
+    bare = subprocess.Popen(["env", "-i", "sleep", "30"])
+    try:
+        until(lambda: subreaper.task_mark(marked.pid) == "7", "the marked child ran sleep")
+        until(lambda: Path(f"/proc/{bare.pid}/cmdline").read_bytes().startswith(b"sleep"), "env -i ran sleep")
+        assert subreaper.settled_mark(marked.pid) == "7"
+        started = time.monotonic()
+        assert subreaper.settled_mark(bare.pid) == ""
+        assert time.monotonic() - started >= subreaper.EXEC_PATIENCE
+        started = time.monotonic()
+        assert subreaper.settled_mark(bare.pid) == ""
+        assert time.monotonic() - started < subreaper.EXEC_PATIENCE  # not waited for twice
+    finally:
+        for child in (marked, bare):
+            child.kill()
+            child.wait()

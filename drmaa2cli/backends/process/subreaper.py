@@ -104,9 +104,36 @@ def members(reaper: int, main: int | None, task: str, others: set[int], last: bo
         if pid == main or pid in others:
             continue
         mark = task_mark(pid)
+        if not mark and not last and task:
+            mark = settled_mark(pid)
         if mark == task or (last and (mark is None or mark == "")):
             roots.append(pid)
     return tree(roots)
+
+
+#: Orphans whose environment read empty after EXEC_PATIENCE: they have none of their own (``env -i``), and are
+#: not read again.
+_empty: set[int] = set()
+EXEC_PATIENCE = 0.05
+
+
+def settled_mark(pid: int) -> str | None:
+    """The task mark of an orphan whose environment read empty: a process in the middle of ``execve`` (``setsid
+    sleep &``, just orphaned) shows none until the new program's stack is set up, so it is read again for up to
+    EXEC_PATIENCE s. Costs nothing for a marked orphan, and one wait per orphan that has no environment."""
+    import time
+
+    if pid in _empty:
+        return ""
+    deadline = time.monotonic() + EXEC_PATIENCE
+    while True:
+        mark = task_mark(pid)
+        if mark or time.monotonic() > deadline:
+            break
+        time.sleep(0.002)
+    if mark == "":
+        _empty.add(pid)
+    return mark
 
 
 def signal(pids: list[int], sig: int, skip_group: int | None = None) -> int:
