@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from drmaa2cli.backends import ending
-from drmaa2cli.backends.process import cgroup, shepherd
+from drmaa2cli.backends.process import cgroup, journal, shepherd
 from tests.conftest import Cli, until
 from tests.requires import unavailable
 
@@ -160,7 +160,9 @@ def test_an_array_s_tasks_share_a_cgroup_in_turn_each_with_figures_of_its_own(co
     job = contained("submit", "--terse", "--array", "1-2%1", "--", "python3", "-c", code).out.strip()
     assert contained("wait", job).code == 0
     first, second = (contained.info(f"{job}.{i}") for i in (1, 2))
-    cgroups = {json.loads((contained.home / "run" / f"{job}.{i}.start").read_text())["cgroup"] for i in (1, 2)}
+    records = journal.read(str(contained.home / "run" / f"{job}.journal"))  # an array's tasks' records
+    assert records is not None
+    cgroups = {records[f"{job}.{i}"][0]["cgroup"] for i in (1, 2)}
     assert len(cgroups) == 1, cgroups
     assert first["max_rss"] >= 60 * 1024 > 3 * second["max_rss"], (first["max_rss"], second["max_rss"])
     assert 0 < second["cpu_time"] < first["cpu_time"] + 1

@@ -13,6 +13,8 @@ from pathlib import Path
 
 from tinydb import TinyDB
 
+from drmaa2cli.backends.process import journal
+
 # The singles submitted in one process (through the library: a hundred CLI runs would cost seconds), which
 # folds nothing in itself: the CLI's submit after them is the one under test.
 _SUBMIT = """
@@ -38,7 +40,13 @@ def test_a_submit_folds_in_jobs_that_ended_unobserved(tmp_path: Path) -> None:
     singles = subprocess.run([sys.executable, "-c", _SUBMIT, str(tmp_path), "100"], env=env, capture_output=True,
                              text=True, check=True).stdout.split()
     deadline = time.monotonic() + 60
-    while len(list((tmp_path / "run").glob("*.exit"))) < 200 and time.monotonic() < deadline:
+
+    def ended() -> int:  # the singles' exit files, and the array's exit records in its journal
+        journals = [journal.read(str(path)) or {} for path in (tmp_path / "run").glob("*.journal")]
+        records = [r for records_of_one in journals for r in records_of_one.values()]
+        return len(list((tmp_path / "run").glob("*.exit"))) + sum(r[1] is not None for r in records)
+
+    while ended() < 200 and time.monotonic() < deadline:
         time.sleep(0.1)  # nobody asks drmaa2: the store still says the jobs are queued
     live = json.loads((tmp_path / "jobs.json").read_text())["jobs"].values()
     assert sum(r["state"] == "queued" for r in live) == 100 and len(live) == 100

@@ -11,9 +11,11 @@ if TYPE_CHECKING:
     from ..base import Shape
 
 #: What a job's ``backend_data`` holds (``Backend.check_data``): its shepherd (pid, /proc start time) and the
-#: group of tasks that shepherd runs, and once it started, the job's own process.
+#: group of tasks that shepherd runs, an array task's journal (the file its records are in), and once it
+#: started, the job's own process.
 DATA_SHAPE: Shape = {
-    "shepherd": (int,), "shepherd_start": (int,), "group": (str,), "pid": (int,), "proc_start": (int,),
+    "shepherd": (int,), "shepherd_start": (int,), "group": (str,), "journal": (str,), "pid": (int,),
+    "proc_start": (int,),
 }
 #: The settings of each backend of this package in the config file's ``[backends.NAME]`` table, with their
 #: kinds ("boolean", "string", "number": a non-negative one); the config's check reads them from here.
@@ -46,7 +48,7 @@ CONTAINMENT: dict[str, dict[str, str]] = {
     "process group": {
         "when": "no writable cgroup and `subreaper = false` under `[backends.process]` (`drmaa2 config`: "
         "`process group (why no cgroup)`), or a kernel that refuses `PR_SET_CHILD_SUBREAPER` (the job's "
-        "`run/ID.start` record says `\"subreaper\": false`)",
+        "start record, `run/ID.start` or its array's `run/N.journal`, says `\"subreaper\": false`)",
         "tree": "the job's process group only: `kill` signals the group; `setsid` and daemonised children "
         "leave it and outlive the job",
         "accounting": "`wait4`, as with subreaper",

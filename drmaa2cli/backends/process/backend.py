@@ -1,7 +1,8 @@
 """OS processes on this machine, each supervised by a small detached shepherd (``shepherd.py`` beside this module).
 
 The shepherd, not the CLI, waits for the job and writes its exit status, signal and rusage to
-``HOME/run/ID.exit``; any later ``drmaa2`` reads it. Processes are identified by pid *and* their
+``HOME/run/ID.exit`` (an array's tasks: ``HOME/run/GROUP.journal``, see ``journal.py``); any later
+``drmaa2`` reads it. Processes are identified by pid *and* their
 /proc start time, so a reused pid is never mistaken for the job or its shepherd.
 """
 
@@ -26,7 +27,7 @@ from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, helper_argv, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
 from ..contract import NO_IMAGES
-from . import CONTAINMENT, DATA_SHAPE, cgroup
+from . import CONTAINMENT, DATA_SHAPE, cgroup, journal
 
 if TYPE_CHECKING:
     from ...monitoring import MachineInfo, QueueInfo
@@ -118,6 +119,8 @@ class ProcessLaunch(Launch):
             fresh = "group" not in job.backend_data and index == 0
             shepherd.group = str(job.number) if fresh else f"{job.number}-{shepherd.pid}"
         job.backend_data.update(shepherd=shepherd.pid, shepherd_start=shepherd.start_ticks, group=shepherd.group)
+        if self.array is not None:  # its records are in its shepherd's journal (``journal``)
+            job.backend_data["journal"] = f"{shepherd.group}.journal"
         env = job_variables(job)
         shepherd.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
 
@@ -133,6 +136,7 @@ class ProcessLaunch(Launch):
                     {
                         "id": dep.id,
                         "exit": str(self.backend.run_dir / f"{dep.id}.exit"),
+                        "journal": self.backend.journal_path(dep),
                         "pid": dep.backend_data.get("shepherd"),
                         "ticks": dep.backend_data.get("shepherd_start"),
                     }
@@ -149,6 +153,7 @@ class ProcessLaunch(Launch):
             "timeout": t.timeout,
             "grace": GRACE_SECONDS,
             "run_dir": str(self.backend.run_dir),
+            "journal": str(self.backend.run_dir / f"{shepherd.group}.journal") if self.array is not None else None,
             "max_parallel": share,
             "hold": t.submit_as_hold,
             "after": after,
@@ -304,8 +309,29 @@ class ProcessBackend(Backend):
             raise UnsupportedAttribute(f"the process backend cannot honour {what} without a cgroup ({plan})")
 
     # --- observation ----------------------------------------------------------------------------------
-    def _files(self, job: JobInfo, listed: set[str] | None = None) -> tuple[dict[str, Any] | None,
-                                                                           dict[str, Any] | None]:
+    def journal_path(self, job: JobInfo) -> str | None:
+        """Where an array task's records are (its shepherd's journal), or None for a job with its own files."""
+        name = job.backend_data.get("journal")
+        return str(self.run_dir / name) if isinstance(name, str) and "/" not in name else None
+
+    def _files(self, job: JobInfo, listed: set[str] | None = None,
+               journals: dict[str, dict[str, list[Any]]] | None = None) -> tuple[dict[str, Any] | None,
+                                                                                 dict[str, Any] | None]:
+        """The job's start and exit records, None for each it has not. ``journals``: the journals read so far
+        in this look at many jobs (an array's tasks share one), filled as they are read."""
+        path = self.journal_path(job)
+        if path is not None:
+            records: dict[str, list[Any]] | None
+            if journals is not None and path in journals:
+                records = journals[path]
+            else:
+                records = journal.read(path)
+                if journals is not None and records is not None:
+                    journals[path] = records
+            if records is not None:
+                start_record, exit_record = records.get(job.id, (None, None))
+                return start_record, exit_record
+            # No journal: its shepherd could not make it and wrote a file per record, as for a single job.
         # ``listed``: the run directory's names, read once by a refresh of many jobs: a held array's 5,000
         # tasks have neither file, and 10,000 failed opens were most of a refresh.
         start, end = f"{job.id}.start", f"{job.id}.exit"
@@ -319,8 +345,9 @@ class ProcessBackend(Backend):
             memo[key] = alive(*key)
         return memo[key]
 
-    def _observe(self, job: JobInfo, memo: dict[tuple[Any, Any], bool], listed: set[str] | None = None) -> JobInfo:
-        started, ended = self._files(job, listed)
+    def _observe(self, job: JobInfo, memo: dict[tuple[Any, Any], bool], listed: set[str] | None = None,
+                 journals: dict[str, dict[str, list[Any]]] | None = None) -> JobInfo:
+        started, ended = self._files(job, listed, journals)
         data = job.backend_data
         shepherd_alive = self._shepherd_alive(job, memo)
         if ended is None and not shepherd_alive:
@@ -383,20 +410,22 @@ class ProcessBackend(Backend):
         if len(jobs) > 64:
             with contextlib.suppress(OSError):
                 listed = set(os.listdir(self.run_dir))
+        journals: dict[str, dict[str, list[Any]]] = {}
         for job in jobs:
-            new = self._observe(job, memo, listed)
+            new = self._observe(job, memo, listed, journals)
             if new != job:
                 changed.append(new)
         return changed
 
-    def _watch(self, job: JobInfo, each: bool, memo: dict[tuple[Any, Any], bool]) -> tuple[int | None, bool]:
+    def _watch(self, job: JobInfo, each: bool, memo: dict[tuple[Any, Any], bool],
+               journals: dict[str, dict[str, list[Any]]]) -> tuple[int | None, bool]:
         """(pid whose exit may end ``job``, or None when the caller should refresh now; whether to look again
         soon, because that pid may outlive the job). With ``each`` False a live shepherd is all that is watched."""
         shepherd_alive = self._shepherd_alive(job, memo)
         array_task = "." in job.id
         if shepherd_alive and not each:
             return int(job.backend_data["shepherd"]), array_task
-        started, ended = self._files(job)
+        started, ended = self._files(job, journals=journals)
         if ended is not None:
             return None, False
         if started is not None and alive(started["pid"], started.get("proc_start")):
@@ -418,10 +447,11 @@ class ProcessBackend(Backend):
     def _wait_any(self, jobs: Sequence[JobInfo], timeout: float | None, spent: float) -> None:
         each = len(jobs) <= WATCH_EACH_UP_TO
         memo: dict[tuple[Any, Any], bool] = {}
+        journals: dict[str, dict[str, list[Any]]] = {}
         pids: set[int] = set()
         soon = False
         for job in jobs:
-            pid, again = self._watch(job, each, memo)
+            pid, again = self._watch(job, each, memo, journals)
             if pid is None:
                 return
             pids.add(pid)
@@ -460,7 +490,7 @@ class ProcessBackend(Backend):
     def _signal_all(self, job: JobInfo, pid: int, sig: int) -> None:
         """Signal the job's process group and, when it has a cgroup, every process in it (a ``setsid`` child
         left the group); under a subreaper shepherd, every process of its tree."""
-        started = read_json(self.run_dir / f"{job.id}.start") or {}
+        started = self._files(job)[0] or {}
         where = started.get("cgroup")
         # The cgroup is its shepherd's slot, which the next task uses once this one ended: still this task's
         # while its main process is in it.
@@ -619,7 +649,7 @@ class ProcessBackend(Backend):
     def _drop_cgroup(self, job: JobInfo) -> None:
         """Remove the cgroup of a job whose shepherd died before it could (only once it is empty)."""
         plan = self.cgroup_plan()
-        where = (read_json(self.run_dir / f"{job.id}.start") or {}).get("cgroup")
+        where = (self._files(job)[0] or {}).get("cgroup")
         if plan is not None and isinstance(where, str):
             cgroup.remove(cgroup.dirs(plan, os.path.basename(where)))
 
@@ -634,6 +664,15 @@ class ProcessBackend(Backend):
         plan = self.cgroup_plan()
         left = {base: _listing(base) for base in plan["base"].values()} if plan is not None else {}
         looked: set[object] = set()  # shepherds whose cgroups were looked for
+        removed = {job.id for job in jobs}
+        journals = {path: job for job in jobs if (path := self.journal_path(job)) is not None}
+        for path, job in journals.items():
+            # Gone with the last of its tasks' records: a task not removed may have no other record of its end.
+            if not alive(job.backend_data.get("shepherd"), job.backend_data.get("shepherd_start")):
+                records = journal.read(path)
+                if records is not None and records.keys() <= removed:
+                    with contextlib.suppress(OSError):
+                        os.unlink(path)
         for job in jobs:
             for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
                 if f"{job.id}{suffix}" in present:

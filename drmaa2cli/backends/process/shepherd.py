@@ -8,8 +8,9 @@ session so that neither the submitting CLI's exit nor its terminal closing touch
   without a spec means the submitter died first: exit without starting anything.
 * Before starting anything it waits for its gate: dependencies (``after``) and a hold.
 * ``RUN/TASK.start`` once a task's process exists (pid, /proc start time, dispatch time); ``RUN/TASK.exit``
-  when it ended (exit status, signal, rusage, annotation). After the last task the shepherd exits, which is
-  what ``drmaa2 wait`` is woken by (a pidfd).
+  when it ended (exit status, signal, rusage, annotation). An array's shepherd writes both records of each of
+  its tasks to one file instead, its journal (``RUN/GROUP.journal``, ``journal.py`` beside this module). After
+  the last task the shepherd exits, which is what ``drmaa2 wait`` is woken by (a pidfd).
 * Control requests are files ``RUN/ID.ctl.*`` (``marshal``: op kill|hold|release, task or a list of tasks,
   signal, reply) followed by SIGUSR1. The answer ("ok", "started" or "ended"; for a list, one per task) goes to
   ``RUN/<reply>`` as JSON, so that the requester knows whether a hold came before the start. SIGTERM
@@ -146,6 +147,17 @@ def read_request(path: str) -> Any:
         return None
 
 
+def exit_record(dep: dict[str, Any]) -> Any:
+    """A dependency's exit record: in its array's journal, else in its exit file; None while it has none."""
+    if dep.get("journal"):
+        from . import journal
+
+        records = journal.read(dep["journal"])
+        if records is not None:
+            return records.get(dep["id"], [None, None])[1]
+    return read_json(dep["exit"])
+
+
 def proc_start(pid: int) -> int | None:
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
@@ -240,6 +252,7 @@ class Task:
         self.cgroup_charged = 0  # bytes its kept cgroup held already when it started (cgroup.recycle)
         self.cgroup_ooms = 0  # OOM kills its kept cgroup had seen before it started
         self.term_at: float | None = None  # when SIGTERM was sent to it (drmaa2 kill, timeout), for the SIGKILL
+        self.done = False  # its exit record is written
         self.drain_until = 0.0  # once ended (subreaper): when its leftovers get SIGKILL, then when to give up
 
 
@@ -279,6 +292,27 @@ class Shepherd:
         self.term_due = False
         self.wake_r, self.wake_w = os.pipe()
         os.set_blocking(self.wake_w, False)
+        self.journal: Any = None  # an array's journal.Writer (see open_journal); None: a file per record
+
+    def open_journal(self) -> None:
+        """Write the records of an array's tasks to its journal; where it cannot be made, to a file each (the
+        CLI reads those when there is no journal)."""
+        path = self.spec.get("journal")
+        if path:
+            from . import journal
+
+            try:
+                self.journal = journal.Writer(path)
+            except OSError:
+                self.journal = None
+
+    def record(self, task: Task, kind: str, data: dict[str, Any]) -> None:
+        """Write a task's ``start`` or ``exit`` record. Raises OSError."""
+        if self.journal is None:
+            write_json(task.start_path if kind == "start" else task.exit_path, data)
+        else:
+            line = '{"task":%s,"%s":%s}\n' % (json_value(task.id), kind, json_value(data))
+            self.journal.append(line.encode())
 
     # --- timers: one ITIMER_REAL for deadlines and SIGKILL escalations ---------------------------------
     def schedule(self, delay: float, action: Callable[[], None]) -> None:
@@ -478,12 +512,12 @@ class Shepherd:
                 self.serve()
                 if not self.pending:
                     return None  # everything was killed meanwhile
-                result = read_json(dep["exit"])
+                result = exit_record(dep)
                 if result is not None:
                     break
                 pid, ticks = dep.get("pid"), dep.get("ticks")
                 if pid is None or proc_start(pid) != ticks:
-                    result = read_json(dep["exit"]) or {"annotation": "its supervisor died"}
+                    result = exit_record(dep) or {"annotation": "its supervisor died"}
                     break
                 try:
                     fd = os.pidfd_open(pid)
@@ -507,7 +541,8 @@ class Shepherd:
             if task not in self.draining:  # else once its leftovers are gone (sweep)
                 self.free_slots.append(task.slot)
         result["finish_time"] = time.time()
-        write_json(task.exit_path, result)
+        self.record(task, "exit", result)
+        task.done = True
         self.notify(task, result)
 
     def notify(self, task: Task, result: dict[str, Any] | None = None) -> None:
@@ -610,8 +645,11 @@ class Shepherd:
 
     def spawn(self, task: Task) -> None:
         try:
-            reserve(task.start_path)
-            reserve(task.exit_path)
+            if self.journal is None:
+                reserve(task.start_path)
+                reserve(task.exit_path)
+            else:  # the records of this task and of every running one
+                self.journal.room(2 * (len(self.running) + 1))
         except OSError as e:
             try:  # with no room at all, nothing can be written
                 self.finish(task, annotation="cannot start: %s in %s" % (e.strerror, self.run_dir))
@@ -665,10 +703,10 @@ class Shepherd:
             return self.finish(task, exit_status=126, annotation="cannot run %s: %s" % (argv[0], failure.strerror))
         assert task.pid is not None
         self.running[task.pid] = task
-        write_json(task.start_path, {"pid": task.pid, "proc_start": proc_start(task.pid),
-                                     "dispatch_time": time.time(),
-                                     "cgroup": task.cgroup[0] if task.cgroup else None,
-                                     "subreaper": self.reaper is not None})
+        self.record(task, "start", {"pid": task.pid, "proc_start": proc_start(task.pid),
+                                    "dispatch_time": time.time(),
+                                    "cgroup": task.cgroup[0] if task.cgroup else None,
+                                    "subreaper": self.reaper is not None})
         self.notify(task)
         if self.timeout:
             self.schedule(float(self.timeout), lambda t=task: self.on_timeout(t))  # type: ignore[misc]
@@ -834,6 +872,7 @@ class Shepherd:
 
     def run(self) -> None:
         self.listen()
+        self.open_journal()
         self.create_outputs()
         try:
             self.start_all()
@@ -901,7 +940,7 @@ def main() -> None:
         shepherd.run()
     except Exception as e:  # the exit files are the only place anyone will look
         for task in shepherd.tasks:
-            if not os.path.exists(task.exit_path):
+            if not task.done:
                 try:
                     shepherd.finish(task, annotation="supervisor error: %s: %s" % (type(e).__name__, e))
                 except OSError:
