@@ -4,7 +4,10 @@ makes one job (its idempotency key is kept in the home), and every client's wait
 
 from __future__ import annotations
 
+import os
 import stat
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -38,15 +41,20 @@ def _submit_to_a_new_server(home: Path, token: str, key: str) -> tuple[str, list
 def test_a_submit_sent_again_to_a_server_started_anew_makes_one_job(tmp_path: Path) -> None:
     home = tmp_path / "home"
     token = tokens.create(home)[1]
-    first, _ = _submit_to_a_new_server(home, token, "k1")
-    kept = home / keys.NAME
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and token not in kept.read_text()
-    with kept.open("a") as f:
-        f.write('{"k": "torn by a ki')  # a server killed in the middle of a write
-    again, listed = _submit_to_a_new_server(home, token, "k1")
-    assert again == first and [j["id"] for j in listed] == [first]
-    other, listed = _submit_to_a_new_server(home, token, "k2")
-    assert other != first and sorted(j["id"] for j in listed) == sorted([first, other])  # held: nothing ran
+    try:
+        first, _ = _submit_to_a_new_server(home, token, "k1")
+        kept = home / keys.NAME
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o600 and token not in kept.read_text()
+        with kept.open("a") as f:
+            f.write('{"k": "torn by a ki')  # a server killed in the middle of a write
+        again, listed = _submit_to_a_new_server(home, token, "k1")
+        assert again == first and [j["id"] for j in listed] == [first]
+        other, listed = _submit_to_a_new_server(home, token, "k2")
+        assert other != first and sorted(j["id"] for j in listed) == sorted([first, other])  # held: nothing ran
+    finally:  # the held jobs' supervisors would wait for a release for ever
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("DRMAA2_")}, "DRMAA2_HOME": str(home)}
+        subprocess.run([sys.executable, "-m", "drmaa2cli", "kill", "--all"], env=env, capture_output=True,
+                       timeout=60, check=False)
 
 
 def test_a_server_killed_mid_load_and_started_anew(tmp_path: Path) -> None:
