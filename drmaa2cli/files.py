@@ -11,6 +11,7 @@ import contextlib
 import json
 import os
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -99,3 +100,14 @@ def fill_placeholders(path: str, number: str, index: str, working_dir: str) -> s
         "$DRMAA2_WORKING_DIR$": working_dir,
     }
     return PLACEHOLDERS.sub(lambda m: values[m.group(0)], path)
+
+
+def create_private(paths: Iterable[str | None]) -> None:
+    """Create a job's output files 0600 (emptied) before its platform or supervisor sees the job: a
+    scheduler's daemon would create them with its own umask (0644), and opening a file that exists keeps its
+    mode. Also makes them exist from submission on (``tail -f``), and empties a shared one once, before any
+    task writes to it. Each path once; errors are left to whatever opens the file next, which reports them as
+    the job's (O_NONBLOCK: a FIFO without a reader must not block)."""
+    for path in dict.fromkeys(p for p in paths if p):
+        with contextlib.suppress(OSError):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600))

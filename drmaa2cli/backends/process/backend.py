@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ... import mark
 from ...errors import Drmaa2Error, InvalidArgument, InvalidState, StoreError, UnsupportedAttribute
-from ...files import ensure_private_dir, read_json, write_atomically
+from ...files import create_private, ensure_private_dir, read_json, write_atomically
 from ...models import ArraySpec, Dependencies, JobInfo, JobState, JobTemplate
 from ...procfs import DetachedLaunch, alive, helper_argv, proc_state
 from ..base import Backend, BackendContext, Launch, job_variables
@@ -188,6 +188,10 @@ class ProcessLaunch(Launch):
     def start_all(self, jobs: list[JobInfo]) -> list[JobInfo]:
         limit = self.array.max_parallel if self.array else None
         count = len(self.shepherds)
+        # Here, once, before any shepherd has its orders: a large array's shepherds creating their tasks' files
+        # in one directory at once waited on each other (0.5 ms a file, against 0.03 ms for one writer), and a
+        # file the tasks share is emptied before any of them writes to it.
+        create_private(p for s in self.shepherds for t in s.tasks for p in (t["stdout"], t["stderr"]))
         for i, shepherd in enumerate(self.shepherds):
             if not shepherd.tasks:
                 shepherd.process.abort()  # it reads end of file and exits

@@ -634,15 +634,6 @@ class Shepherd:
             fds.append(fds[1])
         return fds
 
-    def create_outputs(self) -> None:
-        # Output files exist from submission on, so that `tail -f` works before the job starts.
-        for task in self.tasks:
-            for key in ("stdout", "stderr"):
-                try:
-                    os.close(os.open(task.spec[key], os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600))
-                except OSError:
-                    pass
-
     def spawn(self, task: Task) -> None:
         try:
             if self.journal is None:
@@ -872,8 +863,7 @@ class Shepherd:
 
     def run(self) -> None:
         self.listen()
-        self.open_journal()
-        self.create_outputs()
+        self.open_journal()  # the tasks' output files exist already: their submitter made them
         try:
             self.start_all()
             self.release_slots()

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
+from ... import files
 from ...errors import BackendUnavailable, InvalidArgument, InvalidState
 from ...files import fill_placeholders, write_atomically
 from ...models import ArraySpec, JobInfo, JobState, JobTemplate
@@ -452,14 +453,9 @@ def job_paths(ctx: BackendContext, template: JobTemplate, job_id: str, cwd: str)
 
 
 def create_private(paths: Iterable[str | None]) -> None:
-    """Create the job's output files 0600 before the scheduler sees the job, as the process backend does:
-    the scheduler's daemon would create them with its own umask (0644), and opening a file that exists
-    keeps its mode. Also makes them exist from submission on (``tail -f``). Errors are left to the
-    scheduler, which reports them as the job's (O_NONBLOCK: a FIFO without a reader must not block). A
-    path named by the scheduler's id (``NATIVE_ID``) waits for ``claim_private``."""
-    for path in dict.fromkeys(p for p in paths if p and NATIVE_ID not in p):
-        with contextlib.suppress(OSError):
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NONBLOCK | os.O_CLOEXEC, 0o600))
+    """``files.create_private``, but for a path named by the scheduler's id (``NATIVE_ID``), which waits for
+    ``claim_private``."""
+    files.create_private(p for p in paths if p and NATIVE_ID not in p)
 
 
 def claim_private(paths: Iterable[str | None]) -> None:
