@@ -96,6 +96,9 @@ def json_value(value: object) -> str:
         return str(value)
     if isinstance(value, float):
         return repr(value) if value - value == 0 else "null"  # nan and infinities are not JSON
+    text = str(value)
+    if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
+        return '"' + text + '"'  # ids, paths, most annotations: nothing to escape, no loop over characters
     out = []
     for ch in str(value):
         code = ord(ch)
