@@ -120,8 +120,10 @@ def test_suspend_and_resume(target: Target) -> None:
     array = target.submit(*gated(target), options=("--array", "1-3"))
     target.until(array, lambda t: any(j["state"] == "running" for j in t.values()), "ran a task")
     running = {i for i, j in target.tasks(array).items() if j["state"] == "running"}
-    assert target("suspend", array).code == 0
-    target.until(array, lambda t: all(t[i]["state"] == "suspended" for i in running), "was suspended")
+    suspended = target("suspend", array)
+    assert suspended.code == 0, suspended.err
+    target.until(array, lambda t: all(t[i]["state"] == "suspended" for i in running),
+                 f"was suspended (tasks seen running: {sorted(running)}; suspend said {suspended.err!r})")
     assert target("resume", array).code == 0
     target.until(array, lambda t: all(t[i]["state"] == "running" for i in running), "was resumed")
     (target.workdir / "go").touch()
