@@ -80,6 +80,7 @@ class Shepherd:
         self.pid, self.start_ticks = self.process.pid, self.process.ticks
         self.tasks: list[dict[str, Any]] = []
         self.group = ""
+        self.journal: str | None = None  # an array's: the file in the run directory its tasks' records go to
 
 
 class ProcessLaunch(Launch):
@@ -120,7 +121,8 @@ class ProcessLaunch(Launch):
             shepherd.group = str(job.number) if fresh else f"{job.number}-{shepherd.pid}"
         job.backend_data.update(shepherd=shepherd.pid, shepherd_start=shepherd.start_ticks, group=shepherd.group)
         if self.array is not None:  # its records are in its shepherd's journal (``journal``)
-            job.backend_data["journal"] = f"{shepherd.group}.journal"
+            shepherd.journal = shepherd.journal or f"{shepherd.group}.journal"
+            job.backend_data["journal"] = shepherd.journal
         env = job_variables(job)
         shepherd.tasks.append({"id": job.id, "env": env, "stdout": out, "stderr": err})
 
@@ -153,7 +155,7 @@ class ProcessLaunch(Launch):
             "timeout": t.timeout,
             "grace": GRACE_SECONDS,
             "run_dir": str(self.backend.run_dir),
-            "journal": str(self.backend.run_dir / f"{shepherd.group}.journal") if self.array is not None else None,
+            "journal": None if shepherd.journal is None else str(self.backend.run_dir / shepherd.journal),
             "max_parallel": share,
             "hold": t.submit_as_hold,
             "after": after,

@@ -32,7 +32,6 @@ class Writer:
     """The shepherd's end of ``path``: a new file (an existing one, from a crash, is started afresh)."""
 
     def __init__(self, path: str) -> None:
-        self.path = path
         self.fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         self.offset = 0  # where the next record goes
         self.end = 0  # bytes allocated

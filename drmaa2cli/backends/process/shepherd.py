@@ -100,7 +100,7 @@ def json_value(value: object) -> str:
     if text.isascii() and text.isprintable() and '"' not in text and "\\" not in text:
         return '"' + text + '"'  # ids, paths, most annotations: nothing to escape, no loop over characters
     out = []
-    for ch in str(value):
+    for ch in text:
         code = ord(ch)
         if " " <= ch < "\x7f" and ch not in ESCAPES:
             out.append(ch)

@@ -112,7 +112,7 @@ def members(reaper: int, main: int | None, task: str, others: set[int], last: bo
 
 
 #: Orphans whose environment read empty after EXEC_PATIENCE: they have none of their own (``env -i``), and are
-#: not read again.
+#: not waited for again (read once more: the pid may since be another process's).
 _empty: set[int] = set()
 EXEC_PATIENCE = 0.05
 
@@ -124,7 +124,7 @@ def settled_mark(pid: int) -> str | None:
     import time
 
     if pid in _empty:
-        return ""
+        return task_mark(pid)
     deadline = time.monotonic() + EXEC_PATIENCE
     while True:
         mark = task_mark(pid)
