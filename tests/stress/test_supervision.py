@@ -158,6 +158,7 @@ def test_job_killed_by_a_signal(
     tmp_path: Path, command: list[str], sig: int, annotation: str, figures: Figures
 ) -> None:
     env = cli_env(tmp_path / "home")
+    ooms = oom_kills()
     if command[0] == "kill-me":  # killed from outside drmaa2, as an admin or another program would
         job = submit(env, "sleep", "60")
         os.kill(started(env, job), getattr(signal, "SIG" + command[1]))
@@ -168,7 +169,20 @@ def test_job_killed_by_a_signal(
     assert r.code == 128 + sig, r.err
     final = info(env, job)
     assert (final["state"], final["signal"], final["exit_status"]) == ("failed", sig, None)
-    assert final["annotation"] == annotation and final["exit_code"] == 128 + sig
+    # A SIGKILL while the kernel's OOM killer ran (for another test's job, on a shared machine) is called
+    # "probably out of memory", as drmaa2 cannot tell; only then is that suffix accepted.
+    expected = {annotation}
+    if sig == signal.SIGKILL and oom_kills() > ooms:
+        expected.add(f"{annotation}, probably out of memory: the kernel's OOM killer ran while it ran")
+    assert final["annotation"] in expected and final["exit_code"] == 128 + sig, (final["annotation"], expected)
+
+
+def oom_kills() -> int:
+    """The kernel's count of OOM kills on this machine (/proc/vmstat), which the shepherd compares."""
+    for line in Path("/proc/vmstat").read_text().splitlines():
+        if line.startswith("oom_kill "):
+            return int(line.split()[1])
+    return 0
 
 
 def test_job_out_of_memory_under_ulimit(tmp_path: Path, figures: Figures) -> None:

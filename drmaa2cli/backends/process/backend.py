@@ -378,7 +378,8 @@ class ProcessBackend(Backend):
             job_alive = alive(started["pid"], started.get("proc_start"))
             if shepherd_alive:
                 # A task that just exited is still "running" until its shepherd writes the exit file.
-                suspended = job_alive and proc_state(started["pid"]) in ("T", "t")
+                suspended = job_alive and (proc_state(started["pid"]) in ("T", "t")
+                                           or self._marked_suspended(job, listed))
                 changes.update(state=JobState.SUSPENDED if suspended else JobState.RUNNING)
             elif job_alive:
                 changes.update(
@@ -611,6 +612,7 @@ class ProcessBackend(Backend):
 
     def terminate(self, job: JobInfo, signal: int | None) -> None:
         shepherd_alive, pid, _ = self._state(job)
+        self._unmark_suspended(job)  # the shepherd (or we, below) wakes it to act on the signal
         answer = self._request(job, op="kill", signal=signal) if shepherd_alive else "gone"
         if answer == "ended":
             raise InvalidState(f"job {job.id} has already ended")
@@ -647,10 +649,28 @@ class ProcessBackend(Backend):
             time.sleep(0.002)
 
     def suspend(self, job: JobInfo) -> None:
+        """SIGSTOP to every process of the job, and a mark that it is suspended (``ID.suspended``): its main
+        process may not show as stopped at all. A shell waiting in ``vfork`` for a child that SIGSTOP caught
+        before its ``exec`` stays in state D (seen with dash's ``sleep`` in a loop), so /proc alone would call
+        the job running for ever, and ``resume`` would refuse to wake it."""
         self._signal_group(job, signals.SIGSTOP)
+        write_atomically(self._suspended_path(job), b"", durable=False)
 
     def resume(self, job: JobInfo) -> None:
+        self._unmark_suspended(job)
         self._signal_group(job, signals.SIGCONT)
+
+    def _suspended_path(self, job: JobInfo) -> Path:
+        return self.run_dir / f"{job.id}.suspended"
+
+    def _marked_suspended(self, job: JobInfo, listed: set[str] | None) -> bool:
+        if listed is not None:
+            return f"{job.id}.suspended" in listed
+        return self._suspended_path(job).exists()
+
+    def _unmark_suspended(self, job: JobInfo) -> None:
+        with contextlib.suppress(OSError):
+            self._suspended_path(job).unlink()
 
     def _drop_cgroup(self, job: JobInfo) -> None:
         """Remove the cgroup of a job whose shepherd died before it could (only once it is empty)."""
@@ -680,7 +700,7 @@ class ProcessBackend(Backend):
                     with contextlib.suppress(OSError):
                         os.unlink(path)
         for job in jobs:
-            for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp"):
+            for suffix in (".start", ".exit", ".start.tmp", ".exit.tmp", ".suspended"):
                 if f"{job.id}{suffix}" in present:
                     with contextlib.suppress(OSError):
                         os.unlink(os.path.join(run_dir, f"{job.id}{suffix}"))
